@@ -1,0 +1,3 @@
+from evy.cli import main
+
+raise SystemExit(main())

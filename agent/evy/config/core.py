@@ -1,0 +1,16 @@
+"""Settings every part of the agent shares: where the kit is, where it keeps data, who it is."""
+
+from evy.config.schema import Setting, choice, country_code, path, phone_number
+
+SETTINGS = [
+    Setting("country", country_code, None,
+            "Country the kit serves (ISO 3166 alpha-2); picks the emergency number. Without it, 112.",
+            example="KE"),
+    Setting("emergency_number", phone_number, None,
+            "Overrides the country's emergency number (e.g. a local rescue line). Leave unset normally."),
+    Setting("own_number", phone_number, None,
+            "The kit's own SIM number; messages from it are ignored so the kit never answers itself."),
+    Setting("data_dir", path, "/var/lib/evy",
+            "Directory on the persistent data partition for the database, keys and spool."),
+    Setting("log_level", choice("debug", "info", "warning", "error"), "info", "Log level on stderr."),
+]

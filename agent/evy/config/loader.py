@@ -1,0 +1,146 @@
+"""Read, validate and render the agent's TOML config against the settings table."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from evy.config.schema import BadValue
+from evy.config.table import BY_KEY, SETTINGS
+from evy.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/evy/evy.toml")
+_SECTIONS = {s.section for s in SETTINGS if s.section}
+
+
+class Config:
+    """Validated settings; read them as ``config["modem.port"]`` or ``config.modem.port``."""
+
+    def __init__(self, values: Mapping[str, Any], source: Path | None = None):
+        self._values = dict(values)
+        self.source = source
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._values:
+            return self._values[name]
+        if name in _SECTIONS:
+            return _Section(self, name)
+        raise AttributeError(f"no setting or section {name!r}")
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        yield from ((s.key, self._values[s.key]) for s in SETTINGS)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some settings changed (dotted keys as ``modem__port``), validated like a file."""
+        raw = {key.replace("__", "."): value for key, value in changes.items()}
+        values = dict(self._values)
+        values.update(_validate_flat(raw))
+        return Config(values, self.source)
+
+    @property
+    def emergency_number(self) -> str:
+        """The number every emergency reply names: the override, else the country's, else 112."""
+        from evy.protocols.numbers import emergency_number
+
+        return self._values["emergency_number"] or emergency_number(self._values["country"])
+
+
+class _Section:
+    def __init__(self, config: Config, name: str):
+        self._config, self._name = config, name
+
+    def __getattr__(self, name: str) -> Any:
+        return self._config[f"{self._name}.{name}"]
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in BY_KEY:
+            yield from _flatten(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def _validate_flat(raw: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    values = {}
+    for key, value in raw.items():
+        setting = BY_KEY.get(key)
+        if setting is None:
+            close = difflib.get_close_matches(key, BY_KEY, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}{key}: unknown setting{hint}")
+        try:
+            values[key] = setting.parse(value)
+        except BadValue as exc:
+            raise ConfigError(f"{where}{key}: {exc}") from None
+    return values
+
+
+def parse(text: str, source: Path | None = None) -> Config:
+    """Validate TOML text; the first problem raises :class:`ConfigError` naming the key path."""
+    where = f"{source}: " if source else ""
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}not valid TOML: {exc}") from None
+    values = {s.key: s.default for s in SETTINGS}
+    values.update(_validate_flat(dict(_flatten(table)), where))
+    config = Config(values, source)
+    try:
+        config.emergency_number  # a country without a verified number is rejected here, not mid-emergency
+    except ConfigError as exc:
+        raise ConfigError(f"{where}{exc}") from None
+    return config
+
+
+def load(path: Path | str | None = None) -> Config:
+    """Load the config file; a missing default file means all defaults, a missing named file is an error."""
+    if path is None:
+        if not DEFAULT_PATH.exists():
+            return parse("")
+        path = DEFAULT_PATH
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    return parse(text, path)
+
+
+def render_toml(config: Config) -> str:
+    """The effective config as TOML, each setting with its help as a comment (for `evy config show`)."""
+    lines: list[str] = []
+    current = None
+    for setting in SETTINGS:
+        if setting.section != current:
+            current = setting.section
+            if current:
+                lines += ["", f"[{current}]"]
+        value = config[setting.key]
+        lines.append(f"# {setting.help}")
+        rendered = _toml_value(value)
+        lines.append(f"{setting.name} = {rendered}" if rendered is not None else f"# {setting.name} =")
+    return "\n".join(lines).lstrip() + "\n"
+
+
+def _toml_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) or '""' for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,13 @@
+"""The one settings table: every setting of the agent, gathered from the concern that owns it.
+
+Parsing, defaults, validation, `evy config show|check` and docs/config.md are all derived from it.
+"""
+
+from evy.config import core
+from evy.config.schema import Setting
+from evy.sms import settings as sms
+
+SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS)
+
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"

@@ -1,0 +1,1 @@
+"""Verified emergency protocol texts and emergency numbers."""

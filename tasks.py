@@ -1,0 +1,57 @@
+"""Developer tasks (invoke). `invoke --list` shows them all.
+
+The image builder's tasks live in image/tasks.py and the HIL harness's in hil/tasks.py; they are merged
+into this one namespace so every task is `invoke NAME`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from invoke import Collection, task
+
+ROOT = Path(__file__).resolve().parent
+
+
+@task(help={"k": "only tests matching this expression", "slow": "also run tests marked slow"})
+def test(c, k="", slow=True):
+    """Run the test suite that CI runs (ruff, then pytest)."""
+    c.run("ruff check agent tests hil image tasks.py", pty=False)
+    args = ["-q"]
+    if k:
+        args += ["-k", repr(k)]
+    if not slow:
+        args += ["-m", "'not slow'"]
+    c.run(f"{sys.executable} -m pytest {' '.join(args)}", pty=False)
+
+
+@task
+def lint(c):
+    """ruff check and format check."""
+    c.run("ruff check agent tests hil image tasks.py")
+
+
+@task(help={"quick": "fewer iterations (CI)"})
+def bench(c, quick=False):
+    """Benchmarks; prints one JSON object per benchmark on stdout."""
+    c.run(f"{sys.executable} -m evy.bench {'--quick' if quick else ''}", pty=False)
+
+
+ns = Collection(test, lint, bench)
+
+
+def _merge(path: Path) -> None:
+    """Add every task of another tasks module (image/, hil/) to the root namespace."""
+    if not path.exists():
+        return
+    spec = importlib.util.spec_from_file_location(f"_tasks_{path.parent.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, value in Collection.from_module(module).tasks.items():
+        ns.add_task(value, name=name)
+
+
+_merge(ROOT / "image" / "tasks.py")
+_merge(ROOT / "hil" / "tasks.py")
