@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -49,6 +49,7 @@ class Submit:
     reference: int = 0  # TP-MR; modems usually overwrite it
     request_status_report: bool = False
     data: bytes = b""
+    validity: timedelta | None = None  # relative TP-VP; None leaves it to the SMSC
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class StatusReport:
     timestamp: datetime | None  # SCTS of the original submission
     discharge_time: datetime | None
     smsc: str | None = None
+    text: str = ""  # optional user data some networks attach
+    encoding: Encoding = Encoding.GSM7
 
     @property
     def delivered(self) -> bool:

@@ -1,0 +1,146 @@
+"""GSM 7-bit default alphabet (3GPP TS 23.038 §6.2.1) and septet packing (§6.1.2.1).
+
+Text maps to septets through the basic table; the characters of the extension table take two septets,
+the escape 0x1B and the extension code. Nothing is transliterated here: a character outside both tables is
+an error (`non_gsm7_chars` names them), so the caller can choose UCS-2 instead of losing it.
+"""
+
+from __future__ import annotations
+
+from evy.sms.errors import CodecError
+
+ESCAPE = 0x1B
+
+# Index = septet value. 0x1B is the escape to the extension table; it never stands for a character.
+BASIC_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+assert len(BASIC_TABLE) == 128
+
+EXTENSION_TABLE = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+
+_BASIC_CODE = {char: code for code, char in enumerate(BASIC_TABLE) if code != ESCAPE}
+_EXTENSION_CODE = {char: code for code, char in EXTENSION_TABLE.items()}
+
+
+def is_gsm7(text: str) -> bool:
+    return all(char in _BASIC_CODE or char in _EXTENSION_CODE for char in text)
+
+
+def non_gsm7_chars(text: str) -> list[str]:
+    """The distinct characters of ``text`` that GSM-7 cannot carry, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for char in text:
+        if char not in _BASIC_CODE and char not in _EXTENSION_CODE:
+            seen.setdefault(char)
+    return list(seen)
+
+
+def char_septets(char: str) -> int:
+    """Septets one character takes: 1 (basic table), 2 (extension table) or 0 (not GSM-7)."""
+    if char in _BASIC_CODE:
+        return 1
+    return 2 if char in _EXTENSION_CODE else 0
+
+
+def septet_count(text: str) -> int:
+    """Septets ``text`` takes in GSM-7, escape sequences counted as 2; raises `CodecError` if not GSM-7."""
+    total = 0
+    for char in text:
+        size = char_septets(char)
+        if not size:
+            raise _not_gsm7(text)
+        total += size
+    return total
+
+
+def encode(text: str) -> list[int]:
+    septets: list[int] = []
+    for char in text:
+        code = _BASIC_CODE.get(char)
+        if code is not None:
+            septets.append(code)
+            continue
+        code = _EXTENSION_CODE.get(char)
+        if code is None:
+            raise _not_gsm7(text)
+        septets += (ESCAPE, code)
+    return septets
+
+
+def decode(septets: list[int] | bytes) -> str:
+    """Septets to text. An escape before a code the extension table lacks reads as the basic character
+    (TS 23.038 §6.2.1.1); a trailing escape or a double escape reads as a space."""
+    chars: list[str] = []
+    escaped = False
+    for septet in septets:
+        if not 0 <= septet < 128:
+            raise CodecError(f"septet value {septet} is out of range 0-127")
+        if escaped:
+            escaped = False
+            if septet == ESCAPE:
+                chars.append(" ")
+            else:
+                chars.append(EXTENSION_TABLE.get(septet) or BASIC_TABLE[septet])
+        elif septet == ESCAPE:
+            escaped = True
+        else:
+            chars.append(BASIC_TABLE[septet])
+    if escaped:
+        chars.append(" ")
+    return "".join(chars)
+
+
+def packed_length(count: int, fill_bits: int = 0) -> int:
+    """Octets that ``count`` septets take when packed after ``fill_bits`` padding bits."""
+    return (fill_bits + 7 * count + 7) // 8
+
+
+def pack(septets: list[int], fill_bits: int = 0) -> bytes:
+    """Pack septets LSB first into octets, after ``fill_bits`` zero bits (the padding after a UDH)."""
+    if not 0 <= fill_bits <= 6:
+        raise CodecError(f"fill bits must be 0-6, got {fill_bits}")
+    value = 0
+    shift = fill_bits
+    for septet in septets:
+        if not 0 <= septet < 128:
+            raise CodecError(f"septet value {septet} is out of range 0-127")
+        value |= septet << shift
+        shift += 7
+    return value.to_bytes(packed_length(len(septets), fill_bits), "little")
+
+
+def unpack(data: bytes, count: int, fill_bits: int = 0) -> list[int]:
+    """The ``count`` septets packed in ``data`` after ``fill_bits`` padding bits."""
+    if not 0 <= fill_bits <= 6:
+        raise CodecError(f"fill bits must be 0-6, got {fill_bits}")
+    if count < 0:
+        raise CodecError(f"septet count must not be negative, got {count}")
+    needed = packed_length(count, fill_bits)
+    if len(data) < needed:
+        raise CodecError(f"GSM-7 data truncated: {count} septets need {needed} octets, {len(data)} left")
+    value = int.from_bytes(data[:needed], "little") >> fill_bits
+    return [(value >> (7 * index)) & 0x7F for index in range(count)]
+
+
+def _not_gsm7(text: str) -> CodecError:
+    shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in non_gsm7_chars(text)[:5])
+    return CodecError(f"text is not GSM-7: {shown}")

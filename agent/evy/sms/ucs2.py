@@ -1,0 +1,24 @@
+"""UCS-2 user data, read as UTF-16-BE so characters beyond U+FFFF travel as surrogate pairs."""
+
+from __future__ import annotations
+
+from evy.sms.errors import CodecError
+
+
+def encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-16-be")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        raise CodecError(f"text has an unpaired surrogate U+{ord(bad):04X} at index {exc.start}") from None
+
+
+def decode(data: bytes) -> str:
+    """UTF-16-BE to text. A lone surrogate or a dangling odd octet (a broken sender) becomes U+FFFD
+    rather than failing the whole message."""
+    return data.decode("utf-16-be", errors="replace")
+
+
+def unit_count(text: str) -> int:
+    """UTF-16 code units: 2 for each character beyond U+FFFF."""
+    return sum(2 if ord(char) > 0xFFFF else 1 for char in text)
