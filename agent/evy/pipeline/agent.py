@@ -1,0 +1,208 @@
+"""The agent's main loop: one thread owns the modem and the store; a worker thread runs slow follow-ups.
+
+Ordering is what makes the promises hold:
+- a received part is committed before it is deleted from the SIM (a crash re-reads it; the store's unique
+  key makes that a no-op), so nothing is lost and nothing is stored twice;
+- a message is closed and its reply queued in one transaction, so it is answered at most once;
+- each reply part is written to modem storage (AT+CMGW), recorded, then sent from storage (AT+CMSS): after a
+  crash the slot's sent/unsent flag says whether it went out, so it is sent exactly once. Modems or
+  backends without stored sending use AT+CMGS after a durable 'sending' mark and resend after a crash
+  (a possible duplicate rather than a lost emergency reply).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from evy.config import Config
+from evy.pipeline.commands import Command, command_reply, parse_command
+from evy.pipeline.crash import crashpoint
+from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.sdnotify import Notifier
+from evy.pipeline.sender import Sender
+from evy.responder.base import Inbound, Priority, Reply, Responder
+from evy.sms import modem as modem_api
+from evy.store import Store, inbox, outbox
+
+log = logging.getLogger("evy.agent")
+
+FOLLOWUP_BUDGET = 20.0  # seconds a follow-up may take before the template answer stands alone
+RETENTION_EVERY = 3600.0
+
+
+class Agent:
+    def __init__(self, config: Config, modem: modem_api.Modem, store: Store, responder: Responder):
+        self.config = config
+        self.modem = modem
+        self.store = store
+        self.responder = responder
+        self.guards = Guards(config)
+        self.sender = Sender(config, modem, store)
+        self.notifier = Notifier()
+        self.stop_event = threading.Event()
+        self._followups: queue.Queue[tuple[Inbound, Reply]] = queue.Queue()
+        self._workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evy-followup")
+        self._last_retention = 0.0
+        self._followups_running = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Recover what a crash left half done, then read the SIM's backlog."""
+        self.sender.recover()
+        for stored in self.modem.list_stored():
+            self.ingest(stored)
+        self.process()
+        self._record_modem_state()
+        self.notifier.ready("receiving")
+
+    def run(self) -> None:
+        self.start()
+        while not self.stop_event.is_set():
+            self.step()
+        self.notifier.stopping()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    # -- one turn of the loop --------------------------------------------------------------------------
+    def step(self, max_wait: float | None = None) -> None:
+        timeout = self._idle_timeout() if max_wait is None else min(max_wait, self._idle_timeout())
+        for event in self.modem.wait_events(timeout):
+            self.handle_event(event)
+        self.process()
+        self.notifier.ping()
+
+    def handle_event(self, event: modem_api.ModemEvent) -> None:
+        match event:
+            case modem_api.NewMessage(location=location):
+                stored = self.modem.read(location)
+                if stored is not None:
+                    self.ingest(stored)
+            case modem_api.InlineMessage(message=message, pdu=raw):
+                self._store_part(message, raw)
+            case modem_api.StatusReportEvent(report=report, location=location):
+                if not outbox.record_report(self.store, report):
+                    log.info("delivery report for unknown reference %d", report.reference)
+                if location is not None:
+                    self.modem.delete(location)
+            case modem_api.ModemRestarted() | modem_api.StorageFull():
+                log.info("%s: reading the modem's storage again", event)
+                for stored in self.modem.list_stored():
+                    self.ingest(stored)
+        self._record_modem_state()
+
+    def ingest(self, stored: modem_api.StoredMessage) -> None:
+        """Keep a part durably, then free its SIM slot (in that order: a crash between re-reads it)."""
+        self._store_part(stored.message, stored.pdu)
+        self.modem.delete(stored.location)
+        crashpoint("after_sim_delete")
+
+    def _store_part(self, message, raw_pdu: str) -> None:
+        crashpoint("after_receive")
+        if not inbox.add_part(self.store, message, raw_pdu):
+            log.info("part from %s read again after a restart; already stored", message.sender)
+        crashpoint("after_store")
+
+    def process(self) -> None:
+        """Everything that doesn't wait on the modem: assemble, answer, queue follow-ups, send."""
+        inbox.assemble(self.store, self.config["store.multipart_timeout"])
+        for message in inbox.pending(self.store):
+            self.answer(message)
+        while not self._followups.empty():
+            message, reply = self._followups.get_nowait()
+            self._followups_running -= 1
+            if reply is not None:
+                self.queue_reply(message, reply, kind="followup")
+        self.sender.flush()
+        self._retention()
+
+    # -- answering -------------------------------------------------------------------------------------
+    def answer(self, stored: inbox.InboundMessage) -> None:
+        message = stored.inbound
+        verdict = self.guards.sender_verdict(message.sender)
+        if verdict is not Verdict.ANSWER:
+            self._close(message, verdict)
+            return
+        command = parse_command(message.text)
+        if command is not None:
+            reply = Reply(command_reply(command, self.config.emergency_number), priority=Priority.COMMAND)
+            self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
+                             opt_out=command is Command.STOP, opt_in=command is Command.START)
+            return
+        verdict = self.guards.traffic_verdict(self.store, message.sender, message.text)
+        if verdict is not Verdict.ANSWER:
+            self._close(message, verdict)
+            return
+        try:
+            reply = self.responder.respond(message)
+        except Exception:  # a responder bug must not stop the kit answering: fall back to the template
+            log.exception("responder failed on message %d; sending the safety template", message.message_id)
+            from evy.responder.basic import BasicResponder
+
+            reply = BasicResponder(self.config).respond(message)
+        if reply is None:
+            self._close(message, Verdict.ANSWER)
+            return
+        self.queue_reply(message, reply, kind="reply", keep_ucs2=stored.encoding == "ucs2")
+        if reply.wants_followup:
+            self._followups_running += 1
+            self._workers.submit(self._follow_up, message, reply)
+
+    def _follow_up(self, message: Inbound, first: Reply) -> None:
+        extra = None
+        try:
+            extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+        except Exception:
+            log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
+        self._followups.put((message, extra))
+
+    def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
+                    keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False) -> None:
+        with self.store.transaction() as db:
+            self.sender.enqueue(db, message, reply, kind=kind, keep_ucs2=keep_ucs2)
+            if opt_out or opt_in:
+                set_opted_out(db, message.sender, stopped=opt_out)
+            if kind == "reply":
+                inbox.mark_handled(db, message.message_id, verdict)
+        crashpoint("after_reply_queued")
+
+    def _close(self, message: Inbound, verdict: Verdict) -> None:
+        with self.store.transaction() as db:
+            inbox.mark_handled(db, message.message_id, str(verdict))
+        log.info("message %d from %s: %s", message.message_id, message.sender, verdict)
+
+    # -- housekeeping ----------------------------------------------------------------------------------
+    def _idle_timeout(self) -> float:
+        now = time.time()
+        deadlines = [now + self.config["modem.heartbeat"]]
+        for when in (outbox.next_due_time(self.store),
+                     inbox.next_multipart_deadline(self.store, self.config["store.multipart_timeout"])):
+            if when is not None:
+                deadlines.append(when)
+        if not self._followups.empty():
+            return 0.0
+        if self._followups_running:
+            deadlines.append(now + 0.2)  # collect follow-ups promptly while the modem is quiet
+        return max(0.0, min(deadlines) - now)
+
+    def _retention(self) -> None:
+        now = time.time()
+        if now - self._last_retention < RETENTION_EVERY:
+            return
+        self._last_retention = now
+        removed = inbox.purge(self.store, now - self.config["store.retention_days"] * 86400)
+        if removed:
+            log.info("retention: removed %d handled messages", removed)
+        self._record_modem_state()
+
+    def _record_modem_state(self) -> None:
+        status = self.modem.status()
+        self.store.set_modem_state(state=status.state, signal="" if status.signal is None else str(status.signal),
+                                   operator=status.operator or "", last_error=status.last_error or "")

@@ -1,0 +1,22 @@
+"""Crash points for the crash tests: ``EVY_CRASH_AT=after_store`` (or ``after_store:3`` for the third time)
+makes the agent SIGKILL itself at that step, exactly like a power cut from the pipeline's point of view."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_target, _, _nth = os.environ.get("EVY_CRASH_AT", "").partition(":")
+_remaining = int(_nth or 1)
+
+POINTS = ("after_receive", "after_store", "after_sim_delete", "after_reply_queued", "during_send",
+          "after_send")
+
+
+def crashpoint(name: str) -> None:
+    global _remaining
+    if name != _target:
+        return
+    _remaining -= 1
+    if _remaining == 0:
+        os.kill(os.getpid(), signal.SIGKILL)

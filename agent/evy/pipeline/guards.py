@@ -1,0 +1,80 @@
+"""Who gets no answer, and why: the kit itself, short codes, alphanumeric senders, opted-out numbers,
+senders over the rate limit and reply loops (operator bounces, repeated identical messages)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from evy.config import Config
+from evy.store import Store, inbox
+
+
+class Verdict(StrEnum):
+    ANSWER = "answer"
+    OWN_NUMBER = "ignored: own number"
+    SHORT_CODE = "ignored: short code"
+    ALPHANUMERIC = "ignored: alphanumeric sender"
+    OPTED_OUT = "ignored: opted out"
+    RATE_LIMITED = "ignored: rate limit"
+    REPLY_LOOP = "ignored: reply loop"
+
+
+_DIGITS = re.compile(r"^\+?\d+$")
+
+
+def _same_number(a: str, b: str) -> bool:
+    """Numbers compare on their last 9 digits, so +2547… and 07… are the same SIM."""
+    da, db_ = re.sub(r"\D", "", a), re.sub(r"\D", "", b)
+    return bool(da) and da[-9:] == db_[-9:]
+
+
+@dataclass(frozen=True)
+class Guards:
+    config: Config
+
+    def sender_verdict(self, sender: str) -> Verdict:
+        """Checks that depend only on who sent it; they come before STOP/START/HELP."""
+        own = self.config["own_number"]
+        if own and _same_number(sender, own):
+            return Verdict.OWN_NUMBER
+        if self.config["guards.ignore_short_codes"]:
+            if not _DIGITS.match(sender):
+                return Verdict.ALPHANUMERIC
+            if len(sender.lstrip("+")) <= 6:
+                return Verdict.SHORT_CODE
+        return Verdict.ANSWER
+
+    def traffic_verdict(self, store: Store, sender: str, text: str, now: float | None = None) -> Verdict:
+        """Checks on what a sender has been sending; after commands, before the responder."""
+        now = time.time() if now is None else now
+        if is_opted_out(store, sender):
+            return Verdict.OPTED_OUT
+        loop_since = now - self.config["guards.loop_window"]
+        rate_since = now - self.config["guards.rate_window"]
+        history = inbox.recent_from(store, sender, min(loop_since, rate_since))
+        normalised = _normalise(text)
+        repeats = sum(1 for at, t in history if at >= loop_since and _normalise(t) == normalised)
+        if repeats + 1 >= self.config["guards.loop_repeats"]:
+            return Verdict.REPLY_LOOP
+        if sum(1 for at, _ in history if at >= rate_since) >= self.config["guards.rate_limit"]:
+            return Verdict.RATE_LIMITED
+        return Verdict.ANSWER
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def is_opted_out(store: Store, sender: str) -> bool:
+    return store.db.execute("SELECT 1 FROM optouts WHERE sender = ?", (sender,)).fetchone() is not None
+
+
+def set_opted_out(db, sender: str, stopped: bool, now: float | None = None) -> None:
+    if stopped:
+        db.execute("INSERT OR IGNORE INTO optouts(sender, stopped_at) VALUES (?, ?)",
+                   (sender, time.time() if now is None else now))
+    else:
+        db.execute("DELETE FROM optouts WHERE sender = ?", (sender,))

@@ -1,0 +1,73 @@
+"""Run the agent as a service: open store and modem, survive modem faults, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from evy.config import Config
+from evy.pipeline.agent import Agent
+from evy.pipeline.sdnotify import Notifier
+from evy.responder.factory import make_responder
+from evy.sms import modem as modem_api
+from evy.sms.errors import ModemError, PinError
+from evy.store import Store
+
+log = logging.getLogger("evy.run")
+
+STEP = 1.0  # longest the loop waits before checking for a stop request
+
+
+def database_path(config: Config) -> Path:
+    return Path(config["data_dir"]) / "evy.db"
+
+
+def open_modem_patiently(config: Config, stop: threading.Event, store: Store) -> modem_api.Modem | None:
+    """Open the modem, retrying with backoff while it is absent or silent; a PIN problem is never retried."""
+    delay = 1.0
+    while not stop.is_set():
+        modem = modem_api.make_modem(config)
+        try:
+            modem.open()
+            return modem
+        except PinError as exc:
+            log.error("%s; not retrying (a wrong PIN retried would lock the SIM). Fix modem.pin and restart.",
+                      exc)
+            store.set_modem_state(state="sim-locked", last_error=str(exc))
+            Notifier().ready(f"SIM locked: {exc}")
+            stop.wait()
+            return None
+        except ModemError as exc:
+            log.warning("modem not ready (%s); retrying in %.0f s", exc, delay)
+            store.set_modem_state(state="down", last_error=str(exc))
+            stop.wait(delay)
+            delay = min(delay * 2, 60.0)
+    return None
+
+
+def run(config: Config, stop: threading.Event | None = None) -> int:
+    stop = stop or threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signum, lambda *_: stop.set())
+    with Store.open(database_path(config)) as store:
+        modem = open_modem_patiently(config, stop, store)
+        if modem is None:
+            return 0
+        agent = Agent(config, modem, store, make_responder(config))
+        started = time.monotonic()
+        try:
+            agent.start()
+            log.info("agent ready in %.2f s (emergency number %s)", time.monotonic() - started,
+                     config.emergency_number)
+            while not stop.is_set():
+                agent.step(max_wait=STEP)
+        finally:
+            agent.notifier.stopping()
+            agent.close()
+            modem.close()
+    log.info("stopped")
+    return 0

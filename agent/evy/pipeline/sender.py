@@ -1,0 +1,115 @@
+"""From reply to air: compress into the SMS budget, encode the parts, queue them, send each exactly once."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from evy.compress import compress
+from evy.config import Config
+from evy.pipeline.crash import crashpoint
+from evy.responder.base import Inbound, Reply
+from evy.sms import modem as modem_api
+from evy.sms import pdu
+from evy.sms.errors import CmsError, ModemError
+from evy.store import Store, outbox
+
+log = logging.getLogger("evy.sender")
+
+NETWORK_HOLD = 30.0  # seconds every reply waits when the network is unreachable (no attempt counted)
+
+
+class Sender:
+    def __init__(self, config: Config, modem: modem_api.Modem, store: Store):
+        self.config = config
+        self.modem = modem
+        self.store = store
+        self.stored_sending = bool(getattr(modem, "supports_stored_send", False))
+
+    def enqueue(self, db: sqlite3.Connection, message: Inbound, reply: Reply, *, kind: str,
+                keep_ucs2: bool = False) -> int | None:
+        """Compress and encode a reply and queue it in the caller's transaction."""
+        fitted = compress(reply.text, max_segments=reply.max_segments, keep_ucs2=keep_ucs2)
+        ref = self._next_concat_ref(db)
+        parts = pdu.encode_submit(
+            message.sender, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
+            request_status_report=self.config["modem.status_reports"], encoding=fitted.encoding,
+        )
+        return outbox.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
+                              text=fitted.text, encoding=str(fitted.encoding), priority=int(reply.priority),
+                              parts=[(p.hex, p.tpdu_length) for p in parts])
+
+    @staticmethod
+    def _next_concat_ref(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM counters WHERE name = 'concat_ref'").fetchone()
+        value = 0 if row is None else (row[0] + 1) % 256
+        db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
+                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (value,))
+        return value
+
+    # -- after a crash ---------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Settle parts a crash left between states, using the modem's own record where it has one."""
+        for part in outbox.parts_in_state(self.store, "sending"):
+            log.warning("reply %d part %d may or may not have left before a restart; resending",
+                        part.outbox_id, part.seq)
+            outbox.set_part(self.store, part, "pending")
+        if not self.stored_sending:
+            return
+        known = set()
+        for part in outbox.parts_in_state(self.store, "stored"):
+            state = self.modem.outgoing_state(part.location)
+            if state == "sent":
+                outbox.set_part(self.store, part, "sent")
+                self.modem.delete(part.location)
+            elif state == "unsent":
+                known.add(part.location)
+            else:
+                outbox.set_part(self.store, part, "pending")
+        for location in self.modem.list_unsent():
+            if location not in known:  # written by a crashed run before it was recorded: never sent
+                self.modem.delete(location)
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        for entry in outbox.due(self.store):
+            try:
+                for part in outbox.parts(self.store, entry.id):
+                    if part.state != "sent":
+                        self._send(part)
+            except CmsError as exc:
+                if exc.code in (330, 331, 332):
+                    outbox.hold_all(self.store, time.time() + NETWORK_HOLD, str(exc))
+                    return
+                self._failed_attempt(entry, str(exc), permanent=exc.code == 304)
+            except ModemError as exc:
+                self._failed_attempt(entry, str(exc))
+                return  # the modem itself is in trouble: the watchdog deals with it, not the queue
+
+    def _failed_attempt(self, entry: outbox.OutboxEntry, error: str, permanent: bool = False) -> None:
+        failed = outbox.retry_later(
+            self.store, entry, error, backoff=self.config["outbox.backoff"],
+            max_backoff=self.config["outbox.max_backoff"], max_attempts=self.config["outbox.max_attempts"],
+            permanent=permanent,
+        )
+        log.warning("reply %d to %s: %s%s", entry.id, entry.recipient, error, " (given up)" if failed else "")
+
+    def _send(self, part: outbox.OutboxPart) -> None:
+        submit = pdu.SubmitPart(hex=part.pdu, tpdu_length=part.tpdu_length, message=pdu.decode(part.pdu))
+        if not self.stored_sending:
+            outbox.set_part(self.store, part, "sending")
+            crashpoint("during_send")
+            reference = self.modem.send(submit)
+            crashpoint("after_send")
+            outbox.set_part(self.store, part, "sent", reference=reference)
+            return
+        location = part.location
+        if part.state == "pending":
+            location = self.modem.store_outgoing(submit)
+            outbox.set_part(self.store, part, "stored", location=location)
+        crashpoint("during_send")
+        reference = self.modem.send_stored(location)
+        crashpoint("after_send")
+        outbox.set_part(self.store, part, "sent", reference=reference)
+        self.modem.delete(location)

@@ -1,0 +1,23 @@
+"""The deterministic responder: a short safety template that always names the configured emergency number.
+
+It is the floor every other responder stands on: no model, no index, no I/O, same answer every time.
+"""
+
+from __future__ import annotations
+
+from evy.config import Config
+from evy.responder.base import Inbound, Priority, Reply
+
+
+class BasicResponder:
+    def __init__(self, config: Config):
+        self.number = config.emergency_number
+
+    def respond(self, message: Inbound) -> Reply:
+        text = (f"EVY: message received. If anyone's life is in danger call {self.number} now. "
+                "Move away from immediate danger, stay where rescuers can find you, and text your location "
+                "and what is happening.")
+        return Reply(text=text, priority=Priority.ROUTINE, max_segments=2)
+
+    def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
+        return None

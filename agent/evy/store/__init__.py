@@ -1,0 +1,5 @@
+"""The durable store: inbound parts, whole messages, the outbox and delivery reports, in one SQLite file."""
+
+from evy.store.db import Store, StoreError
+
+__all__ = ["Store", "StoreError"]

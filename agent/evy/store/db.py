@@ -1,0 +1,108 @@
+"""SQLite in WAL mode on the data partition; every write that the pipeline's promises rest on is committed
+with synchronous=FULL, so a power cut after a commit never loses it."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from evy.errors import EvyError
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(EvyError):
+    """The database cannot be opened or written (full disk, corruption, permissions)."""
+
+
+class Store:
+    """The agent's database. Open with :meth:`open`; use as a context manager; close is idempotent."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        store = cls(Path(path))
+        store.connect()
+        return store
+
+    def connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: database schema v{version} is newer than this agent (v{SCHEMA_VERSION})")
+            if version < SCHEMA_VERSION:
+                sql = resources.files("evy.store").joinpath("schema.sql").read_text("utf-8")
+                db.executescript(f"BEGIN; {sql}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open database: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create data directory: {exc.strerror}") from None
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError("store is not open")
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable unit of work; errors become a one-line StoreError."""
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StoreError(f"{self.path}: disk full, cannot store: {exc}") from None
+            raise StoreError(f"{self.path}: database write failed: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: database error: {exc}") from None
+
+    def next_counter(self, name: str, modulo: int) -> int:
+        """A persistent rolling counter (concatenation references) so restarts never reuse one soon."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+            value = 0 if row is None else (row[0] + 1) % modulo
+            db.execute("INSERT INTO counters(name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+        return value
+
+    def set_modem_state(self, **values: str) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("INSERT INTO modem_state(key, value, at) VALUES (?, ?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value, at = excluded.at",
+                           [(k, v, now) for k, v in values.items()])
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
