@@ -1,0 +1,158 @@
+"""The language data files compiled into one index the triage scans in a single pass.
+
+A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
+``markers`` (common words that reveal the language), ``shorthand`` (SMS abbreviations to expand),
+``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
+information request), ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
+``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag and ``words``.
+Phrases are folded like messages (no accents, no apostrophes); a final ``*`` matches any word starting so.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from evy.router.errors import LexiconError
+from evy.router.normalize import tokens
+
+CATEGORIES = (
+    "medical", "fire", "flood", "earthquake", "storm", "trapped", "violence", "hazmat",
+    "missing_person", "shelter", "water_food", "other",
+)
+# Tie-break between equally scored categories: the one that kills faster first.
+SEVERITY_ORDER = (
+    "trapped", "fire", "violence", "medical", "hazmat", "flood", "earthquake", "storm",
+    "missing_person", "water_food", "shelter", "other",
+)
+# Categories that are emergencies only when the sender says so (a plain question is an information request).
+INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
+
+KINDS = ("marker", "distress", "life_threat", "question", "category", "critical", "topic")
+FUZZY_MIN_LENGTH = 5  # shorter words are too close to each other ("fire"/"fine") to correct safely
+MIN_STEM = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    language: str
+    kind: str
+    name: str  # category or topic name; the kind again for markers, distress, life_threat, question
+    weight: int
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    category: str
+    rank: int
+    life_threatening: bool
+
+
+@dataclass
+class Lexicon:
+    languages: tuple[str, ...] = ()
+    phrases: dict[tuple[str, ...], list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    stems: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    shorthand_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # who writes "pfv"
+    topics: dict[str, Topic] = field(default_factory=dict)
+    vocabulary: set[str] = field(default_factory=set)
+    deletions: dict[str, tuple[str, int]] = field(default_factory=dict)  # word minus a letter -> word, where
+    corrections: dict[str, str] = field(default_factory=dict)  # cache: misspelt word -> lexicon word
+    longest_phrase: int = 1
+    stem_lengths: tuple[int, ...] = ()
+
+
+def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
+    words = tokens(phrase.rstrip("*"))
+    if not words:
+        raise LexiconError(f"{where}: empty phrase {phrase!r}")
+    if phrase.endswith("*"):
+        if len(words) != 1 or len(words[0]) < MIN_STEM:
+            raise LexiconError(f"{where}: a stem must be one word of {MIN_STEM}+ letters, got {phrase!r}")
+        lexicon.stems[words[0]].append(hit)
+        return
+    weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
+    lexicon.phrases[tuple(words)].append(weighted)
+    lexicon.vocabulary.update(words)
+    lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LexiconError(f"{where}: expected a list of strings")
+    return value
+
+
+def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
+    where = f"router/data/{language}.toml"
+    for kind in ("marker", "distress", "life_threat", "question"):
+        key = "markers" if kind == "marker" else kind
+        for phrase in _strings(data.get(key, []), f"{where}: {key}"):
+            _phrase_hits(lexicon, phrase, Hit(language, kind, kind, 1), f"{where}: {key}")
+    for short, long in data.get("shorthand", {}).items():
+        short = "".join(tokens(short))
+        lexicon.shorthand.setdefault(short, tuple(tokens(long)))  # the first language's reading wins
+        lexicon.shorthand_languages[short] = (*lexicon.shorthand_languages.get(short, ()), language)
+    for name, entry in data.get("category", {}).items():
+        if name not in CATEGORIES:
+            raise LexiconError(f"{where}: unknown category {name!r}; categories are {', '.join(CATEGORIES)}")
+        for kind in ("words", "critical"):
+            hit = Hit(language, "category" if kind == "words" else "critical", name, 1)
+            for phrase in _strings(entry.get(kind, []), f"{where}: category.{name}.{kind}"):
+                _phrase_hits(lexicon, phrase, hit, f"{where}: category.{name}")
+    for name, entry in data.get("topic", {}).items():
+        category = entry.get("category")
+        if category not in CATEGORIES:
+            raise LexiconError(f"{where}: topic.{name}: unknown category {category!r}")
+        topic = Topic(name, category, int(entry.get("rank", 0)), bool(entry.get("life_threatening", False)))
+        known = lexicon.topics.setdefault(name, topic)
+        if known != topic:
+            raise LexiconError(f"{where}: topic.{name} differs from its definition in another language")
+        for phrase in _strings(entry.get("words", []), f"{where}: topic.{name}.words"):
+            _phrase_hits(lexicon, phrase, Hit(language, "topic", name, 1), f"{where}: topic.{name}")
+
+
+def _index_deletions(lexicon: Lexicon) -> None:
+    for word in sorted(lexicon.vocabulary):
+        if len(word) < FUZZY_MIN_LENGTH:
+            continue
+        for index in range(len(word)):
+            lexicon.deletions.setdefault(word[:index] + word[index + 1:], (word, index))
+
+
+def compile_lexicon(files: dict[str, str]) -> Lexicon:
+    """Compile language data files (language code -> TOML text) into one index."""
+    lexicon = Lexicon(languages=tuple(sorted(files)))
+    for language, text in sorted(files.items()):
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise LexiconError(f"router/data/{language}.toml: not valid TOML: {exc}") from None
+        if data.get("language") != language:
+            raise LexiconError(f"router/data/{language}.toml: `language` must be {language!r}")
+        _add_language(lexicon, language, data)
+    lexicon.phrases = dict(lexicon.phrases)
+    lexicon.stems = dict(lexicon.stems)
+    _index_deletions(lexicon)  # before the stems join: a stem is no word to correct towards ("treat")
+    lexicon.vocabulary.update(lexicon.stems)
+    lexicon.stem_lengths = tuple(sorted({len(stem) for stem in lexicon.stems}))
+    return lexicon
+
+
+@cache
+def default_lexicon() -> Lexicon:
+    """Every language file shipped in ``evy/router/data``."""
+    folder = resources.files("evy.router").joinpath("data")
+    files = {item.name.removesuffix(".toml"): item.read_text("utf-8")
+             for item in folder.iterdir() if item.name.endswith(".toml")}
+    if not files:
+        raise LexiconError("router/data: no language files")
+    return compile_lexicon(files)
+
+
+LANGUAGES = ("en", "es", "fr", "pt")  # shipped; default_lexicon().languages lists what is actually loaded

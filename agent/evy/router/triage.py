@@ -1,0 +1,172 @@
+"""Triage one message: emergency or not, category, topic (which protocol), priority and language.
+
+One pass over the message's words: SMS shorthand is expanded, misspelt words are corrected to the nearest
+lexicon word (one edit away, for words of five letters or more), then every phrase of up to
+``longest_phrase`` words is looked up. The decision rules are below in `_decide`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from evy.responder.base import Priority
+from evy.router.lexicon import (
+    FUZZY_MIN_LENGTH,
+    INFORMATIONAL,
+    SEVERITY_ORDER,
+    Hit,
+    Lexicon,
+    default_lexicon,
+)
+from evy.router.normalize import tokens
+
+DEFAULT_LANGUAGE = "en"
+CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory
+
+
+@dataclass(frozen=True)
+class Triage:
+    emergency: bool
+    category: str | None  # one of CATEGORIES, or None for a message that is neither emergency nor topic
+    priority: Priority
+    language: str  # the sender's language: "en", "es", "fr", "pt"...
+    topic: str | None = None  # the specific protocol, e.g. "cpr", "choking"; None for the category's own
+
+
+def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str = DEFAULT_LANGUAGE) -> Triage:
+    lexicon = lexicon or default_lexicon()
+    hits: list[Hit] = []
+    words = _expand(lexicon, tokens(text), hits)
+    words = [_correct(lexicon, word) for word in words]
+    hits += _hits(lexicon, words)
+    return _decide(lexicon, hits, default_language)
+
+
+def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
+    """Spell out SMS shorthand; each shorthand also hints at the languages that use it ("pfv": pt)."""
+    expanded: list[str] = []
+    for word in words:
+        long = lexicon.shorthand.get(word)
+        if long is None:
+            expanded.append(word)
+            continue
+        expanded.extend(long)
+        hits.extend(Hit(language, "marker", "marker", 1) for language in lexicon.shorthand_languages[word])
+    return expanded
+
+
+def _correct(lexicon: Lexicon, word: str) -> str:
+    if word in lexicon.vocabulary or len(word) < FUZZY_MIN_LENGTH - 1:
+        return word
+    corrected = lexicon.corrections.get(word)
+    if corrected is None:
+        corrected = _nearest(lexicon, word)
+        if len(lexicon.corrections) < CORRECTION_CACHE:
+            lexicon.corrections[word] = corrected
+    return corrected
+
+
+def _nearest(lexicon: Lexicon, word: str) -> str:
+    """The lexicon word one edit away (missing, extra, wrong or swapped letter), else ``word`` itself."""
+    found = lexicon.deletions.get(word)  # a letter missing: "bleding"
+    if found:
+        return found[0]
+    if len(word) < FUZZY_MIN_LENGTH:
+        return word
+    for index in range(len(word)):
+        shorter = word[:index] + word[index + 1:]
+        if len(shorter) >= FUZZY_MIN_LENGTH and shorter in lexicon.vocabulary:  # a letter too many
+            return shorter
+    for index in range(len(word)):
+        found = lexicon.deletions.get(word[:index] + word[index + 1:])
+        # The same place: a wrong letter ("hypotermia"); next to it: two letters swapped ("berathing").
+        # Farther apart it is two edits ("since" vs "spine") and no correction.
+        if found and abs(found[1] - index) <= 1:
+            return found[0]
+    return word
+
+
+def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
+    hits: list[Hit] = []
+    seen: set[tuple[int, str, str]] = set()
+
+    def add(found: list[Hit], start: int) -> None:
+        for hit in found:
+            if hit.kind == "question" and start > 0:
+                continue  # a question word asks for information only at the start: "fire, what do i do?"
+            key = (start, hit.kind, hit.name)
+            if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
+                hits.append(Hit(hit.language, "marker", "marker", 1))
+                continue
+            seen.add(key)
+            hits.append(hit)
+
+    phrases, stems, lengths = lexicon.phrases, lexicon.stems, lexicon.stem_lengths
+    count = len(words)
+    for start in range(count):
+        for size in range(1, min(lexicon.longest_phrase, count - start) + 1):
+            found = phrases.get(tuple(words[start:start + size]))
+            if found:
+                add(found, start)
+        word = words[start]
+        for length in lengths:
+            if length > len(word):
+                break
+            found = stems.get(word[:length])
+            if found:
+                add(found, start)
+    return hits
+
+
+def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
+    language_score: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    topics: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    critical: set[str] = set()
+    for hit in hits:
+        language_score[hit.language] += 1
+        kinds[hit.kind] += 1
+        if hit.kind in ("category", "critical"):
+            categories[hit.name] += hit.weight
+            if hit.kind == "critical":
+                critical.add(hit.name)
+        elif hit.kind == "topic":
+            topics[hit.name] += hit.weight
+            categories[lexicon.topics[hit.name].category] += hit.weight
+    language = _language(language_score, default_language, lexicon.languages)
+
+    life_topics = [name for name in topics if lexicon.topics[name].life_threatening]
+    life = bool(kinds["life_threat"] or life_topics)
+    distress = bool(kinds["distress"])
+
+    topic: str | None
+    if life_topics:
+        # The most urgent life-saving protocol wins: "fell through ice, not breathing" is CPR first.
+        topic = max(life_topics, key=lambda name: (lexicon.topics[name].rank, topics[name]))
+        category: str | None = lexicon.topics[topic].category
+    elif categories:
+        category = max(categories, key=lambda name: (categories[name], -SEVERITY_ORDER.index(name)))
+        in_category = [name for name in topics if lexicon.topics[name].category == category]
+        topic = max(in_category, key=lambda name: (lexicon.topics[name].rank, topics[name]), default=None)
+    elif life:
+        category, topic = "medical", None  # "unconscious", "dying": a person in danger, cause unknown
+    elif distress:
+        category, topic = "other", None
+    else:
+        return Triage(False, None, Priority.ROUTINE, language, None)
+
+    if life or category in critical:  # "trapped" is critical in a fire, not in a report about shelters
+        return Triage(True, category, Priority.LIFE_THREATENING, language, topic)
+    asking = kinds["question"] > 0 and not distress
+    emergency = distress or not (asking or category in INFORMATIONAL)
+    return Triage(emergency, category, Priority.EMERGENCY if emergency else Priority.ROUTINE, language, topic)
+
+
+def _language(score: Counter[str], default: str, known: tuple[str, ...]) -> str:
+    if not score:
+        return default if default in known or not known else known[0]
+    best = max(score.values())
+    leaders = [language for language, value in score.items() if value == best]
+    return default if default in leaders else sorted(leaders)[0]
