@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from evy.config import load
-from evy.config.loader import render_toml
+from evy.config.loader import render_markdown, render_toml
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action = actions.add_parser(name, help=helptext)
         action.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
         action.set_defaults(func=show if name == "show" else check)
+    docs = actions.add_parser("docs", help="print the settings reference (docs/config.md) as Markdown")
+    docs.set_defaults(func=lambda args: sys.stdout.write(render_markdown()) and 0)
 
 
 def show(args: argparse.Namespace) -> int:

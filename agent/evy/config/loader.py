@@ -92,7 +92,7 @@ def parse(text: str, source: Path | None = None) -> Config:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}not valid TOML: {exc}") from None
-    values = {s.key: s.default for s in SETTINGS}
+    values = {s.key: None if s.default is None else s.parse(s.default) for s in SETTINGS}
     values.update(_validate_flat(dict(_flatten(table)), where))
     config = Config(values, source)
     try:
@@ -144,3 +144,16 @@ def _toml_value(value: Any) -> str | None:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) or '""' for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_markdown() -> str:
+    """docs/config.md: the reference made from the table, so the docs can't drift from the code."""
+    lines = ["# Agent configuration (`/etc/evy/evy.toml`)", "",
+             "Generated from the settings table (`evy config docs > docs/config.md`); do not edit by hand.",
+             "Unknown keys and bad values are rejected with the key path and the reason (`evy config check`).",
+             "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = _toml_value(setting.default) if setting.default is not None else "—"
+        kind = (setting.parse.__doc__ or "").strip().splitlines()[0] if setting.parse.__doc__ else "value"
+        lines.append(f"| `{setting.key}` | {kind} | `{default}` | {setting.help} |".replace("`—`", "—"))
+    return "\n".join(lines) + "\n"
