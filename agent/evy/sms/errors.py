@@ -44,7 +44,7 @@ class PinError(ModemError):
 
 
 class CmsError(ModemError):
-    """``+CMS ERROR`` / ``+CME ERROR`` / ``ERROR``: ``code`` (None for a bare ERROR), ``cause`` and ``action``."""
+    """``+CMS ERROR`` / ``+CME ERROR`` / ``ERROR`` with ``code`` (None if bare), ``cause`` and ``action``."""
 
     def __init__(self, kind: str, code: int | None, cause: str, action: str, transient: bool, command: str,
                  category: str = "modem"):

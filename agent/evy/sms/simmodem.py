@@ -1,0 +1,823 @@
+"""A SIM800-like modem on a real pseudo-terminal, for tests, benchmarks and `evy sim`.
+
+The agent opens ``SimModem.port`` (the pty's slave) with pyserial exactly as it opens ``/dev/ttyS0``; a
+thread answers AT commands in PDU mode on the master side. The simulated network is scriptable (incoming
+messages, delivery reports, registration) and faults can be injected (error results, silence, line noise,
+slow or chopped answers, a full SIM, reboots, SIM PIN/PUK). The simulator keeps the slave open itself, so it
+outlives agents that close the port or are SIGKILLed, and output nobody reads is dropped like on a UART.
+
+Thread safety: public methods take one lock shared with the thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import random
+import re
+import select
+import threading
+import time
+import tty
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from evy.sms import pdu as pdu_codec
+from evy.sms import simnet
+from evy.sms.errors import CodecError
+from evy.sms.message import Deliver, Encoding, Submit
+from evy.sms.simnet import SentMessage
+
+log = logging.getLogger("evy.sms.simmodem")
+
+STAT_NAMES = {0: "REC UNREAD", 1: "REC READ", 2: "STO UNSENT", 3: "STO SENT"}
+CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
+            11: "SIM PIN required", 12: "SIM PUK required", 14: "SIM busy", 16: "incorrect password",
+            30: "no network service", 100: "unknown"}
+MODELS = {
+    "sim800": {"ident": "SIM800 R14.18", "cnmi_ranges": "(0-3),(0-3),(0,2),(0,1),(0,1)",
+               "lte": False},
+    "sim7000": {"ident": "SIM7000G R1529", "cnmi_ranges": "(0-3),(0-3),(0-3),(0-2),(0,1)", "lte": True},
+}
+_COMMAND = re.compile(r"^AT(?:([&+*#][A-Z]+|[A-Z&])(\d*))?(.*)$", re.IGNORECASE)
+
+
+@dataclass
+class _Rule:
+    command: str  # "CMGS", "CPIN", "AT", ...
+    kind: str  # "cms" | "cme" | "error"
+    code: int | None
+    remaining: int
+
+
+@dataclass
+class _Slot:
+    stat: int
+    pdu: str
+
+
+@dataclass
+class _Volatile:
+    """Modem settings a reboot forgets."""
+
+    echo: bool = True
+    cmee: int = 0
+    cmgf: int = 1
+    cnmi: tuple[int, ...] = (0, 0, 0, 0, 0)
+    sim_state: str = "READY"
+    storage: str = "SM"
+    cfun: int = 1
+
+
+@dataclass
+class _Pending:
+    """An AT+CMGS (send) or AT+CMGW (write to storage) waiting for its PDU."""
+
+    length: int
+    data: bytearray = field(default_factory=bytearray)
+    write: bool = False  # AT+CMGW: store as STO UNSENT instead of sending
+
+
+class SimModem:
+    def __init__(self, storage_size: int = 20, echo: bool = True, pin: str | None = None, *,
+                 model: str = "sim800", registered: bool = True, smsc: str | None = simnet.DEFAULT_SMSC,
+                 operator: str = "Safaricom", signal: int = 18, boot_time: float = 0.05,
+                 first_reference: int = 0, puk_locked: bool = False, sim_inserted: bool = True):
+        if model not in MODELS:
+            raise ValueError(f"unknown simulated model {model!r} (choose {', '.join(MODELS)})")
+        self.model = model
+        self.storage_size = storage_size
+        self.factory_echo = echo
+        self.pin = pin
+        self.puk_locked = puk_locked
+        self.sim_inserted = sim_inserted
+        self.registered = registered
+        self.smsc = smsc
+        self.operator = operator
+        self.signal = signal
+        self.boot_time = boot_time
+        self.next_reference = first_reference & 0xFF
+        # network behaviour
+        self.report_status: int | None = 0x00  # TP-ST of delivery reports; None: the network sends none
+        self.report_delay = 0.01
+        # faults
+        self.response_delay = 0.0
+        self.chunk_size = 0  # >0: answers are written in chunks this big with a short pause between
+        self.noise_before_answers = 0  # >0: this many noise bytes precede every answer
+        # observable state
+        self.sent: list[SentMessage] = []
+        self.commands: list[str] = []
+        self.pin_attempts = 0
+        self.pin_attempts_left = 3
+        self.reboots = 0
+        self.dropped_bytes = 0
+        self.storage: dict[int, _Slot] = {}
+        self.network_queue: deque[str] = deque()  # DELIVER PDUs held back while the SIM is full
+        self._state = _Volatile(echo=echo)
+        self._rules: list[_Rule] = []
+        self._silent_until: float | None = None  # float("inf"): until resume()
+        self._slow: list[float] = []
+        self._reboot_on_send = False
+        self._booting_until = 0.0
+        self._lock = threading.RLock()
+        self._sent_changed = threading.Condition(self._lock)
+        self._out: deque[tuple[float, bytes]] = deque()
+        self._timers: list[tuple[float, object]] = []
+        self._inbuf = bytearray()
+        self._cmgs: _Pending | None = None
+        self._master = self._slave = -1
+        self._wake_r = self._wake_w = -1
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.port = ""
+        self._apply_sim_lock()
+
+    # --- lifecycle
+
+    def start(self) -> SimModem:
+        if self._thread is not None:
+            return self
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo or CR/LF translation by the pty itself: like a real UART
+        os.set_blocking(self._master, False)
+        self._wake_r, self._wake_w = os.pipe()
+        self.port = os.ttyname(self._slave)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"simmodem {self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stopping = True
+        self._wake()
+        self._thread.join(timeout=5)
+        self._thread = None
+        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = self._wake_r = self._wake_w = -1
+
+    def __enter__(self) -> SimModem:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- the network: incoming messages and reports
+
+    def deliver(self, sender: str, text: str, *, timestamp: datetime | None = None,
+                smsc: str | None = simnet.DEFAULT_SMSC, encoding: Encoding | None = None,
+                concat_ref: int | None = None, ref_bits: int = 8, order: Sequence[int] | None = None,
+                missing: Iterable[int] = (), duplicate: Iterable[int] = ()) -> list[Deliver]:
+        """A phone sends ``text``: its parts arrive (in ``order``, without ``missing``, ``duplicate`` twice),
+        each stored on the SIM with a +CMTI (or pushed with +CMT, or held by the network if the SIM is full).
+        Returns the parts in arrival order."""
+        parts = simnet.deliver_parts(sender, text, timestamp=timestamp, smsc=smsc, encoding=encoding,
+                                     concat_ref=concat_ref, ref_bits=ref_bits, order=order, missing=missing,
+                                     duplicate=duplicate)
+        with self._lock:
+            for _message, encoded in parts:
+                self._network_deliver(encoded)
+        return [message for message, _ in parts]
+
+    def deliver_pdu(self, pdu: str) -> None:
+        """Deliver a raw DELIVER PDU (with SMSC prefix), e.g. a malformed one recorded from a real modem."""
+        with self._lock:
+            self._network_deliver(pdu.upper())
+
+    def store(self, pdu: str, stat: int = 0) -> int:
+        """Put a PDU straight into SIM storage without any indication (a backlog from before start-up)."""
+        with self._lock:
+            index = self._free_slot()
+            if index is None:
+                raise RuntimeError("simulated SIM storage is full")
+            self.storage[index] = _Slot(stat, pdu.upper())
+            return index
+
+    def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentMessage]:
+        """Block until at least ``count`` messages were sent; returns them all (TimeoutError otherwise)."""
+        deadline = time.monotonic() + timeout
+        with self._sent_changed:
+            while len(self.sent) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"simulated modem: {len(self.sent)} of {count} messages sent in time")
+                self._sent_changed.wait(remaining)
+            return list(self.sent)
+
+    # --- network and SIM state
+
+    def set_registered(self, registered: bool, after: float = 0.0) -> None:
+        """Registration changes now or ``after`` seconds (CREG 0,2 searching ↔ 0,1 home)."""
+        with self._lock:
+            if after > 0:
+                change = lambda: setattr(self, "registered", registered)  # noqa: E731
+                self._timers.append((time.monotonic() + after, change))
+                self._wake()
+            else:
+                self.registered = registered
+
+    # --- faults
+
+    def fail_next(self, command: str, *, cms: int | None = None, cme: int | None = None,
+                  count: int = 1) -> None:
+        """The next ``count`` uses of ``command`` ("CMGS", "CPIN", "AT", ...) fail with this error (a plain
+        ERROR when neither code is given; with AT+CMEE=0 every error is a plain ERROR, as on a modem)."""
+        kind, code = ("cms", cms) if cms is not None else ("cme", cme) if cme is not None else ("error", None)
+        with self._lock:
+            self._rules.append(_Rule(command.upper().lstrip("+"), kind, code, count))
+
+    def silence(self, seconds: float | None = None) -> None:
+        """Stop answering (no echo, no results, no URCs) for ``seconds``, or until ``resume``."""
+        with self._lock:
+            self._silent_until = time.monotonic() + seconds if seconds is not None else float("inf")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._silent_until = None
+        self._wake()
+
+    def slow_next(self, seconds: float, count: int = 1) -> None:
+        """The next ``count`` answers come ``seconds`` late."""
+        with self._lock:
+            self._slow.extend([seconds] * count)
+
+    def inject_noise(self, data: bytes | None = None, size: int = 24) -> bytes:
+        """Emit line noise now: ``data`` or random non-text bytes (what a loose jumper or power-up gives)."""
+        noise = data if data is not None else _noise(size)
+        with self._lock:
+            self._emit_raw(noise)
+        return noise
+
+    def reboot(self, after: float = 0.0) -> None:
+        """Reboot now (or ``after`` s): settings are forgotten, the SIM locks again if it has a PIN, and the
+        boot banner (RDY, +CFUN, +CPIN, Call Ready, SMS Ready) follows after ``boot_time``."""
+        with self._lock:
+            if after > 0:
+                self._timers.append((time.monotonic() + after, self._reboot))
+                self._wake()
+            else:
+                self._reboot()
+
+    def reboot_on_next_send(self) -> None:
+        """Reboot once the next AT+CMGS PDU is received, before it reaches the network (nothing is sent)."""
+        with self._lock:
+            self._reboot_on_send = True
+
+    def set_sim_busy(self, commands: int) -> None:
+        """The next ``commands`` SIM commands (CPIN, CMGL, CMGR, CMGD, CMGS, CPMS) answer CME 14 SIM busy."""
+        with self._lock:
+            for name in ("CPIN", "CMGL", "CMGR", "CMGD", "CMGS", "CPMS"):
+                self._rules.append(_Rule(name, "cme", 14, commands))
+
+    # --- observation
+
+    @property
+    def stored(self) -> dict[int, str]:
+        with self._lock:
+            return {index: slot.pdu for index, slot in sorted(self.storage.items())}
+
+    @property
+    def state(self) -> _Volatile:
+        """A copy of the settings a reboot forgets (echo, CMEE, CMGF, CNMI, SIM state, storage, CFUN)."""
+        with self._lock:
+            return _Volatile(**vars(self._state))
+
+    # --- the thread
+
+    def _run(self) -> None:
+        while not self._stopping:
+            now = time.monotonic()
+            with self._lock:
+                self._run_timers(now)
+                self._flush_output(now)
+                timeout = self._next_wakeup(now)
+            try:
+                readable, _, _ = select.select([self._master, self._wake_r], [], [], timeout)
+            except (OSError, ValueError):
+                return
+            if self._wake_r in readable:
+                os.read(self._wake_r, 4096)
+            if self._master in readable:
+                try:
+                    data = os.read(self._master, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    if exc.errno == errno.EIO:  # nobody has the slave open: wait for the next agent
+                        time.sleep(0.02)
+                        continue
+                    raise
+                with self._lock:
+                    self._receive(data)
+
+    def _next_wakeup(self, now: float) -> float:
+        candidates = [0.2]
+        if self._out:
+            candidates.append(self._out[0][0] - now)
+        candidates.extend(due - now for due, _ in self._timers)
+        if self._silent_until is not None and self._silent_until != float("inf"):
+            candidates.append(self._silent_until - now)
+        if self._booting_until > now:
+            candidates.append(self._booting_until - now)
+        return max(0.0, min(candidates))
+
+    def _run_timers(self, now: float) -> None:
+        due = [t for t in self._timers if t[0] <= now]
+        self._timers = [t for t in self._timers if t[0] > now]
+        for _, action in sorted(due, key=lambda t: t[0]):
+            action()
+        if self._silent_until is not None and now >= self._silent_until:
+            self._silent_until = None
+
+    def _flush_output(self, now: float) -> None:
+        while self._out and self._out[0][0] <= now:
+            _, data = self._out.popleft()
+            try:
+                os.write(self._master, data)
+            except BlockingIOError:
+                self.dropped_bytes += len(data)  # nobody reads the port: like a UART, the bytes are gone
+            except OSError as exc:
+                if exc.errno not in (errno.EIO, errno.EAGAIN):
+                    raise
+                self.dropped_bytes += len(data)
+
+    def _wake(self) -> None:
+        if self._wake_w >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"x")
+
+    # --- output
+
+    def _emit_raw(self, data: bytes, delay: float = 0.0) -> None:
+        now = time.monotonic()
+        due = max(now + delay, self._out[-1][0] if self._out else now)
+        if self.chunk_size > 0:
+            for offset in range(0, len(data), self.chunk_size):
+                self._out.append((due, data[offset:offset + self.chunk_size]))
+                due += 0.002
+        else:
+            self._out.append((due, data))
+        self._wake()
+
+    def _answer(self, lines: Sequence[str], final: str = "OK") -> None:
+        delay = self.response_delay + (self._slow.pop(0) if self._slow else 0.0)
+        text = "".join(f"\r\n{line}\r\n" for line in lines) + (f"\r\n{final}\r\n" if final else "")
+        if self.noise_before_answers:
+            self._emit_raw(_noise(self.noise_before_answers), delay)
+        self._emit_raw(text.encode("ascii"), delay)
+
+    def _urc(self, *lines: str) -> None:
+        if self._silent():
+            return
+        self._emit_raw("".join(f"\r\n{line}\r\n" for line in lines).encode("ascii"))
+
+    def _error(self, kind: str, code: int | None) -> None:
+        if kind == "error" or code is None or self._state.cmee == 0:
+            self._answer([], "ERROR")
+        elif self._state.cmee == 2 and kind == "cme" and code in CME_TEXT:
+            self._answer([], f"+CME ERROR: {CME_TEXT[code]}")
+        else:
+            self._answer([], f"+{kind.upper()} ERROR: {code}")
+
+    def _silent(self) -> bool:
+        now = time.monotonic()
+        return (self._silent_until is not None and now < self._silent_until) or now < self._booting_until
+
+    # --- input
+
+    def _receive(self, data: bytes) -> None:
+        if self._silent():
+            return
+        for byte in data:
+            if self._cmgs is not None:
+                self._receive_pdu_byte(byte)
+                continue
+            if byte in (0x0D, 0x0A):
+                line = self._inbuf.decode("ascii", "replace").strip()
+                self._inbuf.clear()
+                if line:
+                    if self._state.echo:
+                        self._emit_raw(line.encode("ascii", "replace") + b"\r")
+                    self._command(line)
+            else:
+                self._inbuf.append(byte)
+
+    def _receive_pdu_byte(self, byte: int) -> None:
+        pending = self._cmgs
+        if byte == 0x1B:  # ESC: the send is abandoned
+            self._cmgs = None
+            self._answer([])
+        elif byte == 0x1A:  # Ctrl-Z: the PDU is complete
+            self._cmgs = None
+            if self._state.echo:
+                self._emit_raw(bytes(pending.data) + b"\r")
+            hex_text = pending.data.decode("ascii", "replace").strip()
+            if pending.write:
+                self._write_stored(pending.length, hex_text)
+            else:
+                self._submit(pending.length, hex_text)
+        elif byte not in (0x0D, 0x0A):
+            pending.data.append(byte)
+
+    # --- commands
+
+    def _command(self, line: str) -> None:
+        self.commands.append(line)
+        match = _COMMAND.match(line)
+        if not match:
+            return  # not an AT command: modems ignore it
+        name = (match.group(1) or "").upper().lstrip("+")
+        number, rest = match.group(2), match.group(3)
+        if not name:
+            name = "AT"
+        if name != "CMGS" and self._take_rule(name):
+            return
+        handler = getattr(self, f"_at_{name.lower().replace('&', 'amp_')}", None)
+        if handler is None:
+            self._answer([], "ERROR")
+            return
+        handler(number + rest if name in ("E", "Z", "I") or name.startswith("&") else rest)
+
+    def _take_rule(self, name: str) -> bool:
+        for rule in self._rules:
+            if rule.command == name and rule.remaining > 0:
+                rule.remaining -= 1
+                self._error(rule.kind, rule.code)
+                self._rules = [r for r in self._rules if r.remaining > 0]
+                return True
+        return False
+
+    def _sim_blocked(self) -> bool:
+        """SMS commands need an unlocked SIM: answer the CMS error a modem gives and return True."""
+        if not self.sim_inserted:
+            self._error("cms", 310)
+            return True
+        if self._state.sim_state != "READY":
+            self._error("cms", 316 if "PUK" in self._state.sim_state else 311)
+            return True
+        return False
+
+    def _at_at(self, rest: str) -> None:
+        self._answer([])
+
+    def _at_e(self, rest: str) -> None:
+        self._state.echo = rest.strip() not in ("0",)
+        self._answer([])
+
+    def _at_i(self, rest: str) -> None:
+        self._answer([MODELS[self.model]["ident"]])
+
+    def _at_z(self, rest: str) -> None:
+        self._state.echo, self._state.cmee = self.factory_echo, 0
+        self._answer([])
+
+    def _at_cgmm(self, rest: str) -> None:
+        self._answer([self.model.upper()])
+
+    def _at_cmee(self, rest: str) -> None:
+        if rest.startswith("?"):
+            self._answer([f"+CMEE: {self._state.cmee}"])
+        elif (value := rest.lstrip("=")) in ("0", "1", "2"):
+            self._state.cmee = int(value)
+            self._answer([])
+        else:
+            self._answer([], "ERROR")
+
+    def _at_cpin(self, rest: str) -> None:
+        if not self.sim_inserted:
+            self._error("cme", 10)
+        elif rest.startswith("?"):
+            self._answer([f"+CPIN: {self._state.sim_state}"])
+        elif rest.startswith("="):
+            code = rest[1:].split(",")[0].strip().strip('"')
+            if self._state.sim_state != "SIM PIN":
+                self._error("cme", 3)
+                return
+            self.pin_attempts += 1
+            if code == self.pin:
+                self.pin_attempts_left = 3
+                self._state.sim_state = "READY"
+                self._answer([])
+                self._urc("+CPIN: READY", "Call Ready", "SMS Ready")
+            else:
+                self.pin_attempts_left -= 1
+                if self.pin_attempts_left <= 0:
+                    self.puk_locked = True
+                    self._state.sim_state = "SIM PUK"
+                self._error("cme", 16)
+        else:
+            self._answer([], "ERROR")
+
+    def _at_cmgf(self, rest: str) -> None:
+        if rest.startswith("?"):
+            self._answer([f"+CMGF: {self._state.cmgf}"])
+        elif rest.lstrip("=") in ("0", "1"):
+            self._state.cmgf = int(rest.lstrip("="))
+            self._answer([])
+        else:
+            self._answer([], "ERROR")
+
+    def _at_cnmi(self, rest: str) -> None:
+        if rest == "=?":
+            self._answer([f"+CNMI: {MODELS[self.model]['cnmi_ranges']}"])
+        elif rest.startswith("?"):
+            self._answer(["+CNMI: " + ",".join(map(str, self._state.cnmi))])
+        elif rest.startswith("="):
+            from evy.sms.at_lines import parse_ranges
+
+            ranges = parse_ranges(MODELS[self.model]["cnmi_ranges"])
+            try:
+                values = tuple(int(v) if v.strip() else 0 for v in rest[1:].split(","))
+            except ValueError:
+                self._error("cme", 4)
+                return
+            if any(i >= len(ranges) or v not in ranges[i] for i, v in enumerate(values)):
+                self._error("cme", 4)  # SIM800L refuses 2,1,0,2 this way
+                return
+            self._state.cnmi = values + (0,) * (5 - len(values))
+            self._answer([])
+        else:
+            self._answer([], "ERROR")
+
+    def _at_cpms(self, rest: str) -> None:
+        if rest == "=?":
+            self._answer(['+CPMS: ("SM","ME","SM_P","ME_P","MT"),("SM","ME","SM_P","ME_P","MT"),'
+                          '("SM","ME","SM_P","ME_P","MT")'])
+            return
+        if self._sim_blocked():
+            return
+        used, total = len(self.storage), self.storage_size
+        if rest.startswith("?"):
+            store = self._state.storage
+            self._answer(["+CPMS: " + ",".join([f'"{store}",{used},{total}'] * 3)])
+        elif rest.startswith("="):
+            names = [n.strip().strip('"') for n in rest[1:].split(",")]
+            if not names or names[0] not in ("SM", "ME", "SM_P", "ME_P", "MT"):
+                self._error("cms", 302)
+                return
+            self._state.storage = names[0]
+            self._answer([f"+CPMS: {used},{total},{used},{total},{used},{total}"])
+        else:
+            self._answer([], "ERROR")
+
+    def _at_csca(self, rest: str) -> None:
+        if rest.startswith("?"):
+            self._answer([f'+CSCA: "{self.smsc or ""}",{145 if (self.smsc or "").startswith("+") else 129}'])
+        elif rest.startswith("="):
+            self.smsc = rest[1:].split(",")[0].strip().strip('"') or None
+            self._answer([])
+        else:
+            self._answer([], "ERROR")
+
+    def _at_csms(self, rest: str) -> None:
+        self._answer(["+CSMS: 0,1,1,1"] if rest.startswith("?") else [])
+
+    def _at_cscs(self, rest: str) -> None:
+        self._answer(['+CSCS: "GSM"'] if rest.startswith("?") else [])
+
+    def _at_csq(self, rest: str) -> None:
+        self._answer([f"+CSQ: {self.signal if self._state.cfun == 1 else 99},0"])
+
+    def _registration(self, name: str) -> None:
+        on = self.registered and self._state.cfun == 1
+        stat = 1 if on else 2
+        if name == "CREG" and MODELS[self.model]["lte"]:
+            stat = 0 if on else 2  # LTE-M modems leave CREG unregistered; CGREG/CEREG tell the truth
+        self._answer([f"+{name}: 0,{stat}"])
+
+    def _at_creg(self, rest: str) -> None:
+        self._registration("CREG") if rest.startswith("?") else self._answer([])
+
+    def _at_cgreg(self, rest: str) -> None:
+        self._registration("CGREG") if rest.startswith("?") else self._answer([])
+
+    def _at_cereg(self, rest: str) -> None:
+        if not MODELS[self.model]["lte"]:
+            self._answer([], "ERROR")
+        else:
+            self._registration("CEREG") if rest.startswith("?") else self._answer([])
+
+    def _at_cops(self, rest: str) -> None:
+        if rest.startswith("?"):
+            on = self.registered and self._state.cfun == 1
+            self._answer([f'+COPS: 0,0,"{self.operator}"' if on else "+COPS: 0"])
+        else:
+            self._answer([])
+
+    def _at_cfun(self, rest: str) -> None:
+        if rest.startswith("?"):
+            self._answer([f"+CFUN: {self._state.cfun}"])
+            return
+        values = rest.lstrip("=").split(",")
+        if values[0] not in ("0", "1", "4"):
+            self._answer([], "ERROR")
+            return
+        self._answer([])
+        if len(values) > 1 and values[1].strip() == "1":
+            self._reboot()
+        else:
+            self._state.cfun = int(values[0])
+
+    def _at_cnma(self, rest: str) -> None:
+        self._error("cms", 340)
+
+    def _at_cmgl(self, rest: str) -> None:
+        if self._sim_blocked():
+            return
+        wanted = rest.lstrip("=").strip().strip('"')
+        if self._state.cmgf != 0 or wanted not in ("0", "1", "2", "3", "4"):
+            self._error("cms", 302 if self._state.cmgf != 0 else 304)
+            return
+        lines = []
+        for index, slot in sorted(self.storage.items()):
+            if wanted == "4" or slot.stat == int(wanted):
+                lines += [f"+CMGL: {index},{slot.stat},,{pdu_codec.tpdu_length(slot.pdu)}", slot.pdu]
+                if slot.stat == 0:
+                    slot.stat = 1
+        self._answer(lines)
+
+    def _at_cmgr(self, rest: str) -> None:
+        if self._sim_blocked():
+            return
+        index = _int(rest.lstrip("="))
+        if self._state.cmgf != 0:
+            self._error("cms", 302)
+        elif index is None or not 1 <= index <= self.storage_size:
+            self._error("cms", 321)
+        elif index not in self.storage:
+            self._answer([])  # an empty slot: SIM800 answers a bare OK
+        else:
+            slot = self.storage[index]
+            self._answer([f"+CMGR: {slot.stat},,{pdu_codec.tpdu_length(slot.pdu)}", slot.pdu])
+            if slot.stat == 0:
+                slot.stat = 1
+
+    def _at_cmgd(self, rest: str) -> None:
+        if self._sim_blocked():
+            return
+        args = rest.lstrip("=").split(",")
+        index, flag = _int(args[0]), _int(args[1]) if len(args) > 1 else 0
+        if index is None or flag is None or not 0 <= index <= self.storage_size or not 0 <= flag <= 4:
+            self._error("cms", 321)
+            return
+        if flag == 0:
+            self.storage.pop(index, None)
+        else:
+            keep = {1: {0, 2, 3}, 2: {0, 3}, 3: {0}, 4: set()}[flag]
+            self.storage = {i: s for i, s in self.storage.items() if s.stat in keep}
+        self._answer([])
+        self._release_network_queue()
+
+    def _at_cmgs(self, rest: str) -> None:
+        if self._sim_blocked():
+            return
+        length = _int(rest.lstrip("="))
+        if self._state.cmgf != 0 or length is None or not 7 <= length <= 164:
+            self._error("cms", 302 if self._state.cmgf != 0 else 304)
+            return
+        self._cmgs = _Pending(length)
+        self._emit_raw(b"\r\n> ", self.response_delay)
+
+    def _at_cmgw(self, rest: str) -> None:
+        self._at_cmgs(rest)
+        if self._cmgs is not None:
+            self._cmgs.write = True
+
+    def _write_stored(self, length: int, hex_text: str) -> None:
+        """A complete AT+CMGW: keep the SUBMIT in storage as STO UNSENT (stat 2) and say where."""
+        if self._checked_submit(length, hex_text) is None:
+            return
+        index = self._free_slot()
+        if index is None:
+            self._error("cms", 322)
+            return
+        self.storage[index] = _Slot(2, hex_text.upper())
+        self._answer([f"+CMGW: {index}"])
+
+    def _at_cmss(self, rest: str) -> None:
+        """AT+CMSS=<index>: send a stored SUBMIT; its slot becomes STO SENT (stat 3)."""
+        if self._sim_blocked():
+            return
+        index = _int(rest.lstrip("=").split(",")[0])
+        slot = self.storage.get(index) if index is not None else None
+        if slot is None or slot.stat not in (2, 3):
+            self._error("cms", 321)
+            return
+        self._submit(pdu_codec.tpdu_length(slot.pdu), slot.pdu, stored=slot)
+
+    def _checked_submit(self, length: int, hex_text: str) -> Submit | None:
+        try:
+            submit = pdu_codec.decode(hex_text)
+            actual = pdu_codec.tpdu_length(hex_text)
+        except CodecError as exc:
+            log.info("simulated modem refused a PDU: %s", exc)
+            self._error("cms", 304)
+            return None
+        if not isinstance(submit, Submit) or actual != length:
+            self._error("cms", 304)
+            return None
+        return submit
+
+    def _submit(self, length: int, hex_text: str, stored: _Slot | None = None) -> None:
+        """A complete AT+CMGS (or AT+CMSS of ``stored``): check the PDU, fail as scripted, or send it."""
+        submit = self._checked_submit(length, hex_text)
+        if submit is None:
+            return
+        if self._reboot_on_send:
+            self._reboot_on_send = False
+            self._reboot()
+            return
+        if stored is None and self._take_rule("CMGS"):
+            return
+        if not (self.registered and self._state.cfun == 1):
+            self._error("cms", 331)
+            return
+        if hex_text.startswith("00") and not self.smsc:
+            self._error("cms", 330)
+            return
+        reference = self.next_reference
+        self.next_reference = (self.next_reference + 1) & 0xFF
+        sent = SentMessage(reference, simnet.with_reference(submit, reference), hex_text.upper(),
+                           time.monotonic())
+        self.sent.append(sent)
+        self._sent_changed.notify_all()
+        if stored is not None:
+            stored.stat = 3
+        self._answer([f"+CMSS: {reference}" if stored is not None else f"+CMGS: {reference}"])
+        if submit.request_status_report and self.report_status is not None:
+            self._timers.append((time.monotonic() + self.report_delay, lambda: self._status_report(sent)))
+
+    # --- the network side
+
+    def _network_deliver(self, hex_text: str) -> None:
+        if not self.sim_inserted or self._state.sim_state != "READY" or not self.registered:
+            self.network_queue.append(hex_text)  # the network keeps it until the phone is reachable
+            return
+        mt = self._state.cnmi[1]
+        if mt in (2, 3) and not self._silent():
+            self._urc(f"+CMT: ,{pdu_codec.tpdu_length(hex_text)}", hex_text)
+            return
+        index = self._free_slot()
+        if index is None:
+            self.network_queue.append(hex_text)  # memory capacity exceeded: the network retries later
+            log.info("simulated SIM full; message held by the network (%d waiting)", len(self.network_queue))
+            return
+        self.storage[index] = _Slot(0, hex_text)
+        if mt == 1:
+            self._urc(f'+CMTI: "{self._state.storage}",{index}')
+
+    def _release_network_queue(self) -> None:
+        while self.network_queue and self._free_slot() is not None and self.registered:
+            self._network_deliver(self.network_queue.popleft())
+
+    def _status_report(self, sent: SentMessage) -> None:
+        _report, hex_text = simnet.status_report_for(sent, self.report_status or 0)
+        ds = self._state.cnmi[3]
+        if ds == 1:
+            self._urc(f"+CDS: {pdu_codec.tpdu_length(hex_text)}", hex_text)
+        elif ds == 2:
+            index = self._free_slot()
+            if index is not None:
+                self.storage[index] = _Slot(0, hex_text)
+                self._urc(f'+CDSI: "{self._state.storage}",{index}')
+
+    def _free_slot(self) -> int | None:
+        return next((i for i in range(1, self.storage_size + 1) if i not in self.storage), None)
+
+    def _apply_sim_lock(self) -> None:
+        self._state.sim_state = "SIM PUK" if self.puk_locked else "SIM PIN" if self.pin else "READY"
+
+    def _reboot(self) -> None:
+        self.reboots += 1
+        self._state = _Volatile(echo=self.factory_echo)
+        self._apply_sim_lock()
+        self._cmgs = None
+        self._inbuf.clear()
+        self._out.clear()
+        self._booting_until = time.monotonic() + self.boot_time
+        sim = f"+CPIN: {self._state.sim_state}" if self.sim_inserted else "+CPIN: NOT INSERTED"
+        banner = ["RDY", "+CFUN: 1", sim]
+        if self._state.sim_state == "READY":
+            banner += ["Call Ready", "SMS Ready"]
+        self._timers.append((self._booting_until, lambda: self._urc(*banner)))
+        self._timers.append((self._booting_until + 0.001, self._release_network_queue))
+        self._wake()
+
+
+def _noise(size: int) -> bytes:
+    """Random bytes that are not text (so they cannot be mistaken for a reply), never CR or LF."""
+    pool = [b for b in range(256) if b < 0x20 or b >= 0x7F]
+    pool = [b for b in pool if b not in (0x0A, 0x0D, 0x1A, 0x1B)]
+    return bytes(random.choice(pool) for _ in range(size))
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
