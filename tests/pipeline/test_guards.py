@@ -7,8 +7,8 @@ import pytest
 from evy.config import parse
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.guards import Guards, Verdict, set_opted_out
-from evy.store import Store, inbox
 from evy.sms.message import Deliver, Encoding
+from evy.store import Store, inbox
 
 
 @pytest.mark.parametrize(("text", "command"), [

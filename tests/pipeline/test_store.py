@@ -148,7 +148,7 @@ def test_corrupt_database_is_a_one_line_error(tmp_path):
 def test_full_disk_is_a_store_error_and_loses_nothing_committed(store):
     inbox.add_part(store, part("kept"), "00")
     store.db.execute("PRAGMA max_page_count = 1")  # below the current size: every growth fails as full
-    with pytest.raises(StoreError, match="disk full|database"):
+    with pytest.raises(StoreError, match=r"disk full|database"):
         for n in range(200):
             inbox.add_part(store, part("x" * 150 + str(n), at=T0 + timedelta(seconds=n)), "00" * 100)
     assert store.db.execute("SELECT text FROM parts WHERE text = 'kept'").fetchone() is not None

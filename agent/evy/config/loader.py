@@ -96,7 +96,7 @@ def parse(text: str, source: Path | None = None) -> Config:
     values.update(_validate_flat(dict(_flatten(table)), where))
     config = Config(values, source)
     try:
-        config.emergency_number  # a country without a verified number is rejected here, not mid-emergency
+        _ = config.emergency_number  # a country without a verified number is rejected here, not mid-emergency
     except ConfigError as exc:
         raise ConfigError(f"{where}{exc}") from None
     return config

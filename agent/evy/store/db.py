@@ -42,7 +42,8 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: database schema v{version} is newer than this agent (v{SCHEMA_VERSION})")
+                raise StoreError(f"{self.path}: database schema v{version} is newer than this agent's"
+                                 f" (v{SCHEMA_VERSION})")
             if version < SCHEMA_VERSION:
                 sql = resources.files("evy.store").joinpath("schema.sql").read_text("utf-8")
                 db.executescript(f"BEGIN; {sql}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")

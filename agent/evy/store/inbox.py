@@ -128,7 +128,8 @@ def purge(store: Store, older_than: float) -> int:
         for chunk in range(0, len(ids), 500):
             batch = ids[chunk:chunk + 500]
             marks = ",".join("?" * len(batch))
-            db.execute(f"DELETE FROM outbox_parts WHERE outbox_id IN (SELECT id FROM outbox WHERE message_id IN ({marks}))", batch)
+            db.execute("DELETE FROM outbox_parts WHERE outbox_id IN"
+                       f" (SELECT id FROM outbox WHERE message_id IN ({marks}))", batch)
             db.execute(f"DELETE FROM outbox WHERE message_id IN ({marks})", batch)
             db.execute(f"DELETE FROM parts WHERE message_id IN ({marks})", batch)
             db.execute(f"DELETE FROM messages WHERE id IN ({marks})", batch)
