@@ -1,0 +1,6 @@
+from .gsmphonedriver import GsmModemPhoneDriver
+from .qemudiskcarddriver import QEMUDiskCardDriver
+from .sdmuxcarddriver import SDMuxCardDriver
+from .simmodemphonedriver import SimModemPhoneDriver
+
+__all__ = ["GsmModemPhoneDriver", "QEMUDiskCardDriver", "SDMuxCardDriver", "SimModemPhoneDriver"]

@@ -1,0 +1,3 @@
+from .flashstrategy import FlashStrategy, FlashStrategyError, Status
+
+__all__ = ["FlashStrategy", "FlashStrategyError", "Status"]

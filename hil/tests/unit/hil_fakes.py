@@ -1,0 +1,95 @@
+"""Twins for the strategy's unit tests: labgrid's fake power and console, plus a shell and a card that
+record what the strategy asked of them and can be told to fail."""
+
+from __future__ import annotations
+
+import attr
+from evyhil.errors import BootMediaError
+from evyhil.protocol import BootMediaProtocol
+from labgrid.driver.commandmixin import CommandMixin
+from labgrid.driver.common import Driver
+from labgrid.driver.fake import FakePowerDriver
+from labgrid.protocol import CommandProtocol, ConsoleProtocol
+
+
+@attr.s(eq=False)
+class RecordingPowerDriver(FakePowerDriver):
+    log = attr.ib(factory=list)
+
+    @Driver.check_active
+    def on(self, *args):
+        self.log.append("power.on")
+
+    @Driver.check_active
+    def off(self, *args):
+        self.log.append("power.off")
+
+
+@attr.s(eq=False)
+class ScriptedShellDriver(CommandMixin, Driver, CommandProtocol):
+    """Answers `systemctl is-system-running --wait` with ``system_state``; ``fail`` makes the login fail."""
+
+    bindings = {"console": ConsoleProtocol}  # noqa: RUF012 — labgrid's own convention
+    log = attr.ib(factory=list)
+    system_state = attr.ib(default="running")
+    fail = attr.ib(default=False)
+
+    def on_activate(self):
+        if self.fail:
+            raise TimeoutError("Timeout of 150 seconds exceeded during waiting for login")
+        self.log.append("shell.login")
+
+    @Driver.check_active
+    def run(self, cmd, timeout=30.0):
+        self.log.append(f"shell.run {cmd}")
+        return [self.system_state], [], 0 if self.system_state == "running" else 1
+
+    @Driver.check_active
+    def get_status(self):
+        return 1
+
+
+class FakeBootPartition:
+    def __init__(self, files: dict[str, bytes], log: list[str]):
+        self.files, self.log = files, log
+
+    def read(self, name: str) -> bytes:
+        return self.files[name]
+
+    def write(self, name: str, data: bytes) -> None:
+        self.log.append(f"boot.write {name}")
+        self.files[name] = data
+
+
+@attr.s(eq=False)
+class FakeCardDriver(Driver, BootMediaProtocol):
+    """A card whose ``fail_on`` step ("to_host", "write_image", "to_board") raises BootMediaError."""
+
+    log = attr.ib(factory=list)
+    fail_on = attr.ib(default="")
+
+    def __attrs_post_init__(self):
+        super().__attrs_post_init__()
+        self.files = {"cmdline.txt": b"console=serial0,115200 root=LABEL=EVYROOT overlayroot=tmpfs\n"}
+
+    def _do(self, what: str) -> None:
+        if what == self.fail_on:
+            raise BootMediaError(f"{what}: medium not present")
+        self.log.append(f"card.{what}")
+
+    @Driver.check_active
+    def to_host(self):
+        self._do("to_host")
+
+    @Driver.check_active
+    def to_board(self):
+        self._do("to_board")
+
+    @Driver.check_active
+    def write_image(self, image):
+        self._do("write_image")
+        self.log.append(f"image {image}")
+
+    @Driver.check_active
+    def boot_partition(self):
+        return FakeBootPartition(self.files, self.log)
