@@ -37,6 +37,12 @@ def test_the_same_part_stored_twice_is_one_part(store):
     assert [m.inbound.text for m in inbox.pending(store)] == ["help"]
 
 
+def test_two_messages_in_the_same_second_stay_two(store):
+    assert inbox.add_part(store, part("help"), "00")
+    assert inbox.add_part(store, part("STOP"), "00")
+    assert inbox.assemble(store, 600) == 2
+
+
 def test_same_text_at_another_time_is_another_message(store):
     inbox.add_part(store, part("help"), "00")
     inbox.add_part(store, part("help", at=T0 + timedelta(minutes=1)), "00")

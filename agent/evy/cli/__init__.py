@@ -18,6 +18,7 @@ from evy.errors import EvyError
 COMMAND_MODULES = (
     "evy.cli.config_cmd",
     "evy.cli.run",
+    "evy.cli.sim",
     "evy.cli.pdu",
 )
 

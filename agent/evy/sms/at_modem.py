@@ -28,6 +28,8 @@ from evy.sms.profiles import choose_cnmi, get_profile
 
 REGISTERED = {1, 5}  # home, roaming
 _PROBE_TIMEOUT = 1.0
+# (port, PIN) pairs a SIM refused in this process: never entered again, whoever calls open() next.
+_REJECTED_PINS: set[tuple[str, str]] = set()
 
 
 class AtModem(Modem):
@@ -131,16 +133,27 @@ class AtModem(Modem):
     def _unlock_sim(self) -> None:
         state = self._sim_state()
         if state == "SIM PIN":
-            if not self.settings.pin:
+            pin = self.settings.pin
+            if not pin:
                 raise PinError("the SIM asks for its PIN: set modem.pin")
+            if (self.settings.port, pin) in _REJECTED_PINS:
+                raise PinError("the SIM refused modem.pin earlier in this run; it is not entered again: "
+                               "fix modem.pin and restart")
+            left = self._pin_attempts_left()
+            if left is not None and left[0] < left[1]:
+                raise PinError(f"the SIM has {left[0]} of {left[1]} PIN attempts left, so a wrong PIN was "
+                               "entered before; EVY does not risk a PUK lock: check modem.pin, unlock the SIM "
+                               "in a phone, then restart")
             self.log.info("entering the SIM PIN (once)")
             try:
-                self._session.command(f'AT+CPIN="{self.settings.pin}"', self.settings.command_timeout)
+                self._session.command(f'AT+CPIN="{pin}"', self.settings.command_timeout)
             except CmsError as exc:
+                _REJECTED_PINS.add((self.settings.port, pin))
                 raise PinError(f"the SIM refused modem.pin ({exc.kind.upper()} ERROR {exc.code}: "
                                f"{exc.cause}); fix modem.pin - it is not retried, so the SIM cannot get "
                                "PUK-locked") from exc
             except ModemTimeout as exc:
+                _REJECTED_PINS.add((self.settings.port, pin))
                 raise PinError("no answer to the SIM PIN; not retried so the SIM cannot get PUK-locked: "
                                "check the SIM in a phone") from exc
             state = self._sim_state()
@@ -148,6 +161,18 @@ class AtModem(Modem):
             raise PinError(f"the SIM is locked ({state}): unlock it with its PUK in a phone, then restart")
         if state != "READY":
             raise PinError(f"the SIM is not ready ({state})")
+
+    def _pin_attempts_left(self) -> tuple[int, int] | None:
+        """(left, full) PIN attempts from AT+CPINR (3GPP 27.007); None where the modem lacks it."""
+        try:
+            lines = self._session.command('AT+CPINR="SIM PIN"', self.settings.command_timeout, "+CPINR:")
+        except CmsError:
+            return None
+        for line in lines:
+            fields = info_fields(line, "+CPINR:")
+            if len(fields) >= 3 and fields[0] == "SIM PIN" and fields[1].isdigit() and fields[2].isdigit():
+                return int(fields[1]), int(fields[2])
+        return None
 
     def _sim_state(self) -> str:
         """AT+CPIN? with retries while the SIM is busy starting (CME 14 / CMS 314)."""
@@ -236,11 +261,44 @@ class AtModem(Modem):
     def _send(self, part: Any) -> int:
         lines = self._session_required().send_pdu(part.tpdu_length, part.hex, self.settings.command_timeout,
                                                   self.settings.send_timeout)
+        return self._reference(lines, "+CMGS:")
+
+    # --- stored sending (AT+CMGW / AT+CMSS): the slot's STO SENT flag survives an agent crash
+
+    supports_stored_send = True
+
+    def _store_outgoing(self, part: Any) -> int:
+        lines = self._session_required().send_pdu(part.tpdu_length, part.hex, self.settings.command_timeout,
+                                                  self.settings.command_timeout, verb="CMGW")
+        return self._reference(lines, "+CMGW:")
+
+    def _send_stored(self, location: int) -> int:
+        return self._reference(self._cmd(f"AT+CMSS={location}", "+CMSS:", timeout=self.settings.send_timeout),
+                               "+CMSS:")
+
+    def _outgoing_state(self, location: int) -> str | None:
+        try:
+            lines = self._cmd(f"AT+CMGR={location}", "+CMGR:")
+        except CmsError as exc:
+            if exc.code == 321 or (exc.kind == "cme" and exc.code in (21, 22)):
+                return None
+            raise
+        for header, _pdu in _pairs(lines, "+CMGR:"):
+            stat = info_fields(header, "+CMGR:")[0]
+            return {"2": "unsent", "3": "sent"}.get(stat)
+        return None
+
+    def _list_unsent(self) -> list[int]:
+        lines = self._cmd("AT+CMGL=2", "+CMGL:", timeout=max(self.settings.command_timeout, 10.0))
+        return sorted(int(info_fields(header, "+CMGL:")[0]) for header, _pdu in _pairs(lines, "+CMGL:"))
+
+    @staticmethod
+    def _reference(lines: list[str], prefix: str) -> int:
         for line in lines:
-            fields = info_fields(line, "+CMGS:")
+            fields = info_fields(line, prefix)
             if fields and fields[0].isdigit():
                 return int(fields[0])
-        raise ModemError(f"AT+CMGS succeeded without a +CMGS reference: {lines}")
+        raise ModemError(f"AT{prefix[:-1]} succeeded without a reference: {lines}")
 
     def _poll(self, timeout: float) -> list[ModemEvent]:
         if not self._events and not self._stored_reports:

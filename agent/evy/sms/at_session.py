@@ -49,18 +49,20 @@ class AtSession:
         self._write(command.encode("ascii") + b"\r", command)
         return self._collect(command, time.monotonic() + timeout, prefix, echoes={command})
 
-    def send_pdu(self, length: int, pdu: str, prompt_timeout: float, timeout: float) -> list[str]:
-        """``AT+CMGS=<length>``, wait for ``>``, then the PDU and Ctrl-Z; returns the ``+CMGS:`` lines."""
-        command = f"AT+CMGS={length}"
+    def send_pdu(self, length: int, pdu: str, prompt_timeout: float, timeout: float,
+                 verb: str = "CMGS") -> list[str]:
+        """``AT+CMGS=<length>`` (or ``AT+CMGW``), wait for ``>``, then the PDU and Ctrl-Z; returns the
+        ``+CMGS:`` (``+CMGW:``) lines."""
+        command = f"AT+{verb}={length}"
         if self._out_of_step:
             self._resynchronise(prompt_timeout)
         self._write(command.encode("ascii") + b"\r", command)
         deadline = time.monotonic() + prompt_timeout
         while not self._reader.take_prompt():
             for line in self._next_lines(deadline, command, on_timeout=lambda: self._write(ESC, "ESC")):
-                self._handle(line, command, "+CMGS:", {command}, [])
+                self._handle(line, command, f"+{verb}:", {command}, [])
         self._write(pdu.encode("ascii") + CTRL_Z, f"<PDU {len(pdu) // 2} octets>")
-        return self._collect(command, time.monotonic() + timeout, "+CMGS:", echoes={command, pdu})
+        return self._collect(command, time.monotonic() + timeout, f"+{verb}:", echoes={command, pdu})
 
     def poll(self, timeout: float) -> None:
         """Read URCs for up to ``timeout`` seconds, returning early after the first batch of lines."""

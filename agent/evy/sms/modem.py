@@ -134,6 +134,8 @@ class ModemSettings:
 class Modem(ABC):
     """A GSM modem seen by the pipeline. Construct cheaply (no I/O), then ``open`` or use ``with``."""
 
+    _poll_blocks = True  # ``_poll`` waits for input itself; False: it only checks, the base sleeps between
+
     def __init__(self, settings: ModemSettings, *, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self._clock = clock
@@ -210,6 +212,27 @@ class Modem(ABC):
         """
         return self._call("send", lambda: self._send(part), retry_if=_safe_to_resend)
 
+    # stored sending: write a part to modem storage, then send it from there. After a crash the slot's
+    # STO SENT / STO UNSENT flag tells whether the part left, so the pipeline sends it exactly once.
+    supports_stored_send = False
+
+    def store_outgoing(self, part: Any) -> int:
+        """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location."""
+        return self._call("store outgoing", lambda: self._store_outgoing(part))
+
+    def send_stored(self, location: int) -> int:
+        """AT+CMSS: send the part at ``location``; returns the TP-MR. Retried only when nothing left."""
+        return self._call(f"send stored {location}", lambda: self._send_stored(location),
+                          retry_if=_safe_to_resend)
+
+    def outgoing_state(self, location: int) -> str | None:
+        """'sent', 'unsent', or None for an empty slot (or one holding something else)."""
+        return self._call(f"check stored {location}", lambda: self._outgoing_state(location))
+
+    def list_unsent(self) -> list[int]:
+        """Locations of stored, unsent SUBMIT parts (AT+CMGL=2)."""
+        return self._call("list unsent", self._list_unsent)
+
     def status(self) -> ModemStatus:
         """The state as of the last check (open, heartbeat, error); no I/O."""
         with self._lock:
@@ -234,7 +257,8 @@ class Modem(ABC):
                     return []
                 next_beat = self._last_heartbeat + self.settings.heartbeat - self._clock()
                 slice_ = max(0.0, min(remaining, next_beat, self._poll_slice()))
-                if self._status.state in ("ready", "not-registered"):
+                polling = self._status.state in ("ready", "not-registered")
+                if polling:
                     try:
                         self._pending.extend(self._poll(slice_))
                     except PinError:
@@ -242,8 +266,10 @@ class Modem(ABC):
                     except ModemError as exc:
                         self._note_failure(exc)
                         self._watchdog(force=True)
-                    continue
-            time.sleep(min(slice_, 0.2))  # the modem is down: wait for the next watchdog turn
+                    if self._poll_blocks or self._pending:
+                        continue
+            # Nothing blocked above (modem down, or a polling backend): wait without holding the lock.
+            time.sleep(min(slice_, 0.2))
 
     # the watchdog
 
@@ -366,6 +392,14 @@ class Modem(ABC):
 
     @abstractmethod
     def _send(self, part: Any) -> int: ...
+
+    def _no_stored_sending(self, *_: Any) -> Any:
+        raise ModemError(f"{self.describe()} has no stored sending", transient=False)
+
+    _store_outgoing = _send_stored = _outgoing_state = _no_stored_sending
+
+    def _list_unsent(self) -> list[int]:
+        return []
 
     @abstractmethod
     def _poll(self, timeout: float) -> list[ModemEvent]:

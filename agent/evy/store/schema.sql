@@ -1,5 +1,7 @@
 -- One row per received SMS part. The UNIQUE key makes a re-read of the same part (after a crash between
--- commit and delete from the SIM) a no-op instead of a second message.
+-- commit and delete from the SIM) a no-op instead of a second message. The text is part of the key because
+-- SMSC timestamps have one-second resolution: two different messages from one phone in the same second
+-- must stay two messages.
 CREATE TABLE IF NOT EXISTS parts (
     id           INTEGER PRIMARY KEY,
     sender       TEXT    NOT NULL,
@@ -12,7 +14,7 @@ CREATE TABLE IF NOT EXISTS parts (
     pdu          TEXT    NOT NULL,
     received_at  REAL    NOT NULL,
     message_id   INTEGER REFERENCES messages(id),
-    UNIQUE (sender, scts, concat_ref, seq)
+    UNIQUE (sender, scts, concat_ref, seq, text)
 );
 CREATE INDEX IF NOT EXISTS parts_pending ON parts (message_id, sender, concat_ref);
 
