@@ -45,6 +45,11 @@ class SimModemPhoneDriver(Driver, PhoneProtocol):
     def number(self) -> str:
         return self.phone_number
 
+    @property
+    def link_path(self) -> Path | None:
+        """The resolved symlink to the modem's pty while active (what QEMU opens)."""
+        return self._link
+
     def on_activate(self):
         from evy.sms.simmodem import SimModem  # the agent's simulator; imported only where it is used
 
