@@ -59,8 +59,8 @@ class AtSession:
         self._write(command.encode("ascii") + b"\r", command)
         deadline = time.monotonic() + prompt_timeout
         while not self._reader.take_prompt():
-            for line in self._next_lines(deadline, command, on_timeout=lambda: self._write(ESC, "ESC")):
-                self._handle(line, command, f"+{verb}:", {command}, [])
+            lines = self._next_lines(deadline, command, on_timeout=lambda: self._write(ESC, "ESC"))
+            self._route(lines, command, f"+{verb}:", {command}, [])
         self._write(pdu.encode("ascii") + CTRL_Z, f"<PDU {len(pdu) // 2} octets>")
         return self._collect(command, time.monotonic() + timeout, f"+{verb}:", echoes={command, pdu})
 
@@ -99,9 +99,22 @@ class AtSession:
     def _collect(self, command: str, deadline: float, prefix: str | None, echoes: set[str]) -> list[str]:
         info: list[str] = []
         while True:
-            for line in self._next_lines(deadline, command):
-                if self._handle(line, command, prefix, echoes, info):
-                    return info
+            if self._route(self._next_lines(deadline, command), command, prefix, echoes, info):
+                return info
+
+    def _route(self, lines: list[str], command: str, prefix: str | None, echoes: set[str],
+               info: list[str]) -> bool:
+        """Handle ``lines`` up to the final result; lines after it (URCs) are kept for the next read."""
+        for position, line in enumerate(lines):
+            try:
+                final = self._handle(line, command, prefix, echoes, info)
+            except Exception:
+                self._lines = lines[position + 1:] + self._lines
+                raise
+            if final:
+                self._lines = lines[position + 1:] + self._lines
+                return True
+        return False
 
     def _handle(self, line: str, command: str | None, prefix: str | None, echoes: set[str],
                 info: list[str]) -> bool:
@@ -153,6 +166,10 @@ class AtSession:
 
     def _read_available(self, deadline: float, partial_ok: bool = False) -> list[str]:
         """Wait until bytes arrive or ``deadline``; return the complete lines they finish (maybe none)."""
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self._got_bytes = True
+            return lines
         self._got_bytes = False
         remaining = max(0.0, deadline - time.monotonic())
         try:

@@ -106,7 +106,8 @@ class SimModem:
         self.report_delay = 0.01
         # faults
         self.response_delay = 0.0
-        self.chunk_size = 0  # >0: answers are written in chunks this big with a short pause between
+        self.chunk_size = 0  # >0: output is written in chunks this big, ``chunk_gap`` s apart
+        self.chunk_gap = 0.001
         self.noise_before_answers = 0  # >0: this many noise bytes precede every answer
         # observable state
         self.sent: list[SentMessage] = []
@@ -122,6 +123,8 @@ class SimModem:
         self._silent_until: float | None = None  # float("inf"): until resume()
         self._slow: list[float] = []
         self._reboot_on_send = False
+        self._hold_urcs = False
+        self._held: list[str] = []
         self._booting_until = 0.0
         self._lock = threading.RLock()
         self._sent_changed = threading.Condition(self._lock)
@@ -270,6 +273,12 @@ class SimModem:
         with self._lock:
             self._reboot_on_send = True
 
+    def urcs_inside_next_answer(self) -> None:
+        """Hold the next URCs back and emit them inside the next answer (after its first line, or before its
+        final result), as modems do when a message arrives while a command runs."""
+        with self._lock:
+            self._hold_urcs = True
+
     def set_sim_busy(self, commands: int) -> None:
         """The next ``commands`` SIM commands (CPIN, CMGL, CMGR, CMGD, CMGS, CPMS) answer CME 14 SIM busy."""
         with self._lock:
@@ -361,13 +370,16 @@ class SimModem:
         if self.chunk_size > 0:
             for offset in range(0, len(data), self.chunk_size):
                 self._out.append((due, data[offset:offset + self.chunk_size]))
-                due += 0.002
+                due += self.chunk_gap
         else:
             self._out.append((due, data))
         self._wake()
 
     def _answer(self, lines: Sequence[str], final: str = "OK") -> None:
         delay = self.response_delay + (self._slow.pop(0) if self._slow else 0.0)
+        if self._held:
+            lines = [*lines[:1], *self._held, *lines[1:]]
+            self._held, self._hold_urcs = [], False
         text = "".join(f"\r\n{line}\r\n" for line in lines) + (f"\r\n{final}\r\n" if final else "")
         if self.noise_before_answers:
             self._emit_raw(_noise(self.noise_before_answers), delay)
@@ -375,6 +387,9 @@ class SimModem:
 
     def _urc(self, *lines: str) -> None:
         if self._silent():
+            return
+        if self._hold_urcs:
+            self._held.extend(lines)
             return
         self._emit_raw("".join(f"\r\n{line}\r\n" for line in lines).encode("ascii"))
 
@@ -514,6 +529,12 @@ class SimModem:
                 self._error("cme", 16)
         else:
             self._answer([], "ERROR")
+
+    def _at_cpinr(self, rest: str) -> None:
+        if not self.sim_inserted:
+            self._error("cme", 10)
+        else:
+            self._answer([f"+CPINR: SIM PIN,{self.pin_attempts_left},3", "+CPINR: SIM PUK,10,10"])
 
     def _at_cmgf(self, rest: str) -> None:
         if rest.startswith("?"):

@@ -1,0 +1,23 @@
+"""Fixtures for the modem tests: a simulated modem on a real pty and the AT driver with short timeouts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from modem_support import at_settings
+
+from evy.sms.at_modem import AtModem
+from evy.sms.simmodem import SimModem
+
+
+@pytest.fixture
+def sim() -> Iterator[SimModem]:
+    with SimModem() as simulated:
+        yield simulated
+
+
+@pytest.fixture
+def modem(sim: SimModem) -> Iterator[AtModem]:
+    with AtModem(at_settings(sim)) as opened:
+        yield opened

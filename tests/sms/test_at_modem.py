@@ -1,0 +1,181 @@
+"""The AT driver against the simulated modem on a real pty: start-up, receive, read, delete, send, reports."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from modem_support import at_settings, collect_events, of_type
+
+from evy.sms import pdu
+from evy.sms.at_modem import AtModem
+from evy.sms.errors import ModemError, PortError, StoredPduError
+from evy.sms.modem import (
+    InlineMessage,
+    NewMessage,
+    StatusReportEvent,
+    StorageFull,
+    make_modem,
+    open_modem,
+)
+from evy.sms.simmodem import SimModem
+from evy.sms.simnet import deliver_parts
+
+SENDER = "+254711000111"
+
+
+def test_start_up_probes_and_configures_the_modem(sim, modem):
+    commands = sim.commands
+    for expected in ("AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CMGF=0", "AT+CPMS=?", 'AT+CPMS="SM","SM","SM"',
+                     "AT+CNMI=?", "AT+CNMI=2,1,0,1,0"):
+        assert expected in commands
+    assert commands.index("ATE0") < commands.index("AT+CPIN?") < commands.index("AT+CMGF=0")
+    state = sim.state
+    assert (state.echo, state.cmee, state.cmgf, state.cnmi) == (False, 1, 0, (2, 1, 0, 1, 0))
+    status = modem.status()
+    assert (status.state, status.registered, status.signal, status.operator) == ("ready", True, 18, "Safaricom")
+    assert modem.storage == "SM" and modem.capacity == (0, 20)
+
+
+def test_new_message_event_read_and_delete(sim, modem):
+    sim.deliver(SENDER, "Flood at the bridge, need help")
+    events = collect_events(modem, lambda e: bool(e))
+    assert events == [NewMessage(1)]
+    stored = modem.read(1)
+    assert stored.message.sender == SENDER and stored.message.text == "Flood at the bridge, need help"
+    assert pdu.decode(stored.pdu) == stored.message
+    modem.delete(1)
+    assert modem.read(1) is None
+    assert sim.stored == {}
+
+
+def test_several_indications_in_one_read_become_several_events(sim, modem):
+    sim.deliver(SENDER, "x" * 400)  # 3 parts, three +CMTI written back to back
+    events = collect_events(modem, lambda e: len(e) >= 3)
+    assert events == [NewMessage(1), NewMessage(2), NewMessage(3)]
+
+
+def test_backlog_is_listed_at_start_with_reports_as_events(sim):
+    for _message, encoded in deliver_parts(SENDER, "old message"):
+        sim.store(encoded, stat=1)
+    sim.store(deliver_parts("+254722333444", "unread one")[0][1], stat=0)
+    sent = pdu.encode_submit("+254700", "draft")[0]
+    sim.store(sent.hex, stat=2)  # an unsent SUBMIT in storage is not a received message
+    with AtModem(at_settings(sim)) as modem:
+        stored = modem.list_stored()
+        assert [(m.location, m.message.text) for m in stored] == [(1, "old message"), (2, "unread one")]
+        assert "AT+CMGL=4" in sim.commands
+
+
+def test_an_undecodable_message_is_reported_with_its_raw_pdu_and_kept(sim, modem):
+    sim.deliver_pdu("0791527422000000040C9152741100")  # truncated DELIVER
+    events = collect_events(modem, lambda e: bool(e))
+    with pytest.raises(StoredPduError, match="raw PDU 0791527422000000040C9152741100") as caught:
+        modem.read(events[0].location)
+    assert caught.value.pdu == "0791527422000000040C9152741100"
+    assert modem.list_stored() == []  # skipped in the backlog, but still in storage:
+    assert sim.stored == {1: "0791527422000000040C9152741100"}
+
+
+def test_send_uses_the_prompt_and_returns_the_modems_reference(sim, modem):
+    part = pdu.encode_submit("+254733000999", "Go to the school on the hill")[0]
+    reference = modem.send(part)
+    sent = sim.wait_sent(1)
+    assert sent[0].reference == reference == 0
+    assert sent[0].pdu == part.hex
+    assert sent[0].submit.text == "Go to the school on the hill"
+
+
+def test_message_reference_rolls_over_from_255_to_0():
+    with SimModem(first_reference=254) as sim, AtModem(at_settings(sim)) as modem:
+        parts = pdu.encode_submit("+254733000999", "y" * 400)
+        assert [modem.send(p) for p in parts] == [254, 255, 0]
+
+
+def test_multipart_send_keeps_order_and_concat_headers(sim, modem):
+    text = "Отправляйтесь к школе на холме. " * 5
+    parts = pdu.encode_submit("+254733000999", text, concat_ref=9)
+    for part in parts:
+        modem.send(part)
+    sent = sim.wait_sent(len(parts))
+    assert "".join(s.submit.text for s in sent) == text
+    assert [s.submit.concat.seq for s in sent] == list(range(1, len(parts) + 1))
+
+
+def test_inline_delivery_report_on_sim800(sim, modem):
+    part = pdu.encode_submit("+254733000999", "ok", request_status_report=True)[0]
+    reference = modem.send(part)
+    events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
+    report = of_type(events, StatusReportEvent)[0]
+    assert report.location is None and report.report.reference == reference and report.report.delivered
+
+
+def test_stored_delivery_report_and_lte_registration_on_sim7000():
+    with SimModem(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
+        assert sim.state.cnmi == (2, 1, 0, 2, 0)
+        assert modem.status().registered  # CREG says 0,0 on LTE-M; CEREG says registered
+        sim.report_status = 0x41  # permanently failed
+        reference = modem.send(pdu.encode_submit("+254733000999", "ok", request_status_report=True)[0])
+        events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
+        report = of_type(events, StatusReportEvent)[0]
+        assert report.report.reference == reference and not report.report.delivered and report.report.final
+        assert report.location in sim.stored
+        modem.delete(report.location)
+        assert sim.stored == {}
+
+
+def test_messages_pushed_with_cmt_arrive_inline(sim):
+    with AtModem(at_settings(sim, cnmi="2,2,0,1,0")) as modem:
+        sim.deliver(SENDER, "مرحبا، نحتاج إلى ماء")
+        events = collect_events(modem, lambda e: bool(e))
+        assert isinstance(events[0], InlineMessage)
+        assert events[0].message.text == "مرحبا، نحتاج إلى ماء"
+        assert sim.stored == {}
+
+
+def test_full_storage_is_reported_and_the_network_redelivers_after_deletes():
+    with SimModem(storage_size=2) as sim:
+        sim.deliver(SENDER, "one")
+        sim.deliver(SENDER, "two")
+        sim.deliver(SENDER, "three")  # no room: held by the network
+        assert len(sim.network_queue) == 1
+        with AtModem(at_settings(sim, heartbeat=0.05)) as modem:
+            events = collect_events(modem, lambda e: bool(of_type(e, StorageFull)))
+            assert of_type(events, StorageFull)[0] == StorageFull(2, 2)
+            for stored in modem.list_stored():
+                modem.delete(stored.location)
+            events = collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
+            assert modem.read(of_type(events, NewMessage)[0].location).message.text == "three"
+
+
+def test_closed_modem_refuses_operations_and_close_is_idempotent(sim):
+    modem = AtModem(at_settings(sim))
+    with pytest.raises(ModemError, match="not open"):
+        modem.list_stored()
+    modem.open()
+    modem.open()  # already open: nothing happens
+    modem.close()
+    modem.close()
+    assert modem.status().state == "down"
+
+
+def test_constructing_does_no_io(sim):
+    AtModem(at_settings(sim))
+    time.sleep(0.05)
+    assert sim.commands == []
+
+
+def test_a_missing_port_is_a_clear_error():
+    modem = make_modem({"modem.backend": "at", "modem.port": "/dev/does-not-exist"})
+    with pytest.raises(PortError, match="cannot open modem port /dev/does-not-exist"):
+        modem.open()
+
+
+def test_the_port_has_a_single_owner(sim, modem):
+    with pytest.raises(PortError, match="ModemManager"):
+        open_modem({"modem.port": sim.port, "modem.command_timeout": 0.5})
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ModemError, match="unknown backend"):
+        make_modem({"modem.backend": "carrier-pigeon"})
