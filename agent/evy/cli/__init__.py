@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "evy.cli.run",
     "evy.cli.sim",
     "evy.cli.pdu",
+    "evy.cli.mesh",
 )
 
 

@@ -6,9 +6,10 @@ Parsing, defaults, validation, `evy config show|check` and docs/config.md are al
 from evy.config import core
 from evy.config.schema import Setting
 from evy.llm import settings as llm
+from evy.mesh import settings as mesh
 from evy.sms import settings as sms
 
-SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS)
+SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"

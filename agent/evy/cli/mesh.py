@@ -1,0 +1,274 @@
+"""`evy frame decode`, `evy lora airtime` and `evy mesh keygen|sim|run`: the LoRa mesh from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evy.cli import print_json
+
+KINDS = ("sms_relay", "alert", "offload_request", "offload_response")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    frame = sub.add_parser("frame", help="decode mesh frames")
+    frame_actions = frame.add_subparsers(dest="action", metavar="ACTION", required=True)
+    decode = frame_actions.add_parser("decode", help="authenticate and decode one frame given in hex")
+    decode.add_argument("hex", help="the frame as hex digits (spaces and colons allowed)")
+    decode.add_argument("--key", required=True, metavar="FILE", help="network key file")
+    decode.add_argument("--state", metavar="FILE",
+                        help="replay state (JSON) kept across invocations: a frame decoded before is rejected")
+    decode.set_defaults(func=frame_decode)
+
+    lora = sub.add_parser("lora", help="LoRa radio calculations")
+    lora_actions = lora.add_subparsers(dest="action", metavar="ACTION", required=True)
+    airtime = lora_actions.add_parser("airtime", help="exact time on air of one frame (Semtech AN1200.13)")
+    _modulation_args(airtime, required=True)
+    airtime.add_argument("--payload", type=int, required=True, metavar="BYTES", help="payload length 0..255")
+    airtime.add_argument("--implicit-header", action="store_true", help="implicit header mode")
+    airtime.add_argument("--no-crc", action="store_true", help="payload CRC off")
+    airtime.add_argument("--ldro", choices=("auto", "on", "off"), default="auto",
+                         help="low-data-rate optimisation (auto: on when a symbol lasts ≥ 16 ms)")
+    airtime.set_defaults(func=lora_airtime)
+
+    mesh = sub.add_parser("mesh", help="the LoRa mesh between kits")
+    actions = mesh.add_subparsers(dest="action", metavar="ACTION", required=True)
+    keygen = actions.add_parser("keygen", help="write a new random network key file (never overwrites)")
+    keygen.add_argument("file")
+    keygen.set_defaults(func=mesh_keygen)
+
+    sim = actions.add_parser("sim", help="simulate a mesh on a virtual clock (planning tool)")
+    sim.add_argument("--nodes", type=int, default=12)
+    sim.add_argument("--topology", choices=("line", "star", "grid", "random"), default="grid")
+    sim.add_argument("--loss", type=float, default=0.1, help="loss probability per link and frame")
+    sim.add_argument("--messages", type=int, default=40, help="unicast SMS-relay messages between random nodes")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--interval", type=float, default=30.0, help="seconds between messages")
+    sim.add_argument("--payload", type=int, default=120, help="characters per message")
+    sim.add_argument("--hop-limit", type=int, default=3)
+    sim.add_argument("--retries", type=int, default=3)
+    sim.add_argument("--beacon-interval", type=float, default=900.0, help="0 turns status beacons off")
+    sim.add_argument("--emergency-share", type=float, default=0.0, help="fraction of messages sent as emergency")
+    sim.add_argument("--region", default="EU868")
+    sim.add_argument("--frequency", type=float, default=869.525, metavar="MHZ")
+    _modulation_args(sim, required=False)
+    sim.add_argument("--json", action="store_true", help="print the result as JSON")
+    sim.set_defaults(func=mesh_sim)
+
+    run = actions.add_parser("run", help="run this kit's mesh node; JSON lines: commands on stdin, events on stdout")
+    run.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
+    run.add_argument("--key", metavar="FILE", help="network key file (overrides mesh.key_file)")
+    run.add_argument("--node-id", metavar="HEX", help="overrides mesh.node_id")
+    run.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")
+    run.add_argument("--radio", choices=("sx1276", "udp"), help="overrides mesh.radio")
+    run.add_argument("--udp-bind", metavar="HOST:PORT")
+    run.add_argument("--udp-peer", action="append", metavar="HOST:PORT", help="a neighbour in radio range")
+    run.add_argument("--udp-loss", type=float, default=0.0, help="simulated loss of the udp radio")
+    run.add_argument("--hop-limit", type=int)
+    run.add_argument("--beacon-interval", type=float)
+    run.add_argument("--sf", type=int, help="overrides mesh.spreading_factor")
+    run.add_argument("--region", help="overrides mesh.region")
+    run.add_argument("--frequency", type=float, help="overrides mesh.frequency (MHz)")
+    run.set_defaults(func=mesh_run)
+
+
+def _modulation_args(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--sf", type=int, required=required, default=None if required else 9,
+                        help="spreading factor 6..12")
+    parser.add_argument("--bw", type=float, required=required, default=None if required else 125,
+                        metavar="KHZ", help="bandwidth in kHz (125, 250, 500, …)")
+    parser.add_argument("--cr", type=int, required=required, default=None if required else 5,
+                        help="coding rate denominator 5..8 (4/5..4/8)")
+    parser.add_argument("--preamble", type=int, default=8 if required else 16, help="preamble symbols")
+
+
+def _modulation(args: argparse.Namespace, **extra: Any):
+    from evy.mesh.airtime import Modulation, bandwidth_from_khz
+
+    return Modulation(args.sf, bandwidth_from_khz(args.bw), args.cr, args.preamble, **extra)
+
+
+def frame_decode(args: argparse.Namespace) -> int:
+    from evy.mesh import frames, messages
+    from evy.mesh.errors import MalformedFrame, ReplayedFrame
+    from evy.mesh.keys import NetworkKey
+    from evy.mesh.state import Freshness, NodeState
+
+    key = NetworkKey.load(args.key)
+    text = args.hex.replace(" ", "").replace(":", "").removeprefix("0x")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise MalformedFrame("frame is not valid hex") from None
+    frame = frames.open_frame(raw, key)
+    state = NodeState(Path(args.state)) if args.state else None
+    header = frame.header
+    if state is not None:
+        freshness = state.freshness(header.source, header.packet_id)
+        if freshness is not Freshness.NEW:
+            raise ReplayedFrame(f"frame {header.source:08x}/{header.packet_id} replayed ({freshness.value})")
+        state.remember(header.source, header.packet_id)
+    result = frames.describe(frame)
+    if frame.fragment_count == 1:
+        result["message"] = _message_json(messages.decode(header.kind, frame.body))
+    print_json(result)
+    return 0
+
+
+def _message_json(message: Any) -> dict:
+    data = dataclasses.asdict(message)
+    data["kind"] = message.kind.name.lower()
+    return data
+
+
+def lora_airtime(args: argparse.Namespace) -> int:
+    ldro = {"auto": None, "on": True, "off": False}[args.ldro]
+    modulation = _modulation(args, explicit_header=not args.implicit_header, crc=not args.no_crc, low_data_rate=ldro)
+    print_json({"seconds": round(modulation.time_on_air(args.payload), 6)})
+    return 0
+
+
+def mesh_keygen(args: argparse.Namespace) -> int:
+    from evy.mesh.keys import NetworkKey, generate_key_file
+
+    path = generate_key_file(args.file)
+    print_json({"key_file": str(path), "network": f"{NetworkKey.load(path).network_id:04x}"})
+    return 0
+
+
+def mesh_sim(args: argparse.Namespace) -> int:
+    from evy.mesh.errors import MeshError
+    from evy.mesh.routing import RoutingParams
+    from evy.mesh.sim import SimConfig, Simulation
+
+    if not 2 <= args.nodes <= 254:
+        raise MeshError("--nodes must be 2..254")
+    if not 0 <= args.loss < 1 or not 0 <= args.emergency_share <= 1:
+        raise MeshError("--loss must be in [0, 1) and --emergency-share in [0, 1]")
+    if not 1 <= args.hop_limit <= 7 or args.messages < 1 or args.interval <= 0:
+        raise MeshError("--hop-limit must be 1..7, --messages ≥ 1, --interval > 0")
+    config = SimConfig(nodes=args.nodes, topology=args.topology, loss=args.loss, messages=args.messages,
+                       seed=args.seed, modulation=_modulation(args), region=args.region,
+                       frequency_mhz=args.frequency, interval_s=args.interval, payload_chars=args.payload,
+                       beacon_interval_s=args.beacon_interval, emergency_share=args.emergency_share,
+                       params=RoutingParams(hop_limit=args.hop_limit, origin_retries=args.retries))
+    result = Simulation(config).run()
+    if args.json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key:28} {value}")
+    return 0
+
+
+def mesh_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from evy.config import load
+
+    config = load(args.config)
+    overrides = {"mesh__key_file": args.key, "mesh__node_id": args.node_id, "mesh__state_dir": args.state_dir,
+                 "mesh__radio": args.radio, "mesh__udp_bind": args.udp_bind,
+                 "mesh__udp_peers": args.udp_peer, "mesh__hop_limit": args.hop_limit,
+                 "mesh__beacon_interval": args.beacon_interval, "mesh__spreading_factor": args.sf,
+                 "mesh__region": args.region, "mesh__frequency": args.frequency}
+    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
+    return asyncio.run(_run_node(config, args.udp_loss))
+
+
+async def _run_node(config: Any, udp_loss: float) -> int:
+    import asyncio
+
+    from evy.mesh.frames import BROADCAST
+    from evy.mesh.messages import Beacon
+    from evy.mesh.service import open_node
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def emit(event: dict) -> None:
+        sys.stdout.write(json.dumps(event) + "\n")
+        sys.stdout.flush()
+
+    def on_message(message: Any) -> None:
+        try:
+            body: Any = _message_json(message.decoded())
+        except Exception as exc:  # a body we cannot parse is still reported
+            body = {"error": str(exc), "hex": message.body.hex()}
+        emit({"event": "message", "source": f"{message.source:08x}", "kind": message.kind.name.lower(),
+              "message_id": message.message_id, "priority": message.priority.name.lower(),
+              "hops": message.hops, "body": body})
+
+    node = None
+
+    def beacon() -> Beacon:
+        return Beacon(battery_pct=255, queue_depth=node.queue_depth() if node else 0, cellular=False)
+
+    node = open_node(config, loop, on_message=on_message, udp_loss=udp_loss, beacon=beacon,
+                     on_status=lambda mid, ok: emit({"event": "status", "message_id": mid, "delivered": ok}))
+    emit({"event": "ready", "node": f"{node.node_id:08x}", "network": f"{node.key.network_id:04x}"})
+
+    def command(line: str) -> None:
+        try:
+            request = json.loads(line)
+            (name, value), = request.items()
+            if name == "send":
+                node_id = value["to"]
+                destination = BROADCAST if node_id == "broadcast" else int(node_id, 16)
+                mid = node.send(destination, _build_message(value), _priority(value.get("priority", "routine")))
+                emit({"event": "sent", "message_id": mid})
+            elif name == "status":
+                emit({"event": "status_report", **node.status()})
+            elif name == "block":
+                node.radio.block(set(value))  # type: ignore[attr-defined]
+                emit({"event": "blocked", "hosts": sorted(value)})
+            elif name == "unblock":
+                node.radio.unblock()  # type: ignore[attr-defined]
+                emit({"event": "unblocked"})
+            elif name == "quit":
+                done.set()
+            else:
+                raise ValueError(f"unknown command {name!r}")
+        except Exception as exc:
+            emit({"event": "error", "error": str(exc)})
+
+    def readable() -> None:
+        line = sys.stdin.readline()
+        if not line:
+            done.set()
+        elif line.strip():
+            command(line)
+
+    loop.add_reader(sys.stdin.fileno(), readable)
+    try:
+        await done.wait()
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+        node.stop()
+        emit({"event": "stopped", **node.status()})
+    return 0
+
+
+def _priority(name: str) -> Any:
+    from evy.mesh.frames import Priority
+
+    return Priority[name.upper()]
+
+
+def _build_message(value: dict) -> Any:
+    from evy.mesh.messages import Alert, OffloadRequest, OffloadResponse, SmsRelay
+
+    kind = value.get("kind", "sms_relay")
+    if kind == "sms_relay":
+        return SmsRelay(value["number"], value["text"])
+    if kind == "alert":
+        return Alert(int(value.get("severity", 2)), value["text"])
+    if kind == "offload_request":
+        return OffloadRequest(value["text"], int(value.get("max_chars", 459)))
+    if kind == "offload_response":
+        return OffloadResponse(int(value["request_id"]), value["text"])
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}")

@@ -1,0 +1,232 @@
+"""The on-air frame, declared once with construct, sealed with AES-128-CCM.
+
+    offset size  field
+         0    1  version (high nibble) | kind (low nibble)
+         1    4  destination node (0xFFFFFFFF = everyone)
+         5    4  source node
+         9    4  packet id (per-source counter, never reused: it is the CCM nonce together with the source)
+        13    1  hop start (3 bits) | hop limit (3 bits) | want ack (1 bit) | reserved (1 bit)
+        14    1  priority
+        15    2  network id hash
+        17    1  next hop (last byte of the node that should relay; 0 = flood)
+        18    1  relay node (last byte of the node that transmitted this copy)
+        19    n  ciphertext of the inner part: message id u32, fragment index/count, body
+     19+n     8  CCM tag
+
+Everything is little-endian. The header is readable without the key so relays can drop duplicates and other
+networks' frames cheaply. It is authenticated as associated data except the three fields relays rewrite
+(hop limit, next hop, relay node); a raised hop limit is caught because it may never exceed the
+authenticated hop start.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from construct import (
+    BitsInteger,
+    BitStruct,
+    Bytes,
+    ConstructError,
+    Flag,
+    GreedyBytes,
+    Int8ul,
+    Int16ul,
+    Int32ul,
+    Padding,
+    Struct,
+)
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+from evy.mesh.errors import ForeignNetwork, ForgedFrame, MalformedFrame, PayloadTooLarge
+from evy.mesh.keys import NetworkKey
+
+VERSION = 1
+BROADCAST = 0xFFFFFFFF
+MAX_FRAME = 255
+TAG_BYTES = 8
+MAX_HOPS = 7
+MAX_FRAGMENTS = 15
+
+
+class Kind(enum.IntEnum):
+    ACK = 1
+    SMS_RELAY = 2
+    ALERT = 3
+    BEACON = 4
+    OFFLOAD_REQUEST = 5
+    OFFLOAD_RESPONSE = 6
+
+
+class Priority(enum.IntEnum):
+    BACKGROUND = 0  # beacons: first to wait
+    ROUTINE = 1
+    EMERGENCY = 2  # may use the half of the airtime allowance routine traffic leaves free
+
+    @property
+    def emergency(self) -> bool:
+        return self is Priority.EMERGENCY
+
+
+HEADER = Struct(
+    "version_kind" / BitStruct("version" / BitsInteger(4), "kind" / BitsInteger(4)),
+    "destination" / Int32ul,
+    "source" / Int32ul,
+    "packet_id" / Int32ul,
+    "flags" / BitStruct(
+        "hop_start" / BitsInteger(3), "hop_limit" / BitsInteger(3), "want_ack" / Flag, Padding(1)),
+    "priority" / Int8ul,
+    "network" / Int16ul,
+    "next_hop" / Int8ul,
+    "relay" / Int8ul,
+)
+HEADER_BYTES = HEADER.sizeof()
+
+FRAME = Struct("header" / Bytes(HEADER_BYTES), "sealed" / GreedyBytes)
+
+INNER = Struct(
+    "message_id" / Int32ul,
+    "fragment" / BitStruct("index" / BitsInteger(4), "count" / BitsInteger(4)),
+    "body" / GreedyBytes,
+)
+INNER_OVERHEAD = INNER.build({"message_id": 0, "fragment": {"index": 0, "count": 1}, "body": b""}).__len__()
+MAX_BODY = MAX_FRAME - HEADER_BYTES - TAG_BYTES - INNER_OVERHEAD
+
+
+@dataclass(frozen=True)
+class Header:
+    kind: Kind
+    destination: int
+    source: int
+    packet_id: int
+    hop_limit: int
+    hop_start: int
+    want_ack: bool
+    priority: Priority
+    network: int
+    next_hop: int = 0
+    relay: int = 0
+
+    @property
+    def hops_taken(self) -> int:
+        return self.hop_start - self.hop_limit
+
+    def to_container(self) -> dict:
+        return {
+            "version_kind": {"version": VERSION, "kind": int(self.kind)},
+            "destination": self.destination, "source": self.source, "packet_id": self.packet_id,
+            "flags": {"hop_start": self.hop_start, "hop_limit": self.hop_limit, "want_ack": self.want_ack},
+            "priority": int(self.priority), "network": self.network,
+            "next_hop": self.next_hop, "relay": self.relay,
+        }
+
+    def associated_data(self) -> bytes:
+        """The header as authenticated: the fields relays rewrite are zeroed."""
+        return HEADER.build(replace(self, hop_limit=0, next_hop=0, relay=0).to_container())
+
+
+@dataclass(frozen=True)
+class Frame:
+    header: Header
+    message_id: int
+    fragment_index: int
+    fragment_count: int
+    body: bytes
+
+
+def node_byte(node_id: int) -> int:
+    """The last byte of a node id, as carried in next-hop and relay fields."""
+    return node_id & 0xFF
+
+
+def parse_header(raw: bytes) -> Header:
+    """The cleartext header, validated; raises :class:`MalformedFrame`."""
+    if not isinstance(raw, bytes | bytearray):
+        raise MalformedFrame("a frame is bytes")
+    if len(raw) > MAX_FRAME:
+        raise MalformedFrame(f"frame of {len(raw)} bytes exceeds {MAX_FRAME}")
+    if len(raw) < HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD:
+        raise MalformedFrame(f"frame of {len(raw)} bytes is shorter than the minimum "
+                             f"{HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD}")
+    try:
+        fields = HEADER.parse(bytes(raw[:HEADER_BYTES]))
+    except ConstructError as exc:  # cannot happen for the right length, but never crash on air data
+        raise MalformedFrame(f"header: {exc}") from None
+    version, kind = fields.version_kind.version, fields.version_kind.kind
+    if version != VERSION:
+        raise MalformedFrame(f"protocol version {version}, expected {VERSION}")
+    if kind not in Kind._value2member_map_:
+        raise MalformedFrame(f"unknown frame kind {kind}")
+    if fields.priority not in Priority._value2member_map_:
+        raise MalformedFrame(f"unknown priority {fields.priority}")
+    flags = fields.flags
+    if flags.hop_limit > flags.hop_start:
+        raise MalformedFrame(f"hop limit {flags.hop_limit} above hop start {flags.hop_start}")
+    if fields.source in (0, BROADCAST) or fields.destination == 0:
+        raise MalformedFrame("source or destination is a reserved node id")
+    return Header(Kind(kind), fields.destination, fields.source, fields.packet_id, flags.hop_limit,
+                  flags.hop_start, bool(flags.want_ack), Priority(fields.priority), fields.network,
+                  fields.next_hop, fields.relay)
+
+
+def _nonce(header: Header) -> bytes:
+    # Unique per key as long as each source never reuses a packet id (see state.PacketCounter).
+    return header.source.to_bytes(4, "little") + header.packet_id.to_bytes(4, "little")
+
+
+def seal(frame: Frame, key: NetworkKey) -> bytes:
+    """Encrypt and authenticate a frame; the result is what goes on air."""
+    header = frame.header
+    if header.network != key.network_id:
+        raise ValueError("frame header names another network than the key")
+    if not 0 <= header.hop_limit <= header.hop_start <= MAX_HOPS:
+        raise ValueError(f"hop limit/start must satisfy 0 ≤ limit ≤ start ≤ {MAX_HOPS}")
+    if len(frame.body) > MAX_BODY:
+        raise PayloadTooLarge(f"body of {len(frame.body)} bytes exceeds {MAX_BODY}; fragment it")
+    if not 0 <= frame.fragment_index < frame.fragment_count <= MAX_FRAGMENTS:
+        raise ValueError("fragment index/count out of range")
+    inner = INNER.build({"message_id": frame.message_id,
+                         "fragment": {"index": frame.fragment_index, "count": frame.fragment_count},
+                         "body": frame.body})
+    sealed = AESCCM(key.aead_key, tag_length=TAG_BYTES).encrypt(_nonce(header), inner, header.associated_data())
+    return FRAME.build({"header": HEADER.build(header.to_container()), "sealed": sealed})
+
+
+def open_frame(raw: bytes, key: NetworkKey, header: Header | None = None) -> Frame:
+    """Parse, check the network and authenticate; raises a :class:`FrameError` subclass, never anything else."""
+    header = header or parse_header(raw)
+    if header.network != key.network_id:
+        raise ForeignNetwork(f"network id {header.network:04x} is not ours ({key.network_id:04x})")
+    sealed = FRAME.parse(bytes(raw)).sealed
+    try:
+        inner = AESCCM(key.aead_key, tag_length=TAG_BYTES).decrypt(_nonce(header), sealed,
+                                                                 header.associated_data())
+    except InvalidTag:
+        raise ForgedFrame(f"frame {header.source:08x}/{header.packet_id} failed authentication "
+                          "(wrong key, forged or corrupted)") from None
+    fields = INNER.parse(inner)
+    index, count = fields.fragment.index, fields.fragment.count
+    if not 0 <= index < count:
+        raise MalformedFrame(f"fragment {index} of {count}")
+    return Frame(header, fields.message_id, index, count, bytes(fields.body))
+
+
+def reroute(raw: bytes, hop_limit: int, next_hop: int, relay: int) -> bytes:
+    """The same sealed frame with the three relay-mutable fields rewritten (no key needed)."""
+    header = replace(parse_header(raw), hop_limit=hop_limit, next_hop=next_hop, relay=relay)
+    return HEADER.build(header.to_container()) + bytes(raw[HEADER_BYTES:])
+
+
+def describe(frame: Frame) -> dict:
+    """A JSON-able view of an opened frame (used by `evy frame decode`)."""
+    h = frame.header
+    return {
+        "version": VERSION, "kind": h.kind.name.lower(), "destination": f"{h.destination:08x}",
+        "source": f"{h.source:08x}", "packet_id": h.packet_id, "hop_limit": h.hop_limit,
+        "hop_start": h.hop_start, "want_ack": h.want_ack, "priority": h.priority.name.lower(),
+        "network": f"{h.network:04x}", "next_hop": h.next_hop, "relay": h.relay,
+        "message_id": frame.message_id, "fragment": [frame.fragment_index, frame.fragment_count],
+        "body_hex": frame.body.hex(),
+    }

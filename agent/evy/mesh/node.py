@@ -1,0 +1,551 @@
+"""A mesh node: sends messages, relays other nodes' frames, acknowledges and retries.
+
+It is I/O-free apart from its radio and clock, so the simulator runs this very code on a virtual clock.
+
+Receive path, cheapest check first: header parse → network id → duplicate cache (header only: a copy
+heard again cancels our own pending flood relay and confirms a directed relay) → AES-CCM authentication →
+per-source replay window → learn the route back to the source → acknowledge / deliver / relay.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from evy.mesh import messages
+from evy.mesh.clock import Clock, Handle
+from evy.mesh.dutycycle import AirtimeLedger
+from evy.mesh.errors import FrameError, MeshError, RadioError
+from evy.mesh.frames import (
+    BROADCAST,
+    HEADER_BYTES,
+    INNER_OVERHEAD,
+    MAX_HOPS,
+    TAG_BYTES,
+    Frame,
+    Header,
+    Kind,
+    Priority,
+    node_byte,
+    open_frame,
+    parse_header,
+    reroute,
+    seal,
+)
+from evy.mesh.keys import NetworkKey
+from evy.mesh.messages import Ack, Beacon, Body, Reassembler
+from evy.mesh.radio.base import Radio
+from evy.mesh.routing import CW_MAX, CW_MIN, RouteTable, RoutingParams, relay_delay, should_flood_relay, slot_s
+from evy.mesh.state import Freshness, NodeState
+
+log = logging.getLogger(__name__)
+ACK_FRAME_BYTES = HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD + messages.ACK_BODY.sizeof()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message delivered to this node's application (reassembled, authenticated, delivered once)."""
+
+    source: int
+    destination: int
+    kind: Kind
+    priority: Priority
+    message_id: int
+    body: bytes
+    hops: int
+    rssi: float
+    snr: float
+
+    def decoded(self) -> Body:
+        return messages.decode(self.kind, self.body)
+
+
+@dataclass
+class Counters:
+    originated: int = 0
+    transmissions: int = 0
+    airtime_s: float = 0.0
+    relayed: int = 0
+    relay_retries: int = 0
+    relays_cancelled: int = 0
+    retries: int = 0
+    acks_sent: int = 0
+    delivered: int = 0
+    duplicate_deliveries_suppressed: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    foreign: int = 0
+    forged: int = 0
+    replayed: int = 0
+    deferred_by_duty_cycle: int = 0
+    dropped_by_duty_cycle: int = 0
+    channel_busy: int = 0
+    gave_up: int = 0
+
+
+@dataclass
+class PeerStatus:
+    beacon: Beacon
+    heard_at: float
+    hops: int
+
+
+@dataclass(order=True)
+class _TxItem:
+    rank: tuple[int, int]
+    raw: bytes = field(compare=False)
+    priority: Priority = field(compare=False)
+    on_sent: Callable[[], None] | None = field(compare=False, default=None)
+    cancelled: bool = field(compare=False, default=False)
+
+
+@dataclass
+class _Outgoing:
+    """One fragment this node originated, waiting for its end-to-end ACK."""
+
+    destination: int
+    kind: Kind
+    priority: Priority
+    message_id: int
+    index: int
+    count: int
+    body: bytes
+    attempts: int = 0
+    routed: bool = False
+    timer: Handle | None = None
+
+
+@dataclass
+class _RelayWait:
+    """A directed relay waiting to hear the next hop pass the frame on (or the ACK come back)."""
+
+    raw: bytes
+    destination: int
+    next_hop: int
+    retries_left: int
+    timer: Handle | None = None
+
+
+class MeshNode:
+    def __init__(self, node_id: int, key: NetworkKey, radio: Radio, clock: Clock, ledger: AirtimeLedger, *,
+                 params: RoutingParams | None = None, state: NodeState | None = None,
+                 battery: Callable[[], int | None] = lambda: None, rng: random.Random | None = None,
+                 on_message: Callable[[Message], None] | None = None,
+                 on_status: Callable[[int, bool], None] | None = None,
+                 beacon: Callable[[], Beacon] | None = None, beacon_interval_s: float = 0.0):
+        if not 0 < node_id < BROADCAST or node_byte(node_id) == 0:
+            raise MeshError(f"node id {node_id:#x} is reserved (0, broadcast, or last byte 0)")
+        self.node_id, self.key, self.radio, self.clock, self.ledger = node_id, key, radio, clock, ledger
+        self.params = params or RoutingParams()
+        if not 1 <= self.params.hop_limit <= MAX_HOPS:
+            raise MeshError(f"hop limit must be 1..{MAX_HOPS}, got {self.params.hop_limit}")
+        self.state = state or NodeState()
+        self.battery = battery
+        self.rng = rng or random.Random()
+        self.on_message = on_message
+        self.on_status = on_status
+        self.beacon_source = beacon
+        self.beacon_interval_s = beacon_interval_s
+        self.counters = Counters()
+        self.routes = RouteTable(self.params.route_ttl_s, self.params.route_max_failures)
+        self.peers: dict[int, PeerStatus] = {}
+        self.transmissions: list[tuple[float, float]] = []  # (start, airtime) for duty-cycle audits
+        self._byte = node_byte(node_id)
+        self._reassembler = Reassembler()
+        self._queue: list[_TxItem] = []
+        self._order = itertools.count()
+        self._busy = False
+        self._pump_timer: Handle | None = None
+        self._outgoing: dict[tuple[int, int], _Outgoing] = {}
+        self._open_messages: dict[int, set[int]] = {}
+        self._flood_relays: dict[tuple[int, int], tuple[Handle | None, _TxItem | None]] = {}
+        self._relay_waits: dict[tuple[int, int], _RelayWait] = {}
+        self._relay_by_message: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._beacon_timer: Handle | None = None
+        self._running = False
+
+    # lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self.radio.open(self.receive)
+        if self.beacon_source and self.beacon_interval_s > 0:
+            self._beacon_timer = self.clock.call_later(self.rng.uniform(0, self.beacon_interval_s),
+                                                       self._send_beacon)
+
+    def stop(self) -> None:
+        self._running = False
+        for handle in [self._beacon_timer, self._pump_timer,
+                       *(o.timer for o in self._outgoing.values()),
+                       *(w.timer for w in self._relay_waits.values()),
+                       *(h for h, _ in self._flood_relays.values())]:
+            if handle is not None:
+                handle.cancel()
+        self.radio.close()
+
+    # sending ---------------------------------------------------------------------------------------------
+    def send(self, destination: int, message: Body, priority: Priority = Priority.ROUTINE) -> int:
+        """Send a typed message (split into fragments when long); returns its message id. Unicast messages
+        are acknowledged end to end: ``on_status(message_id, delivered)`` reports the outcome."""
+        return self.send_raw(destination, message.kind, messages.encode(message), priority)
+
+    def send_raw(self, destination: int, kind: Kind, body: bytes,
+                 priority: Priority = Priority.ROUTINE) -> int:
+        if destination in (0, self.node_id):
+            raise MeshError(f"cannot send to {destination:#x}")
+        parts = messages.split(body)
+        message_id = self.state.next_packet_id()
+        self.counters.originated += 1
+        if destination != BROADCAST:
+            self._open_messages[message_id] = set(range(len(parts)))
+        for index, part in enumerate(parts):
+            outgoing = _Outgoing(destination, kind, priority, message_id, index, len(parts), part)
+            if destination != BROADCAST:
+                self._outgoing[(message_id, index)] = outgoing
+            self._attempt(outgoing)
+        return message_id
+
+    def _attempt(self, out: _Outgoing) -> None:
+        out.attempts += 1
+        unicast = out.destination != BROADCAST
+        last_attempt = out.attempts > self.params.origin_retries
+        route = self.routes.lookup(out.destination, self.clock.time()) if unicast else None
+        next_hop = route.next_hop if route and not last_attempt else 0
+        out.routed = next_hop != 0
+        raw = self._seal(out.destination, out.kind, out.priority, out.message_id, out.index, out.count,
+                         out.body, want_ack=unicast, next_hop=next_hop)
+        on_sent = (lambda: self._arm_ack_timer(out, len(raw))) if unicast else None
+        self._enqueue(raw, out.priority, on_sent)
+
+    def _seal(self, destination: int, kind: Kind, priority: Priority, message_id: int, index: int, count: int,
+              body: bytes, want_ack: bool, next_hop: int) -> bytes:
+        hops = self.params.hop_limit
+        header = Header(kind, destination, self.node_id, self.state.next_packet_id(), hops, hops, want_ack,
+                        priority, self.key.network_id, next_hop, self._byte)
+        self.state.remember(self.node_id, header.packet_id, save=False)  # our own echo is a duplicate
+        return seal(Frame(header, message_id, index, count, body), self.key)
+
+    def ack_timeout(self, frame_bytes: int, routed: bool) -> float:
+        """Seconds to wait for an end-to-end ACK, from airtimes: every hop there and back, with the
+        contention each relay may wait, plus a margin."""
+        hops = self.params.hop_limit + 1
+        slot = slot_s(self.radio.modulation)
+        there_cw = (1 << CW_MIN) if routed else (1 << CW_MAX)
+        per_hop = (self.radio.airtime(frame_bytes) + self.radio.airtime(ACK_FRAME_BYTES)
+                   + (there_cw + (1 << CW_MIN)) * slot)
+        return hops * per_hop + self.params.ack_margin_s
+
+    def _arm_ack_timer(self, out: _Outgoing, frame_bytes: int) -> None:
+        if (out.message_id, out.index) not in self._outgoing:
+            return  # acknowledged while still on air
+        out.timer = self.clock.call_later(self.ack_timeout(frame_bytes, out.routed), self._ack_timeout, out)
+
+    def _ack_timeout(self, out: _Outgoing) -> None:
+        if (out.message_id, out.index) not in self._outgoing:
+            return
+        if out.routed:
+            self.routes.failed(out.destination)
+        if out.attempts <= self.params.origin_retries:
+            self.counters.retries += 1
+            self._attempt(out)
+            return
+        self.counters.gave_up += 1
+        del self._outgoing[(out.message_id, out.index)]
+        if self._open_messages.pop(out.message_id, None) is not None and self.on_status:
+            self.on_status(out.message_id, False)
+
+    def _send_beacon(self) -> None:
+        if not self._running or self.beacon_source is None:
+            return
+        try:
+            self.send(BROADCAST, self.beacon_source(), Priority.BACKGROUND)
+        except MeshError as exc:
+            log.warning("beacon not sent: %s", exc)
+        interval = self.beacon_interval_s * self.rng.uniform(0.9, 1.1)
+        self._beacon_timer = self.clock.call_later(interval, self._send_beacon)
+
+    # transmit queue --------------------------------------------------------------------------------------
+    def queue_depth(self) -> int:
+        return sum(1 for item in self._queue if not item.cancelled)
+
+    def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[], None] | None = None) -> _TxItem:
+        item = _TxItem((-int(priority), next(self._order)), raw, priority, on_sent)
+        heapq.heappush(self._queue, item)
+        if not self._busy:
+            if self._pump_timer is not None:
+                self._pump_timer.cancel()
+                self._pump_timer = None
+            self._pump()
+        return item
+
+    def _pump(self) -> None:
+        self._pump_timer = None
+        if self._busy or not self._running:
+            return
+        while self._queue and self._queue[0].cancelled:
+            heapq.heappop(self._queue)
+        if not self._queue:
+            return
+        item = self._queue[0]
+        now, airtime = self.clock.time(), self.radio.airtime(len(item.raw))
+        wait = self.ledger.wait_s(now, airtime, item.priority.emergency)
+        if self.ledger.band.max_dwell_s is not None and airtime > self.ledger.band.max_dwell_s:
+            wait = float("inf")
+        if wait == float("inf"):
+            heapq.heappop(self._queue)
+            self.counters.dropped_by_duty_cycle += 1
+            log.warning("frame of %d bytes can never fit the airtime rules; dropped", len(item.raw))
+            self._pump()
+            return
+        if wait > 0:
+            self.counters.deferred_by_duty_cycle += 1
+            self._pump_timer = self.clock.call_later(wait, self._pump)
+            return
+        if self.radio.channel_busy():
+            self.counters.channel_busy += 1
+            backoff = (1 + self.rng.randrange(1 << CW_MIN)) * slot_s(self.radio.modulation)
+            self._pump_timer = self.clock.call_later(backoff, self._pump)
+            return
+        heapq.heappop(self._queue)
+        self.ledger.check(now, airtime, item.priority.emergency)  # the legal limit, checked once more
+        try:
+            airtime = self.radio.transmit(item.raw)
+        except RadioError as exc:
+            log.error("transmit failed: %s", exc)
+            self._pump_timer = self.clock.call_later(1.0, self._pump)
+            return
+        self.ledger.record(now, airtime)
+        self.transmissions.append((now, airtime))
+        self.counters.transmissions += 1
+        self.counters.airtime_s += airtime
+        self._busy = True
+        self.clock.call_later(airtime, self._tx_done, item)
+
+    def _tx_done(self, item: _TxItem) -> None:
+        self._busy = False
+        if item.on_sent is not None:
+            item.on_sent()
+        self._pump()
+
+    # receiving -------------------------------------------------------------------------------------------
+    def receive(self, raw: bytes, rssi: float = 0.0, snr: float = 0.0) -> None:
+        """Handle one frame from the radio. Never raises for anything that came over the air."""
+        try:
+            self._receive(bytes(raw), rssi, snr)
+        except FrameError as exc:
+            name = type(exc).__name__
+            if name == "ForgedFrame":
+                self.counters.forged += 1
+            elif name == "ReplayedFrame":
+                self.counters.replayed += 1
+            elif name == "ForeignNetwork":
+                self.counters.foreign += 1
+            else:
+                self.counters.malformed += 1
+            log.debug("dropped frame: %s", exc)
+
+    def _receive(self, raw: bytes, rssi: float, snr: float) -> None:
+        header = parse_header(raw)
+        now = self.clock.time()
+        if self.state.is_duplicate(header.source, header.packet_id):
+            self.counters.duplicates += 1
+            self._overheard(header, now)
+            return
+        frame = open_frame(raw, self.key, header)
+        freshness = self.state.freshness(header.source, header.packet_id)
+        if freshness is not Freshness.NEW:
+            from evy.mesh.errors import ReplayedFrame
+
+            raise ReplayedFrame(f"{header.source:08x}/{header.packet_id} replayed ({freshness.value})")
+        self.state.remember(header.source, header.packet_id)
+        if header.source == self.node_id:
+            return
+        self._learn_route(header, now)
+        if header.kind is Kind.ACK:
+            self._handle_ack(frame, now)
+        if header.destination in (self.node_id, BROADCAST) and header.kind is not Kind.ACK:
+            self._deliver(frame, rssi, snr, now)
+        self._consider_relay(frame, raw, snr)
+
+    def _learn_route(self, header: Header, now: float) -> None:
+        if header.relay == self._byte:
+            return
+        via = header.relay or node_byte(header.source)
+        self.routes.learn(header.source, via, header.hops_taken + 1, now)
+
+    def _overheard(self, header: Header, now: float) -> None:
+        """Another copy of a frame we already know."""
+        key = (header.source, header.packet_id)
+        if header.source != self.node_id:
+            self._learn_route(header, now)
+        pending = self._flood_relays.pop(key, None)
+        if pending is not None and header.relay != self._byte:
+            timer, item = pending
+            if timer is not None:
+                timer.cancel()
+            if item is not None:
+                item.cancelled = True
+            self.counters.relays_cancelled += 1
+        wait = self._relay_waits.get(key)
+        if wait is not None and header.relay == wait.next_hop:
+            self._relay_confirmed(key, now)
+
+    def _relay_confirmed(self, key: tuple[int, int], now: float) -> None:
+        wait = self._relay_waits.pop(key, None)
+        if wait is None:
+            return
+        if wait.timer is not None:
+            wait.timer.cancel()
+        self.routes.confirmed(wait.destination, now)
+
+    def _handle_ack(self, frame: Frame, now: float) -> None:
+        try:
+            ack = messages.decode(Kind.ACK, frame.body)
+        except FrameError:
+            return
+        assert isinstance(ack, Ack)
+        header = frame.header
+        relay_key = self._relay_by_message.pop((header.destination, ack.message_id, ack.fragment), None)
+        if relay_key is not None:
+            self._relay_confirmed(relay_key, now)
+        if header.destination != self.node_id:
+            return
+        out = self._outgoing.pop((ack.message_id, ack.fragment), None)
+        if out is None:
+            return  # a late ACK of an earlier attempt
+        if out.timer is not None:
+            out.timer.cancel()
+        self.routes.confirmed(out.destination, now)
+        remaining = self._open_messages.get(ack.message_id)
+        if remaining is not None:
+            remaining.discard(ack.fragment)
+            if not remaining:
+                del self._open_messages[ack.message_id]
+                if self.on_status:
+                    self.on_status(ack.message_id, True)
+
+    def _deliver(self, frame: Frame, rssi: float, snr: float, now: float) -> None:
+        header = frame.header
+        if header.want_ack and header.destination == self.node_id:
+            self._send_ack(frame)
+        if self.state.was_delivered(header.source, frame.message_id, frame.fragment_index):
+            self.counters.duplicate_deliveries_suppressed += 1  # a retry after our ACK was lost
+            return
+        self.state.mark_delivered(header.source, frame.message_id, frame.fragment_index)
+        body = self._reassembler.add(header.source, frame.message_id, frame.fragment_index,
+                                     frame.fragment_count, frame.body, now)
+        if body is None:
+            return
+        message = Message(header.source, header.destination, header.kind, header.priority, frame.message_id,
+                          body, header.hops_taken, rssi, snr)
+        self.counters.delivered += 1
+        if header.kind is Kind.BEACON:
+            try:
+                beacon = message.decoded()
+                assert isinstance(beacon, Beacon)
+                self.peers[header.source] = PeerStatus(beacon, now, header.hops_taken + 1)
+            except FrameError:
+                pass
+        if self.on_message is not None:
+            self.on_message(message)
+
+    def _send_ack(self, frame: Frame) -> None:
+        header = frame.header
+        route = self.routes.lookup(header.source, self.clock.time())
+        body = messages.encode(Ack(frame.message_id, frame.fragment_index))
+        raw = self._seal(header.source, Kind.ACK, header.priority, self.state.next_packet_id(), 0, 1, body,
+                         want_ack=False, next_hop=route.next_hop if route else 0)
+        self.counters.acks_sent += 1
+        delay = self.rng.randrange(1 << CW_MIN) * slot_s(self.radio.modulation)
+        self.clock.call_later(delay, self._enqueue, raw, header.priority)
+
+    # relaying --------------------------------------------------------------------------------------------
+    def _consider_relay(self, frame: Frame, raw: bytes, snr: float) -> None:
+        header = frame.header
+        if header.destination == self.node_id or header.hop_limit == 0:
+            return
+        if header.next_hop not in (0, self._byte):
+            return  # a directed frame another node is to relay
+        key = (header.source, header.packet_id)
+        battery = self.battery()
+        modulation = self.radio.modulation
+        if header.next_hop == self._byte:
+            route = self.routes.lookup(header.destination, self.clock.time())
+            next_hop = route.next_hop if route and header.destination != BROADCAST else 0
+            out = reroute(raw, header.hop_limit - 1, next_hop, self._byte)
+            delay = self.rng.randrange(1 << CW_MIN) * slot_s(modulation)
+            if next_hop:
+                wait = _RelayWait(out, header.destination, next_hop, self.params.relay_retries)
+                self._relay_waits[key] = wait
+                if header.kind is not Kind.ACK:
+                    self._relay_by_message[(header.source, frame.message_id, frame.fragment_index)] = key
+            self.clock.call_later(delay, self._relay_now, key, out, header.priority, next_hop != 0)
+            return
+        if not should_flood_relay(header.priority, battery, self.params):
+            return
+        out = reroute(raw, header.hop_limit - 1, 0, self._byte)
+        delay = relay_delay(snr, header.priority, battery, self.params, modulation, self.rng)
+        timer = self.clock.call_later(delay, self._relay_flood_now, key, out, header.priority)
+        self._flood_relays[key] = (timer, None)
+
+    def _relay_flood_now(self, key: tuple[int, int], out: bytes, priority: Priority) -> None:
+        if key not in self._flood_relays:
+            return  # cancelled: a neighbour relayed first
+        self.counters.relayed += 1
+
+        def sent() -> None:
+            self._flood_relays.pop(key, None)
+
+        item = self._enqueue(out, priority, sent)
+        if key in self._flood_relays:  # still queued (not on air yet): may be cancelled until it is
+            self._flood_relays[key] = (None, item)
+
+    def _relay_now(self, key: tuple[int, int], out: bytes, priority: Priority, directed: bool) -> None:
+        self.counters.relayed += 1
+        on_sent = (lambda: self._arm_relay_wait(key, len(out))) if directed else None
+        self._enqueue(out, priority, on_sent)
+
+    def _arm_relay_wait(self, key: tuple[int, int], frame_bytes: int) -> None:
+        wait = self._relay_waits.get(key)
+        if wait is None:
+            return
+        slot = slot_s(self.radio.modulation)
+        timeout = (2 * self.radio.airtime(frame_bytes) + self.radio.airtime(ACK_FRAME_BYTES)
+                   + 2 * (1 << CW_MIN) * slot + self.params.ack_margin_s / 2)
+        wait.timer = self.clock.call_later(timeout, self._relay_wait_expired, key)
+
+    def _relay_wait_expired(self, key: tuple[int, int]) -> None:
+        wait = self._relay_waits.get(key)
+        if wait is None:
+            return
+        if wait.retries_left > 0:
+            wait.retries_left -= 1
+            self.counters.relay_retries += 1
+            self._enqueue(wait.raw, parse_header(wait.raw).priority, lambda: self._arm_relay_wait(key, len(wait.raw)))
+            return
+        del self._relay_waits[key]
+        self.routes.failed(wait.destination)
+
+    # views -----------------------------------------------------------------------------------------------
+    def gateways(self) -> list[int]:
+        """Nodes whose last beacon reported cellular coverage, nearest first."""
+        now = self.clock.time()
+        live = [(p.hops, n) for n, p in self.peers.items()
+                if p.beacon.cellular and now - p.heard_at < 3 * max(self.beacon_interval_s, 600)]
+        return [n for _, n in sorted(live)]
+
+    def status(self) -> dict[str, Any]:
+        now = self.clock.time()
+        return {
+            "node": f"{self.node_id:08x}", "queue_depth": self.queue_depth(),
+            "duty_cycle_used": round(self.ledger.utilisation(now), 4),
+            "routes": {f"{d:08x}": {"next_hop": r.next_hop, "hops": r.hops}
+                       for d, r in self.routes.known(now).items()},
+            "counters": vars(self.counters).copy(),
+        }

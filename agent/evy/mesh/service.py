@@ -1,0 +1,97 @@
+"""Build a field node from the agent's configuration: key, state, airtime ledger, radio, clock.
+
+The pipeline uses :func:`open_node` and then ``node.send(dest, SmsRelay(...))``; messages for this kit arrive
+at ``on_message`` and the fate of each unicast message at ``on_status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from evy.mesh.airtime import Modulation, bandwidth_from_khz
+from evy.mesh.dutycycle import AirtimeLedger, region
+from evy.mesh.errors import MeshError
+from evy.mesh.keys import NetworkKey
+from evy.mesh.messages import Beacon
+from evy.mesh.node import MeshNode, Message
+from evy.mesh.radio.base import Radio
+from evy.mesh.radio.pinmaps import PIN_MAPS
+from evy.mesh.routing import RoutingParams
+from evy.mesh.state import NodeState
+
+
+class LoopClock:
+    """asyncio timers, wall-clock readings (the airtime ledger and state outlive a reboot)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+
+    def time(self) -> float:
+        return time.time()
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        return self.loop.call_later(delay, callback, *args)
+
+
+def modulation_from(config: Any) -> Modulation:
+    return Modulation(config["mesh.spreading_factor"], bandwidth_from_khz(float(config["mesh.bandwidth_khz"])),
+                      config["mesh.coding_rate"], config["mesh.preamble"])
+
+
+def state_dir(config: Any) -> Path:
+    return config["mesh.state_dir"] or Path(config["data_dir"]) / "mesh"
+
+
+def make_radio(config: Any, loop: asyncio.AbstractEventLoop, loss: float = 0.0) -> Radio:
+    modulation = modulation_from(config)
+    if config["mesh.radio"] == "udp":
+        from evy.mesh.radio.udp import UdpRadio, parse_address
+
+        bind = parse_address(config["mesh.udp_bind"])
+        peers = [parse_address(p, bind[1]) for p in config["mesh.udp_peers"]]
+        broadcast = not peers
+        return UdpRadio(modulation, bind, peers or [("255.255.255.255", bind[1])], loop, loss=loss,
+                        broadcast=broadcast)
+    from evy.mesh.radio.sx1276 import SX1276Radio
+
+    pins = PIN_MAPS[config["mesh.hat"]]
+    if config["mesh.pin_reset"] is not None:
+        pins = replace(pins, reset=config["mesh.pin_reset"])
+    if config["mesh.pin_dio0"] is not None:
+        pins = replace(pins, dio0=config["mesh.pin_dio0"])
+    return SX1276Radio(modulation, config["mesh.frequency"], pins, power_dbm=config["mesh.tx_power_dbm"],
+                       sync_word=config["mesh.sync_word"], gpio_chip=config["mesh.gpio_chip"])
+
+
+def open_node(config: Any, loop: asyncio.AbstractEventLoop, *, on_message: Callable[[Message], None] | None = None,
+              on_status: Callable[[int, bool], None] | None = None, radio: Radio | None = None,
+              battery: Callable[[], int | None] = lambda: None, beacon: Callable[[], Beacon] | None = None,
+              udp_loss: float = 0.0) -> MeshNode:
+    """A started node for this kit. Refuses (:class:`KeyFileError`) without a configured network key."""
+    key = NetworkKey.load(config["mesh.key_file"])
+    directory = state_dir(config)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MeshError(f"cannot create mesh state directory {directory}: {exc.strerror}") from exc
+    state = NodeState.open(directory / "state.json", wall_clock=time.time())
+    node_id = config["mesh.node_id"] or state.node_id
+    if node_id is None:
+        node_id = random.SystemRandom().randrange(1, 0xFFFFFFFF) | 1
+    state.node_id = node_id
+    state.save()
+    band = region(config["mesh.region"]).band(config["mesh.frequency"])
+    ledger = AirtimeLedger(band, directory / "airtime.json")
+    params = RoutingParams(hop_limit=config["mesh.hop_limit"], origin_retries=config["mesh.retries"],
+                           route_ttl_s=config["mesh.route_ttl"])
+    node = MeshNode(node_id, key, radio or make_radio(config, loop, udp_loss), LoopClock(loop), ledger,
+                    params=params, state=state, battery=battery, on_message=on_message, on_status=on_status,
+                    beacon=beacon, beacon_interval_s=config["mesh.beacon_interval"])
+    node.start()
+    return node
