@@ -162,6 +162,7 @@ def encode_submit(recipient: str, text: str, *, smsc: str | None = None, referen
     encoding = segments.choose_encoding(text) if encoding is None else Encoding(encoding)
     if not 0 <= reference <= 0xFF:
         raise CodecError(f"message reference {reference} is out of range 0-255")
+    segments.udh_length(ref_bits)  # validates ref_bits even when the text fits one part
     chunks = segments.split(text, encoding, ref_bits=ref_bits)
     prefix = address.encode_smsc(smsc)
     destination = address.encode(recipient, field="recipient", alphanumeric=False)
