@@ -1,0 +1,89 @@
+"""Verified emergency protocols, one data file per language (``data/<language>.toml``).
+
+Each protocol is an SMS-sized text with a ``{number}`` placeholder for the kit's emergency number and the
+public guidance it follows (``source``). Keys are the router's topics (``cpr``, ``choking``...), its
+categories (``fire``, ``flood``...) and ``general`` for a message that is neither.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from evy.protocols.errors import ProtocolError
+
+NUMBER_FIELD = "{number}"
+FALLBACK_LANGUAGE = "en"
+GENERAL = "general"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    key: str
+    language: str
+    text: str  # the number already filled in
+    source: str
+
+
+@cache
+def _library() -> dict[str, dict[str, dict[str, str]]]:
+    """language -> key -> {"text", "source"}, every entry checked."""
+    folder = resources.files("evy.protocols").joinpath("data")
+    library: dict[str, dict[str, dict[str, str]]] = {}
+    for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not item.name.endswith(".toml") or item.name == "emergency_numbers.toml":
+            continue
+        where = f"protocols/data/{item.name}"
+        try:
+            data = tomllib.loads(item.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ProtocolError(f"{where}: not valid TOML: {exc}") from None
+        language = item.name.removesuffix(".toml")
+        if data.get("language") != language:
+            raise ProtocolError(f"{where}: `language` must be {language!r}")
+        entries = data.get("protocol", {})
+        for key, entry in entries.items():
+            text, source = entry.get("text"), entry.get("source")
+            if not isinstance(text, str) or NUMBER_FIELD not in text:
+                raise ProtocolError(f"{where}: protocol.{key}: text must name the number as {NUMBER_FIELD}")
+            if not isinstance(source, str) or not source.strip():
+                raise ProtocolError(f"{where}: protocol.{key}: source is required")
+        library[language] = entries
+    if FALLBACK_LANGUAGE not in library:
+        raise ProtocolError(f"protocols/data: {FALLBACK_LANGUAGE}.toml is missing")
+    return library
+
+
+def languages() -> tuple[str, ...]:
+    return tuple(sorted(_library()))
+
+
+def keys(language: str = FALLBACK_LANGUAGE) -> tuple[str, ...]:
+    return tuple(sorted(_library().get(language, {})))
+
+
+def lookup(key: str | None, language: str, number: str) -> Protocol:
+    """The protocol ``key`` in ``language`` (English if that language lacks it), naming ``number``.
+
+    ``key`` None gives the general help text. An unknown key is an error: the router and the library
+    must agree on names, and a test checks that they do.
+    """
+    if not number:
+        raise ProtocolError("no emergency number to put in the protocol")
+    key = key or GENERAL
+    library = _library()
+    for candidate in (language, FALLBACK_LANGUAGE):
+        entry = library.get(candidate, {}).get(key)
+        if entry is not None:
+            return Protocol(key, candidate, entry["text"].replace(NUMBER_FIELD, number), entry["source"])
+    raise ProtocolError(f"no protocol {key!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
+
+
+def for_triage(topic: str | None, category: str | None, language: str, number: str) -> Protocol:
+    """The most specific protocol for a triage: its topic, else its category, else the general text."""
+    for key in (topic, category):
+        if key and any(key in entries for entries in _library().values()):
+            return lookup(key, language, number)
+    return lookup(GENERAL, language, number)
