@@ -107,6 +107,7 @@ class Sender:
         location = part.location
         if part.state == "pending":
             location = self.modem.store_outgoing(submit)
+            crashpoint("after_modem_write")
             outbox.set_part(self.store, part, "stored", location=location)
         crashpoint("during_send")
         reference = self.modem.send_stored(location)

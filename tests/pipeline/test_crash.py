@@ -1,0 +1,95 @@
+"""SIGKILL a real `evy run` at each pipeline step, restart it on the same simulated modem and SIM, and prove
+that every message got exactly one reply (each part sent once) and the database is intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from evy.pipeline.crash import POINTS
+from evy.pipeline.kit import join_replies
+from evy.sms.simmodem import SimModem
+from evy.store import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+SENDERS = ["+254700000101", "+254700000102", "+254700000103"]
+LONG = "we are stuck on the roof of the school with 12 children, the water is still rising, please send a boat " * 2
+
+
+def start_agent(config: Path, crash_at: str | None = None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "EVY_CRASH_AT"}
+    if crash_at:
+        env["EVY_CRASH_AT"] = crash_at
+    return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_replies(sim: SimModem, count: int, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = join_replies(list(sim.sent))
+        if sum(r.complete for r in replies) >= count:
+            time.sleep(1.5)  # anything extra (a duplicate) would leave now
+            return join_replies(list(sim.sent))
+        time.sleep(0.05)
+    raise TimeoutError(f"only {len(join_replies(list(sim.sent)))} replies after {timeout} s")
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, point):
+    sim = SimModem().start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
+                      "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n")
+    try:
+        agent = start_agent(config, crash_at=point)
+        start = datetime.now(UTC).replace(microsecond=0)
+        for n, sender in enumerate(SENDERS):
+            sim.deliver(sender, LONG if n == 1 else f"help {n}, fire near the clinic", timestamp=start)
+        assert agent.wait(timeout=30) == -signal.SIGKILL, f"the agent did not crash at {point}: {agent.stderr.read()}"
+
+        agent = start_agent(config)
+        replies = wait_for_replies(sim, len(SENDERS))
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0, "SIGTERM stops the agent cleanly"
+
+        assert sorted(r.recipient for r in replies) == SENDERS, f"one reply per sender: {replies}"
+        assert all(r.complete and "999" in r.text for r in replies)
+        seqs = [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
+        assert len(seqs) == len(set(seqs)), "no part was sent twice"
+        assert not [slot for slot in sim.storage.values() if slot.stat in (0, 1, 2)], "no message left on the SIM"
+        with Store.open(tmp_path / "evy.db") as store:
+            assert store.integrity_check() == "ok"
+            states = store.db.execute("SELECT state, COUNT(*) FROM messages GROUP BY state").fetchall()
+            assert [tuple(r) for r in states] == [("handled", len(SENDERS))]
+    finally:
+        sim.stop()
+
+
+def test_wrong_pin_is_tried_once_and_the_agent_waits(tmp_path):
+    sim = SimModem(pin="1234").start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\npin = "0000"\ncommand_timeout = 2.0\n')
+    try:
+        agent = start_agent(config)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and sim.pin_attempts == 0:
+            time.sleep(0.1)
+        time.sleep(2.0)
+        assert sim.pin_attempts == 1 and agent.poll() is None, "one attempt, and the agent stays up"
+        status = subprocess.run([sys.executable, "-m", "evy", "status", "--config", str(config)],
+                                capture_output=True, text=True, timeout=30)
+        assert '"state": "sim-locked"' in status.stdout
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+        assert sim.pin_attempts == 1
+    finally:
+        sim.stop()
