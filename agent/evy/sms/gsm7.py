@@ -37,52 +37,41 @@ EXTENSION_TABLE = {
     0x65: "€",
 }
 
-_BASIC_CODE = {char: code for code, char in enumerate(BASIC_TABLE) if code != ESCAPE}
-_EXTENSION_CODE = {char: code for code, char in EXTENSION_TABLE.items()}
+# Each character's septets: one from the basic table, or the escape and an extension code.
+_SEPTETS: dict[str, tuple[int, ...]] = {char: (code,) for code, char in enumerate(BASIC_TABLE) if code != ESCAPE}
+_SEPTETS |= {char: (ESCAPE, code) for code, char in EXTENSION_TABLE.items()}
+_CHARSET = frozenset(_SEPTETS)
+_EXTENSION_CHARS = tuple(EXTENSION_TABLE.values())
 
 
 def is_gsm7(text: str) -> bool:
-    return all(char in _BASIC_CODE or char in _EXTENSION_CODE for char in text)
+    return _CHARSET.issuperset(text)
 
 
 def non_gsm7_chars(text: str) -> list[str]:
     """The distinct characters of ``text`` that GSM-7 cannot carry, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for char in text:
-        if char not in _BASIC_CODE and char not in _EXTENSION_CODE:
-            seen.setdefault(char)
-    return list(seen)
+    return list(dict.fromkeys(char for char in text if char not in _CHARSET))
 
 
 def char_septets(char: str) -> int:
     """Septets one character takes: 1 (basic table), 2 (extension table) or 0 (not GSM-7)."""
-    if char in _BASIC_CODE:
-        return 1
-    return 2 if char in _EXTENSION_CODE else 0
+    return len(_SEPTETS.get(char, ()))
 
 
 def septet_count(text: str) -> int:
     """Septets ``text`` takes in GSM-7, escape sequences counted as 2; raises `CodecError` if not GSM-7."""
-    total = 0
-    for char in text:
-        size = char_septets(char)
-        if not size:
-            raise _not_gsm7(text)
-        total += size
-    return total
+    if not is_gsm7(text):
+        raise _not_gsm7(text)
+    return len(text) + sum(map(text.count, _EXTENSION_CHARS))
 
 
 def encode(text: str) -> list[int]:
     septets: list[int] = []
-    for char in text:
-        code = _BASIC_CODE.get(char)
-        if code is not None:
-            septets.append(code)
-            continue
-        code = _EXTENSION_CODE.get(char)
-        if code is None:
-            raise _not_gsm7(text)
-        septets += (ESCAPE, code)
+    try:
+        for char in text:
+            septets += _SEPTETS[char]
+    except KeyError:
+        raise _not_gsm7(text) from None
     return septets
 
 

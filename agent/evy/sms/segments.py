@@ -8,7 +8,7 @@ surrogate pair always stay in one part.
 
 from __future__ import annotations
 
-from evy.sms import gsm7
+from evy.sms import gsm7, ucs2
 from evy.sms.errors import CodecError
 from evy.sms.message import Encoding
 
@@ -58,6 +58,10 @@ def char_units(char: str, encoding: Encoding) -> int:
 
 def units(text: str, encoding: Encoding) -> int:
     """Septets (escapes count 2), UTF-16 code units or octets that ``text`` takes in ``encoding``."""
+    if encoding is Encoding.GSM7:
+        return gsm7.septet_count(text)
+    if encoding is Encoding.UCS2:
+        return ucs2.unit_count(text)
     return sum(char_units(char, encoding) for char in text)
 
 
@@ -76,10 +80,15 @@ def count(text: str) -> tuple[Encoding, int]:
 
 
 def _cut(text: str, encoding: Encoding, ref_bits: int) -> list[str]:
-    sizes = [char_units(char, encoding) for char in text]
-    if sum(sizes) <= budget(encoding, multipart=False):
+    if units(text, encoding) <= budget(encoding, multipart=False):
         return [text]
     limit = budget(encoding, multipart=True, ref_bits=ref_bits)
+    if units(text, encoding) == len(text):  # every character one unit: plain slicing
+        return [text[start:start + limit] for start in range(0, len(text), limit)]
+    if encoding is Encoding.GSM7:
+        sizes = list(map(gsm7.char_septets, text))
+    else:
+        sizes = [char_units(char, encoding) for char in text]
     parts: list[str] = []
     start = used = 0
     for index, size in enumerate(sizes):

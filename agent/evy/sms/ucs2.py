@@ -21,4 +21,4 @@ def decode(data: bytes) -> str:
 
 def unit_count(text: str) -> int:
     """UTF-16 code units: 2 for each character beyond U+FFFF."""
-    return sum(2 if ord(char) > 0xFFFF else 1 for char in text)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
