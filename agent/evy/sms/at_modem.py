@@ -12,7 +12,16 @@ from typing import Any
 from evy.sms import pdu as pdu_codec
 from evy.sms.at_lines import Urc, info_fields, is_hex, parse_ranges, parse_storage_lists
 from evy.sms.at_session import AtSession
-from evy.sms.errors import CmsError, CodecError, ModemError, ModemTimeout, PinError, PortError, StoredPduError
+from evy.sms.errors import (
+    CmsError,
+    CodecError,
+    ModemError,
+    ModemRestarted,
+    ModemTimeout,
+    PinError,
+    PortError,
+    StoredPduError,
+)
 from evy.sms.message import Deliver, StatusReport
 from evy.sms.modem import (
     InlineMessage,
@@ -78,6 +87,7 @@ class AtModem(Modem):
             self._session.drain(quiet=0.2, limit=self.profile.boot_time)
             self._wait_until_answering(self.profile.boot_time + 5 * self.settings.command_timeout)
         self._initialise()
+        self._restart_reason = None  # the boot banner of our own reset needs no second re-initialisation
 
     def _open_port(self) -> None:
         import serial  # pyserial; imported here so the rest of EVY loads without it
@@ -93,7 +103,7 @@ class AtModem(Modem):
 
     def _initialise(self) -> None:
         self._wait_until_answering(self.settings.probe_attempts * _PROBE_TIMEOUT)
-        self._cmd("ATE0")
+        self._cmd_logged("ATE0")  # echo that stays on is filtered anyway
         self._session.drain(quiet=0.02, limit=0.2)
         self._cmd("AT+CMEE=1")
         self._unlock_sim()
@@ -123,7 +133,7 @@ class AtModem(Modem):
             try:
                 self._session.command("AT", min(_PROBE_TIMEOUT, self.settings.command_timeout))
                 return
-            except (ModemTimeout, CmsError) as exc:
+            except (ModemTimeout, ModemRestarted, CmsError) as exc:
                 last = exc
                 if time.monotonic() >= deadline and attempts >= self.settings.probe_attempts:
                     break

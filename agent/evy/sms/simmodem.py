@@ -642,7 +642,7 @@ class SimModem:
             return
         self._answer([])
         if len(values) > 1 and values[1].strip() == "1":
-            self._reboot()
+            self._reboot(keep_output=True)
         else:
             self._state.cfun = int(values[0])
 
@@ -815,13 +815,16 @@ class SimModem:
     def _apply_sim_lock(self) -> None:
         self._state.sim_state = "SIM PUK" if self.puk_locked else "SIM PIN" if self.pin else "READY"
 
-    def _reboot(self) -> None:
+    def _reboot(self, keep_output: bool = False) -> None:
+        """Forget volatile settings; output not yet written is lost too, unless ``keep_output`` (the OK of
+        AT+CFUN=1,1 goes out before the modem restarts)."""
         self.reboots += 1
         self._state = _Volatile(echo=self.factory_echo)
         self._apply_sim_lock()
         self._cmgs = None
         self._inbuf.clear()
-        self._out.clear()
+        if not keep_output:
+            self._out.clear()
         self._booting_until = time.monotonic() + self.boot_time
         sim = f"+CPIN: {self._state.sim_state}" if self.sim_inserted else "+CPIN: NOT INSERTED"
         banner = ["RDY", "+CFUN: 1", sim]

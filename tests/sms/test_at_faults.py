@@ -1,0 +1,278 @@
+"""Every modem fault the issue lists, injected in the simulated modem and met by the AT driver through a
+real pty: echo, URCs inside answers, blank lines, partial reads, noise, error results, timeouts, silence,
+slow answers, SIM PIN/PUK, SIM busy, reboots (also mid-send), registration loss and the watchdog."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from modem_support import at_settings, collect_events, of_type
+
+from evy.sms import pdu
+from evy.sms.at_modem import AtModem
+from evy.sms.errors import CmsError, ModemRestarted, ModemTimeout, PinError
+from evy.sms.modem import ModemRestarted as RestartedEvent
+from evy.sms.modem import NewMessage
+from evy.sms.simmodem import SimModem
+
+SENDER = "+254711000111"
+RECIPIENT = "+254733000999"
+
+
+def part(text: str = "Stay on high ground") -> pdu.SubmitPart:
+    return pdu.encode_submit(RECIPIENT, text)[0]
+
+
+def cmgs_count(sim: SimModem) -> int:
+    return sum(1 for c in sim.commands if c.startswith("AT+CMGS="))
+
+
+# --- the line: echo, URCs in answers, noise, partial reads ---------------------------------------------
+
+
+def test_echo_that_stays_on_is_filtered():
+    with SimModem() as sim:
+        sim.fail_next("E")  # ATE0 refused: the modem keeps echoing everything
+        with AtModem(at_settings(sim)) as modem:
+            assert sim.state.echo
+            sim.deliver(SENDER, "echo test")
+            collect_events(modem, lambda e: bool(e))
+            assert modem.read(1).message.text == "echo test"
+            assert modem.send(part()) == 0
+
+
+def test_a_urc_inside_an_answer_is_an_event_not_part_of_the_answer(sim, modem):
+    sim.deliver(SENDER, "first")
+    collect_events(modem, lambda e: bool(e))
+    sim.urcs_inside_next_answer()
+    sim.deliver(SENDER, "second")  # its +CMTI is held and written inside the next answer
+    stored = modem.read(1)  # "+CMGR: ..." / +CMTI / PDU / OK
+    assert stored.message.text == "first"
+    assert modem.wait_events(0.5) == [NewMessage(2)]
+
+
+def test_a_urc_between_the_prompt_and_the_cmgs_result(sim, modem):
+    sim.urcs_inside_next_answer()
+    sim.deliver(SENDER, "arrives while sending")
+    assert modem.send(part()) == 0
+    assert modem.wait_events(0.5) == [NewMessage(1)]
+
+
+def test_noise_before_every_answer_and_chopped_output():
+    with SimModem() as sim:
+        sim.noise_before_answers = 7
+        sim.chunk_size, sim.chunk_gap = 5, 0.0005
+        with AtModem(at_settings(sim)) as modem:
+            sim.deliver(SENDER, "Ni salama? " * 30)  # 3 parts
+            events = collect_events(modem, lambda e: len(e) >= 3)
+            texts = [modem.read(e.location).message.text for e in events]
+            assert "".join(texts) == "Ni salama? " * 30
+            assert modem.send(part()) == 0
+
+
+def test_noise_and_a_junk_line_while_idle_are_ignored(sim, modem):
+    sim.inject_noise()
+    sim.inject_noise(b"\r\n#!x?\r\n\r\n")
+    assert modem.wait_events(0.2) == []
+    sim.deliver(SENDER, "after the noise")
+    assert collect_events(modem, lambda e: bool(e)) == [NewMessage(1)]
+    assert modem.status().state == "ready"
+
+
+# --- error results ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "transient"), [(500, True), (330, False), (304, False), (332, True)])
+def test_cms_errors_on_send_are_raised_with_cause_and_not_resent(sim, modem, code, transient):
+    sim.fail_next("CMGS", cms=code, count=5)
+    with pytest.raises(CmsError) as caught:
+        modem.send(part())
+    assert (caught.value.code, caught.value.transient) == (code, transient)
+    assert caught.value.action
+    assert cmgs_count(sim) == 1 and sim.sent == []
+    assert f"CMS ERROR {code}" in modem.status().last_error
+
+
+def test_sim_busy_on_send_is_retried_until_it_goes_through_once(sim, modem):
+    sim.fail_next("CMGS", cme=14, count=2)
+    assert modem.send(part()) == 0
+    assert cmgs_count(sim) == 3 and len(sim.sent) == 1
+
+
+def test_invalid_index_reads_as_an_empty_slot_and_memory_full_names_its_action(sim, modem):
+    assert modem.read(99) is None  # CMS 321 from the modem
+    sim.fail_next("CMGL", cms=322, count=5)
+    with pytest.raises(CmsError, match="SIM storage is full") as caught:
+        modem.list_stored()
+    assert caught.value.category == "storage"
+
+
+def test_a_wrong_pdu_length_is_refused_by_the_modem(sim, modem):
+    good = part()
+    bad = pdu.SubmitPart(hex=good.hex, tpdu_length=good.tpdu_length + 1, message=good.message)
+    with pytest.raises(CmsError) as caught:
+        modem.send(bad)
+    assert caught.value.code == 304 and sim.sent == []
+
+
+def test_no_network_then_registered():
+    with SimModem(registered=False) as sim, AtModem(at_settings(sim, heartbeat=0.1)) as modem:
+        assert modem.status().state == "not-registered"
+        with pytest.raises(CmsError) as caught:
+            modem.send(part())
+        assert caught.value.code == 331 and caught.value.transient
+        sim.set_registered(True)
+        deadline = time.monotonic() + 3
+        while modem.status().state != "ready" and time.monotonic() < deadline:
+            modem.wait_events(0.1)
+        assert modem.status().registered
+        assert modem.send(part()) == 0
+
+
+# --- timeouts, slowness, silence ---------------------------------------------------------------------
+
+
+def test_slow_answers_within_the_timeout_just_work():
+    with SimModem() as sim:
+        sim.response_delay = 0.05
+        with AtModem(at_settings(sim)) as modem:
+            sim.deliver(SENDER, "slow")
+            collect_events(modem, lambda e: bool(e))
+            assert modem.read(1).message.text == "slow"
+
+
+def test_an_answer_later_than_the_timeout_is_not_taken_for_the_next_commands(sim, modem):
+    sim.deliver(SENDER, "late")
+    collect_events(modem, lambda e: bool(e))
+    sim.slow_next(0.8)  # CMGR answers after 0.8 s; the timeout is 0.5 s
+    assert modem.read(1).message.text == "late"  # timed out once, re-synchronised, retried
+    assert sum(1 for c in sim.commands if c == "AT+CMGR=1") == 2
+
+
+def test_a_send_timeout_is_raised_not_resent_and_the_late_answer_is_dropped(sim):
+    with AtModem(at_settings(sim, send_timeout=1.0)) as modem:
+        sim.slow_next(1.3)  # the +CMGS result comes after send_timeout
+        with pytest.raises(ModemTimeout):
+            modem.send(part("first"))
+        assert cmgs_count(sim) == 1  # never re-sent blindly: it may have left
+        assert modem.send(part("second")) == 1  # the late "+CMGS: 0" was not taken for this one
+        assert [s.submit.text for s in sim.wait_sent(2)] == ["first", "second"]
+
+
+def test_silence_raises_a_timeout_and_the_modem_is_usable_afterwards(sim):
+    with AtModem(at_settings(sim, retries=1)) as modem:
+        sim.silence(0.8)
+        with pytest.raises(ModemTimeout, match="no answer"):
+            modem.read(1)
+        assert "no answer" in modem.status().last_error
+        time.sleep(0.4)
+        assert modem.read(1) is None
+
+
+def test_short_silence_is_bridged_by_the_retries(sim, modem):
+    sim.silence(0.7)
+    assert modem.read(1) is None
+
+
+@pytest.mark.slow
+def test_watchdog_resets_a_modem_that_stopped_answering():
+    with SimModem() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=2)) as modem:
+        sim.silence(2.0)
+        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)), timeout=12)
+        assert of_type(events, RestartedEvent)[0].reason == "the modem stopped answering"
+        assert "AT+CFUN=1,1" in sim.commands and sim.reboots == 1
+        assert modem.status().state == "ready"
+        assert sim.state.cmgf == 0 and sim.state.cnmi == (2, 1, 0, 1, 0)  # re-initialised after the reset
+        sim.deliver(SENDER, "after the reset")
+        assert collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
+
+
+@pytest.mark.slow
+def test_a_modem_that_stays_silent_is_down_until_it_answers_again():
+    with SimModem() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=1)) as modem:
+        sim.silence()
+        deadline = time.monotonic() + 8
+        while modem.status().state != "down" and time.monotonic() < deadline:
+            modem.wait_events(0.2)
+        status = modem.status()
+        assert status.state == "down" and "does not answer AT" in status.last_error
+        sim.resume()
+        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)), timeout=10)
+        assert of_type(events, RestartedEvent) and modem.status().state == "ready"
+
+
+# --- reboots ----------------------------------------------------------------------------------------------
+
+
+def test_a_reboot_mid_send_fails_the_send_without_sending_and_the_modem_is_reinitialised(sim, modem):
+    sim.reboot_on_next_send()
+    with pytest.raises(ModemRestarted):
+        modem.send(part())
+    assert sim.sent == []
+    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
+    assert "rebooted" in of_type(events, RestartedEvent)[0].reason
+    assert (sim.state.echo, sim.state.cmgf, sim.state.cmee) == (False, 0, 1)
+    assert modem.send(part()) == 0
+    assert len(sim.wait_sent(1)) == 1
+
+
+def test_messages_stored_during_a_reboot_are_found_by_the_backlog_scan(sim, modem):
+    sim.reboot()
+    sim.deliver(SENDER, "arrived while the modem booted")  # stored without +CMTI: CNMI was forgotten
+    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
+    assert of_type(events, RestartedEvent)
+    assert [m.message.text for m in modem.list_stored()] == ["arrived while the modem booted"]
+
+
+# --- the SIM ----------------------------------------------------------------------------------------------
+
+
+def test_the_pin_is_entered_once_when_the_sim_asks():
+    with SimModem(pin="4321") as sim, AtModem(at_settings(sim, pin="4321")) as modem:
+        assert modem.status().state == "ready" and sim.pin_attempts == 1
+
+
+def test_a_wrong_pin_is_never_retried():
+    with SimModem(pin="4321") as sim:
+        modem = AtModem(at_settings(sim, pin="0000"))
+        with pytest.raises(PinError, match="incorrect password") as caught:
+            modem.open()
+        assert not caught.value.transient
+        assert modem.status().state == "sim-locked"
+        with pytest.raises(PinError, match="not entered again"):
+            modem.open()  # the same process tries again: refused without touching the SIM
+        assert sim.pin_attempts == 1 and sim.pin_attempts_left == 2
+
+
+def test_a_sim_with_failed_pin_attempts_is_not_tried_by_a_new_process():
+    with SimModem(pin="4321") as sim:
+        sim.pin_attempts_left = 2  # someone entered a wrong PIN before (another run, a phone)
+        with pytest.raises(PinError, match="2 of 3 PIN attempts left"):
+            AtModem(at_settings(sim, pin="4321")).open()
+        assert sim.pin_attempts == 0
+
+
+def test_pin_required_but_not_configured():
+    with SimModem(pin="4321") as sim, pytest.raises(PinError, match="set modem.pin"):
+        AtModem(at_settings(sim)).open()
+    assert sim.pin_attempts == 0
+
+
+def test_a_puk_locked_sim_is_a_clear_error():
+    with SimModem(puk_locked=True) as sim, pytest.raises(PinError, match="PUK"):
+        AtModem(at_settings(sim, pin="1234")).open()
+    assert sim.pin_attempts == 0
+
+
+def test_no_sim_is_a_clear_error():
+    with SimModem(sim_inserted=False) as sim, pytest.raises(PinError, match="SIM not inserted"):
+        AtModem(at_settings(sim)).open()
+
+
+def test_sim_busy_at_start_up_is_waited_out():
+    with SimModem() as sim:
+        sim.fail_next("CPIN", cme=14, count=2)
+        with AtModem(at_settings(sim)) as modem:
+            assert modem.status().state == "ready"
+        assert sum(1 for c in sim.commands if c == "AT+CPIN?") == 3
