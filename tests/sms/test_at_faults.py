@@ -254,7 +254,7 @@ def test_a_sim_with_failed_pin_attempts_is_not_tried_by_a_new_process():
 
 
 def test_pin_required_but_not_configured():
-    with SimModem(pin="4321") as sim, pytest.raises(PinError, match="set modem.pin"):
+    with SimModem(pin="4321") as sim, pytest.raises(PinError, match=r"set modem\.pin"):
         AtModem(at_settings(sim)).open()
     assert sim.pin_attempts == 0
 
