@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from evy.compress import packer, shorten
 from evy.compress.errors import CompressError
 from evy.compress.translit import to_gsm7
-from evy.sms import segments
+from evy.sms import gsm7, segments
 from evy.sms.message import Encoding
 
 MAX_BUDGET = 10
@@ -16,7 +16,7 @@ _BRACKETS = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")"})  # 2 septets
 _SPACE_RUNS = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])")
-_EMPTY_PUNCT = re.compile(r"(^|[.!?:])(?:\s+[,;:.!?]+)+(?=\s|$)|^[,;:.!?]+\s*")  # left by a removed filler
+_EMPTY_PUNCT = re.compile(r"(^|[.!?:])(\s+)[,;:.!?]+(?=\s|$)|^[,;:.!?]+ *", re.MULTILINE)  # a filler's leftovers
 _LOWER_START = re.compile(r"(^|(?<!\.)[.!?]\s+|\n)([a-zà-ÿ])")  # not after an ellipsis
 _ARTICLES = re.compile(r"\b(?:the|a|an) (?=[a-z])", re.IGNORECASE)
 
@@ -84,9 +84,13 @@ def _pack(text: str, max_segments: int) -> tuple[str, int]:
 
 def _tidy(text: str) -> str:
     text = text.translate(_BRACKETS)
+    text = _EMPTY_PUNCT.sub(lambda m: (m.group(1) or "") + (m.group(2) or ""), text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = "\n".join(_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n", text).strip()
-    text = _EMPTY_PUNCT.sub(r"\1", text)
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-    text = _LOWER_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
-    return text.strip()
+    return _LOWER_START.sub(_capitalise, text)
+
+
+def _capitalise(match: re.Match[str]) -> str:
+    upper = match.group(2).upper()
+    return match.group(1) + (upper if gsm7.is_gsm7(upper) else match.group(2))  # "ì" has no GSM-7 "Ì"

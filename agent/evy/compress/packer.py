@@ -35,10 +35,13 @@ def units(text: str) -> list[str]:
 
 
 def importance(unit: str, index: int) -> int:
-    """3: the lead sentence, steps and anything with a number (phone, dose, time); 2: warnings; 1: rest."""
-    if index == 0 or STEP.match(unit) or _NUMBER.search(unit):
+    """4: numbered steps; 3: anything with a number (phone, dose, time); 2: the lead sentence and
+    warnings ("do not..."); 1: the rest (reassurance, background)."""
+    if STEP.match(unit):
+        return 4
+    if _NUMBER.search(unit):
         return 3
-    return 2 if _WARNING.search(unit) else 1
+    return 2 if index == 0 or _WARNING.search(unit) else 1
 
 
 def pack(pieces: list[str], fits: Callable[[str], bool], join: Callable[[list[str]], str]) -> tuple[str, int]:

@@ -60,7 +60,8 @@ class Lexicon:
     shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)
     shorthand_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # who writes "pfv"
     topics: dict[str, Topic] = field(default_factory=dict)
-    vocabulary: set[str] = field(default_factory=set)
+    vocabulary: set[str] = field(default_factory=set)  # every word of every phrase: never "corrected"
+    keywords: set[str] = field(default_factory=set)  # the words a misspelling may be corrected to
     deletions: dict[str, tuple[str, int]] = field(default_factory=dict)  # word minus a letter -> word, where
     corrections: dict[str, str] = field(default_factory=dict)  # cache: misspelt word -> lexicon word
     longest_phrase: int = 1
@@ -79,6 +80,8 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
+    if hit.kind not in ("marker", "question"):  # misspellings are corrected towards keywords only
+        lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
 
@@ -118,7 +121,7 @@ def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
 
 
 def _index_deletions(lexicon: Lexicon) -> None:
-    for word in sorted(lexicon.vocabulary):
+    for word in sorted(lexicon.keywords):
         if len(word) < FUZZY_MIN_LENGTH:
             continue
         for index in range(len(word)):

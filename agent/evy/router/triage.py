@@ -57,7 +57,7 @@ def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
 
 
 def _correct(lexicon: Lexicon, word: str) -> str:
-    if word in lexicon.vocabulary or len(word) < FUZZY_MIN_LENGTH - 1:
+    if word in lexicon.vocabulary or len(word) < FUZZY_MIN_LENGTH:
         return word
     corrected = lexicon.corrections.get(word)
     if corrected is None:
@@ -72,11 +72,9 @@ def _nearest(lexicon: Lexicon, word: str) -> str:
     found = lexicon.deletions.get(word)  # a letter missing: "bleding"
     if found:
         return found[0]
-    if len(word) < FUZZY_MIN_LENGTH:
-        return word
     for index in range(len(word)):
         shorter = word[:index] + word[index + 1:]
-        if len(shorter) >= FUZZY_MIN_LENGTH and shorter in lexicon.vocabulary:  # a letter too many
+        if len(shorter) >= FUZZY_MIN_LENGTH and shorter in lexicon.keywords:  # a letter too many
             return shorter
     for index in range(len(word)):
         found = lexicon.deletions.get(word[:index] + word[index + 1:])
