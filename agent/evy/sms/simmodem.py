@@ -217,14 +217,18 @@ class SimModem:
     # --- network and SIM state
 
     def set_registered(self, registered: bool, after: float = 0.0) -> None:
-        """Registration changes now or ``after`` seconds (CREG 0,2 searching ↔ 0,1 home)."""
+        """Registration changes now or ``after`` seconds (CREG 0,2 searching ↔ 0,1 home); once registered,
+        the network delivers what it held."""
         with self._lock:
             if after > 0:
-                change = lambda: setattr(self, "registered", registered)  # noqa: E731
-                self._timers.append((time.monotonic() + after, change))
+                self._timers.append((time.monotonic() + after, lambda: self._set_registered(registered)))
                 self._wake()
             else:
-                self.registered = registered
+                self._set_registered(registered)
+
+    def _set_registered(self, registered: bool) -> None:
+        self.registered = registered
+        self._release_network_queue()
 
     # --- faults
 
