@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "evy.cli.sim",
     "evy.cli.pdu",
     "evy.cli.mesh",
+    "evy.cli.models",
 )
 
 

@@ -262,9 +262,9 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
         raise LockfileError(f"{lock_path}: model {name!r} is already pinned; remove it first or pass a name")
     models_dir.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
-    tmp = tempfile.NamedTemporaryFile(dir=models_dir, prefix=f".{file}.", delete=False)
+    fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{file}.")
     try:
-        with tmp, urllib.request.urlopen(url, timeout=timeout) as response:
+        with os.fdopen(fd, "wb") as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 tmp.write(chunk)
@@ -273,13 +273,14 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
             raise LockfileError(f"{url}: downloaded nothing (empty file)")
         entry = _check_entry(dict(name=name, role=role, file=file, sha256=digest.hexdigest(), size=size,
                                   source=url, license=license), f"{url}")
-        os.replace(tmp.name, models_dir / file)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, models_dir / file)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         raise LockfileError(f"{url}: download failed: {reason}") from None
     finally:
-        if os.path.exists(tmp.name):
-            os.unlink(tmp.name)
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
     save(lock_path, [*entries, entry])
     return entry
 

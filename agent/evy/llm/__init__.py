@@ -1,0 +1,71 @@
+"""The local language model: pinned model files (models.lock) and a deadline-bound runtime.
+
+``open_runtime(config)`` returns a :class:`Runtime` or None (disabled, model missing or corrupt, not
+enough memory), logging one line why; with None the agent answers from its templates alone.
+llama-cpp-python is imported only inside the worker process, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from evy.llm import lockfile
+from evy.llm.errors import LlmError, LlmTimeout, LockfileError, ModelError, ModelMismatch, ModelMissing
+from evy.llm.procinfo import available_memory
+from evy.llm.runtime import Runtime
+
+__all__ = ["LlmError", "LlmTimeout", "LockfileError", "ModelError", "ModelMismatch", "ModelMissing",
+           "Runtime", "available_memory", "choose_chat_model", "models_dir", "open_runtime"]
+
+log = logging.getLogger(__name__)
+
+# Beyond its file, a small GGUF model needs its KV cache, compute buffers and the worker's Python:
+# measured ~1.3× the file plus ~60 MB for SmolLM2 at a 1024-token context.
+_LOAD_FACTOR = 1.3
+_WORKER_OVERHEAD = 60 << 20
+
+
+def models_dir(config: Any) -> Path:
+    return config["llm.models_dir"] or Path(config["data_dir"]) / "models"
+
+
+def memory_needed(entry: lockfile.ModelEntry) -> int:
+    return int(entry.size * _LOAD_FACTOR) + _WORKER_OVERHEAD
+
+
+def choose_chat_model(entries: list[lockfile.ModelEntry], wanted: str, free: int | None,
+                      margin: int = 0) -> lockfile.ModelEntry:
+    """The named chat model, or for ``auto`` the largest pinned chat model that fits in free memory."""
+    if wanted != "auto":
+        entry = lockfile.find(entries, wanted)
+        if entry.role != "chat":
+            raise LockfileError(f"model {wanted!r} is pinned with role {entry.role!r}, not chat")
+        candidates = [entry]
+    else:
+        candidates = sorted((e for e in entries if e.role == "chat"), key=lambda e: e.size, reverse=True)
+        if not candidates:
+            raise LockfileError("models.lock pins no chat model")
+    for entry in candidates:
+        if free is None or memory_needed(entry) + margin <= free:
+            return entry
+    smallest = candidates[-1]
+    raise ModelError(f"not enough free memory for model {smallest.name}: needs about "
+                     f"{(memory_needed(smallest) + margin) >> 20} MB, {free >> 20} MB available")
+
+
+def open_runtime(config: Any) -> Runtime | None:
+    """The chat runtime the config asks for, verified against models.lock; None (logged) if unusable."""
+    if not config["llm.enabled"]:
+        return None
+    try:
+        entries = lockfile.load(config["llm.lockfile"])
+        entry = choose_chat_model(entries, config["llm.model"], available_memory(),
+                                  config["llm.memory_margin_mb"] << 20)
+        path = lockfile.verify(entry, models_dir(config))
+    except LlmError as exc:
+        log.warning("local model disabled, answering from templates: %s", exc)
+        return None
+    return Runtime(path, entry, context=config["llm.context"], threads=config["llm.threads"],
+                   idle_unload=config["llm.idle_unload"])
