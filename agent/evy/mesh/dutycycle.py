@@ -124,15 +124,30 @@ class AirtimeLedger:
 
     def wait_s(self, now: float, seconds: float, emergency: bool) -> float:
         """Shortest wait after which a frame of ``seconds`` fits the allowance (inf if it never will)."""
-        if seconds > self.allowance_s(emergency):
-            return float("inf")
         allowance = self.allowance_s(emergency)
-        # Candidate start times: now, and every moment an old transmission slides out of the window.
-        candidates = [now, *sorted(s + d + WINDOW_S - seconds for s, d in self._entries)]
-        for start in candidates:
-            if start >= now and self.used_s(start + seconds) + seconds <= allowance + 1e-9:
-                return start - now
-        return WINDOW_S
+        if seconds > allowance:
+            return float("inf")
+        self._forget(now)
+
+        def fits(start: float) -> bool:
+            return self.used_s(start + seconds) + seconds <= allowance + 1e-9
+
+        if fits(now):
+            return 0.0
+        # Every recorded transmission started before now, so the airtime inside the window only falls as
+        # the window slides on: binary search the moments an old transmission slides out of it.
+        candidates = sorted(s + d + WINDOW_S - seconds for s, d in self._entries)
+        candidates = [c for c in candidates if c > now]
+        low, high = 0, len(candidates) - 1
+        if not candidates or not fits(candidates[-1]):
+            return WINDOW_S
+        while low < high:
+            middle = (low + high) // 2
+            if fits(candidates[middle]):
+                high = middle
+            else:
+                low = middle + 1
+        return candidates[low] - now
 
     def record(self, start: float, seconds: float) -> None:
         self._entries.append((start, seconds))

@@ -1,0 +1,137 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evy.mesh import frames
+from evy.mesh.errors import ForeignNetwork, ForgedFrame, FrameError, MalformedFrame, PayloadTooLarge
+from evy.mesh.frames import (
+    HEADER_BYTES,
+    MAX_BODY,
+    MAX_FRAME,
+    Frame,
+    Header,
+    Kind,
+    Priority,
+    open_frame,
+    parse_header,
+    reroute,
+    seal,
+)
+from evy.mesh.keys import NetworkKey
+
+from .conftest import SECRET, make_frame
+
+KEY = NetworkKey.from_secret(SECRET)
+OTHER = NetworkKey.from_secret(bytes(range(2, 18)))
+
+node_ids = st.integers(1, 0xFFFFFFFE)
+headers = st.builds(
+    lambda kind, dest, src, pid, start, limit_frac, ack, prio, nh, relay: Header(
+        kind, dest, src, pid, int(start * limit_frac), start, ack, prio, KEY.network_id, nh, relay),
+    st.sampled_from(Kind), st.one_of(node_ids, st.just(frames.BROADCAST)), node_ids,
+    st.integers(0, 0xFFFFFFFF), st.integers(0, 7), st.floats(0, 1), st.booleans(), st.sampled_from(Priority),
+    st.integers(0, 255), st.integers(0, 255))
+frames_ = st.builds(
+    lambda h, mid, count, idx_frac, body: Frame(h, mid, min(int(count * idx_frac), count - 1), count, body),
+    headers, st.integers(0, 0xFFFFFFFF), st.integers(1, 15), st.floats(0, 1), st.binary(max_size=MAX_BODY))
+
+
+@given(frames_)
+def test_round_trip(frame):
+    raw = seal(frame, KEY)
+    assert len(raw) <= MAX_FRAME
+    assert parse_header(raw) == frame.header
+    assert open_frame(raw, KEY) == frame
+
+
+@given(frames_, st.data())
+@settings(max_examples=300)
+def test_any_bit_flip_outside_the_relay_fields_is_rejected(frame, data):
+    raw = bytearray(seal(frame, KEY))
+    mutable_bytes = {13, 17, 18}  # flags (hop limit shares the byte), next hop, relay
+    position = data.draw(st.integers(0, len(raw) - 1).filter(lambda i: i not in mutable_bytes))
+    raw[position] ^= 1 << data.draw(st.integers(0, 7))
+    with pytest.raises(FrameError):
+        open_frame(bytes(raw), KEY)
+
+
+@given(frames_, st.integers(0, 7))
+def test_flags_byte_only_hop_limit_is_mutable(frame, bit):
+    raw = bytearray(seal(frame, KEY))
+    raw[13] ^= 1 << bit
+    try:
+        opened = open_frame(bytes(raw), KEY)
+    except FrameError:
+        return
+    # Accepted only when just the hop limit changed, and never above the authenticated hop start.
+    assert opened.header.hop_start == frame.header.hop_start
+    assert opened.header.hop_limit <= opened.header.hop_start
+    assert opened.body == frame.body and opened.header.want_ack == frame.header.want_ack
+
+
+@given(frames_, st.data())
+def test_truncation_is_rejected(frame, data):
+    raw = seal(frame, KEY)
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    with pytest.raises(FrameError):
+        open_frame(raw[:cut], KEY)
+
+
+@given(frames_)
+def test_wrong_key_is_rejected(frame):
+    raw = seal(frame, KEY)
+    with pytest.raises(ForeignNetwork):
+        open_frame(raw, OTHER)
+    # Even an attacker who copies our network id hash cannot get past authentication.
+    impostor = NetworkKey(OTHER.aead_key, KEY.network_id)
+    with pytest.raises(ForgedFrame):
+        open_frame(raw, impostor)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=500)
+def test_random_bytes_never_crash(raw):
+    try:
+        open_frame(raw, KEY)
+    except FrameError:
+        pass
+
+
+def test_header_is_little_endian_and_readable_before_decryption():
+    raw = make_frame(KEY, source=0x11223344, destination=0xAABBCCDD, packet_id=0x01020304)
+    assert raw[1:5] == bytes.fromhex("ddccbbaa")
+    assert raw[5:9] == bytes.fromhex("44332211")
+    assert raw[9:13] == bytes.fromhex("04030201")
+    assert HEADER_BYTES == 19
+    header = parse_header(raw)
+    assert header.kind is Kind.SMS_RELAY and header.network == KEY.network_id
+
+
+def test_relays_rewrite_mutable_fields_without_the_key():
+    raw = make_frame(KEY, hop_limit=3)
+    relayed = reroute(raw, 2, 0x42, 0x17)
+    opened = open_frame(relayed, KEY)
+    assert (opened.header.hop_limit, opened.header.next_hop, opened.header.relay) == (2, 0x42, 0x17)
+    assert opened.body == open_frame(raw, KEY).body
+
+
+def test_limits():
+    header = Header(Kind.ALERT, frames.BROADCAST, 5, 1, 3, 3, False, Priority.EMERGENCY, KEY.network_id)
+    assert len(seal(Frame(header, 1, 0, 1, bytes(MAX_BODY)), KEY)) == MAX_FRAME
+    with pytest.raises(PayloadTooLarge):
+        seal(Frame(header, 1, 0, 1, bytes(MAX_BODY + 1)), KEY)
+    with pytest.raises(MalformedFrame, match="exceeds"):
+        parse_header(bytes(256))
+
+
+def test_reserved_and_inconsistent_headers_are_malformed():
+    raw = bytearray(make_frame(KEY))
+    bad_version = bytes([0x20 | raw[0] & 0x0F]) + bytes(raw[1:])
+    with pytest.raises(MalformedFrame, match="version"):
+        parse_header(bad_version)
+    zero_source = bytes(raw[:5]) + bytes(4) + bytes(raw[9:])
+    with pytest.raises(MalformedFrame, match="reserved"):
+        parse_header(zero_source)
+    raw[13] = (raw[13] & 0x03) | (1 << 5) | (5 << 2)  # hop start 1, hop limit 5
+    with pytest.raises(MalformedFrame, match="hop limit"):
+        parse_header(bytes(raw))
