@@ -1,0 +1,133 @@
+"""Stage 3: the agent, installed offline. Debian's python3-* packages are already in the base; here go the
+agent's own wheel (built on the host), the pinned aarch64 wheels for what Debian lacks, llama-cpp-python's
+ctypes package with the cross-compiled llama.cpp, the models, and /etc/evy/evy.toml."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evyimage import llama, models, wheels
+from evyimage.profile import Profile
+from evyimage.progress import BuildLog
+
+CONFIG_PATH = Path("etc/evy/evy.toml")
+
+
+@dataclass
+class AgentInstall:
+    agent_version: str = ""
+    wheels: dict[str, str] = field(default_factory=dict)  # distribution → version
+    llama: dict[str, Any] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
+    out = work / "agent-wheel"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    # A copy without build leftovers, so the wheel holds exactly what git would.
+    log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+             "--disable-pip-version-check", "-w", out, repo])
+    built = sorted(out.glob("evy-*.whl"))
+    if not built:
+        from evyimage.errors import StageError
+        raise StageError(f"pip wheel produced no evy wheel in {out}")
+    return built[0]
+
+
+def install_llama(build: llama.LlamaBuild, tree: Path) -> None:
+    site = wheels.site_packages(tree)
+    target = site / "llama_cpp"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(build.package_dir, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "server"))
+    dist_info = site / f"llama_cpp_python-{build.version}.dist-info"
+    dist_info.mkdir(exist_ok=True)
+    pkg_info = (build.package_dir.parent / "PKG-INFO").read_text(encoding="utf-8")
+    (dist_info / "METADATA").write_text(pkg_info, encoding="utf-8")
+    (dist_info / "INSTALLER").write_text("evy-image\n", encoding="utf-8")
+    (dist_info / "top_level.txt").write_text("llama_cpp\n", encoding="utf-8")
+
+
+def toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(f"agent.config: cannot write a {type(value).__name__} to TOML")
+
+
+def agent_config_text(config: dict[str, Any], image_name: str) -> str:
+    lines = [f"# {image_name}: the agent's config, from the image profile's [agent.config].",
+             "# First boot adds country and modem PIN from the seed file. `evy config check` validates it."]
+    lines += [f"{k} = {toml_value(v)}" for k, v in config.items() if not isinstance(v, dict)]
+    for name, table in config.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{name}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    return "\n".join(lines) + "\n"
+
+
+def image_config(profile: Profile, has_models: bool) -> dict[str, Any]:
+    """The profile's agent config, pointing the model settings at what the image carries."""
+    config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in profile["agent.config"].items()}
+    if has_models:
+        llm = config.setdefault("llm", {})
+        llm.setdefault("lockfile", "/" + str(models.LOCK_IN_IMAGE))
+        llm.setdefault("models_dir", "/" + str(models.MODELS_DIR))
+    return config
+
+
+def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Path,
+            log: BuildLog) -> AgentInstall:
+    result = AgentInstall()
+    downloads = cache_dir / "downloads"
+    agent_wheel = build_agent_wheel(repo, work, log)
+    result.agent_version = agent_wheel.name.split("-")[1]
+    wheels.install(agent_wheel, tree, log)
+    log.say(f"agent evy {result.agent_version} installed (/usr/local/bin/evy)")
+    python = wheels.python_version(tree)
+    for requirement in profile["agent.wheels"]:
+        wheel = wheels.download(requirement, downloads, log, python=python)
+        wheels.install(wheel, tree, log)
+        name, version = wheel.name.split("-")[:2]
+        result.wheels[name] = version
+        log.say(f"wheel {wheel.name}")
+    if profile["agent.llama_cpp_python"]:
+        build = llama.build(profile["agent.llama_cpp_python"], downloads, cache_dir, log)
+        install_llama(build, tree)
+        libraries = sorted(p.name for p in (build.package_dir / "lib").iterdir())
+        result.llama = {"llama_cpp_python": build.version, "sdist_sha256": build.sdist_sha256,
+                        "cmake_flags": list(llama.CMAKE_FLAGS), "libraries": libraries}
+        log.say(f"llama-cpp-python {build.version} with llama.cpp for armv8-a ({len(libraries)} libraries)")
+    entries = models.select(repo / "models.lock", profile["agent.models"], repo)
+    installed = models.install(entries, tree, repo, downloads, work, log)
+    result.models = [vars(m) for m in installed]
+    config_file = tree / CONFIG_PATH
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(agent_config_text(image_config(profile, bool(installed)), profile.name), encoding="utf-8")
+    config_file.chmod(0o640)
+    gid = group_id(tree, "evy")
+    if gid is not None:
+        os.chown(config_file, 0, gid)
+    return result
+
+
+def group_id(tree: Path, name: str) -> int | None:
+    for line in (tree / "etc/group").read_text(encoding="utf-8").splitlines():
+        fields = line.split(":")
+        if fields[0] == name and len(fields) > 2:
+            return int(fields[2])
+    return None
