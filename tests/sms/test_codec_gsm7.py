@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evy.sms import gsm7
+from evy.sms import gsm7, national
 from evy.sms.errors import CodecError, SmsError
 
 GSM7_CHARS = [char for code, char in enumerate(gsm7.BASIC_TABLE) if code != gsm7.ESCAPE] \
@@ -114,3 +114,19 @@ def test_non_gsm7_chars_are_exactly_what_blocks_encoding(text):
             gsm7.encode(text)
     else:
         assert gsm7.decode(gsm7.encode(text)) == text
+
+
+@pytest.mark.parametrize("nli", sorted(national.LOCKING_TABLES))
+def test_locking_shift_tables_are_complete_alphabets(nli):
+    table = national.LOCKING_TABLES[nli]
+    assert len(set(table)) == 128  # 127 distinct characters and the escape
+    assert gsm7.decode([code for code in range(128) if code != 0x1B], locking=nli) == table.replace("\x1b", "")
+
+
+def test_shift_tables_decode():
+    assert gsm7.decode([0x07, 0x1D, 0x07, 0x6B], locking=national.TURKISH) == "ışık"
+    assert gsm7.decode([0x1B, 0x7F, 0x1B, 0x65], single=national.PORTUGUESE) == "â€"
+    assert gsm7.decode([0x1B, 0x41, 0x1B, 0x28], single=national.SPANISH) == "Á{"
+    # Locking and single shift together; an escape the single table lacks reads from the locking table.
+    assert gsm7.decode([0x1B, 0x73, 0x1B, 0x07, 0x00], locking=national.TURKISH, single=national.TURKISH) == "şı@"
+    assert gsm7.decode([0x1B, 0x73], single=6) == "s"  # Hindi single shift: not here, default rules

@@ -176,3 +176,18 @@ def test_relative_validity_period(octet, period):
 ])
 def test_data_coding_schemes(dcs, encoding):
     assert pdu.encoding_of(dcs) is encoding
+
+
+# National language shift tables (TS 23.038 Annex A): UDH IE 25 = single shift, IE 24 = locking shift.
+# A 4-octet UDH takes 5 septets (3 fill bits); with the concat IE too, 9 octets take 11 septets (5 fill bits).
+@pytest.mark.parametrize(("udl", "user_data", "text", "concat"), [
+    ("0B", "03250101" "486EE69BF41A", "Işık", None),  # Turkish single shift: ESC 73 = ş, ESC 69 = ı
+    ("09", "03240101" "38740E6B", "ışık", None),  # Turkish locking shift: 07 = ı, 1D = ş
+    ("09", "03250102" "706EDE20", "Nó ", None),  # Spanish single shift: ESC 6F = ó
+    ("0B", "03250106" "486EE69BF41A", "Isik", None),  # Hindi: no table here, default rules
+    ("11", "080003" "0A0201" "250101" "20B9996FD26B", "Işık", Concat(10, 2, 1)),
+])
+def test_national_language_shift_tables(udl, user_data, text, concat):
+    hex_text = "00" "44" + KENYA + "00" "00" + TS_UTC + udl + user_data
+    decoded = pdu.decode(hex_text)
+    assert (decoded.text, decoded.concat) == (text, concat)

@@ -7,6 +7,7 @@ an error (`non_gsm7_chars` names them), so the caller can choose UCS-2 instead o
 
 from __future__ import annotations
 
+from evy.sms import national
 from evy.sms.errors import CodecError
 
 ESCAPE = 0x1B
@@ -75,9 +76,12 @@ def encode(text: str) -> list[int]:
     return septets
 
 
-def decode(septets: list[int] | bytes) -> str:
-    """Septets to text. An escape before a code the extension table lacks reads as the basic character
-    (TS 23.038 §6.2.1.1); a trailing escape or a double escape reads as a space."""
+def decode(septets: list[int] | bytes, *, locking: int = 0, single: int = 0) -> str:
+    """Septets to text. ``locking`` / ``single`` are national language identifiers from the UDH (0: the
+    default tables; unknown ones fall back to it). An escape before a code the extension table lacks reads
+    as the basic character (TS 23.038 §6.2.1.1); a trailing or doubled escape reads as a space."""
+    basic = national.LOCKING_TABLES.get(locking, BASIC_TABLE)
+    extension = national.SINGLE_SHIFT_TABLES.get(single, EXTENSION_TABLE)
     chars: list[str] = []
     escaped = False
     for septet in septets:
@@ -88,11 +92,11 @@ def decode(septets: list[int] | bytes) -> str:
             if septet == ESCAPE:
                 chars.append(" ")
             else:
-                chars.append(EXTENSION_TABLE.get(septet) or BASIC_TABLE[septet])
+                chars.append(extension.get(septet) or basic[septet])
         elif septet == ESCAPE:
             escaped = True
         else:
-            chars.append(BASIC_TABLE[septet])
+            chars.append(basic[septet])
     if escaped:
         chars.append(" ")
     return "".join(chars)

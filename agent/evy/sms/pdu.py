@@ -126,7 +126,7 @@ def _read_user_data(reader: Reader, encoding: Encoding, udhi: bool) -> tuple[str
         body = reader.take(gsm7.packed_length(length), f"user data ({length} septets)")
     else:
         body = reader.take(length, "user data")
-    concat: Concat | None = None
+    header = udh.UserDataHeader()
     header_octets = 0
     if udhi:
         if not body:
@@ -134,18 +134,19 @@ def _read_user_data(reader: Reader, encoding: Encoding, udhi: bool) -> tuple[str
         header_octets = 1 + body[0]
         if header_octets > len(body):
             raise CodecError(f"user data header length {body[0]} exceeds the user data ({len(body)} octets)")
-        concat = udh.decode(body[1:header_octets])
+        header = udh.parse(body[1:header_octets])
     if encoding is Encoding.GSM7:
         header_septets = (header_octets * 8 + 6) // 7
         if header_septets > length:
             raise CodecError(f"user data header takes {header_septets} septets, user data length is {length}")
         fill_bits = header_septets * 7 - header_octets * 8
         septets = gsm7.unpack(body[header_octets:], length - header_septets, fill_bits)
-        return gsm7.decode(septets), b"", concat
+        text = gsm7.decode(septets, locking=header.locking_shift, single=header.single_shift)
+        return text, b"", header.concat
     payload = body[header_octets:]
     if encoding is Encoding.UCS2:
-        return ucs2.decode(payload), b"", concat
-    return payload.decode("latin-1"), payload, concat
+        return ucs2.decode(payload), b"", header.concat
+    return payload.decode("latin-1"), payload, header.concat
 
 
 # ---------------------------------------------------------------------------------------------- encoding
