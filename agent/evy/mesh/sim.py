@@ -51,6 +51,7 @@ class SimMedium:
         self.radios: dict[int, SimRadio] = {}
         self.blocked: set[tuple[int, int]] = set()
         self.collisions = 0
+        self.log: list[tuple[float, int, bytes]] = []  # every transmission: (start, sender index, frame)
         self._receiving: dict[int, list[_Reception]] = {}
         self._tx_until: dict[int, float] = {}
 
@@ -70,6 +71,7 @@ class SimMedium:
     def transmit(self, sender: int, frame: bytes, airtime: float) -> None:
         now = self.clock.time()
         self._tx_until[sender] = now + airtime
+        self.log.append((now, sender, frame))
         for (a, b), link in self.links.items():
             if a != sender or (a, b) in self.blocked or b not in self.radios:
                 continue
