@@ -229,10 +229,11 @@ class SX1276Radio(Radio):
 
     def __init__(self, modulation: Modulation, frequency_mhz: float, pins: PinMap, *, power_dbm: int = 14,
                  sync_word: int = 0x12, gpio_chip: str = "/dev/gpiochip0",
-                 ports: Callable[[], tuple[SpiPort, GpioPort]] | None = None):
+                 ports: Callable[[], tuple[SpiPort, GpioPort]] | None = None, irq_thread: bool = True):
         self.modulation, self.frequency_mhz, self.pins = modulation, frequency_mhz, pins
         self.power_dbm, self.sync_word, self.gpio_chip = power_dbm, sync_word, gpio_chip
         self._ports = ports or self._real_ports
+        self._irq_thread = irq_thread  # False: the caller drives poll() (tests, or a poll loop of its own)
         self._chip: SX1276 | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -266,8 +267,9 @@ class SX1276Radio(Radio):
             raise
         self._chip, self._receiver = chip, receiver
         self._stop.clear()
-        self._thread = threading.Thread(target=self._irq_loop, name="sx1276-dio0", daemon=True)
-        self._thread.start()
+        if self._irq_thread:
+            self._thread = threading.Thread(target=self._irq_loop, name="sx1276-dio0", daemon=True)
+            self._thread.start()
 
     def close(self) -> None:
         chip, self._chip = self._chip, None
