@@ -24,7 +24,7 @@ class KitCommandError(HilError):
 class KitOptions:
     """The env file's ``options:`` with their defaults (one place, typed)."""
 
-    agent_unit: str = "evy.service"
+    agent_unit: str = "evy-agent.service"
     data_dir: str = "/var/lib/evy"
     kit_number: str = "+254722000001"
     emergency_number: str = "112"

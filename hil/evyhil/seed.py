@@ -1,44 +1,48 @@
 """The per-kit seed file the harness puts on the card's boot partition, as a field team would.
 
-The image applies it once at first boot (hostname, SSH key, country, modem PIN, mesh key) and then wipes
-the secrets from the FAT partition; the suite checks both. Each run makes a fresh seed with its own
-hostname and SSH key, so a card left over from an earlier run cannot pass by accident.
+Its format is the image's (overlays/rootfs/usr/lib/evy-image/firstboot.py): ``hostname``, ``country``,
+``ssh_authorized_keys``, ``[modem] pin``, ``[mesh] key`` (and ``[wifi]``, which the harness leaves off so
+an emulated board without Wi-Fi stays healthy). First boot applies it once and wipes the secrets from the
+FAT partition; the suite checks both. Each run makes a fresh seed with its own hostname, SSH key and
+mesh key, so a card left over from an earlier run cannot pass by accident.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .errors import SeedError
 
-SECRET_FIELDS = ("mesh_key", "modem_pin", "wifi_psk")
+_quote = partial(json.dumps, ensure_ascii=False)  # a TOML basic string; astral characters stay literal
 
 
 @dataclass(frozen=True)
 class KitSeed:
     hostname: str
     country: str
-    ssh_authorized_keys: list[str]
-    mesh_key: str  # 32 hex digits: the LoRa mesh's AES key
+    ssh_authorized_keys: tuple[str, ...]
+    mesh_key: str  # 64 hex digits: the LoRa mesh's network key
     modem_pin: str = ""  # empty: the SIM has no PIN (the simulated one has none)
-    wifi_country: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def secrets(self) -> dict[str, str]:
         """The values that must not stay on the FAT partition after first boot."""
-        return {name: value for name, value in asdict(self).items() if name in SECRET_FIELDS and value}
+        found = {"mesh.key": self.mesh_key, "modem.pin": self.modem_pin}
+        return {name: value for name, value in found.items() if value}
 
     def to_toml(self) -> str:
-        lines = ["# EVY per-kit seed: applied once at first boot; secrets are then wiped from this file."]
-        for name, value in asdict(self).items():
-            if name == "extra" or value in ("", []):
-                continue
-            lines.append(f"{name} = {_toml_value(value)}")
-        lines += [f"{key} = {_toml_value(value)}" for key, value in self.extra.items()]
+        lines = ["# EVY per-kit seed: applied once at first boot; its secrets are then wiped.",
+                 f"hostname = {_quote(self.hostname)}",
+                 f"country = {_quote(self.country)}",
+                 "ssh_authorized_keys = [" + ", ".join(_quote(k) for k in self.ssh_authorized_keys) + "]"]
+        if self.modem_pin:
+            lines += ["", "[modem]", f"pin = {_quote(self.modem_pin)}"]
+        lines += ["", "[mesh]", f"key = {_quote(self.mesh_key)}"]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -47,19 +51,14 @@ class KitSeed:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SeedError(f"seed file is not TOML: {exc}") from exc
-        known = {name for name in cls.__dataclass_fields__ if name != "extra"}
-        missing = {"hostname", "country", "ssh_authorized_keys", "mesh_key"} - data.keys()
+        missing = [key for key in ("hostname", "country", "ssh_authorized_keys") if key not in data]
+        if "key" not in data.get("mesh", {}):
+            missing.append("mesh.key")
         if missing:
-            raise SeedError(f"seed file lacks {', '.join(sorted(missing))}")
-        extra = {key: str(value) for key, value in data.items() if key not in known}
-        return cls(**{key: value for key, value in data.items() if key in known}, extra=extra)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+            raise SeedError(f"seed file lacks {', '.join(missing)}")
+        return cls(hostname=data["hostname"], country=data["country"],
+                    ssh_authorized_keys=tuple(data["ssh_authorized_keys"]), mesh_key=data["mesh"]["key"],
+                    modem_pin=data.get("modem", {}).get("pin", ""))
 
 
 def make_test_seed(workdir: Path, country: str) -> tuple[KitSeed, Path]:
@@ -77,7 +76,7 @@ def make_test_seed(workdir: Path, country: str) -> tuple[KitSeed, Path]:
     seed = KitSeed(
         hostname=f"evy-hil-{tag}",
         country=country,
-        ssh_authorized_keys=[key.with_suffix(".pub").read_text().strip()],
-        mesh_key=secrets.token_hex(16),
+        ssh_authorized_keys=(key.with_suffix(".pub").read_text().strip(),),
+        mesh_key=secrets.token_hex(32),
     )
     return seed, key
