@@ -69,8 +69,11 @@ class _Volatile:
     cmgf: int = 1
     cnmi: tuple[int, ...] = (0, 0, 0, 0, 0)
     sim_state: str = "READY"
-    storage: str = "SM"
+    storage: str = "SM"  # <mem1> of AT+CPMS: read, list, delete
+    write_storage: str = "SM"  # <mem2>: AT+CMGW / AT+CMSS
+    receive_storage: str = "SM"  # <mem3>: where the network's messages and reports are stored
     cfun: int = 1
+    reg_mode: dict[str, int] = field(default_factory=dict)  # AT+CREG=<n> etc.
 
 
 @dataclass
@@ -86,7 +89,8 @@ class SimModem:
     def __init__(self, storage_size: int = 20, echo: bool = True, pin: str | None = None, *,
                  model: str = "sim800", registered: bool = True, smsc: str | None = simnet.DEFAULT_SMSC,
                  operator: str = "Safaricom", signal: int = 18, boot_time: float = 0.05,
-                 first_reference: int = 0, puk_locked: bool = False, sim_inserted: bool = True):
+                 first_reference: int = 0, puk_locked: bool = False, sim_inserted: bool = True,
+                 phone_storage_size: int = 50):
         if model not in MODELS:
             raise ValueError(f"unknown simulated model {model!r} (choose {', '.join(MODELS)})")
         self.model = model
@@ -116,7 +120,9 @@ class SimModem:
         self.pin_attempts_left = 3
         self.reboots = 0
         self.dropped_bytes = 0
-        self.storage: dict[int, _Slot] = {}
+        self.storage: dict[int, _Slot] = {}  # the SIM ("SM"); the phone memory ("ME") is separate
+        self.memories: dict[str, dict[int, _Slot]] = {"SM": self.storage, "ME": {}}
+        self.memory_sizes = {"SM": storage_size, "ME": phone_storage_size}
         self.network_queue: deque[str] = deque()  # DELIVER PDUs held back while the SIM is full
         self._state = _Volatile(echo=echo)
         self._rules: list[_Rule] = []
@@ -125,6 +131,7 @@ class SimModem:
         self._reboot_on_send = False
         self._hold_urcs = False
         self._held: list[str] = []
+        self._charset = "IRA"
         self._booting_until = 0.0
         self._lock = threading.RLock()
         self._sent_changed = threading.Condition(self._lock)
@@ -451,7 +458,9 @@ class SimModem:
         self.commands.append(line)
         match = _COMMAND.match(line)
         if not match:
-            return  # not an AT command: modems ignore it
+            if line[:2].upper() == "AT":
+                self._answer([], "ERROR")  # an AT command this modem does not know
+            return  # not an AT command at all: modems ignore it
         name = (match.group(1) or "").upper().lstrip("+")
         number, rest = match.group(2), match.group(3)
         if not name:
@@ -499,6 +508,18 @@ class SimModem:
 
     def _at_cgmm(self, rest: str) -> None:
         self._answer([self.model.upper()])
+
+    def _at_cgmi(self, rest: str) -> None:
+        self._answer(["SIMCOM_Ltd"])
+
+    def _at_cgmr(self, rest: str) -> None:
+        self._answer([f"Revision:{MODELS[self.model]['ident'].split()[-1]}"])
+
+    def _at_cgsn(self, rest: str) -> None:
+        self._answer(["866262030000001"])
+
+    def _at_cimi(self, rest: str) -> None:
+        self._answer(["639020000000001"])
 
     def _at_cmee(self, rest: str) -> None:
         if rest.startswith("?"):
@@ -578,17 +599,24 @@ class SimModem:
             return
         if self._sim_blocked():
             return
-        used, total = len(self.storage), self.storage_size
+        state = self._state
         if rest.startswith("?"):
-            store = self._state.storage
-            self._answer(["+CPMS: " + ",".join([f'"{store}",{used},{total}'] * 3)])
+            names = (state.storage, state.write_storage, state.receive_storage)
+            self._answer(["+CPMS: " + ",".join(f'"{n}",{len(self.memories[n])},{self.memory_sizes[n]}'
+                                               for n in names)])
         elif rest.startswith("="):
-            names = [n.strip().strip('"') for n in rest[1:].split(",")]
-            if not names or names[0] not in ("SM", "ME", "SM_P", "ME_P", "MT"):
+            asked = [n.strip().strip('"') for n in rest[1:].split(",") if n.strip()]
+            aliases = {"SM": "SM", "SM_P": "SM", "MT": "SM", "ME": "ME", "ME_P": "ME"}
+            if not asked or any(n not in aliases for n in asked):
                 self._error("cms", 302)
                 return
-            self._state.storage = names[0]
-            self._answer([f"+CPMS: {used},{total},{used},{total},{used},{total}"])
+            names = [aliases[n] for n in asked]
+            state.storage = names[0]
+            state.write_storage = names[1] if len(names) > 1 else state.write_storage
+            state.receive_storage = names[2] if len(names) > 2 else state.receive_storage
+            names = (state.storage, state.write_storage, state.receive_storage)
+            self._answer(["+CPMS: " + ",".join(f"{len(self.memories[n])},{self.memory_sizes[n]}"
+                                               for n in names)])
         else:
             self._answer([], "ERROR")
 
@@ -605,7 +633,13 @@ class SimModem:
         self._answer(["+CSMS: 0,1,1,1"] if rest.startswith("?") else [])
 
     def _at_cscs(self, rest: str) -> None:
-        self._answer(['+CSCS: "GSM"'] if rest.startswith("?") else [])
+        if rest == "=?":
+            self._answer(['+CSCS: ("IRA","GSM","UCS2","HEX","PCCP","PCDN","8859-1")'])
+        elif rest.startswith("?"):
+            self._answer([f'+CSCS: "{self._charset}"'])
+        else:
+            self._charset = rest.lstrip("=").strip().strip('"') or "IRA"
+            self._answer([])
 
     def _at_csq(self, rest: str) -> None:
         self._answer([f"+CSQ: {self.signal if self._state.cfun == 1 else 99},0"])
@@ -615,19 +649,33 @@ class SimModem:
         stat = 1 if on else 2
         if name == "CREG" and MODELS[self.model]["lte"]:
             stat = 0 if on else 2  # LTE-M modems leave CREG unregistered; CGREG/CEREG tell the truth
-        self._answer([f"+{name}: 0,{stat}"])
+        mode = self._state.reg_mode.get(name, 0)
+        location = ',"1A2B","00C3D4E5"' if mode >= 2 and stat in (1, 5) else ""
+        self._answer([f"+{name}: {mode},{stat}{location}"])
+
+    def _set_reg_mode(self, name: str, rest: str) -> None:
+        mode = _int(rest.lstrip("="))
+        if mode is None or mode > 2:
+            self._answer([], "ERROR")
+            return
+        self._state.reg_mode[name] = mode
+        self._answer([])
 
     def _at_creg(self, rest: str) -> None:
-        self._registration("CREG") if rest.startswith("?") else self._answer([])
+        self._registration("CREG") if rest.startswith("?") else self._set_reg_mode("CREG", rest)
 
     def _at_cgreg(self, rest: str) -> None:
-        self._registration("CGREG") if rest.startswith("?") else self._answer([])
+        self._registration("CGREG") if rest.startswith("?") else self._set_reg_mode("CGREG", rest)
+
+    def _at_cgatt(self, rest: str) -> None:
+        attached = self.registered and self._state.cfun == 1
+        self._answer([f"+CGATT: {int(attached)}"] if rest.startswith("?") else [])
 
     def _at_cereg(self, rest: str) -> None:
         if not MODELS[self.model]["lte"]:
             self._answer([], "ERROR")
         else:
-            self._registration("CEREG") if rest.startswith("?") else self._answer([])
+            self._registration("CEREG") if rest.startswith("?") else self._set_reg_mode("CEREG", rest)
 
     def _at_cops(self, rest: str) -> None:
         if rest.startswith("?"):
@@ -661,7 +709,7 @@ class SimModem:
             self._error("cms", 302 if self._state.cmgf != 0 else 304)
             return
         lines = []
-        for index, slot in sorted(self.storage.items()):
+        for index, slot in sorted(self.memories[self._state.storage].items()):
             if wanted == "4" or slot.stat == int(wanted):
                 lines += [f"+CMGL: {index},{slot.stat},,{pdu_codec.tpdu_length(slot.pdu)}", slot.pdu]
                 if slot.stat == 0:
@@ -672,14 +720,15 @@ class SimModem:
         if self._sim_blocked():
             return
         index = _int(rest.lstrip("="))
+        memory = self.memories[self._state.storage]
         if self._state.cmgf != 0:
             self._error("cms", 302)
-        elif index is None or not 1 <= index <= self.storage_size:
+        elif index is None or not 1 <= index <= self.memory_sizes[self._state.storage]:
             self._error("cms", 321)
-        elif index not in self.storage:
+        elif index not in memory:
             self._answer([])  # an empty slot: SIM800 answers a bare OK
         else:
-            slot = self.storage[index]
+            slot = memory[index]
             self._answer([f"+CMGR: {slot.stat},,{pdu_codec.tpdu_length(slot.pdu)}", slot.pdu])
             if slot.stat == 0:
                 slot.stat = 1
@@ -689,14 +738,17 @@ class SimModem:
             return
         args = rest.lstrip("=").split(",")
         index, flag = _int(args[0]), _int(args[1]) if len(args) > 1 else 0
-        if index is None or flag is None or not 0 <= index <= self.storage_size or not 0 <= flag <= 4:
+        memory = self.memories[self._state.storage]
+        size = self.memory_sizes[self._state.storage]
+        if index is None or flag is None or not 0 <= index <= size or not 0 <= flag <= 4:
             self._error("cms", 321)
             return
         if flag == 0:
-            self.storage.pop(index, None)
+            memory.pop(index, None)
         else:
             keep = {1: {0, 2, 3}, 2: {0, 3}, 3: {0}, 4: set()}[flag]
-            self.storage = {i: s for i, s in self.storage.items() if s.stat in keep}
+            for location in [i for i, s in memory.items() if s.stat not in keep]:
+                del memory[location]
         self._answer([])
         self._release_network_queue()
 
@@ -719,11 +771,11 @@ class SimModem:
         """A complete AT+CMGW: keep the SUBMIT in storage as STO UNSENT (stat 2) and say where."""
         if self._checked_submit(length, hex_text) is None:
             return
-        index = self._free_slot()
+        index = self._free_slot(self._state.write_storage)
         if index is None:
             self._error("cms", 322)
             return
-        self.storage[index] = _Slot(2, hex_text.upper())
+        self.memories[self._state.write_storage][index] = _Slot(2, hex_text.upper())
         self._answer([f"+CMGW: {index}"])
 
     def _at_cmss(self, rest: str) -> None:
@@ -731,7 +783,7 @@ class SimModem:
         if self._sim_blocked():
             return
         index = _int(rest.lstrip("=").split(",")[0])
-        slot = self.storage.get(index) if index is not None else None
+        slot = self.memories[self._state.write_storage].get(index) if index is not None else None
         if slot is None or slot.stat not in (2, 3):
             self._error("cms", 321)
             return
@@ -789,17 +841,19 @@ class SimModem:
         if mt in (2, 3) and not self._silent():
             self._urc(f"+CMT: ,{pdu_codec.tpdu_length(hex_text)}", hex_text)
             return
-        index = self._free_slot()
+        receive = self._state.receive_storage
+        index = self._free_slot(receive)
         if index is None:
             self.network_queue.append(hex_text)  # memory capacity exceeded: the network retries later
             log.info("simulated SIM full; message held by the network (%d waiting)", len(self.network_queue))
             return
-        self.storage[index] = _Slot(0, hex_text)
+        self.memories[receive][index] = _Slot(0, hex_text)
         if mt == 1:
-            self._urc(f'+CMTI: "{self._state.storage}",{index}')
+            self._urc(f'+CMTI: "{receive}",{index}')
 
     def _release_network_queue(self) -> None:
-        while self.network_queue and self._free_slot() is not None and self.registered:
+        while self.network_queue and self._free_slot(self._state.receive_storage) is not None \
+                and self.registered:
             self._network_deliver(self.network_queue.popleft())
 
     def _status_report(self, sent: SentMessage) -> None:
@@ -808,13 +862,15 @@ class SimModem:
         if ds == 1:
             self._urc(f"+CDS: {pdu_codec.tpdu_length(hex_text)}", hex_text)
         elif ds == 2:
-            index = self._free_slot()
+            receive = self._state.receive_storage
+            index = self._free_slot(receive)
             if index is not None:
-                self.storage[index] = _Slot(0, hex_text)
-                self._urc(f'+CDSI: "{self._state.storage}",{index}')
+                self.memories[receive][index] = _Slot(0, hex_text)
+                self._urc(f'+CDSI: "{receive}",{index}')
 
-    def _free_slot(self) -> int | None:
-        return next((i for i in range(1, self.storage_size + 1) if i not in self.storage), None)
+    def _free_slot(self, memory: str = "SM") -> int | None:
+        used = self.memories[memory]
+        return next((i for i in range(1, self.memory_sizes[memory] + 1) if i not in used), None)
 
     def _apply_sim_lock(self) -> None:
         self._state.sim_state = "SIM PUK" if self.puk_locked else "SIM PIN" if self.pin else "READY"
