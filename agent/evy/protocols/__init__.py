@@ -1,6 +1,6 @@
 """Verified emergency protocol texts and emergency numbers."""
 
-from evy.protocols.library import Protocol, for_triage, keys, languages, lookup
+from evy.protocols.library import Protocol, for_triage, keys, languages, lookup, phrase
 from evy.protocols.numbers import emergency_number
 
-__all__ = ["Protocol", "emergency_number", "for_triage", "keys", "languages", "lookup"]
+__all__ = ["Protocol", "emergency_number", "for_triage", "keys", "languages", "lookup", "phrase"]

@@ -30,8 +30,20 @@ class Protocol:
 @cache
 def _library() -> dict[str, dict[str, dict[str, str]]]:
     """language -> key -> {"text", "source"}, every entry checked."""
+    return _load()[0]
+
+
+@cache
+def _phrases() -> dict[str, dict[str, str]]:
+    """language -> phrase name -> text with {number}."""
+    return _load()[1]
+
+
+@cache
+def _load() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]]]:
     folder = resources.files("evy.protocols").joinpath("data")
     library: dict[str, dict[str, dict[str, str]]] = {}
+    phrases: dict[str, dict[str, str]] = {}
     for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if not item.name.endswith(".toml") or item.name == "emergency_numbers.toml":
             continue
@@ -51,9 +63,22 @@ def _library() -> dict[str, dict[str, dict[str, str]]]:
             if not isinstance(source, str) or not source.strip():
                 raise ProtocolError(f"{where}: protocol.{key}: source is required")
         library[language] = entries
+        phrases[language] = data.get("phrase", {})
+        for name, text in phrases[language].items():
+            if not isinstance(text, str) or NUMBER_FIELD not in text:
+                raise ProtocolError(f"{where}: phrase.{name} must name the number as {NUMBER_FIELD}")
     if FALLBACK_LANGUAGE not in library:
         raise ProtocolError(f"protocols/data: {FALLBACK_LANGUAGE}.toml is missing")
-    return library
+    return library, phrases
+
+
+def phrase(name: str, language: str, number: str) -> str:
+    """A short phrase (``call``: "Emergency: call 112.") in ``language``, else in English."""
+    for candidate in (language, FALLBACK_LANGUAGE):
+        text = _phrases().get(candidate, {}).get(name)
+        if text is not None:
+            return text.replace(NUMBER_FIELD, number)
+    raise ProtocolError(f"no phrase {name!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
 
 
 def languages() -> tuple[str, ...]:

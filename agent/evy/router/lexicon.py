@@ -55,6 +55,7 @@ class Topic:
 @dataclass
 class Lexicon:
     languages: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # language code -> its own name ("Español")
     phrases: dict[tuple[str, ...], list[Hit]] = field(default_factory=lambda: defaultdict(list))
     stems: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
     shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -138,6 +139,7 @@ def compile_lexicon(files: dict[str, str]) -> Lexicon:
             raise LexiconError(f"router/data/{language}.toml: not valid TOML: {exc}") from None
         if data.get("language") != language:
             raise LexiconError(f"router/data/{language}.toml: `language` must be {language!r}")
+        lexicon.names[language] = str(data.get("name", language))
         _add_language(lexicon, language, data)
     lexicon.phrases = dict(lexicon.phrases)
     lexicon.stems = dict(lexicon.stems)

@@ -1,0 +1,120 @@
+"""The AI responder: triage and a verified protocol at once, then a fuller answer from the knowledge base
+and the local model when time and resources allow.
+
+Safety rules it keeps:
+- every reply about an emergency names the configured local number (never one a model made up);
+- for a life threat the follow-up is retrieved knowledge-base text only, never free model text;
+- the reply is in the sender's language, or not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from evy.config import Config
+from evy.protocols import for_triage, phrase
+from evy.responder import vetting
+from evy.responder.base import Inbound, Priority, Reply
+from evy.responder.knowledge import Knowledge
+from evy.router import Triage, triage
+from evy.router.lexicon import default_lexicon
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You are EVY, an emergency helper answering by SMS where there is no internet. Use only the facts in "
+    "the notes. Answer in at most 3 short sentences of concrete steps. Never write a phone number."
+)
+
+
+class BrainResponder:
+    """Implements the Responder protocol. ``llm=False`` answers from protocols alone (no follow-ups)."""
+
+    def __init__(self, config: Config, *, llm: bool = True, knowledge: Knowledge | None = None):
+        self.config = config
+        self.number = config.emergency_number
+        self.max_segments = config["brain.max_segments"]
+        self.follow_ups = llm and config["brain.followup"]
+        self.knowledge = knowledge if knowledge is not None else (
+            Knowledge(config) if self.follow_ups else None)
+
+    # --- the immediate answer ----------------------------------------------------------------------------
+
+    def respond(self, message: Inbound) -> Reply:
+        result = triage(message.text)
+        protocol = for_triage(result.topic, result.category, result.language, self.number)
+        return Reply(
+            text=protocol.text,
+            priority=result.priority,
+            emergency=result.emergency,
+            category=result.category,
+            sources=(f"EVY protocol {protocol.language}/{protocol.key}: {protocol.source}",),
+            max_segments=self.max_segments,
+            wants_followup=self._may_follow(result),
+        )
+
+    def _may_follow(self, result: Triage) -> bool:
+        if not self.follow_ups or result.category in (None, "other"):
+            return False  # a greeting or a bare "help": nothing to look up until they say more
+        if result.priority is Priority.LIFE_THREATENING:
+            return bool(self.config["rag.enabled"])
+        return bool(self.config["rag.enabled"] and self.config["llm.enabled"])
+
+    # --- the follow-up -----------------------------------------------------------------------------------
+
+    def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
+        if not first.wants_followup or self.knowledge is None or time.monotonic() >= deadline:
+            return None
+        result = triage(message.text)
+        passages = self.knowledge.search(message.text, k=self.config["rag.top_k"], language=result.language,
+                                         deadline=deadline)
+        if result.priority is Priority.LIFE_THREATENING:
+            return self._retrieved(result, first, passages)
+        return self._generated(message, result, first, passages, deadline)
+
+    def _retrieved(self, result: Triage, first: Reply, passages: list[Any]) -> Reply | None:
+        """A life threat: the best knowledge-base passage in the sender's language that adds something."""
+        for passage in passages:
+            if passage.language == result.language and vetting.novelty(passage.text, first.text) >= \
+                    vetting.MIN_NOVELTY:
+                return self._reply(self._with_number(passage.text, result), first, [passage])
+        return None
+
+    def _generated(self, message: Inbound, result: Triage, first: Reply, passages: list[Any],
+                   deadline: float) -> Reply | None:
+        if not passages:
+            return None  # no grounding: a small model alone is not worth an SMS
+        language = default_lexicon().names.get(result.language, result.language)
+        notes = "\n".join(f"- {passage.text}" for passage in passages)
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},  # static first: the model's prefix cache reuses it
+            {"role": "user", "content": f"Notes:\n{notes}\n\nMessage: {message.text}\nAnswer in {language}."},
+        ]
+        answer = self.knowledge.generate(messages, max_tokens=self.config["llm.max_tokens"], deadline=deadline)
+        if answer is None:
+            return None
+        text = vetting.clean(answer)
+        reason = vetting.reject_reason(text, language=result.language, first_reply=first.text,
+                                       allowed_sources=[p.text for p in passages] + [message.text, self.number])
+        if reason:
+            log.info("model answer not sent (%s): %.80r", reason, text)
+            return None
+        if result.emergency:
+            text = self._with_number(text, result)
+        return self._reply(text, first, passages)
+
+    def _with_number(self, text: str, result: Triage) -> str:
+        if self.number in text:
+            return text
+        return f"{text} {phrase('call', result.language, self.number)}"
+
+    def _reply(self, text: str, first: Reply, passages: list[Any]) -> Reply:
+        sources = tuple(dict.fromkeys(passage.source for passage in passages))
+        return Reply(text=text, priority=first.priority, emergency=first.emergency, category=first.category,
+                     sources=sources, max_segments=self.max_segments)
+
+    def close(self) -> None:
+        if self.knowledge is not None:
+            self.knowledge.close()

@@ -1,0 +1,103 @@
+"""The brain's access to the knowledge base (evy.rag) and the local model (evy.llm), opened lazily.
+
+Opening may be slow the first time (the index is built and embedded at first start, the model loads), so it
+runs in a background thread: a follow-up waits for it only until its own deadline and otherwise gives up,
+leaving the template answer to stand; the next follow-up finds everything ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class PassageLike(Protocol):
+    text: str
+    source: str
+    score: float
+    language: str
+
+
+class Knowledge:
+    """Retrieval and generation behind one small interface; every failure is logged and becomes 'nothing'."""
+
+    def __init__(self, config: Any, *, index: Any = None, runtime: Any = None, use_model: bool = True):
+        self._config = config
+        self._use_model = use_model
+        self._index, self._runtime = index, runtime
+        self._ready = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+        if index is not None or runtime is not None:
+            self._started = True
+            self._ready.set()
+
+    def start(self) -> None:
+        """Begin opening the index and the model in the background (idempotent, returns at once)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._open, name="evy-knowledge-open", daemon=True).start()
+
+    def wait(self, deadline: float | None = None) -> bool:
+        """Start opening if needed and wait until done or ``deadline`` (monotonic); True when done."""
+        self.start()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._ready.wait(timeout)
+
+    def _open(self) -> None:
+        try:
+            if self._config["rag.enabled"]:
+                from evy.rag import open_index
+
+                self._index = open_index(self._config)
+            if self._use_model and self._config["llm.enabled"]:
+                from evy.llm import open_runtime
+
+                self._runtime = open_runtime(self._config)
+        except Exception:  # an optional capability failing must never take the responder down
+            log.exception("knowledge base or local model could not be opened; templates only")
+        finally:
+            self._ready.set()
+
+    @property
+    def has_model(self) -> bool:
+        return self._runtime is not None
+
+    def search(self, query: str, *, k: int, language: str | None, deadline: float) -> list[PassageLike]:
+        if not self.wait(deadline) or self._index is None:
+            return []
+        try:
+            return list(self._index.search(query, k=k, language=language))
+        except Exception:
+            log.exception("knowledge-base search failed")
+            return []
+
+    def generate(self, messages: list[dict], *, max_tokens: int, deadline: float) -> str | None:
+        """The model's answer, or None when there is no model, it failed, or the deadline passed."""
+        if not self.wait(deadline) or self._runtime is None:
+            return None
+        from evy.llm import LlmError
+
+        try:
+            return self._runtime.generate(messages, max_tokens=max_tokens, deadline=deadline)
+        except LlmError as exc:
+            log.info("local model gave no answer in time (%s); the template answer stands", exc)
+            return None
+
+    def close(self) -> None:
+        """Stop the model worker and close the index (idempotent; waits for a running open to finish)."""
+        if self._started:
+            self._ready.wait()
+        for resource in (self._runtime, self._index):
+            if resource is not None:
+                try:
+                    resource.close()
+                except Exception:
+                    log.exception("closing %s failed", type(resource).__name__)
+        self._runtime = self._index = None
