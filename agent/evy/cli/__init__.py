@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "evy.cli.pdu",
     "evy.cli.mesh",
     "evy.cli.models",
+    "evy.cli.ask",
 )
 
 
