@@ -166,6 +166,9 @@ class FlashStrategy(Strategy):
 
     def _login(self) -> None:
         self.target.activate(self.shell)
+        # Kernel messages on the console would interleave with command output (a debug shell has no login
+        # step, which is where labgrid's ShellDriver usually silences them).
+        self.shell.run("dmesg -n 1")
         # is-system-running exits non-zero for "degraded": read the state instead of trusting the code.
         output, _, _ = self.shell.run("systemctl is-system-running --wait", timeout=self.system_timeout)
         self.system_state = output[-1].strip() if output else ""

@@ -39,7 +39,7 @@ def test_shell_from_unknown_flashes_seeds_and_boots(env):
     strategy.transition("shell")
     assert strategy.status is Status.shell
     assert [entry for entry in log if not entry.startswith("image ")] == [
-        *FLASH, "boot.write evy-seed.toml", "card.to_board", "power.on", "shell.login",
+        *FLASH, "boot.write evy-seed.toml", "card.to_board", "power.on", "shell.login", "shell.run dmesg -n 1",
         "shell.run systemctl is-system-running --wait",
     ]
     assert strategy.system_state == "running"
