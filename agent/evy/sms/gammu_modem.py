@@ -249,7 +249,7 @@ def _mapped(exc: BaseException, what: str) -> ModemError:
 def _rssi(quality: dict[str, Any]) -> int | None:
     """Gammu's dBm (or percent) as the 0-31 CSQ scale the interface reports."""
     dbm = quality.get("SignalStrength", -1)
-    if isinstance(dbm, int) and -113 <= dbm < 0:
+    if isinstance(dbm, int) and -113 <= dbm < -1:  # -1: unknown
         return max(0, min(31, (dbm + 113) // 2))
     percent = quality.get("SignalPercent", -1)
     if isinstance(percent, int) and 0 <= percent <= 100:
