@@ -15,7 +15,7 @@ ROOT = HIL.parent
 
 @task(help={
     "env": "qemu (an emulated kit, any Debian host) or rpi4 (a real kit on a rig; edit hil/envs/rpi4.yaml)",
-    "image": "the card image (default: the newest out/*.img)",
+    "image": "the card image (default: out/evy-hil.img for qemu, out/evy-field.img for rpi4, else the newest)",
     "k": "only tests matching this pytest expression",
     "cycles": "power-cut cycles (default: the env file's power_cut_cycles)",
 })
@@ -28,7 +28,7 @@ def hil(c, env="qemu", image="", k="", cycles=0):
     out = ROOT / "out" / "hil"
     env_file = HIL / "envs" / f"{env}.yaml"
     try:
-        image_path = Path(image) if image else run.newest_image(ROOT / "out")
+        image_path = Path(image) if image else run.default_image(ROOT / "out", env)
         variables = run.prepare(env, image_path, env_file, out / "run")
     except HilError as exc:
         raise Exit(f"error: {exc}", code=2) from exc

@@ -14,7 +14,16 @@ from .seed import make_test_seed
 ENVS = ("qemu", "rpi4")
 
 
-def newest_image(out: Path) -> Path:
+# The image each env tests by default: QEMU needs the HIL profile's modem port (/dev/ttyUSB0, the USB serial
+# adapter QEMU emulates); a rig tests what ships.
+PREFERRED = {"qemu": "evy-hil.img", "rpi4": "evy-field.img"}
+
+
+def default_image(out: Path, env: str) -> Path:
+    """out/evy-hil.img (QEMU) or out/evy-field.img (rig) when built, else the newest out/*.img."""
+    preferred = out / PREFERRED.get(env, "")
+    if preferred.is_file():
+        return preferred
     images = sorted(out.glob("*.img"), key=lambda path: path.stat().st_mtime)
     if not images:
         raise HilError(f"no image in {out}/ (run `invoke build-image`, or pass --image out/NAME.img)")

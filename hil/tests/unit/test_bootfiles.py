@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from evyhil.bootfiles import pi4_boot_names, qemu_boot_args
+from evyhil.bootfiles import extract, pi4_boot_names, qemu_boot_args
+from evyhil.errors import ImageError
+from hil_fakes import CARD_TOOLS, make_card_image
 
 DEBIAN_CONFIG = """\
 # Do not modify this file!
@@ -37,3 +41,23 @@ def test_firmware_defaults_without_directives():
 ])
 def test_qemu_boot_args(cmdline, expected):
     assert qemu_boot_args(cmdline) == expected
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in CARD_TOOLS), reason="needs bmap-tools dosfstools mtools")
+def test_extract_reads_what_config_txt_names(tmp_path):
+    image = make_card_image(tmp_path, {
+        "config.txt": DEBIAN_CONFIG.encode(), "cmdline.txt": b"console=serial0,115200 root=/dev/mmcblk0p2\n",
+        "vmlinuz-6.12.48+deb13-arm64": b"KERNEL", "initrd.img-6.12.48+deb13-arm64": b"INITRD",
+        "vmlinuz-pi5": b"WRONG"})
+    boot = extract(image, tmp_path / "boot")
+    assert boot.kernel.read_bytes() == b"KERNEL" and boot.initrd.read_bytes() == b"INITRD"
+    assert qemu_boot_args(boot.cmdline) == "console=ttyAMA0 root=/dev/vda2"
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in CARD_TOOLS), reason="needs bmap-tools dosfstools mtools")
+def test_extract_names_what_is_missing(tmp_path):
+    image = make_card_image(tmp_path, {"config.txt": b"kernel=vmlinuz-x\n", "cmdline.txt": b"root=/dev/vda2\n"})
+    with pytest.raises(ImageError, match="names kernel vmlinuz-x, which is not on the boot partition"):
+        extract(image, tmp_path / "boot")
+    with pytest.raises(ImageError, match="compressed"):
+        extract(tmp_path / "evy.img.xz", tmp_path / "boot")

@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
-from evyhil import mbr
 from evyhil.driver import QEMUDiskCardDriver
 from evyhil.errors import BootMediaError
+from hil_fakes import CARD_TOOLS, make_card_image
 from labgrid import Environment, Target
 
-TOOLS = ("bmaptool", "mkfs.vfat", "mcopy")
+TOOLS = CARD_TOOLS
 pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in TOOLS),
                                 reason=f"needs {', '.join(TOOLS)} (Debian: bmap-tools dosfstools mtools)")
 
-FAT_START, FAT_SECTORS = 2048, 16 * 2048  # 16 MiB FAT partition at 1 MiB, like the builder's layout
 
 
 @pytest.fixture
 def image(tmp_path):
-    """A small card image: MBR, a FAT boot partition with cmdline.txt, and an ext4-typed partition."""
-    fat = tmp_path / "boot.vfat"
-    subprocess.run(["mkfs.vfat", "-n", "EVYBOOT", "-C", str(fat), str(FAT_SECTORS // 2)], check=True,
-                   capture_output=True)
-    subprocess.run(["mcopy", "-i", str(fat), "-", "::cmdline.txt"], input=b"root=LABEL=EVYROOT quiet\n",
-                   check=True)
-    path = tmp_path / "evy-test.img"
-    with open(path, "wb") as disk:
-        disk.write(mbr.build([mbr.Partition(1, 0x0C, FAT_START, FAT_SECTORS, bootable=True),
-                              mbr.Partition(2, 0x83, FAT_START + FAT_SECTORS, 2048)]))
-        disk.seek(FAT_START * 512)
-        disk.write(fat.read_bytes())
-        disk.truncate((FAT_START + FAT_SECTORS + 2048) * 512)
-    return path
+    return make_card_image(tmp_path, {"cmdline.txt": b"root=LABEL=EVYROOT quiet\n"})
 
 
 @pytest.fixture
