@@ -1,0 +1,67 @@
+"""Stored sending (AT+CMGW then AT+CMSS): the slot's STO UNSENT / STO SENT flag outlives an agent crash or a
+modem reboot, so the pipeline can tell whether a part left."""
+
+from __future__ import annotations
+
+import pytest
+from modem_support import at_settings
+
+from evy.sms import pdu
+from evy.sms.at_modem import AtModem
+from evy.sms.errors import CmsError, ModemRestarted
+from evy.sms.simmodem import SimModem
+
+RECIPIENT = "+254733000999"
+
+
+def part(text: str = "Go to the school on the hill") -> pdu.SubmitPart:
+    return pdu.encode_submit(RECIPIENT, text)[0]
+
+
+def test_store_then_send_then_delete(sim, modem):
+    assert modem.supports_stored_send
+    location = modem.store_outgoing(part())
+    assert modem.outgoing_state(location) == "unsent" and modem.list_unsent() == [location]
+    assert sim.sent == []
+    reference = modem.send_stored(location)
+    assert sim.wait_sent(1)[0].reference == reference
+    assert modem.outgoing_state(location) == "sent" and modem.list_unsent() == []
+    assert modem.list_stored() == []  # outgoing parts are never mistaken for received messages
+    modem.delete(location)
+    assert modem.outgoing_state(location) is None
+
+
+def test_the_flag_survives_a_new_agent_process(sim):
+    with AtModem(at_settings(sim)) as first:
+        location = first.store_outgoing(part())
+    with AtModem(at_settings(sim)) as second:  # "after the crash"
+        assert second.list_unsent() == [location]
+        second.send_stored(location)
+        assert second.outgoing_state(location) == "sent"
+    assert len(sim.sent) == 1
+
+
+def test_a_reboot_during_cmss_leaves_the_part_unsent(sim, modem):
+    location = modem.store_outgoing(part())
+    sim.reboot_on_next_send()
+    with pytest.raises(ModemRestarted):
+        modem.send_stored(location)
+    assert sim.sent == [] and modem.outgoing_state(location) == "unsent"
+    modem.send_stored(location)
+    assert len(sim.wait_sent(1)) == 1
+
+
+def test_no_network_on_cmss_keeps_it_stored():
+    with SimModem(registered=False) as sim, AtModem(at_settings(sim)) as modem:
+        location = modem.store_outgoing(part())
+        with pytest.raises(CmsError) as caught:
+            modem.send_stored(location)
+        assert caught.value.code == 331 and modem.outgoing_state(location) == "unsent"
+
+
+def test_a_full_sim_refuses_to_store_with_cms_322():
+    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim)) as modem:
+        sim.deliver("+254711000111", "fills the SIM")
+        with pytest.raises(CmsError) as caught:
+            modem.store_outgoing(part())
+        assert caught.value.code == 322 and caught.value.category == "storage"
