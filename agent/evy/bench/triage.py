@@ -1,0 +1,66 @@
+"""Triage speed (µs per message, target < 1 ms) and the brain's immediate-reply time (target < 100 ms)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime
+
+MESSAGES = [
+    "my son fell through ice not breathing", "pls hlp", "HELPPP my husband is bleding a lot from his leg",
+    "he is chocking on food", "how do i purify water", "house on fire kids inside", "tornado coming",
+    "gas leak in the street near the school", "my daughter is missing since this morning",
+    "water is rising we are on the roof with 3 children", "man with a gun shooting at the market",
+    "bitten by a snake on the leg 20 min ago", "face drooping and slurred speech", "hello",
+    "where is the nearest shelter for tonight", "mi hijo se cayo al hielo y no respira", "ayudaa porfa",
+    "hay un incendio en mi casa, ninos adentro", "mi esposo esta sangrando mucho", "como purifico el agua",
+    "mon fils est tombe dans la glace il ne respire plus", "au secours svp", "il s'étouffe",
+    "inondation l'eau monte on est sur le toit", "meu filho caiu no gelo e nao respira", "socorro pfv",
+    "incêndio na minha casa, crianças dentro", "ele engasgou", "ajuda, enchente, estamos no telhado",
+    "We are 5 people stuck on the second floor after the earthquake, my mother has a broken leg and is "
+    "bleeding, the stairs collapsed, we have no water since yesterday, please send help to the blue house "
+    "next to the church in the upper village",
+]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def run(quick: bool) -> dict:
+    from evy.config import parse
+    from evy.responder.base import Inbound
+    from evy.responder.brain import BrainResponder
+    from evy.router import triage
+    from evy.router.lexicon import default_lexicon
+
+    started = time.perf_counter()
+    default_lexicon()
+    load_ms = (time.perf_counter() - started) * 1000
+    rounds = 20 if quick else 300
+    samples: list[float] = []
+    for _ in range(rounds):
+        for text in MESSAGES:
+            begin = time.perf_counter_ns()
+            triage(text)
+            samples.append((time.perf_counter_ns() - begin) / 1000)
+
+    brain = BrainResponder(parse(""), llm=False)
+    replies: list[float] = []
+    for text in MESSAGES * (2 if quick else 10):
+        message = Inbound(0, "+10000000000", text, datetime.now(UTC))
+        begin = time.perf_counter()
+        brain.respond(message)
+        replies.append((time.perf_counter() - begin) * 1000)
+    return {
+        "messages": len(samples),
+        "triage_us_median": round(statistics.median(samples), 1),
+        "triage_us_p95": round(_percentile(samples, 0.95), 1),
+        "triage_us_max": round(max(samples), 1),
+        "target_us": 1000,
+        "lexicon_load_ms": round(load_ms, 1),
+        "respond_ms_median": round(statistics.median(replies), 3),
+        "respond_ms_p95": round(_percentile(replies, 0.95), 3),
+        "respond_target_ms": 100,
+    }

@@ -1,0 +1,20 @@
+"""A real keyword-only (FTS5) knowledge-base index, built once per session from the shipped KB."""
+
+from __future__ import annotations
+
+import pytest
+
+from evy.config import parse
+
+
+@pytest.fixture(scope="session")
+def kb_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("evy-data")
+
+
+@pytest.fixture
+def make_config(kb_dir):
+    def make(extra: str = "") -> object:
+        return parse(f'data_dir = "{kb_dir}"\nresponder = "brain"\n{extra}\n[rag]\nembed_model = ""\n')
+
+    return make
