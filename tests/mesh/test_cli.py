@@ -1,0 +1,107 @@
+"""`evy frame decode`, `evy lora airtime`, `evy mesh keygen|sim|run` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evy.cli import main
+from evy.mesh.frames import Kind
+from evy.mesh.messages import SmsRelay, encode
+
+from .conftest import make_frame
+
+AGENT = Path(__file__).resolve().parents[2] / "agent"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sms_frame(key, **kwargs):
+    return make_frame(key, kind=Kind.SMS_RELAY, body=encode(SmsRelay("+254700000001", "need water")), **kwargs)
+
+
+def test_frame_decode_prints_json(capsys, key, key_file):
+    raw = sms_frame(key)
+    code, out, _ = run(capsys, "frame", "decode", raw.hex(), "--key", str(key_file))
+    assert code == 0
+    data = json.loads(out)
+    assert data["kind"] == "sms_relay" and data["source"] == "e5000001" and data["packet_id"] == 7
+    assert data["message"] == {"number": "+254700000001", "text": "need water", "kind": "sms_relay"}
+    assert data["hop_limit"] == 3 and data["fragment"] == [0, 1]
+
+
+@pytest.mark.parametrize("mangle, message", [
+    (lambda raw: raw[:-1] + bytes([raw[-1] ^ 1]), "failed authentication"),
+    (lambda raw: raw[:10], "shorter than"),
+    (lambda raw: bytes([0x31]) + raw[1:], "version"),
+])
+def test_frame_decode_rejects_forged_and_malformed(capsys, key, key_file, mangle, message):
+    code, out, err = run(capsys, "frame", "decode", mangle(sms_frame(key)).hex(), "--key", str(key_file))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_frame_decode_detects_replays_with_a_state_file(capsys, key, key_file, tmp_path):
+    state = tmp_path / "decode-state.json"
+    raw = sms_frame(key, packet_id=500)
+    assert run(capsys, "frame", "decode", raw.hex(), "--key", str(key_file), "--state", str(state))[0] == 0
+    code, _, err = run(capsys, "frame", "decode", raw.hex(), "--key", str(key_file), "--state", str(state))
+    assert code == 2 and "replayed (seen)" in err
+    old = sms_frame(key, packet_id=400)
+    code, _, err = run(capsys, "frame", "decode", old.hex(), "--key", str(key_file), "--state", str(state))
+    assert code == 2 and "replayed (too old)" in err
+
+
+def test_frame_decode_without_key_file(capsys, key, tmp_path):
+    code, _, err = run(capsys, "frame", "decode", sms_frame(key).hex(), "--key", str(tmp_path / "none"))
+    assert code == 2 and "cannot read mesh key file" in err
+    code, _, err = run(capsys, "frame", "decode", "zz", "--key", str(tmp_path / "none"))
+    assert code == 2
+
+
+def test_lora_airtime(capsys):
+    code, out, _ = run(capsys, "lora", "airtime", "--sf", "7", "--bw", "125", "--cr", "5", "--preamble", "8",
+                       "--payload", "50")
+    assert code == 0 and json.loads(out) == {"seconds": 0.097536}
+    code, out, _ = run(capsys, "lora", "airtime", "--sf", "12", "--bw", "125", "--cr", "5", "--preamble", "8",
+                       "--payload", "50")
+    assert json.loads(out)["seconds"] == pytest.approx(2.302, abs=0.0005)
+    code, _, err = run(capsys, "lora", "airtime", "--sf", "13", "--bw", "125", "--cr", "5", "--payload", "50")
+    assert code == 2 and err.startswith("error: spreading factor")
+
+
+def test_mesh_sim_json(capsys):
+    code, out, _ = run(capsys, "mesh", "sim", "--nodes", "6", "--topology", "line", "--loss", "0.1",
+                       "--messages", "8", "--seed", "3", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert {"sent", "delivered", "delivery_ratio", "transmissions", "airtime_s", "max_duty_cycle"} <= data.keys()
+    assert data["sent"] == 8 and 0 <= data["delivery_ratio"] <= 1
+    code, _, err = run(capsys, "mesh", "sim", "--nodes", "1")
+    assert code == 2 and err.startswith("error: ")
+
+
+def test_mesh_keygen(capsys, tmp_path):
+    code, out, _ = run(capsys, "mesh", "keygen", str(tmp_path / "net.key"))
+    assert code == 0 and json.loads(out)["key_file"].endswith("net.key")
+    code, _, err = run(capsys, "mesh", "keygen", str(tmp_path / "net.key"))
+    assert code == 2 and "refusing to overwrite" in err
+
+
+def test_mesh_run_refuses_without_a_key(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(AGENT)}
+    result = subprocess.run([sys.executable, "-m", "evy", "mesh", "run", "--radio", "udp", "--udp-peer",
+                             "127.0.0.1:9", "--state-dir", str(tmp_path)], capture_output=True, text=True,
+                            env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: no mesh key configured (mesh.key_file); refusing to join a mesh without one"]
