@@ -276,3 +276,14 @@ def test_sim_busy_at_start_up_is_waited_out():
         with AtModem(at_settings(sim)) as modem:
             assert modem.status().state == "ready"
         assert sum(1 for c in sim.commands if c == "AT+CPIN?") == 3
+
+
+def test_a_port_that_goes_away_is_reopened_and_the_modem_reinitialised(sim, modem):
+    import os
+
+    os.close(modem._port.fd)  # what a USB re-enumeration does to an open descriptor
+    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
+    assert of_type(events, RestartedEvent)[0].reason == "the port failed"
+    assert modem.status().state == "ready"
+    sim.deliver(SENDER, "still here")
+    assert collect_events(modem, lambda e: bool(of_type(e, NewMessage)))

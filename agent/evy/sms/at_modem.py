@@ -66,7 +66,12 @@ class AtModem(Modem):
     def _close(self) -> None:
         port, self._port, self._session = self._port, None, None
         if port is not None:
-            port.close()
+            try:
+                port.close()
+            except OSError as exc:  # the descriptor died with the device: nothing left to close
+                self.log.debug("closing the port: %s", exc)
+                # Forget the dead descriptor, or a later close() would hit whatever reuses its number.
+                port.fd, port.is_open = None, False
 
     def _reinitialise(self, rebooted: bool) -> None:
         if rebooted and self._session is not None:
