@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evy.responder.base import Priority
 from evy.router import CATEGORIES, LANGUAGES, Triage, triage
 from evy.router.errors import LexiconError
 from evy.router.lexicon import compile_lexicon, default_lexicon
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 LT = Priority.LIFE_THREATENING
 EM = Priority.EMERGENCY
@@ -46,6 +47,15 @@ CASES = [
     ("how do i treat a burn", False, "medical", RT, "en", "burns"),
     ("hello", False, None, RT, "en", None),
     ("my phone is fine thanks", False, None, RT, "en", None),
+    ("asthma attack cant breathe", True, "medical", LT, "en", None),
+    ("dog attack on my son", True, "medical", EM, "en", None),
+    ("the bridge collapsed", True, "trapped", EM, "en", None),
+    ("someone broke into my house", True, "violence", EM, "en", None),
+    ("help me find my son", True, "missing_person", EM, "en", None),
+    ("shes having a baby", True, "medical", EM, "en", "childbirth"),
+    ("hes diabetic and passed out", True, "medical", LT, "en", "diabetic"),
+    ("my friend overdosed", True, "medical", LT, "en", "poisoning"),
+    ("my daughter is missing since this morning", True, "missing_person", EM, "en", None),
     # Spanish
     ("mi hijo se cayo al hielo y no respira", True, "medical", LT, "es", "cpr"),
     ("Ayúdenme!! Mi bebé no respira", True, "medical", LT, "es", "cpr"),
@@ -56,6 +66,8 @@ CASES = [
     ("se esta atragantando xfa", True, "medical", LT, "es", "choking"),
     ("terremoto, estamos atrapados", True, "trapped", LT, "es", None),
     ("hola", False, None, RT, "es", None),
+    ("mi abuela tiene ataque al corazon", True, "medical", LT, "es", None),
+    ("el rio se desbordo", True, "flood", EM, "es", None),
     ("la mordio una serpiente", True, "medical", EM, "es", "snake_bite"),
     # French
     ("mon fils est tombe dans la glace il ne respire plus", True, "medical", LT, "fr", "cpr"),
@@ -66,6 +78,8 @@ CASES = [
     ("il s'étouffe", True, "medical", LT, "fr", "choking"),
     ("inondation l'eau monte on est sur le toit", True, "flood", LT, "fr", None),
     ("bonjour", False, None, RT, "fr", None),
+    ("bonjour j'ai besoin d'eau", False, "water_food", RT, "fr", None),
+    ("crise cardiaque", True, "medical", LT, "fr", None),
     # Portuguese
     ("meu filho caiu no gelo e nao respira", True, "medical", LT, "pt", "cpr"),
     ("socorro pfv", True, "other", EM, "pt", None),
@@ -75,6 +89,8 @@ CASES = [
     ("ajuda, enchente, estamos no telhado", True, "flood", LT, "pt", None),
     ("minha filha sumiu", True, "missing_person", EM, "pt", None),
     ("olá", False, None, RT, "pt", None),
+    ("meu pai desmaiou", True, "medical", LT, "pt", None),
+    ("picada de cobra na perna", True, "medical", EM, "pt", "snake_bite"),
 ]
 
 

@@ -87,13 +87,13 @@ def _nearest(lexicon: Lexicon, word: str) -> str:
 
 def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     hits: list[Hit] = []
-    seen: set[tuple[int, str, str]] = set()
+    seen: set[tuple[int, int, str, str]] = set()
 
-    def add(found: list[Hit], start: int) -> None:
+    def add(found: list[Hit], start: int, size: int) -> None:
         for hit in found:
             if hit.kind == "question" and start > 0:
                 continue  # a question word asks for information only at the start: "fire, what do i do?"
-            key = (start, hit.kind, hit.name)
+            key = (start, size, hit.kind, hit.name)
             if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
                 hits.append(Hit(hit.language, "marker", "marker", 1))
                 continue
@@ -106,14 +106,14 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
         for size in range(1, min(lexicon.longest_phrase, count - start) + 1):
             found = phrases.get(tuple(words[start:start + size]))
             if found:
-                add(found, start)
+                add(found, start, size)
         word = words[start]
         for length in lengths:
             if length > len(word):
                 break
             found = stems.get(word[:length])
             if found:
-                add(found, start)
+                add(found, start, 1)  # the same word as an exact phrase: one vote
     return hits
 
 
