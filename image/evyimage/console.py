@@ -133,5 +133,5 @@ class Shell:
         self._count += 1
         tag = f"EVY{self._count:04d}"
         self.console.send(f"echo {tag}B; {command}; echo {tag}E $?\n")
-        match = self.console.expect(rf"{tag}B\n(.*?){tag}E (\d+)\n", timeout, f"command {command!r}")
+        match = self.console.expect(rf"{tag}B\n([\s\S]*?){tag}E (\d+)\n", timeout, f"command {command!r}")
         return int(match.group(2)), match.group(1).strip()

@@ -25,6 +25,7 @@ Stdlib only: this runs on the kit.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -133,7 +134,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # JSON escapes are TOML escapes, except that TOML also forbids a raw DEL.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
@@ -181,7 +183,8 @@ class FirstBoot:
             os.chmod(tmp, mode)
             if group and os.geteuid() == 0:
                 import grp
-                os.chown(tmp, 0, grp.getgrnam(group).gr_gid)
+                with contextlib.suppress(KeyError):  # no such group: leave it root's
+                    os.chown(tmp, 0, grp.getgrnam(group).gr_gid)
             os.replace(tmp, path)
 
     def enable(self, unit: str, target: str = "multi-user.target") -> None:
