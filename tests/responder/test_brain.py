@@ -169,3 +169,35 @@ def test_vetting_rules():
     same = "Boil water for one minute then let it cool down."
     assert reject_reason(same, language="en", first_reply=same, allowed_sources=[]) == \
         "adds nothing to the first reply"
+
+
+def test_warm_loads_everything_up_front(make_config):
+    brain = BrainResponder(make_config("[llm]\nenabled = false"))
+    brain.warm()
+    assert brain.knowledge.wait(time.monotonic() + 60)
+    started = time.perf_counter()
+    brain.respond(inbound("house on fire"))
+    assert time.perf_counter() - started < 0.05
+    brain.close()
+    brain.close()  # idempotent
+
+
+@pytest.mark.slow
+def test_real_model_followup_is_vetted_or_absent(make_config):
+    """The real local model (SmolLM2 from models.lock) behind the real index: whatever it says, the
+    follow-up is either a vetted answer in the sender's language naming no invented number, or None."""
+    config = make_config()
+    brain = BrainResponder(config)
+    try:
+        assert brain.knowledge.wait(time.monotonic() + 120)
+        message = inbound("how do i keep my family warm in the shelter tonight")
+        first = brain.respond(message)
+        deadline = time.monotonic() + 30
+        follow = brain.follow_up(message, first, deadline)
+        assert time.monotonic() < deadline + 5  # the deadline holds, model load included
+        if follow is not None:
+            assert reject_reason(follow.text, language="en", first_reply=first.text,
+                                 allowed_sources=[follow.text]) is None
+            assert follow.sources
+    finally:
+        brain.close()

@@ -40,6 +40,14 @@ class BrainResponder:
         self.knowledge = knowledge if knowledge is not None else (
             Knowledge(config) if self.follow_ups else None)
 
+    def warm(self) -> None:
+        """Load the triage lexicon and the protocols now, and start opening the knowledge base and model
+        in the background, so the first emergency does not pay for it. Optional; returns at once."""
+        for_triage("cpr", "medical", "en", self.number)
+        default_lexicon()
+        if self.knowledge is not None:
+            self.knowledge.start()
+
     # --- the immediate answer ----------------------------------------------------------------------------
 
     def respond(self, message: Inbound) -> Reply:
