@@ -287,3 +287,16 @@ def test_a_port_that_goes_away_is_reopened_and_the_modem_reinitialised(sim, mode
     assert modem.status().state == "ready"
     sim.deliver(SENDER, "still here")
     assert collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
+
+
+def test_a_sim_still_busy_after_start_up_is_waited_out_on_every_sms_command():
+    with SimModem() as sim:
+        sim.set_sim_busy(2)  # CPIN, CPMS, CMGL, CMGR, CMGD, CMGS each answer CME 14 twice
+        with AtModem(at_settings(sim)) as modem:
+            assert modem.storage == "SM" and modem.status().state == "ready"
+            sim.deliver(SENDER, "busy SIM")
+            (event,) = collect_events(modem, lambda e: bool(e))
+            assert modem.read(event.location).message.text == "busy SIM"
+            modem.delete(event.location)
+            assert modem.list_stored() == []
+            assert modem.send(part()) == 0

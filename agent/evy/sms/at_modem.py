@@ -112,7 +112,7 @@ class AtModem(Modem):
         self._session.drain(quiet=0.02, limit=0.2)
         self._cmd("AT+CMEE=1")
         self._unlock_sim()
-        self._cmd("AT+CMGF=0")
+        self._cmd_patiently("AT+CMGF=0")
         for command in self.profile.init:
             self._cmd_logged(command)
         self._choose_storage()
@@ -220,7 +220,7 @@ class AtModem(Modem):
         elif first and wanted not in first:
             raise ModemError(f"modem.storage {wanted!r} is not offered by the modem "
                              f"(it has {', '.join(first)})", transient=False)
-        lines = self._cmd(f'AT+CPMS="{wanted}","{wanted}","{wanted}"', "+CPMS:")
+        lines = self._cmd_patiently(f'AT+CPMS="{wanted}","{wanted}","{wanted}"', "+CPMS:")
         self.storage = wanted
         self._note_capacity(lines)
 
@@ -237,7 +237,7 @@ class AtModem(Modem):
         if lines:
             ranges = parse_ranges(lines[0].partition(":")[2])
         self.cnmi = choose_cnmi(self.profile, ranges, self.settings.status_reports, self.settings.cnmi)
-        self._cmd(f"AT+CNMI={self.cnmi}")
+        self._cmd_patiently(f"AT+CNMI={self.cnmi}")
 
     # --- the operations
 
@@ -405,6 +405,19 @@ class AtModem(Modem):
 
     def _cmd(self, command: str, prefix: str | None = None, timeout: float | None = None) -> list[str]:
         return self._session_required().command(command, timeout or self.settings.command_timeout, prefix)
+
+    def _cmd_patiently(self, command: str, prefix: str | None = None) -> list[str]:
+        """A start-up command retried while the SIM is busy (CME 14 / CMS 314): right after a reboot the SMS
+        side of a SIM800 needs a few seconds after AT already answers."""
+        attempts = max(4, self.settings.retries)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._cmd(command, prefix)
+            except CmsError as exc:
+                if not (exc.transient and exc.category == "sim") or attempt == attempts:
+                    raise
+                time.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
 
     def _cmd_logged(self, command: str, prefix: str | None = None) -> list[str] | None:
         """A command whose error only matters to the log (optional capability); timeouts still raise."""
