@@ -135,3 +135,11 @@ def test_reserved_and_inconsistent_headers_are_malformed():
     raw[13] = (raw[13] & 0x03) | (1 << 5) | (5 << 2)  # hop start 1, hop limit 5
     with pytest.raises(MalformedFrame, match="hop limit"):
         parse_header(bytes(raw))
+
+
+def test_associated_data_masks_exactly_the_relay_fields():
+    aad = frames.associated_data(bytes([0xFF]) * HEADER_BYTES)
+    expected = bytearray([0xFF]) * HEADER_BYTES
+    expected[13] = 0xFF & ~0b00011100  # hop limit: bits 4..2 of the flags byte
+    expected[17] = expected[18] = 0  # next hop, relay
+    assert aad == bytes(expected)

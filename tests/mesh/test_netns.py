@@ -7,6 +7,7 @@ B must relay. Loss comes from `tc netem` on the hub side of a veth when the kern
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -85,10 +86,8 @@ class Namespaces:
 
     def destroy(self) -> None:
         for name in [*self.names, self.hub]:
-            try:
+            with contextlib.suppress(OSError):
                 self.netns.remove(name)
-            except OSError:
-                pass
 
 
 class NodeProcess:
@@ -137,10 +136,8 @@ class NodeProcess:
     def drain(self, seconds: float) -> list[dict]:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.seen.append(self.events.get(timeout=max(0.01, deadline - time.monotonic())))
-            except queue.Empty:
-                pass
         return self.seen
 
     def stop(self) -> None:
