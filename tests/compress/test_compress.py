@@ -53,6 +53,8 @@ def test_keep_ucs2_keeps_the_senders_script():
     result = compress(text, keep_ucs2=True)
     assert result.encoding is Encoding.UCS2 and result.text == text
     assert compress(text).encoding is Encoding.GSM7
+    latin = compress("Não se mova. Ligue 192 já — “agora”.", keep_ucs2=True)
+    assert latin.encoding is Encoding.GSM7 and latin.text == 'Nao se mova. Ligue 192 ja - "agora".'
 
 
 def test_fillers_go_and_abbreviations_only_when_they_save_a_segment():

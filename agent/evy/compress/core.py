@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from evy.compress import packer, shorten
 from evy.compress.errors import CompressError
-from evy.compress.translit import to_gsm7
+from evy.compress.translit import needs_ucs2, to_gsm7
 from evy.sms import gsm7, segments
 from evy.sms.message import Encoding
 
@@ -35,6 +35,9 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
              language: str | None = None) -> Compressed:
     """Shorten ``text`` to at most ``max_segments`` SMS.
 
+    ``keep_ucs2`` (the sender wrote in a script GSM-7 lacks) lets a reply that itself needs that script stay
+    in UCS-2; everything else is transliterated to GSM-7, which carries twice as much per SMS.
+
     Fillers always go. Then levels are tried in order until one reaches the fewest segments any level
     can: as is; with abbreviations; without articles (English only: the others need theirs).
     If even that is over budget, whole sentences are dropped, least important first.
@@ -47,7 +50,8 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
 
         language = triage(text[:400]).language
 
-    base = text if keep_ucs2 else to_gsm7(text)
+    # keep_ucs2 allows UCS-2, it does not ask for it: a reply in Latin script still goes out as GSM-7.
+    base = text if keep_ucs2 and needs_ucs2(text) else to_gsm7(text)
     levels = [_tidy(shorten.apply(_tidy(base), language, "filler"))]  # fillers go whatever the budget
     levels.append(_tidy(shorten.apply(levels[0], language, "abbrev")))
     if language == "en":
