@@ -147,7 +147,9 @@ def kb_search(args: argparse.Namespace) -> int:
 
     config = load(args.config)
     if args.index:
-        index = Index.open(Path(args.index), open_embedder(config))
+        index = Index.open(Path(args.index))
+        if index.meta.get("embed_model"):  # query with the model the index was built with
+            index.embedder = open_embedder(config.replace(rag__embed_model=index.meta["embed_model"]))
     else:
         index = open_index(config.replace(rag__enabled=True))
         if index is None:
