@@ -300,3 +300,13 @@ def test_a_sim_still_busy_after_start_up_is_waited_out_on_every_sms_command():
             modem.delete(event.location)
             assert modem.list_stored() == []
             assert modem.send(part()) == 0
+
+
+def test_a_reboot_during_start_up_restarts_the_initialisation():
+    with SimModem() as sim:
+        sim.reboot_on_next("CNMI")  # the modem resets itself half-way through our set-up
+        with AtModem(at_settings(sim)) as modem:
+            assert sim.reboots == 1
+            assert (sim.state.echo, sim.state.cmgf, sim.state.cnmi) == (False, 0, (2, 1, 0, 1, 0))
+            sim.deliver(SENDER, "after the boot")
+            assert collect_events(modem, lambda e: bool(e)) == [NewMessage(1)]

@@ -61,7 +61,7 @@ class AtModem(Modem):
 
     def _open(self) -> None:
         self._open_port()
-        self._initialise()
+        self._initialise_through_reboots()
 
     def _close(self) -> None:
         port, self._port, self._session = self._port, None, None
@@ -76,7 +76,7 @@ class AtModem(Modem):
     def _reinitialise(self, rebooted: bool) -> None:
         if rebooted and self._session is not None:
             self._wait_until_answering(self.profile.boot_time + 5 * self.settings.command_timeout)
-            self._initialise()
+            self._initialise_through_reboots()
             return
         # Silent modem: re-open the port (USB re-enumeration, stale descriptor), then reboot the modem
         # with AT+CFUN=1,1 if it answers, and initialise from scratch.
@@ -91,8 +91,7 @@ class AtModem(Modem):
             time.sleep(min(0.5, self.profile.boot_time))
             self._session.drain(quiet=0.2, limit=self.profile.boot_time)
             self._wait_until_answering(self.profile.boot_time + 5 * self.settings.command_timeout)
-        self._initialise()
-        self._restart_reason = None  # the boot banner of our own reset needs no second re-initialisation
+        self._initialise_through_reboots()
 
     def _open_port(self) -> None:
         import serial  # pyserial; imported here so the rest of EVY loads without it
@@ -105,6 +104,19 @@ class AtModem(Modem):
                             "no other process such as ModemManager or a getty holds it)") from exc
         self._port.reset_input_buffer()
         self._session = AtSession(self._port, self._on_urc, self.log)
+
+    def _initialise_through_reboots(self, attempts: int = 3) -> None:
+        """Initialise; a reboot in the middle (RDY) starts it again, as its settings are gone."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._initialise()
+            except ModemRestarted as exc:
+                if attempt == attempts:
+                    raise
+                self.log.warning("the modem rebooted during initialisation (%s); starting again", exc)
+                continue
+            self._restart_reason = None  # any boot banner seen so far is covered by this initialisation
+            return
 
     def _initialise(self) -> None:
         self._wait_until_answering(self.settings.probe_attempts * _PROBE_TIMEOUT)

@@ -129,6 +129,7 @@ class SimModem:
         self._silent_until: float | None = None  # float("inf"): until resume()
         self._slow: list[float] = []
         self._reboot_on_send = False
+        self._reboot_on_command: str | None = None
         self._hold_urcs = False
         self._held: list[str] = []
         self._charset = "IRA"
@@ -283,6 +284,11 @@ class SimModem:
         """Reboot once the next AT+CMGS PDU is received, before it reaches the network (nothing is sent)."""
         with self._lock:
             self._reboot_on_send = True
+
+    def reboot_on_next(self, command: str) -> None:
+        """Reboot when ``command`` ("CNMI", "CMGR", ...) next arrives, before answering it."""
+        with self._lock:
+            self._reboot_on_command = command.upper().lstrip("+")
 
     def urcs_inside_next_answer(self) -> None:
         """Hold the next URCs back and emit them inside the next answer (after its first line, or before its
@@ -465,6 +471,10 @@ class SimModem:
         number, rest = match.group(2), match.group(3)
         if not name:
             name = "AT"
+        if name == self._reboot_on_command:
+            self._reboot_on_command = None
+            self._reboot()
+            return
         if name != "CMGS" and self._take_rule(name):
             return
         handler = getattr(self, f"_at_{name.lower().replace('&', 'amp_')}", None)
