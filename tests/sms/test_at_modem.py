@@ -179,3 +179,13 @@ def test_the_port_has_a_single_owner(sim, modem):
 def test_unknown_backend_is_refused():
     with pytest.raises(ModemError, match="unknown backend"):
         make_modem({"modem.backend": "carrier-pigeon"})
+
+
+def test_delivery_report_for_one_part_only(sim, modem):
+    sim.report_for = lambda sent: 0x00 if sent.submit.concat.seq == 2 else None
+    parts = pdu.encode_submit("+254733000999", "z" * 400, request_status_report=True)
+    references = [modem.send(p) for p in parts]
+    events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
+    time.sleep(0.1)
+    events += modem.wait_events(0.1)
+    assert [e.report.reference for e in of_type(events, StatusReportEvent)] == [references[1]]

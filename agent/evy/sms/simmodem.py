@@ -22,7 +22,7 @@ import threading
 import time
 import tty
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -107,6 +107,9 @@ class SimModem:
         self.next_reference = first_reference & 0xFF
         # network behaviour
         self.report_status: int | None = 0x00  # TP-ST of delivery reports; None: the network sends none
+        # Per part instead: a function of the SentMessage giving its TP-ST, or None for no report at all
+        # (e.g. a report for only one part of a multipart reply).
+        self.report_for: Callable[[SentMessage], int | None] | None = None
         self.report_delay = 0.01
         # faults
         self.response_delay = 0.0
@@ -838,8 +841,10 @@ class SimModem:
         if stored is not None:
             stored.stat = 3
         self._answer([f"+CMSS: {reference}" if stored is not None else f"+CMGS: {reference}"])
-        if submit.request_status_report and self.report_status is not None:
-            self._timers.append((time.monotonic() + self.report_delay, lambda: self._status_report(sent)))
+        status = self.report_for(sent) if self.report_for is not None else self.report_status
+        if submit.request_status_report and status is not None:
+            self._timers.append((time.monotonic() + self.report_delay,
+                                 lambda: self._status_report(sent, status)))
 
     # --- the network side
 
@@ -866,8 +871,8 @@ class SimModem:
                 and self.registered:
             self._network_deliver(self.network_queue.popleft())
 
-    def _status_report(self, sent: SentMessage) -> None:
-        _report, hex_text = simnet.status_report_for(sent, self.report_status or 0)
+    def _status_report(self, sent: SentMessage, status: int) -> None:
+        _report, hex_text = simnet.status_report_for(sent, status)
         ds = self._state.cnmi[3]
         if ds == 1:
             self._urc(f"+CDS: {pdu_codec.tpdu_length(hex_text)}", hex_text)
