@@ -42,7 +42,8 @@ def hil(c, env="qemu", image="", k="", cycles=0):
     }
     if cycles:
         environment["EVY_HIL_CYCLES"] = str(cycles)
-    args = [sys.executable, "-m", "pytest", str(HIL / "tests"), "--lg-env", str(env_file),
+    args = [sys.executable, "-m", "pytest", str(HIL / "tests"), "--ignore", str(HIL / "tests" / "unit"),
+            "--lg-env", str(env_file),
             "--lg-log", str(out / "console"), "--junitxml", str(junit), "-o", "junit_family=xunit2",
             "--timeout", "14400", "-p", "no:cacheprovider", "-v", "-rA"]
     if k:

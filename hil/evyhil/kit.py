@@ -44,7 +44,10 @@ class KitOptions:
     def from_env(cls, env) -> KitOptions:
         values: dict[str, Any] = {}
         for name, spec in cls.__dataclass_fields__.items():
-            raw = env.config.get_option(name, None)
+            try:
+                raw = env.config.get_option(name)
+            except KeyError:
+                continue
             if raw is not None:
                 kind = spec.type if isinstance(spec.type, type) else {"str": str, "float": float,
                                                                      "int": int}[spec.type]

@@ -99,23 +99,23 @@ FAT_START, FAT_SECTORS = 2048, 16 * 2048  # a 16 MiB FAT partition at 1 MiB, lik
 CARD_TOOLS = ("bmaptool", "mkfs.vfat", "mcopy")
 
 
-def make_card_image(folder, files: dict[str, bytes]):
+def make_card_image(folder, files: dict[str, bytes], fat_sectors: int = FAT_SECTORS):
     """A small card image: MBR, a FAT boot partition holding ``files``, and an ext4-typed partition."""
     import subprocess
 
     from evyhil import mbr
 
     fat = folder / "boot.vfat"
-    subprocess.run(["mkfs.vfat", "-n", "EVYBOOT", "-C", str(fat), str(FAT_SECTORS // 2)], check=True,
+    subprocess.run(["mkfs.vfat", "-n", "EVYBOOT", "-C", str(fat), str(fat_sectors // 2)], check=True,
                    capture_output=True)
     for name, data in files.items():
         subprocess.run(["mcopy", "-i", str(fat), "-", f"::{name}"], input=data, check=True)
     path = folder / "evy-test.img"
     with open(path, "wb") as disk:
-        disk.write(mbr.build([mbr.Partition(1, 0x0C, FAT_START, FAT_SECTORS, bootable=True),
-                              mbr.Partition(2, 0x83, FAT_START + FAT_SECTORS, 2048)]))
+        disk.write(mbr.build([mbr.Partition(1, 0x0C, FAT_START, fat_sectors, bootable=True),
+                              mbr.Partition(2, 0x83, FAT_START + fat_sectors, 2048)]))
         disk.seek(FAT_START * 512)
         disk.write(fat.read_bytes())
-        disk.truncate((FAT_START + FAT_SECTORS + 2048) * 512)
+        disk.truncate((FAT_START + fat_sectors + 2048) * 512)
     fat.unlink()
     return path

@@ -50,4 +50,5 @@ def test_qemu_env_binds_the_strategy_to_qemu_card_and_phone(lg_vars, tmp_path):
     args = qemu.extra_args
     assert f"-chardev serial,id=modem,path={tmp_path}/run/modem.pty" in args
     assert "-device usb-serial,chardev=modem" in args
+    assert qemu.nic == "none"
     assert qemu.boot_args.startswith("console=ttyAMA0 root=LABEL=EVYROOT ")
