@@ -51,3 +51,12 @@ def test_unknown_codes_still_explain_themselves():
     assert "unlisted error code 777" in cms.describe("cme", 777).text
     bare = cms.error_for("error", None, "AT+CSQ")
     assert str(bare).startswith("AT+CSQ: ERROR: ") and bare.code is None
+
+
+def test_docs_modem_md_carries_the_current_error_table():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "modem.md").read_text(encoding="utf-8")
+    start, end = "<!-- cms-table:start -->\n", "<!-- cms-table:end -->"
+    assert doc[doc.index(start) + len(start):doc.index(end)] == cms.reference_markdown(), \
+        "docs/modem.md is out of date: paste cms.reference_markdown() between the cms-table markers"

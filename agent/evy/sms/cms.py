@@ -156,3 +156,14 @@ def error_for(kind: str, code: int | None, command: str) -> CmsError:
     """The exception to raise for a final error result of ``command``."""
     cause = describe(kind, code)
     return CmsError(kind, code, cause.text, cause.action, cause.transient, command, cause.category)
+
+
+def reference_markdown() -> str:
+    """The error reference table of docs/modem.md, generated from the tables above."""
+    rows = ["| error | cause | what happens / what to do | transient |", "| --- | --- | --- | --- |"]
+    for kind, table in (("CMS", CMS), ("CME", CME)):
+        for code, cause in table.items():
+            rows.append(f"| `+{kind} ERROR: {code}` | {cause.text} | {cause.action} | "
+                        f"{'yes' if cause.transient else 'no'} |")
+    rows.append(f"| `ERROR` | {BARE_ERROR.text} | {BARE_ERROR.action} | yes |")
+    return "\n".join(rows) + "\n"
