@@ -32,7 +32,7 @@ class Compressed:
 
 
 def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
-             language: str | None = None) -> Compressed:
+             language: str | None = None, keep: tuple[str, ...] = ()) -> Compressed:
     """Shorten ``text`` to at most ``max_segments`` SMS.
 
     ``keep_ucs2`` (the sender wrote in a script GSM-7 lacks) lets a reply that itself needs that script stay
@@ -40,7 +40,8 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
 
     Fillers always go. Then levels are tried in order until one reaches the fewest segments any level
     can: as is; with abbreviations; without articles (English only: the others need theirs).
-    If even that is over budget, whole sentences are dropped, least important first.
+    If even that is over budget, whole sentences are dropped, least important first; a sentence holding
+    one of the ``keep`` strings (the emergency number) goes last.
     """
     if not isinstance(max_segments, int) or not 1 <= max_segments <= MAX_BUDGET:
         raise CompressError(f"max_segments must be 1-{MAX_BUDGET}, got {max_segments!r}")
@@ -62,7 +63,7 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
     if best <= max_segments:
         chosen, dropped = levels[counts.index(best)], 0
     else:
-        chosen, dropped = _pack(levels[-1], max_segments)
+        chosen, dropped = _pack(levels[-1], max_segments, keep)
     encoding, parts = segments.count(chosen)
     return Compressed(chosen, encoding, parts, len(text) - len(chosen), naive - parts, dropped)
 
@@ -71,7 +72,7 @@ def _fits(max_segments: int):
     return lambda candidate: segments.count(candidate)[1] <= max_segments
 
 
-def _pack(text: str, max_segments: int) -> tuple[str, int]:
+def _pack(text: str, max_segments: int, keep: tuple[str, ...]) -> tuple[str, int]:
     lines = text.split("\n")
     pieces = [piece for line in lines for piece in packer.units(line)]
     steps = {piece for piece in pieces if packer.STEP.match(piece)}
@@ -83,7 +84,7 @@ def _pack(text: str, max_segments: int) -> tuple[str, int]:
             out += piece if not out else ("\n" if piece in steps else " ") + piece
         return out
 
-    return packer.pack(pieces, _fits(max_segments), join)
+    return packer.pack(pieces, _fits(max_segments), join, keep)
 
 
 def _tidy(text: str) -> str:

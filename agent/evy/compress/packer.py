@@ -34,9 +34,11 @@ def units(text: str) -> list[str]:
     return pieces
 
 
-def importance(unit: str, index: int) -> int:
-    """4: numbered steps; 3: anything with a number (phone, dose, time); 2: the lead sentence and
-    warnings ("do not..."); 1: the rest (reassurance, background)."""
+def importance(unit: str, index: int, keep: tuple[str, ...] = ()) -> int:
+    """5: units holding a ``keep`` string (the emergency number); 4: numbered steps; 3: anything with a
+    number (phone, dose, time); 2: the lead sentence and warnings ("do not..."); 1: the rest."""
+    if any(needle in unit for needle in keep):
+        return 5
     if STEP.match(unit):
         return 4
     if _NUMBER.search(unit):
@@ -44,9 +46,10 @@ def importance(unit: str, index: int) -> int:
     return 2 if index == 0 or _WARNING.search(unit) else 1
 
 
-def pack(pieces: list[str], fits: Callable[[str], bool], join: Callable[[list[str]], str]) -> tuple[str, int]:
+def pack(pieces: list[str], fits: Callable[[str], bool], join: Callable[[list[str]], str],
+         keep: tuple[str, ...] = ()) -> tuple[str, int]:
     """The most important pieces that fit together, in order; and how many were dropped."""
-    order = sorted(range(len(pieces)), key=lambda i: (-importance(pieces[i], i), i))
+    order = sorted(range(len(pieces)), key=lambda i: (-importance(pieces[i], i, keep), i))
     chosen: set[int] = set()
     for index in order:
         trial = chosen | {index}

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from evy.compress import compress, to_gsm7
 from evy.config import Config
 from evy.protocols import for_triage, phrase
 from evy.responder import vetting
@@ -20,6 +21,7 @@ from evy.responder.base import Inbound, Priority, Reply
 from evy.responder.knowledge import Knowledge
 from evy.router import Triage, triage
 from evy.router.lexicon import default_lexicon
+from evy.sms import segments
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ class BrainResponder:
         result = triage(message.text)
         protocol = for_triage(result.topic, result.category, result.language, self.number)
         return Reply(
-            text=protocol.text,
+            text=self._fit(protocol.text, result.language),
             priority=result.priority,
             emergency=result.emergency,
             category=result.category,
@@ -118,8 +120,16 @@ class BrainResponder:
             return text
         return f"{text} {phrase('call', result.language, self.number)}"
 
+    def _fit(self, text: str, language: str) -> str:
+        """``text`` packed into the budget here, where the number is known, so that packing can never drop
+        the sentence naming it; the pipeline's own compression then has nothing left to cut."""
+        if segments.count(to_gsm7(text))[1] <= self.max_segments:
+            return text
+        return compress(text, max_segments=self.max_segments, language=language, keep=(self.number,)).text
+
     def _reply(self, text: str, first: Reply, passages: list[Any]) -> Reply:
         sources = tuple(dict.fromkeys(passage.source for passage in passages))
+        text = self._fit(text, triage(text).language)
         return Reply(text=text, priority=first.priority, emergency=first.emergency, category=first.category,
                      sources=sources, max_segments=self.max_segments)
 
