@@ -38,6 +38,7 @@ frames_ = st.builds(
     headers, st.integers(0, 0xFFFFFFFF), st.integers(1, 15), st.floats(0, 1), st.binary(max_size=MAX_BODY))
 
 
+@settings(deadline=None)
 @given(frames_)
 def test_round_trip(frame):
     raw = seal(frame, KEY)
@@ -47,7 +48,7 @@ def test_round_trip(frame):
 
 
 @given(frames_, st.data())
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_any_bit_flip_outside_the_relay_fields_is_rejected(frame, data):
     raw = bytearray(seal(frame, KEY))
     mutable_bytes = {13, 17, 18}  # flags (hop limit shares the byte), next hop, relay
@@ -57,6 +58,7 @@ def test_any_bit_flip_outside_the_relay_fields_is_rejected(frame, data):
         open_frame(bytes(raw), KEY)
 
 
+@settings(deadline=None)
 @given(frames_, st.integers(0, 7))
 def test_flags_byte_only_hop_limit_is_mutable(frame, bit):
     raw = bytearray(seal(frame, KEY))
@@ -71,6 +73,7 @@ def test_flags_byte_only_hop_limit_is_mutable(frame, bit):
     assert opened.body == frame.body and opened.header.want_ack == frame.header.want_ack
 
 
+@settings(deadline=None)
 @given(frames_, st.data())
 def test_truncation_is_rejected(frame, data):
     raw = seal(frame, KEY)
@@ -79,6 +82,7 @@ def test_truncation_is_rejected(frame, data):
         open_frame(raw[:cut], KEY)
 
 
+@settings(deadline=None)
 @given(frames_)
 def test_wrong_key_is_rejected(frame):
     raw = seal(frame, KEY)
@@ -91,7 +95,7 @@ def test_wrong_key_is_rejected(frame):
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_random_bytes_never_crash(raw):
     with contextlib.suppress(FrameError):
         open_frame(raw, KEY)

@@ -2,7 +2,7 @@ import contextlib
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evy.mesh import messages
@@ -33,11 +33,13 @@ bodies = st.one_of(
 )
 
 
+@settings(deadline=None)
 @given(bodies)
 def test_round_trip(message):
     assert decode(message.kind, encode(message)) == message
 
 
+@settings(deadline=None)
 @given(st.sampled_from(list(Kind)), st.binary(max_size=40))
 def test_garbage_bodies_raise_malformed_or_decode(kind, data):
     with contextlib.suppress(MalformedFrame):

@@ -51,9 +51,11 @@ def _sim(seeds: range, **config) -> dict:
     runs = [Simulation(SimConfig(seed=seed, **config)).run() for seed in seeds]
     ratio = [r["delivery_ratio"] for r in runs]
     per = [r["transmissions_per_delivered"] for r in runs if r["transmissions_per_delivered"]]
+    per_message = [r["message_transmissions_per_delivered"] for r in runs if r["message_transmissions_per_delivered"]]
     return {
         "delivery_ratio_median": round(statistics.median(ratio), 4), "delivery_ratio_min": min(ratio),
         "transmissions_per_delivered_median": round(statistics.median(per), 2),
+        "message_transmissions_per_delivered_median": round(statistics.median(per_message), 2),
         "airtime_s_median": round(statistics.median(r["airtime_s"] for r in runs), 2),
         "max_duty_cycle": max(r["max_duty_cycle"] for r in runs),
         "duplicate_deliveries": sum(r["duplicate_deliveries"] for r in runs),

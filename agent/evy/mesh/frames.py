@@ -227,7 +227,10 @@ def open_frame(raw: bytes, key: NetworkKey, header: Header | None = None) -> Fra
     except InvalidTag:
         raise ForgedFrame(f"frame {header.source:08x}/{header.packet_id} failed authentication "
                           "(wrong key, forged or corrupted)") from None
-    fields = _INNER.parse(inner)
+    try:
+        fields = _INNER.parse(inner)
+    except ConstructError as exc:  # authentic but not ours to parse: a newer or buggy sender
+        raise MalformedFrame(f"inner part does not parse: {exc}") from None
     index, count = fields.fragment.index, fields.fragment.count
     if not 0 <= index < count:
         raise MalformedFrame(f"fragment {index} of {count}")

@@ -44,7 +44,13 @@ from evy.mesh.routing import CW_MAX, CW_MIN, RouteTable, RoutingParams, relay_de
 from evy.mesh.state import Freshness, NodeState
 
 log = logging.getLogger(__name__)
-ACK_FRAME_BYTES = HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD + messages.ACK_BODY.sizeof()
+
+
+def frame_length(body_bytes: int) -> int:
+    return HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD + body_bytes
+
+
+ACK_FRAME_BYTES = frame_length(messages.ACK_BODY.sizeof())
 
 
 @dataclass(frozen=True)
@@ -97,11 +103,23 @@ class PeerStatus:
 
 @dataclass(order=True)
 class _TxItem:
+    """A frame waiting for the radio. Frames this node originates are sealed only when they go on air
+    (``build``), so packet ids leave in the order they were taken even when priorities reorder the queue:
+    receivers' replay windows then never see a long-delayed low id."""
+
     rank: tuple[int, int]
-    raw: bytes = field(compare=False)
+    length: int = field(compare=False)
     priority: Priority = field(compare=False)
-    on_sent: Callable[[], None] | None = field(compare=False, default=None)
+    raw: bytes | None = field(compare=False, default=None)
+    build: Callable[[], bytes] | None = field(compare=False, default=None)
+    on_sent: Callable[[int], None] | None = field(compare=False, default=None)
     cancelled: bool = field(compare=False, default=False)
+
+    def frame(self) -> bytes:
+        if self.raw is None:
+            assert self.build is not None
+            self.raw = self.build()
+        return self.raw
 
 
 @dataclass
@@ -215,13 +233,16 @@ class MeshNode:
         out.attempts += 1
         unicast = out.destination != BROADCAST
         last_attempt = out.attempts > self.params.origin_retries
-        route = self.routes.lookup(out.destination, self.clock.time()) if unicast else None
-        next_hop = route.next_hop if route and not last_attempt else 0
-        out.routed = next_hop != 0
-        raw = self._seal(out.destination, out.kind, out.priority, out.message_id, out.index, out.count,
-                         out.body, want_ack=unicast, next_hop=next_hop)
-        on_sent = (lambda: self._arm_ack_timer(out, len(raw))) if unicast else None
-        self._enqueue(raw, out.priority, on_sent)
+
+        def build() -> bytes:
+            route = self.routes.lookup(out.destination, self.clock.time()) if unicast else None
+            next_hop = route.next_hop if route and not last_attempt else 0  # the last attempt floods
+            out.routed = next_hop != 0
+            return self._seal(out.destination, out.kind, out.priority, out.message_id, out.index, out.count,
+                              out.body, want_ack=unicast, next_hop=next_hop)
+
+        on_sent = (lambda length: self._arm_ack_timer(out, length)) if unicast else None
+        self._enqueue_built(frame_length(len(out.body)), build, out.priority, on_sent)
 
     def _seal(self, destination: int, kind: Kind, priority: Priority, message_id: int, index: int, count: int,
               body: bytes, want_ack: bool, next_hop: int) -> bytes:
@@ -274,8 +295,16 @@ class MeshNode:
     def queue_depth(self) -> int:
         return sum(1 for item in self._queue if not item.cancelled)
 
-    def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[], None] | None = None) -> _TxItem:
-        item = _TxItem((-int(priority), next(self._order)), raw, priority, on_sent)
+    def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[int], None] | None = None) -> _TxItem:
+        return self._push(_TxItem((-int(priority), next(self._order)), len(raw), priority, raw=raw,
+                                  on_sent=on_sent))
+
+    def _enqueue_built(self, length: int, build: Callable[[], bytes], priority: Priority,
+                       on_sent: Callable[[int], None] | None = None) -> _TxItem:
+        return self._push(_TxItem((-int(priority), next(self._order)), length, priority, build=build,
+                                  on_sent=on_sent))
+
+    def _push(self, item: _TxItem) -> _TxItem:
         heapq.heappush(self._queue, item)
         if not self._busy:
             if self._pump_timer is not None:
@@ -293,14 +322,14 @@ class MeshNode:
         if not self._queue:
             return
         item = self._queue[0]
-        now, airtime = self.clock.time(), self.radio.airtime(len(item.raw))
+        now, airtime = self.clock.time(), self.radio.airtime(item.length)
         wait = self.ledger.wait_s(now, airtime, item.priority.emergency)
         if self.ledger.band.max_dwell_s is not None and airtime > self.ledger.band.max_dwell_s:
             wait = float("inf")
         if wait == float("inf"):
             heapq.heappop(self._queue)
             self.counters.dropped_by_duty_cycle += 1
-            log.warning("frame of %d bytes can never fit the airtime rules; dropped", len(item.raw))
+            log.warning("frame of %d bytes can never fit the airtime rules; dropped", item.length)
             self._pump()
             return
         if wait > 0:
@@ -315,7 +344,7 @@ class MeshNode:
         heapq.heappop(self._queue)
         self.ledger.check(now, airtime, item.priority.emergency)  # the legal limit, checked once more
         try:
-            airtime = self.radio.transmit(item.raw)
+            airtime = self.radio.transmit(item.frame())
         except RadioError as exc:
             log.error("transmit failed: %s", exc)
             self._pump_timer = self.clock.call_later(1.0, self._pump)
@@ -330,7 +359,7 @@ class MeshNode:
     def _tx_done(self, item: _TxItem) -> None:
         self._busy = False
         if item.on_sent is not None:
-            item.on_sent()
+            item.on_sent(item.length)
         self._pump()
 
     # receiving -------------------------------------------------------------------------------------------
@@ -457,13 +486,17 @@ class MeshNode:
 
     def _send_ack(self, frame: Frame) -> None:
         header = frame.header
-        route = self.routes.lookup(header.source, self.clock.time())
         body = messages.encode(Ack(frame.message_id, frame.fragment_index))
-        raw = self._seal(header.source, Kind.ACK, header.priority, self.state.next_packet_id(), 0, 1, body,
-                         want_ack=False, next_hop=route.next_hop if route else 0)
+        ack_id = self.state.next_packet_id()
+
+        def build() -> bytes:
+            route = self.routes.lookup(header.source, self.clock.time())
+            return self._seal(header.source, Kind.ACK, header.priority, ack_id, 0, 1, body, want_ack=False,
+                              next_hop=route.next_hop if route else 0)
+
         self.counters.acks_sent += 1
         delay = self.rng.randrange(1 << CW_MIN) * slot_s(self.radio.modulation)
-        self.clock.call_later(delay, self._enqueue, raw, header.priority)
+        self.clock.call_later(delay, self._enqueue_built, frame_length(len(body)), build, header.priority)
 
     # relaying --------------------------------------------------------------------------------------------
     def _consider_relay(self, frame: Frame, raw: bytes, snr: float) -> None:
@@ -480,7 +513,10 @@ class MeshNode:
             next_hop = route.next_hop if route and header.destination != BROADCAST else 0
             out = reroute(raw, header.hop_limit - 1, next_hop, self._byte)
             delay = self.rng.randrange(1 << CW_MIN) * slot_s(modulation)
-            if next_hop:
+            # A frame handed to its destination is confirmed by that node's ACK passing back through us; an
+            # ACK handed to its destination is confirmed by nothing we could hear, so it is not waited for.
+            final_ack = header.kind is Kind.ACK and next_hop == node_byte(header.destination)
+            if next_hop and not final_ack:
                 wait = _RelayWait(out, header.destination, next_hop, self.params.relay_retries)
                 self._relay_waits[key] = wait
                 if header.kind is not Kind.ACK:
@@ -499,7 +535,7 @@ class MeshNode:
             return  # cancelled: a neighbour relayed first
         self.counters.relayed += 1
 
-        def sent() -> None:
+        def sent(length: int) -> None:
             self._flood_relays.pop(key, None)
 
         item = self._enqueue(out, priority, sent)
@@ -508,7 +544,7 @@ class MeshNode:
 
     def _relay_now(self, key: tuple[int, int], out: bytes, priority: Priority, directed: bool) -> None:
         self.counters.relayed += 1
-        on_sent = (lambda: self._arm_relay_wait(key, len(out))) if directed else None
+        on_sent = (lambda length: self._arm_relay_wait(key, length)) if directed else None
         self._enqueue(out, priority, on_sent)
 
     def _arm_relay_wait(self, key: tuple[int, int], frame_bytes: int) -> None:
@@ -527,7 +563,7 @@ class MeshNode:
         if wait.retries_left > 0:
             wait.retries_left -= 1
             self.counters.relay_retries += 1
-            self._enqueue(wait.raw, parse_header(wait.raw).priority, lambda: self._arm_relay_wait(key, len(wait.raw)))
+            self._enqueue(wait.raw, parse_header(wait.raw).priority, lambda length: self._arm_relay_wait(key, length))
             return
         del self._relay_waits[key]
         self.routes.failed(wait.destination)

@@ -11,12 +11,13 @@ import math
 import random
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
 from evy.mesh.dutycycle import WINDOW_S, AirtimeLedger, max_window_airtime, region
-from evy.mesh.frames import BROADCAST, Priority
+from evy.mesh.frames import BROADCAST, Priority, parse_header
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon, SmsRelay
 from evy.mesh.node import MeshNode, Message
@@ -272,6 +273,7 @@ class Simulation:
         airtime = sum(n.counters.airtime_s for n in self.nodes)
         worst = max(max_window_airtime(n.transmissions) for n in self.nodes)
         limit = self.nodes[0].ledger.band.duty_cycle
+        kinds = Counter(parse_header(frame).kind.name.lower() for _, _, frame in self.medium.log)
         totals = {k: sum(getattr(n.counters, k) for n in self.nodes)
                   for k in ("relayed", "relays_cancelled", "retries", "relay_retries", "acks_sent", "gave_up",
                             "deferred_by_duty_cycle", "forged", "replayed")}
@@ -281,6 +283,9 @@ class Simulation:
             "delivery_ratio": round(delivered / len(sent), 4) if sent else None,
             "acked": acked, "duplicate_deliveries": duplicates, "transmissions": transmissions,
             "transmissions_per_delivered": round(transmissions / delivered, 2) if delivered else None,
+            "transmissions_by_kind": dict(sorted(kinds.items())),
+            "message_transmissions_per_delivered":  # without the status beacons' share
+                round((transmissions - kinds.get("beacon", 0)) / delivered, 2) if delivered else None,
             "airtime_s": round(airtime, 3), "max_duty_cycle": round(worst / WINDOW_S, 5),
             "duty_cycle_limit": limit, "collisions": self.medium.collisions,
             "virtual_time_s": round(self.clock.time(), 1), "wall_time_s": round(wall_s, 3),
