@@ -54,7 +54,7 @@ def test_decode_status_report(capsys):
     assert decode(capsys, hex_text) == {
         "type": "status-report", "smsc": "+254722000000", "recipient": "+254712345678",
         "timestamp": "2026-11-26T11:00:00-05:00", "encoding": "gsm7", "text": "", "concat": None,
-        "status": 0, "reference": 42, "discharge_time": "2026-11-26T11:00:03-05:00"}
+        "status": 0, "reference": 42}
 
 
 def test_decode_8bit_and_without_smsc(capsys):

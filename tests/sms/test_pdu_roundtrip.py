@@ -10,7 +10,8 @@ from evy.sms.message import Concat, Deliver, Encoding, StatusReport
 
 GSM7_CHARS = [char for code, char in enumerate(gsm7.BASIC_TABLE) if code != gsm7.ESCAPE] \
     + list(gsm7.EXTENSION_TABLE.values())
-any_chars = st.one_of(st.sampled_from(GSM7_CHARS), st.sampled_from("😀🇰🇪жا中’\t"), st.characters())
+any_chars = st.one_of(st.sampled_from(GSM7_CHARS), st.sampled_from("😀🇰🇪жا中’\t"),
+                      st.characters(exclude_categories=["Cs"]))
 
 international = st.from_regex(r"\+[1-9][0-9]{5,14}", fullmatch=True)
 national = st.from_regex(r"[0-9*#]{1,20}", fullmatch=True)
@@ -53,7 +54,8 @@ def delivers(draw):
         text = data.decode("latin-1")
     return Deliver(sender=draw(st.one_of(numbers, alphanumeric)), text=text, encoding=encoding,
                    timestamp=draw(timestamps), smsc=draw(smscs), concat=concat, data=data,
-                   status_report_indication=draw(st.booleans()))
+                   status_report_indication=draw(st.booleans()),
+                   protocol_id=draw(st.sampled_from([0x00, 0x40, 0x41, 0x7F])))
 
 
 @given(delivers())

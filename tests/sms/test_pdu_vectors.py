@@ -191,3 +191,12 @@ def test_national_language_shift_tables(udl, user_data, text, concat):
     hex_text = "00" "44" + KENYA + "00" "00" + TS_UTC + udl + user_data
     decoded = pdu.decode(hex_text)
     assert (decoded.text, decoded.concat) == (text, concat)
+
+
+def test_silent_type0_sms_is_flagged():
+    # TP-PID 40: "Short Message Type 0", the network's silent ping; never to be answered
+    hex_text = "00" "04" + KENYA + "40" "00" + TS_UTC + "00"
+    message = pdu.decode(hex_text)
+    assert message.silent and message.protocol_id == 0x40 and message.text == ""
+    assert pdu.encode_deliver(message) == hex_text
+    assert not pdu.decode(VECTORS["national sender"][0]).silent

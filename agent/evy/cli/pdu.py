@@ -78,8 +78,7 @@ def pdu_json(message: Any) -> dict[str, Any]:
     head |= {"encoding": str(message.encoding), "text": message.text,
              "concat": {"ref": concat.ref, "total": concat.total, "seq": concat.seq} if concat else None}
     if isinstance(message, StatusReport):
-        head |= {"status": message.status, "reference": message.reference,
-                 "discharge_time": _iso(message.discharge_time)}
+        head |= {"status": message.status, "reference": message.reference}
     return head
 
 

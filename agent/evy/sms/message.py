@@ -35,6 +35,13 @@ class Deliver:
     concat: Concat | None = None
     data: bytes = b""  # the raw user data of 8-bit messages (text is then its latin-1 reading)
     status_report_indication: bool = False
+    protocol_id: int = 0  # TP-PID
+
+    @property
+    def silent(self) -> bool:
+        """A "Short Message Type 0" (TP-PID 0x40): a network or location ping that phones acknowledge and
+        discard without showing it (TS 23.040 §9.2.3.9); it must never get a reply."""
+        return self.protocol_id == 0x40
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,13 @@ def decode(hex_text: str, *, with_smsc: bool = True) -> Deliver | Submit | Statu
 
 def _decode_deliver(reader: Reader, first: int, smsc: str | None) -> Deliver:
     sender = address.read(reader, "sender address")
-    reader.octet("protocol identifier")
+    protocol_id = reader.octet("protocol identifier")
     encoding = encoding_of(reader.octet("data coding scheme"))
     timestamp = timefields.decode_timestamp(reader.take(timefields.TIMESTAMP_OCTETS, "SMSC timestamp"))
     text, data, concat = _read_user_data(reader, encoding, bool(first & FLAG_UDHI))
     return Deliver(sender=sender, text=text, encoding=encoding, timestamp=timestamp, smsc=smsc,
-                   concat=concat, data=data, status_report_indication=bool(first & FLAG_SRR))
+                   concat=concat, data=data, status_report_indication=bool(first & FLAG_SRR),
+                   protocol_id=protocol_id)
 
 
 def _decode_submit(reader: Reader, first: int, smsc: str | None) -> Submit:
@@ -199,7 +200,9 @@ def encode_deliver(msg: Deliver) -> str:
         length, user_data = _user_data(msg.text, encoding, header)
     first = MTI_DELIVER | FLAG_MMS | (FLAG_SRR if msg.status_report_indication else 0) \
         | (FLAG_UDHI if header else 0)
-    tpdu = bytes((first,)) + address.encode(msg.sender, field="sender") + bytes((0x00, DCS[encoding])) \
+    if not 0 <= msg.protocol_id <= 0xFF:
+        raise CodecError(f"protocol identifier {msg.protocol_id} is out of range 0-255")
+    tpdu = bytes((first,)) + address.encode(msg.sender, field="sender") + bytes((msg.protocol_id, DCS[encoding])) \
         + timefields.encode_timestamp(msg.timestamp) + bytes((length,)) + user_data
     return (address.encode_smsc(msg.smsc) + tpdu).hex().upper()
 

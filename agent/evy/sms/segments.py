@@ -50,7 +50,7 @@ def char_units(char: str, encoding: Encoding) -> int:
             raise CodecError(f"text is not GSM-7: {char!r} (U+{ord(char):04X})")
         return size
     if encoding is Encoding.UCS2:
-        return 2 if ord(char) > 0xFFFF else 1
+        return ucs2.unit_count(char)
     if ord(char) > 0xFF:
         raise CodecError(f"8-bit data carries only U+0000-U+00FF, got {char!r} (U+{ord(char):04X})")
     return 1

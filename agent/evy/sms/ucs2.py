@@ -9,8 +9,7 @@ def encode(text: str) -> bytes:
     try:
         return text.encode("utf-16-be")
     except UnicodeEncodeError as exc:
-        bad = text[exc.start]
-        raise CodecError(f"text has an unpaired surrogate U+{ord(bad):04X} at index {exc.start}") from None
+        raise _unpaired(text, exc) from None
 
 
 def decode(data: bytes) -> str:
@@ -21,4 +20,12 @@ def decode(data: bytes) -> str:
 
 def unit_count(text: str) -> int:
     """UTF-16 code units: 2 for each character beyond U+FFFF."""
-    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+    try:
+        return len(text.encode("utf-16-le")) // 2
+    except UnicodeEncodeError as exc:
+        raise _unpaired(text, exc) from None
+
+
+def _unpaired(text: str, exc: UnicodeEncodeError) -> CodecError:
+    """A str can hold a lone surrogate (e.g. from surrogateescape); UTF-16 cannot carry it."""
+    return CodecError(f"text has an unpaired surrogate U+{ord(text[exc.start]):04X} at index {exc.start}")
