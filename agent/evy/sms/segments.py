@@ -80,10 +80,11 @@ def count(text: str) -> tuple[Encoding, int]:
 
 
 def _cut(text: str, encoding: Encoding, ref_bits: int) -> list[str]:
-    if units(text, encoding) <= budget(encoding, multipart=False):
+    total = units(text, encoding)
+    if total <= budget(encoding, multipart=False):
         return [text]
     limit = budget(encoding, multipart=True, ref_bits=ref_bits)
-    if units(text, encoding) == len(text):  # every character one unit: plain slicing
+    if total == len(text):  # every character one unit: plain slicing
         return [text[start:start + limit] for start in range(0, len(text), limit)]
     if encoding is Encoding.GSM7:
         sizes = list(map(gsm7.char_septets, text))
