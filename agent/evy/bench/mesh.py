@@ -42,8 +42,13 @@ def _frame_figures(repeats: int, inner: int) -> dict:
 
 
 def _airtimes() -> dict:
-    cases = {"sf7_bw125_50B": (Modulation(7, 125_000, 5, 8), 50), "sf12_bw125_50B": (Modulation(12, 125_000, 5, 8), 50),
-             "evy_default_sf9_bw125_255B": (Modulation(), 255), "longfast_sf11_bw250_50B": (Modulation(11, 250_000, 5, 16), 50)}
+    cases = {
+        "sf7_bw125_50B": (Modulation(7, 125_000, 5, 8), 50),
+        "sf12_bw125_50B": (Modulation(12, 125_000, 5, 8), 50),
+        "evy_default_sf9_bw125_50B": (Modulation(), 50),
+        "evy_default_sf9_bw125_255B": (Modulation(), 255),
+        "longfast_sf11_bw250_50B": (Modulation(11, 250_000, 5, 16), 50),
+    }
     return {f"airtime_{name}_s": round(m.time_on_air(n), 6) for name, (m, n) in cases.items()}
 
 

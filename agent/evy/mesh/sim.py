@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
 from evy.mesh.dutycycle import WINDOW_S, AirtimeLedger, max_window_airtime, region
+from evy.mesh.errors import RadioError
 from evy.mesh.frames import BROADCAST, Priority, parse_header
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon, SmsRelay
@@ -119,6 +120,8 @@ class SimRadio(Radio):
         self.listening = False
 
     def transmit(self, frame: bytes) -> float:
+        if not self.listening:
+            raise RadioError("simulated radio is not open")
         airtime = self.airtime(len(frame))
         self.medium.transmit(self.index, frame, airtime)
         return airtime

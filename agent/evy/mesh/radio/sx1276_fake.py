@@ -8,6 +8,7 @@ in ``sent`` when the driver switches to TX mode; CAD reports ``channel_active``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from evy.mesh.radio import sx1276_regs as R
 
@@ -24,6 +25,7 @@ class FakeSX1276:
         self.registers = bytearray(0x80)
         self.fifo = bytearray(R.FIFO_SIZE)
         self.sent: list[bytes] = []
+        self.on_air: Callable[[bytes], None] | None = None  # joins fakes into one "air" (contract tests)
         self.channel_active = False
         self.mode_log: list[int] = []
         self.closed = False
@@ -79,7 +81,10 @@ class FakeSX1276:
         self.mode_log.append(mode)
         if mode == R.MODE_TX:
             base, length = self.registers[R.FIFO_TX_BASE_ADDR], self.registers[R.PAYLOAD_LENGTH]
-            self.sent.append(bytes(self.fifo[(base + i) & 0xFF] for i in range(length)))
+            frame = bytes(self.fifo[(base + i) & 0xFF] for i in range(length))
+            self.sent.append(frame)
+            if self.on_air is not None:
+                self.on_air(frame)
             self._raise_irq(R.IRQ_TX_DONE, R.DIO0_TX_DONE)
             self.registers[R.OP_MODE] = (value & ~R.MODE_MASK) | R.MODE_STDBY
         elif mode == R.MODE_CAD:
