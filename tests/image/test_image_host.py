@@ -30,7 +30,7 @@ def test_binfmt_states(tmp_path, entry, state):
 
 
 def test_binfmt_not_mounted_is_a_clear_error(tmp_path):
-    with pytest.raises(HostError, match="binfmt_misc is not mounted.*invoke setup-host"):
+    with pytest.raises(HostError, match=r"binfmt_misc is not mounted.*invoke setup-host"):
         hostcheck.require_binfmt(tmp_path)
 
 

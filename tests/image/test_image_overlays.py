@@ -81,7 +81,7 @@ def test_firstboot_unit_runs_once_before_ssh_and_agent(rendered):
 
 
 def test_unknown_variable_is_an_error(tmp_path):
-    with pytest.raises(StageError, match="unknown overlay variable.*known: "):
+    with pytest.raises(StageError, match=r"unknown overlay variable.*known: "):
         overlays.render("x {{ nosuch }}", {"hostname": "h"}, "f")
     assert overlays.render("{{hostname}}-{{ hostname }}", {"hostname": "h"}, "f") == "h-h"
 

@@ -95,7 +95,7 @@ def test_assembled_image_has_the_layout_and_the_files(tmp_path, log):
 
 
 def test_same_inputs_same_filesystems(tmp_path, log):
-    boot, root, _ = small_trees(tmp_path)
+    _, root, _ = small_trees(tmp_path)
     digests = []
     for run in range(2):
         target = tmp_path / f"root{run}.ext4"
@@ -126,7 +126,7 @@ def test_sfdisk_script_is_mib_aligned():
 
 @pytest.mark.skipif(shutil.which("bmaptool") is None or shutil.which("xz") is None, reason="needs bmap-tools, xz")
 def test_outputs_and_manifest(tmp_path, log):
-    layout, image = build_small_image(tmp_path, log)
+    _, image = build_small_image(tmp_path, log)
     paths = outputs.OutputPaths(image.parent, "t")
     (tmp_path / "vmlinuz").write_bytes(b"k")
     (tmp_path / "initrd").write_bytes(b"i")

@@ -41,7 +41,7 @@ def test_field_profile_has_no_password_path():
 
 def test_resolve_by_name_and_unknown_name():
     assert profile.resolve("field", PROFILES) == PROFILES / "field.toml"
-    with pytest.raises(ProfileError, match="not found.*field"):
+    with pytest.raises(ProfileError, match=r"not found.*field"):
         profile.resolve("nosuch", PROFILES)
 
 
@@ -67,7 +67,7 @@ def test_consistency_checks(tmp_path):
         profile.parse(data, Path("x.toml"))
     data = field_data()
     data["base"]["packages"] = [p for p in data["base"]["packages"] if p != "busybox"]
-    with pytest.raises(ProfileError, match="missing required package.*busybox"):
+    with pytest.raises(ProfileError, match=r"missing required package.*busybox"):
         profile.parse(data, Path("x.toml"))
     data = field_data()
     data["base"]["packages"] = [*data["base"]["packages"], "linux-image-arm64"]
@@ -132,3 +132,8 @@ def test_unknown_keys_are_always_rejected(name):
     data["partitions"][name] = 1
     with pytest.raises(ProfileError, match=f"partitions.{name}: unknown key"):
         profile.parse(data, Path("p.toml"))
+
+
+def test_docs_carry_the_generated_reference():
+    doc = (PROFILES.parents[1] / "docs" / "image.md").read_text(encoding="utf-8")
+    assert profile.reference_markdown() in doc, "regenerate the table in docs/image.md from profile.reference_markdown()"
