@@ -48,6 +48,7 @@ class Agent:
         self._workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evy-followup")
         self._last_retention = 0.0
         self._followups_running = 0
+        self._recorded_status: modem_api.ModemStatus | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -165,7 +166,9 @@ class Agent:
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False) -> None:
-        with self.store.transaction() as db:
+        # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
+        # again. The durable commit before the first part leaves (stored sending) syncs it too.
+        with self.store.transaction(durable=False) as db:
             self.sender.enqueue(db, message, reply, kind=kind, keep_ucs2=keep_ucs2)
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
@@ -174,7 +177,7 @@ class Agent:
         crashpoint("after_reply_queued")
 
     def _close(self, message: Inbound, verdict: Verdict) -> None:
-        with self.store.transaction() as db:
+        with self.store.transaction(durable=False) as db:
             inbox.mark_handled(db, message.message_id, str(verdict))
         log.info("message %d from %s: %s", message.message_id, message.sender, verdict)
 
@@ -204,5 +207,8 @@ class Agent:
 
     def _record_modem_state(self) -> None:
         status = self.modem.status()
+        if status == self._recorded_status:
+            return
+        self._recorded_status = status
         self.store.set_modem_state(state=status.state, signal="" if status.signal is None else str(status.signal),
                                    operator=status.operator or "", last_error=status.last_error or "")

@@ -97,20 +97,32 @@ class Sender:
 
     def _send(self, part: outbox.OutboxPart) -> None:
         submit = pdu.SubmitPart(hex=part.pdu, tpdu_length=part.tpdu_length, message=pdu.decode(part.pdu))
-        if not self.stored_sending:
+        location = part.location
+        if self.stored_sending and part.state == "pending":
+            location = self._store_outgoing(submit)
+            if location is not None:
+                crashpoint("after_modem_write")
+                outbox.set_part(self.store, part, "stored", location=location)
+        if location is None:  # no stored sending here, or no free slot for it right now
             outbox.set_part(self.store, part, "sending")
             crashpoint("during_send")
             reference = self.modem.send(submit)
             crashpoint("after_send")
             outbox.set_part(self.store, part, "sent", reference=reference)
             return
-        location = part.location
-        if part.state == "pending":
-            location = self.modem.store_outgoing(submit)
-            crashpoint("after_modem_write")
-            outbox.set_part(self.store, part, "stored", location=location)
         crashpoint("during_send")
         reference = self.modem.send_stored(location)
         crashpoint("after_send")
         outbox.set_part(self.store, part, "sent", reference=reference)
         self.modem.delete(location)
+
+    def _store_outgoing(self, submit: pdu.SubmitPart) -> int | None:
+        """A storage slot holding the part, or None when storage is full (incoming messages fill it under
+        load faster than they can be read): then the part goes out directly rather than waiting."""
+        try:
+            return self.modem.store_outgoing(submit)
+        except CmsError as exc:
+            if exc.code != 322:
+                raise
+            log.info("modem storage full; sending a reply part directly (AT+CMGS)")
+            return None

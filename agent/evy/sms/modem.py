@@ -21,6 +21,10 @@ from evy.sms.message import Deliver, StatusReport
 log = logging.getLogger("evy.sms.modem")
 T = TypeVar("T")
 
+# (port or gammu config, PIN) pairs a SIM refused in this process: no driver enters them again, whoever
+# calls open() next, so a restart loop cannot PUK-lock the SIM.
+REJECTED_PINS: set[tuple[str, str]] = set()
+
 
 # --- values crossing the interface ----------------------------------------------------------------------
 
@@ -218,7 +222,8 @@ class Modem(ABC):
 
     def store_outgoing(self, part: Any) -> int:
         """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location."""
-        return self._call("store outgoing", lambda: self._store_outgoing(part))
+        return self._call("store outgoing", lambda: self._store_outgoing(part),
+                          retry_if=lambda exc: exc.transient and getattr(exc, "code", None) != 322)
 
     def send_stored(self, location: int) -> int:
         """AT+CMSS: send the part at ``location``; returns the TP-MR. Retried only when nothing left."""

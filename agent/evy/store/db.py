@@ -71,10 +71,16 @@ class Store:
         return self._db
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable unit of work; errors become a one-line StoreError."""
+    def transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; errors become a one-line StoreError.
+
+        ``durable=False`` skips the fsync at commit: a power cut may lose that transaction, but never a
+        later durable one, since the WAL is synced in order. Use it only where redoing the work after a
+        power cut is harmless (reassembly, queueing a reply that has not left yet, modem state).
+        """
         db = self.db
         try:
+            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -100,7 +106,7 @@ class Store:
 
     def set_modem_state(self, **values: str) -> None:
         now = time.time()
-        with self.transaction() as db:
+        with self.transaction(durable=False) as db:
             db.executemany("INSERT INTO modem_state(key, value, at) VALUES (?, ?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, at = excluded.at",
                            [(k, v, now) for k, v in values.items()])

@@ -40,7 +40,8 @@ def assemble(store: Store, multipart_timeout: float, now: float | None = None) -
     """Turn complete (or timed-out) groups of parts into messages; returns how many were made."""
     now = time.time() if now is None else now
     made = 0
-    with store.transaction() as db:
+    # Not durable: after a power cut the parts are simply joined again (they are durable).
+    with store.transaction(durable=False) as db:
         groups = db.execute(
             "SELECT sender, concat_ref, concat_total, MIN(received_at) AS first, COUNT(DISTINCT seq) AS n"
             " FROM parts WHERE message_id IS NULL GROUP BY sender, concat_ref, concat_total"
