@@ -236,6 +236,19 @@ class Simulation:
             self.nodes.append(node)
         self.index_of = {n.node_id: i for i, n in enumerate(self.nodes)}
 
+    def hops(self, source: int) -> dict[int, int]:
+        """Radio hops from ``source`` to every node it can reach (breadth-first over the links)."""
+        distance, frontier = {source: 0}, [source]
+        while frontier:
+            following = []
+            for a in frontier:
+                for b in self.medium.neighbours(a):
+                    if b not in distance:
+                        distance[b] = distance[a] + 1
+                        following.append(b)
+            frontier = following
+        return distance
+
     def start(self) -> None:
         for node in self.nodes:
             node.start()
@@ -272,6 +285,11 @@ class Simulation:
             if copies:
                 delivered += 1
         acked = sum(1 for source, _, mid, _ in sent if self.status[source].get(mid))
+        # Messages to nodes further than the hop limit allows can never arrive: a planning result, not loss.
+        reach = self.config.params.hop_limit + 1
+        out_of_reach = sum(1 for source, destination, _, _ in sent
+                           if self.hops(source).get(destination, reach + 1) > reach)
+        in_reach = len(sent) - out_of_reach
         transmissions = sum(n.counters.transmissions for n in self.nodes)
         airtime = sum(n.counters.airtime_s for n in self.nodes)
         worst = max(max_window_airtime(n.transmissions) for n in self.nodes)
@@ -284,6 +302,8 @@ class Simulation:
             "nodes": self.config.nodes, "topology": self.config.topology, "loss": self.config.loss,
             "seed": self.config.seed, "sent": len(sent), "delivered": delivered,
             "delivery_ratio": round(delivered / len(sent), 4) if sent else None,
+            "out_of_reach": out_of_reach,
+            "delivery_ratio_in_reach": round(min(delivered, in_reach) / in_reach, 4) if in_reach else None,
             "acked": acked, "duplicate_deliveries": duplicates, "transmissions": transmissions,
             "transmissions_per_delivered": round(transmissions / delivered, 2) if delivered else None,
             "transmissions_by_kind": dict(sorted(kinds.items())),
