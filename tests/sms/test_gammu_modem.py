@@ -106,3 +106,14 @@ def test_gammus_at_driver_runs_the_simulated_modem():
             reference = modem.send(part)
             sent = sim.wait_sent(1)
             assert sent[0].reference == reference and sent[0].submit.text == "Maji yanakuja"
+
+
+@pytest.mark.slow
+def test_gammu_enters_a_pin_once_and_never_retries_a_wrong_one():
+    with SimModem(pin="4321") as sim:
+        wrong = make_modem(ModemSettings(backend="gammu", port=sim.port, pin="9999", heartbeat=60))
+        with pytest.raises(PinError, match=r"refused modem\.pin"):
+            wrong.open()
+        with pytest.raises(PinError, match="not entered again"):
+            wrong.open()
+        assert sim.pin_attempts == 1 and sim.pin_attempts_left == 2

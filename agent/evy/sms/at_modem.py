@@ -24,6 +24,7 @@ from evy.sms.errors import (
 )
 from evy.sms.message import Deliver, StatusReport
 from evy.sms.modem import (
+    REJECTED_PINS,
     InlineMessage,
     Modem,
     ModemEvent,
@@ -32,13 +33,12 @@ from evy.sms.modem import (
     StatusReportEvent,
     StorageFull,
     StoredMessage,
+    UnreadableMessage,
 )
 from evy.sms.profiles import choose_cnmi, get_profile
 
 REGISTERED = {1, 5}  # home, roaming
 _PROBE_TIMEOUT = 1.0
-# (port, PIN) pairs a SIM refused in this process: never entered again, whoever calls open() next.
-_REJECTED_PINS: set[tuple[str, str]] = set()
 
 
 class AtModem(Modem):
@@ -163,7 +163,7 @@ class AtModem(Modem):
             pin = self.settings.pin
             if not pin:
                 raise PinError("the SIM asks for its PIN: set modem.pin")
-            if (self.settings.port, pin) in _REJECTED_PINS:
+            if (self.settings.port, pin) in REJECTED_PINS:
                 raise PinError("the SIM refused modem.pin earlier in this run; it is not entered again: "
                                "fix modem.pin and restart")
             left = self._pin_attempts_left()
@@ -175,12 +175,12 @@ class AtModem(Modem):
             try:
                 self._session.command(f'AT+CPIN="{pin}"', self.settings.command_timeout)
             except CmsError as exc:
-                _REJECTED_PINS.add((self.settings.port, pin))
+                REJECTED_PINS.add((self.settings.port, pin))
                 raise PinError(f"the SIM refused modem.pin ({exc.kind.upper()} ERROR {exc.code}: "
                                f"{exc.cause}); fix modem.pin - it is not retried, so the SIM cannot get "
                                "PUK-locked") from exc
             except ModemTimeout as exc:
-                _REJECTED_PINS.add((self.settings.port, pin))
+                REJECTED_PINS.add((self.settings.port, pin))
                 raise PinError("no answer to the SIM PIN; not retried so the SIM cannot get PUK-locked: "
                                "check the SIM in a phone") from exc
             state = self._sim_state()
@@ -261,7 +261,8 @@ class AtModem(Modem):
             try:
                 message = self._decode(location, pdu)
             except StoredPduError as exc:
-                self.log.error("%s; left in storage", exc)
+                self.log.error("%s", exc)
+                self._events.append(UnreadableMessage(location, pdu, str(exc)))
                 continue
             if isinstance(message, StoredMessage):
                 stored.append(message)

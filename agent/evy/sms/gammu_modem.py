@@ -15,7 +15,15 @@ from typing import Any
 from evy.sms import pdu as pdu_codec
 from evy.sms.errors import CodecError, ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Concat, Deliver, Encoding, StatusReport, Submit
-from evy.sms.modem import Modem, ModemEvent, ModemSettings, NewMessage, StatusReportEvent, StoredMessage
+from evy.sms.modem import (
+    REJECTED_PINS,
+    Modem,
+    ModemEvent,
+    ModemSettings,
+    NewMessage,
+    StatusReportEvent,
+    StoredMessage,
+)
 
 CODINGS = {"Default_No_Compression": Encoding.GSM7, "Unicode_No_Compression": Encoding.UCS2,
            "8bit": Encoding.BIT8}
@@ -73,15 +81,20 @@ class GammuModem(Modem):
             state = self._machine.GetSecurityStatus()
         if state is None:
             return
-        if state == "Pin" and self.settings.pin:
+        if state == "PIN" and self.settings.pin:
+            key = (self.settings.gammu_config or self.settings.port, self.settings.pin)
+            if key in REJECTED_PINS:
+                raise PinError("the SIM refused modem.pin earlier in this run; it is not entered again: "
+                               "fix modem.pin and restart")
             self.log.info("entering the SIM PIN (once)")
             try:
-                self._machine.EnterSecurityCode(Type="Pin", Code=self.settings.pin)
+                self._machine.EnterSecurityCode(Type="PIN", Code=self.settings.pin)
             except Exception as exc:
+                REJECTED_PINS.add(key)
                 raise PinError(f"the SIM refused modem.pin ({_gammu_text(exc)}); fix modem.pin - it is not "
                                "retried, so the SIM cannot get PUK-locked") from exc
             return
-        if state == "Pin":
+        if state == "PIN":
             raise PinError("the SIM asks for its PIN: set modem.pin")
         raise PinError(f"the SIM is locked ({state}): unlock it in a phone, then restart")
 

@@ -87,7 +87,17 @@ class StorageFull:
     total: int
 
 
-ModemEvent = NewMessage | InlineMessage | StatusReportEvent | ModemRestarted | StorageFull
+@dataclass(frozen=True)
+class UnreadableMessage:
+    """A stored PDU that does not decode (found while listing storage): keep ``pdu`` somewhere durable,
+    then ``delete`` it, so it neither fills the SIM nor is lost."""
+
+    location: int
+    pdu: str
+    reason: str
+
+
+ModemEvent = NewMessage | InlineMessage | StatusReportEvent | ModemRestarted | StorageFull | UnreadableMessage
 
 
 # --- settings ---------------------------------------------------------------------------------------------

@@ -558,7 +558,9 @@ class SimModem:
                 self.pin_attempts_left = 3
                 self._state.sim_state = "READY"
                 self._answer([])
-                self._urc("+CPIN: READY", "Call Ready", "SMS Ready")
+                # The SMS side comes up a moment later, as on a SIM800.
+                self._timers.append((time.monotonic() + 0.2,
+                                     lambda: self._urc("+CPIN: READY", "Call Ready", "SMS Ready")))
             else:
                 self.pin_attempts_left -= 1
                 if self.pin_attempts_left <= 0:
