@@ -82,3 +82,16 @@ def test_emergency_number_table_is_verified_and_never_guesses():
 
     with pytest.raises(ConfigError, match="no verified emergency number"):
         emergency_number("ZZ")
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), [
+    ("en", "Call the emergency number now.", "Call 999 now."),
+    ("es", "Llame al número de emergencias.", "Llame al 999."),
+    ("fr", "Appelez le numéro d'urgence.", "Appelez le 999."),
+    ("pt", "Ligue para o número de emergência.", "Ligue para o 999."),
+])
+def test_knowledge_base_wording_gets_the_real_number(language, text, expected):
+    from evy.protocols import name_the_number, phrase
+
+    assert name_the_number(text, language, "999") == expected
+    assert "999" in phrase("call", language, "999")

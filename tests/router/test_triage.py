@@ -158,3 +158,12 @@ def test_any_text_triages_without_error(text):
     assert result.emergency == (result.priority <= Priority.EMERGENCY)
     if result.topic is not None:
         assert default_lexicon().topics[result.topic].category == result.category
+
+
+def test_mentions_lists_every_topic_and_category_touched():
+    from evy.router import mentions
+
+    found = mentions("my son fell through ice not breathing")
+    assert {"cpr", "drowning", "hypothermia"} <= found.topics and "medical" in found.categories
+    assert mentions("Clothes on fire").categories == {"fire"}
+    assert not mentions("hello there").topics

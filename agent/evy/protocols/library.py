@@ -7,6 +7,7 @@ categories (``fire``, ``flood``...) and ``general`` for a message that is neithe
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -40,10 +41,12 @@ def _phrases() -> dict[str, dict[str, str]]:
 
 
 @cache
-def _load() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]]]:
+def _load() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]],
+                     dict[str, tuple[str, ...]]]:
     folder = resources.files("evy.protocols").joinpath("data")
     library: dict[str, dict[str, dict[str, str]]] = {}
     phrases: dict[str, dict[str, str]] = {}
+    generics: dict[str, tuple[str, ...]] = {}
     for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if not item.name.endswith(".toml") or item.name == "emergency_numbers.toml":
             continue
@@ -63,13 +66,24 @@ def _load() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, s
             if not isinstance(source, str) or not source.strip():
                 raise ProtocolError(f"{where}: protocol.{key}: source is required")
         library[language] = entries
-        phrases[language] = data.get("phrase", {})
+        phrases[language] = dict(data.get("phrase", {}))
+        generic = phrases[language].pop("generic_number", [])
+        if not isinstance(generic, list) or not all(isinstance(words, str) for words in generic):
+            raise ProtocolError(f"{where}: phrase.generic_number must be a list of strings")
+        generics[language] = tuple(generic)
         for name, text in phrases[language].items():
             if not isinstance(text, str) or NUMBER_FIELD not in text:
                 raise ProtocolError(f"{where}: phrase.{name} must name the number as {NUMBER_FIELD}")
     if FALLBACK_LANGUAGE not in library:
         raise ProtocolError(f"protocols/data: {FALLBACK_LANGUAGE}.toml is missing")
-    return library, phrases
+    return library, phrases, generics
+
+
+def name_the_number(text: str, language: str, number: str) -> str:
+    """``text`` with "the emergency number" (in ``language``) replaced by the number itself."""
+    for words in _load()[2].get(language, ()):
+        text = re.sub(re.escape(words), number, text, flags=re.IGNORECASE)
+    return text
 
 
 def phrase(name: str, language: str, number: str) -> str:

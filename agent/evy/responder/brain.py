@@ -15,16 +15,17 @@ from typing import Any
 
 from evy.compress import compress, to_gsm7
 from evy.config import Config
-from evy.protocols import for_triage, phrase
+from evy.protocols import for_triage, name_the_number, phrase
 from evy.responder import vetting
 from evy.responder.base import Inbound, Priority, Reply
 from evy.responder.knowledge import Knowledge
-from evy.router import Triage, triage
+from evy.router import Mentions, Triage, mentions, triage
 from evy.router.lexicon import default_lexicon
 from evy.sms import segments
 
 log = logging.getLogger(__name__)
 
+LIFE_THREAT_CANDIDATES = 5  # passages looked at for a life threat: the first ones often restate the protocol
 SYSTEM_PROMPT = (
     "You are EVY, an emergency helper answering by SMS where there is no internet. Use only the facts in "
     "the notes. Answer in at most 3 short sentences of concrete steps. Never write a phone number."
@@ -78,17 +79,21 @@ class BrainResponder:
         if not first.wants_followup or self.knowledge is None or time.monotonic() >= deadline:
             return None
         result = triage(message.text)
-        passages = self.knowledge.search(message.text, k=self.config["rag.top_k"], language=result.language,
-                                         deadline=deadline)
-        if result.priority is Priority.LIFE_THREATENING:
-            return self._retrieved(result, first, passages)
+        life = result.priority is Priority.LIFE_THREATENING
+        k = max(self.config["rag.top_k"], LIFE_THREAT_CANDIDATES) if life else self.config["rag.top_k"]
+        passages = self.knowledge.search(message.text, k=k, language=result.language, deadline=deadline)
+        if life:
+            return self._retrieved(message, result, first, passages)
         return self._generated(message, result, first, passages, deadline)
 
-    def _retrieved(self, result: Triage, first: Reply, passages: list[Any]) -> Reply | None:
-        """A life threat: the best knowledge-base passage in the sender's language that adds something."""
+    def _retrieved(self, message: Inbound, result: Triage, first: Reply, passages: list[Any]) -> Reply | None:
+        """A life threat: the best-ranked passage in the sender's language whose title is about something the
+        message is about, and that adds to the protocol already sent (the top hit often restates it)."""
+        asked = mentions(message.text)
         for passage in passages:
-            if passage.language == result.language and vetting.novelty(passage.text, first.text) >= \
-                    vetting.MIN_NOVELTY:
+            if passage.language != result.language or not _about(getattr(passage, "title", ""), asked):
+                continue
+            if vetting.novelty(passage.text, first.text) >= vetting.MIN_NOVELTY:
                 return self._reply(self._with_number(passage.text, result), first, [passage])
         return None
 
@@ -116,6 +121,7 @@ class BrainResponder:
         return self._reply(text, first, passages)
 
     def _with_number(self, text: str, result: Triage) -> str:
+        text = name_the_number(text, result.language, self.number)  # "call the emergency number" -> "call 999"
         if self.number in text:
             return text
         return f"{text} {phrase('call', result.language, self.number)}"
@@ -136,3 +142,12 @@ class BrainResponder:
     def close(self) -> None:
         if self.knowledge is not None:
             self.knowledge.close()
+
+
+def _about(title: str, asked: Mentions) -> bool:
+    """Whether a passage titled ``title`` is on a subject the message raised: a shared topic, or, when the
+    message names no topic, a shared category. A passage body mentions too much to judge by it."""
+    told = mentions(title)
+    if asked.topics:
+        return bool(asked.topics & told.topics)
+    return bool(asked.categories & told.categories)

@@ -4,6 +4,6 @@ Each language is one data file in ``data/`` (``en.toml``, ``es.toml``...); addin
 """
 
 from evy.router.lexicon import CATEGORIES, LANGUAGES
-from evy.router.triage import Triage, triage
+from evy.router.triage import Mentions, Triage, mentions, triage
 
-__all__ = ["CATEGORIES", "LANGUAGES", "Triage", "triage"]
+__all__ = ["CATEGORIES", "LANGUAGES", "Mentions", "Triage", "mentions", "triage"]

@@ -43,6 +43,25 @@ def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str =
     return _decide(lexicon, hits, default_language)
 
 
+@dataclass(frozen=True)
+class Mentions:
+    """Every topic and category a text touches, not just the winner (for matching passages to a message)."""
+
+    topics: frozenset[str]
+    categories: frozenset[str]
+
+
+def mentions(text: str, *, lexicon: Lexicon | None = None) -> Mentions:
+    lexicon = lexicon or default_lexicon()
+    hits: list[Hit] = []
+    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
+    hits += _hits(lexicon, words)
+    topics = frozenset(hit.name for hit in hits if hit.kind == "topic")
+    categories = {hit.name for hit in hits if hit.kind in ("category", "critical")}
+    categories.update(lexicon.topics[name].category for name in topics)
+    return Mentions(topics, frozenset(categories))
+
+
 def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
     """Spell out SMS shorthand; each shorthand also hints at the languages that use it ("pfv": pt)."""
     expanded: list[str] = []
