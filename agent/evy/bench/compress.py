@@ -45,6 +45,9 @@ def run(quick: bool) -> dict:
                 begin = time.perf_counter()
                 compress(answer["text"], max_segments=3, language=answer["language"])
                 times.append((time.perf_counter() - begin) * 1000)
+    plain = [i for i, (encoding, _) in enumerate(naive) if encoding is Encoding.GSM7]
+    plain_naive = sum(naive[i][1] for i in plain)
+    plain_packed = sum(packed[i].segments for i in plain)
     naive_segments = sum(parts for _, parts in naive)
     packed_segments = sum(r.segments for r in packed)
     lossless_segments = sum(r.segments for r in lossless)
@@ -60,6 +63,8 @@ def run(quick: bool) -> dict:
         "answers_all_numbers_kept": numbers_kept,
         "sentences_dropped": sum(r.dropped for r in packed),
         "chars_saved": sum(r.chars_saved for r in packed),
+        "gsm7_answers": len(plain),
+        "gsm7_answers_saved_pct": round(100 * (1 - plain_packed / plain_naive), 1) if plain_naive else None,
         "naive_ucs2_rate": round(sum(enc is Encoding.UCS2 for enc, _ in naive) / len(answers), 3),
         "compressed_ucs2_rate": round(sum(r.encoding is Encoding.UCS2 for r in packed) / len(answers), 3),
         "compress_ms_median": round(statistics.median(times), 2),
