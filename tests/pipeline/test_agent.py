@@ -186,3 +186,31 @@ def test_backlog_on_the_sim_is_answered_at_start():
     with SimulatedKit('country = "KE"', sim=sim) as kit:
         assert kit.replies(1)[0].recipient == PHONE
         assert not sim.storage
+
+
+def test_undecodable_message_is_kept_raw_and_removed_from_the_sim(kit):
+    from evy.sms.simnet import deliver_parts
+
+    [(_, whole)] = deliver_parts(PHONE, "this one is cut short on the air")
+    broken = whole[:-8]  # the user data length promises more than is there
+    kit.sim.deliver_pdu(broken)
+    kit.sim.deliver(PHONE, "help")
+    assert kit.replies(1)[0].recipient == PHONE
+    settle(kit)
+    [(pdu, reason)] = kit.store.db.execute("SELECT pdu, reason FROM unreadable").fetchall()
+    assert pdu == broken.upper() and "does not decode" in reason
+    assert not kit.sim.storage
+
+
+def test_backlog_with_an_undecodable_message_keeps_it_raw():
+    from evy.sms.simnet import deliver_parts
+
+    sim = SimModem().start()
+    sim.store("07915274220000000400")
+    for _, pdu in deliver_parts(PHONE, "after the broken one"):
+        sim.store(pdu)
+    with SimulatedKit('country = "KE"', sim=sim) as kit:
+        assert kit.replies(1)[0].recipient == PHONE
+        settle(kit)
+        assert kit.store.db.execute("SELECT COUNT(*) FROM unreadable").fetchone()[0] == 1
+        assert not sim.storage

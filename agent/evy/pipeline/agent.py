@@ -26,6 +26,8 @@ from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
+from evy.sms.errors import StoredPduError
+from evy.sms.message import Deliver
 from evy.store import Store, inbox, outbox
 
 log = logging.getLogger("evy.agent")
@@ -83,9 +85,15 @@ class Agent:
     def handle_event(self, event: modem_api.ModemEvent) -> None:
         match event:
             case modem_api.NewMessage(location=location):
-                stored = self.modem.read(location)
+                try:
+                    stored = self.modem.read(location)
+                except StoredPduError as exc:
+                    self.quarantine(exc.location, exc.pdu, str(exc))
+                    return
                 if stored is not None:
                     self.ingest(stored)
+            case modem_api.UnreadableMessage(location=location, pdu=raw, reason=reason):
+                self.quarantine(location, raw, reason)
             case modem_api.InlineMessage(message=message, pdu=raw):
                 self._store_part(message, raw)
             case modem_api.StatusReportEvent(report=report, location=location):
@@ -105,7 +113,18 @@ class Agent:
         self.modem.delete(stored.location)
         crashpoint("after_sim_delete")
 
-    def _store_part(self, message, raw_pdu: str) -> None:
+    def quarantine(self, location: int, raw_pdu: str, reason: str) -> None:
+        """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
+        with self.store.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO unreadable(pdu, reason, received_at) VALUES (?, ?, ?)",
+                       (raw_pdu, reason, time.time()))
+        self.modem.delete(location)
+        log.error("kept an undecodable message from storage slot %d in the database: %s", location, reason)
+
+    def _store_part(self, message: Deliver, raw_pdu: str) -> None:
+        if message.silent:  # a network "Type-0" ping: acknowledged by the modem, never answered
+            log.info("silent (Type-0) SMS from %s dropped", message.sender)
+            return
         crashpoint("after_receive")
         if not inbox.add_part(self.store, message, raw_pdu):
             log.info("part from %s read again after a restart; already stored", message.sender)

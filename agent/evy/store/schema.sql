@@ -68,6 +68,14 @@ CREATE TABLE IF NOT EXISTS outbox_parts (
 );
 CREATE INDEX IF NOT EXISTS outbox_parts_ref ON outbox_parts (reference, sent_at);
 
+-- Stored PDUs that do not decode: kept raw (for a later codec or a human) and removed from the SIM.
+CREATE TABLE IF NOT EXISTS unreadable (
+    id          INTEGER PRIMARY KEY,
+    pdu         TEXT NOT NULL UNIQUE,
+    reason      TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS optouts (
     sender     TEXT PRIMARY KEY,
     stopped_at REAL NOT NULL
