@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from evy.mesh.airtime import Modulation, bandwidth_from_khz
-from evy.mesh.dutycycle import AirtimeLedger, region
+from evy.mesh.dutycycle import AirtimeLedger, SubBand, region
 from evy.mesh.errors import MeshError
+from evy.mesh.frames import MAX_FRAME
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon
 from evy.mesh.node import MeshNode, Message
@@ -48,6 +49,16 @@ def state_dir(config: Any) -> Path:
     return config["mesh.state_dir"] or Path(config["data_dir"]) / "mesh"
 
 
+def check_dwell_time(modulation: Modulation, band: SubBand) -> None:
+    """Refuse settings under which a full frame would break the band's dwell-time rule."""
+    longest = modulation.time_on_air(MAX_FRAME)
+    if band.max_dwell_s is not None and longest > band.max_dwell_s:
+        raise MeshError(
+            f"a {MAX_FRAME}-byte frame takes {longest * 1000:.0f} ms at SF{modulation.spreading_factor}/"
+            f"{modulation.bandwidth_hz / 1000:g} kHz, over the {band.max_dwell_s * 1000:.0f} ms dwell time "
+            f"({band.rule}); use a wider bandwidth (mesh.bandwidth_khz = 500) or a lower spreading factor")
+
+
 def make_radio(config: Any, loop: asyncio.AbstractEventLoop, loss: float = 0.0) -> Radio:
     modulation = modulation_from(config)
     if config["mesh.radio"] == "udp":
@@ -66,7 +77,8 @@ def make_radio(config: Any, loop: asyncio.AbstractEventLoop, loss: float = 0.0) 
     if config["mesh.pin_dio0"] is not None:
         pins = replace(pins, dio0=config["mesh.pin_dio0"])
     return SX1276Radio(modulation, config["mesh.frequency"], pins, power_dbm=config["mesh.tx_power_dbm"],
-                       sync_word=config["mesh.sync_word"], gpio_chip=config["mesh.gpio_chip"])
+                       sync_word=config["mesh.sync_word"], gpio_chip=config["mesh.gpio_chip"],
+                       dispatch=loop.call_soon_threadsafe)
 
 
 def open_node(config: Any, loop: asyncio.AbstractEventLoop, *, on_message: Callable[[Message], None] | None = None,
@@ -87,6 +99,7 @@ def open_node(config: Any, loop: asyncio.AbstractEventLoop, *, on_message: Calla
     state.node_id = node_id
     state.save()
     band = region(config["mesh.region"]).band(config["mesh.frequency"])
+    check_dwell_time(modulation_from(config), band)
     ledger = AirtimeLedger(band, directory / "airtime.json")
     params = RoutingParams(hop_limit=config["mesh.hop_limit"], origin_retries=config["mesh.retries"],
                            route_ttl_s=config["mesh.route_ttl"])

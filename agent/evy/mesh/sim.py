@@ -221,6 +221,7 @@ class Simulation:
         key = NetworkKey.from_secret(random.Random(config.seed ^ 0x5EED).randbytes(16))
         band = region(config.region).band(config.frequency_mhz)
         self.inbox: dict[int, list[Message]] = {i: [] for i in range(config.nodes)}
+        self.arrival: dict[tuple[int, int, int], float] = {}  # (receiver, source, message id) → first arrival
         self.status: dict[int, dict[int, bool]] = {i: {} for i in range(config.nodes)}
         self.nodes: list[MeshNode] = []
         for i in range(config.nodes):
@@ -228,13 +229,17 @@ class Simulation:
             node = MeshNode(
                 node_id(i), key, radio, self.clock, AirtimeLedger(band), params=config.params,
                 rng=random.Random(self.rng.random()),
-                on_message=self.inbox[i].append,
+                on_message=lambda message, i=i: self._received(i, message),
                 on_status=lambda mid, ok, i=i: self.status[i].__setitem__(mid, ok),
                 beacon=lambda i=i: Beacon(battery_pct=80, queue_depth=self.nodes[i].queue_depth(),
                                           cellular=i == 0, neighbours=len(self.medium.neighbours(i))),
                 beacon_interval_s=config.beacon_interval_s)
             self.nodes.append(node)
         self.index_of = {n.node_id: i for i, n in enumerate(self.nodes)}
+
+    def _received(self, index: int, message: Message) -> None:
+        self.inbox[index].append(message)
+        self.arrival.setdefault((index, message.source, message.message_id), self.clock.time())
 
     def hops(self, source: int) -> dict[int, int]:
         """Radio hops from ``source`` to every node it can reach (breadth-first over the links)."""
@@ -277,13 +282,14 @@ class Simulation:
         return self.report(sent, time.perf_counter() - started)
 
     def report(self, sent: list[tuple[int, int, int, float]], wall_s: float) -> dict:
-        delivered, duplicates = 0, 0
-        for source, destination, mid, _ in sent:
+        delivered, duplicates, latencies = 0, 0, []
+        for source, destination, mid, sent_at in sent:
             copies = [m for m in self.inbox[destination]
                       if m.message_id == mid and m.source == self.nodes[source].node_id]
             duplicates += max(0, len(copies) - 1)
             if copies:
                 delivered += 1
+                latencies.append(self.arrival[(destination, self.nodes[source].node_id, mid)] - sent_at)
         acked = sum(1 for source, _, mid, _ in sent if self.status[source].get(mid))
         # Messages to nodes further than the hop limit allows can never arrive: a planning result, not loss.
         reach = self.config.params.hop_limit + 1
@@ -304,7 +310,10 @@ class Simulation:
             "delivery_ratio": round(delivered / len(sent), 4) if sent else None,
             "out_of_reach": out_of_reach,
             "delivery_ratio_in_reach": round(min(delivered, in_reach) / in_reach, 4) if in_reach else None,
-            "acked": acked, "duplicate_deliveries": duplicates, "transmissions": transmissions,
+            "acked": acked, "duplicate_deliveries": duplicates,
+            "latency_s_median": round(median(latencies), 2) if latencies else None,
+            "latency_s_p90": round(sorted(latencies)[int(0.9 * (len(latencies) - 1))], 2) if latencies else None,
+            "transmissions": transmissions,
             "transmissions_per_delivered": round(transmissions / delivered, 2) if delivered else None,
             "transmissions_by_kind": dict(sorted(kinds.items())),
             "message_transmissions_per_delivered":  # without the status beacons' share

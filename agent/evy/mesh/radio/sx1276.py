@@ -229,11 +229,15 @@ class SX1276Radio(Radio):
 
     def __init__(self, modulation: Modulation, frequency_mhz: float, pins: PinMap, *, power_dbm: int = 14,
                  sync_word: int = 0x12, gpio_chip: str = "/dev/gpiochip0",
-                 ports: Callable[[], tuple[SpiPort, GpioPort]] | None = None, irq_thread: bool = True):
+                 ports: Callable[[], tuple[SpiPort, GpioPort]] | None = None, irq_thread: bool = True,
+                 dispatch: Callable[..., object] | None = None):
         self.modulation, self.frequency_mhz, self.pins = modulation, frequency_mhz, pins
         self.power_dbm, self.sync_word, self.gpio_chip = power_dbm, sync_word, gpio_chip
         self._ports = ports or self._real_ports
         self._irq_thread = irq_thread  # False: the caller drives poll() (tests, or a poll loop of its own)
+        # How a received frame reaches the receiver: directly, or e.g. loop.call_soon_threadsafe so the node
+        # (which is not thread-safe) handles it on its event loop rather than on the interrupt thread.
+        self._dispatch = dispatch
         self._chip: SX1276 | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -325,7 +329,10 @@ class SX1276Radio(Radio):
                 if packet is None:
                     self.crc_errors += 1
         if packet is not None and self._receiver is not None:
-            self._receiver(*packet)
+            if self._dispatch is not None:
+                self._dispatch(self._receiver, *packet)
+            else:
+                self._receiver(*packet)
 
     def _irq_loop(self) -> None:
         chip = self._chip
