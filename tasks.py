@@ -39,7 +39,13 @@ def bench(c, quick=False):
     c.run(f"{sys.executable} -m evy.bench {'--quick' if quick else ''}", pty=False)
 
 
-ns = Collection(test, lint, bench)
+@task
+def docs(c):
+    """Regenerate docs/config.md from the settings table."""
+    c.run(f"{sys.executable} -m evy config docs > docs/config.md")
+
+
+ns = Collection(test, lint, bench, docs)
 
 
 def _merge(path: Path) -> None:
