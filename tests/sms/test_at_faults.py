@@ -310,3 +310,10 @@ def test_a_reboot_during_start_up_restarts_the_initialisation():
             assert (sim.state.echo, sim.state.cmgf, sim.state.cnmi) == (False, 0, (2, 1, 0, 1, 0))
             sim.deliver(SENDER, "after the boot")
             assert collect_events(modem, lambda e: bool(e)) == [NewMessage(1)]
+
+
+def test_a_urc_right_after_the_prompt_does_not_hide_it(sim, modem):
+    sim.urcs_inside_next_answer(after_prompt=True)
+    sim.deliver(SENDER, "arrives at the prompt")  # "\r\n> " then "\r\n+CMTI: ...\r\n" before the PDU
+    assert modem.send(part()) == 0
+    assert modem.wait_events(0.5) == [NewMessage(1)]

@@ -121,3 +121,9 @@ def test_helpers_for_fields_ranges_and_hex():
     assert parse_ranges("(0-3),(0-3),(0,2),(0,1),(0,1)") == [{0, 1, 2, 3}, {0, 1, 2, 3}, {0, 2}, {0, 1}, {0, 1}]
     assert parse_storage_lists('("SM","ME"),("SM"),("MT")') == [["SM", "ME"], ["SM"], ["MT"]]
     assert is_hex("0A1b") and not is_hex("0A1") and not is_hex("OK")
+
+
+def test_a_prompt_that_a_urc_terminates_is_still_a_prompt():
+    reader = LineReader()
+    assert reader.feed(b'\r\n> \r\n+CMTI: "SM",4\r\n') == ['+CMTI: "SM",4']
+    assert reader.take_prompt() and not reader.prompt

@@ -23,6 +23,7 @@ class LineReader:
 
     def __init__(self) -> None:
         self._partial = bytearray()
+        self._prompt_seen = False  # a ">" that a URC's line end turned into a line of its own
         self.noise_bytes = 0  # how many bytes were dropped, for the logs
 
     def feed(self, data: bytes) -> list[str]:
@@ -30,8 +31,12 @@ class LineReader:
         for byte in data:
             if byte in (0x0D, 0x0A):
                 if self._partial:
-                    lines.append(self._partial.decode("ascii").strip())
+                    line = self._partial.decode("ascii").strip()
                     self._partial.clear()
+                    if line == ">":
+                        self._prompt_seen = True
+                    else:
+                        lines.append(line)
             elif 0x20 <= byte < 0x7F:
                 self._partial.append(byte)
             else:
@@ -41,16 +46,20 @@ class LineReader:
     @property
     def prompt(self) -> bool:
         """True when the unterminated tail is the ``>`` prompt of AT+CMGS (no line end follows it)."""
-        return self._partial.strip() == b">"
+        return self._prompt_seen or self._partial.strip() == b">"
 
     def take_prompt(self) -> bool:
-        if self.prompt:
+        if self._prompt_seen:
+            self._prompt_seen = False
+            return True
+        if self._partial.strip() == b">":
             self._partial.clear()
             return True
         return False
 
     def clear(self) -> None:
         self._partial.clear()
+        self._prompt_seen = False
 
 
 # --- unsolicited result codes ---------------------------------------------------------------------------
@@ -104,7 +113,7 @@ def parse_urc(line: str, expected_prefix: str | None = None) -> Urc | None:
         return Urc("CREG", line)
     if line.startswith("+CPIN:"):
         return Urc("CPIN", line)
-    # A +CMS ERROR with no command in flight is a modem complaining on its own (SIM800 on a full SIM).
+    # A +CMS ERROR with no command in flight is a modem complaining on its own: log it, never a result.
     if line.startswith(_OTHER_PREFIXES):
         return Urc("OTHER", line)
     return None

@@ -134,6 +134,7 @@ class SimModem:
         self._reboot_on_send = False
         self._reboot_on_command: str | None = None
         self._hold_urcs = False
+        self._held_after_prompt = False
         self._held: list[str] = []
         self._charset = "IRA"
         self._booting_until = 0.0
@@ -293,11 +294,13 @@ class SimModem:
         with self._lock:
             self._reboot_on_command = command.upper().lstrip("+")
 
-    def urcs_inside_next_answer(self) -> None:
+    def urcs_inside_next_answer(self, after_prompt: bool = False) -> None:
         """Hold the next URCs back and emit them inside the next answer (after its first line, or before its
-        final result), as modems do when a message arrives while a command runs."""
+        final result), as modems do when a message arrives while a command runs; with ``after_prompt``,
+        right after the next ``>`` prompt of AT+CMGS/AT+CMGW instead."""
         with self._lock:
             self._hold_urcs = True
+            self._held_after_prompt = after_prompt
 
     def set_sim_busy(self, commands: int) -> None:
         """The next ``commands`` SIM commands (CPIN, CMGL, CMGR, CMGD, CMGS, CPMS) answer CME 14 SIM busy."""
@@ -397,7 +400,7 @@ class SimModem:
 
     def _answer(self, lines: Sequence[str], final: str = "OK") -> None:
         delay = self.response_delay + (self._slow.pop(0) if self._slow else 0.0)
-        if self._held:
+        if self._held and not self._held_after_prompt:
             lines = [*lines[:1], *self._held, *lines[1:]]
             self._held, self._hold_urcs = [], False
         text = "".join(f"\r\n{line}\r\n" for line in lines) + (f"\r\n{final}\r\n" if final else "")
@@ -776,6 +779,9 @@ class SimModem:
             return
         self._cmgs = _Pending(length)
         self._emit_raw(b"\r\n> ", self.response_delay)
+        if self._held and self._held_after_prompt:
+            self._emit_raw("".join(f"\r\n{line}\r\n" for line in self._held).encode("ascii"))
+            self._held, self._hold_urcs, self._held_after_prompt = [], False, False
 
     def _at_cmgw(self, rest: str) -> None:
         self._at_cmgs(rest)
