@@ -11,7 +11,13 @@ from evy.llm import LlmTimeout
 from evy.responder.base import Inbound, Priority, Reply
 from evy.responder.brain import BrainResponder
 from evy.responder.knowledge import Knowledge
-from evy.responder.vetting import invented_numbers, novelty, reject_reason, repetitive
+from evy.responder.vetting import (
+    invented_numbers,
+    novelty,
+    reject_reason,
+    repetitive,
+    without_emergency_numbers,
+)
 
 
 def inbound(text: str) -> Inbound:
@@ -161,8 +167,16 @@ def test_followups_off_by_config(make_config):
     assert brain.knowledge is None and not brain.respond(inbound("how to purify water")).wants_followup
 
 
+def test_a_number_the_sender_guessed_is_not_echoed(make_config):
+    brain, _ = brain_with(make_config, "Keep the children in one room with blankets and call 911 if needed.",
+                          'country = "KE"')
+    message = inbound("how do i keep my kids warm, should i call 911")
+    assert brain.follow_up(message, brain.respond(message), time.monotonic() + 10) is None
+
+
 def test_vetting_rules():
     assert invented_numbers("call 911 or 112, give 2 tablets", ["112", "2 tablets"]) == ["911"]
+    assert without_emergency_numbers("call 911 at 14 Main St, 999?", keep="999") == "call  at 14 Main St, 999?"
     assert repetitive("Stay calm now. Stay calm now. Stay calm now.")
     assert not repetitive("Boil water for one minute. Let it cool before drinking.")
     assert reject_reason("short", language="en", first_reply="", allowed_sources=[]) == "too short"

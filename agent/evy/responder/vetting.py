@@ -30,6 +30,14 @@ def invented_numbers(text: str, allowed_sources: list[str]) -> list[str]:
     return [number for number in _NUMBER.findall(text) if number not in allowed]
 
 
+def without_emergency_numbers(text: str, *, keep: str) -> str:
+    """``text`` minus every emergency number of the country table other than ``keep``."""
+    from evy.protocols.numbers import table
+
+    foreign = {entry["emergency"] for entry in table().values()} - {keep}
+    return _NUMBER.sub(lambda match: "" if match.group(0) in foreign else match.group(0), text)
+
+
 def repetitive(text: str) -> bool:
     """Small models loop: the same sentence twice, or few distinct words for the length."""
     sentences = [s.strip().lower() for s in re.split(r"[.!?\n]+", text) if len(s.strip()) > 10]
