@@ -105,3 +105,15 @@ def test_mesh_run_refuses_without_a_key(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: no mesh key configured (mesh.key_file); refusing to join a mesh without one"]
+
+
+def test_mesh_sim_from_a_surveyed_link_file(capsys, tmp_path):
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"links": [{"a": 0, "b": 1, "snr_db": 8}, {"a": 1, "b": 2, "loss": 0.2},
+                                          {"a": 2, "b": 3, "snr_db": -10, "one_way": True}]}))
+    code, out, _ = run(capsys, "mesh", "sim", "--links", str(site), "--messages", "6", "--seed", "2", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["nodes"] == 4 and data["topology"] == "file"
+    site.write_text('{"links": [{"a": 0, "b": 0}]}')
+    code, _, err = run(capsys, "mesh", "sim", "--links", str(site))
+    assert code == 2 and err.startswith("error: link file")

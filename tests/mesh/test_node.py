@@ -272,3 +272,38 @@ def test_simulation_is_reproducible_from_its_seed():
 
     assert run(7) == run(7)
     assert run(7) != run(8)
+
+
+def test_offload_request_and_response_between_a_small_and_a_big_node():
+    from evy.mesh.messages import Beacon, OffloadRequest, OffloadResponse
+
+    sim = make_sim(3, line(3))
+    small, big = sim.nodes[0], sim.nodes[2]
+    big.beacon_source = lambda: Beacon(battery_pct=255, queue_depth=0, cellular=False, big_model=True)
+    big.beacon_interval_s = 60
+    big._send_beacon()
+    sim.clock.run_until(30)
+    assert small.offload_targets() == [big.node_id] and small.gateways() == []
+
+    def answer(message):
+        request = message.decoded()
+        if isinstance(request, OffloadRequest):
+            big.send(message.source, OffloadResponse(message.message_id, f"answer to: {request.text}"))
+
+    big.on_message = answer
+    request_id = small.send(big.node_id, OffloadRequest("how to purify water without fuel?", max_chars=300))
+    sim.clock.run_until(300)
+    responses = [m.decoded() for m in sim.inbox[0] if m.kind is Kind.OFFLOAD_RESPONSE]
+    assert responses == [OffloadResponse(request_id, "answer to: how to purify water without fuel?")]
+
+
+def test_a_failing_application_callback_does_not_break_the_node():
+    sim = make_sim(2, [(0, 1)])
+
+    def broken(message):
+        raise RuntimeError("pipeline bug")
+
+    sim.nodes[1].on_message = broken
+    mid = sim.nodes[0].send(sim.nodes[1].node_id, sms())
+    sim.clock.run_until(60)
+    assert sim.status[0] == {mid: True}  # still acknowledged

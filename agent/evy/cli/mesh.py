@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--region", default="EU868")
     sim.add_argument("--frequency", type=float, default=869.525, metavar="MHZ")
     _modulation_args(sim, required=False)
+    sim.add_argument("--links", metavar="FILE",
+                     help="surveyed links (JSON, see docs/mesh.md) instead of --topology/--nodes")
+    sim.add_argument("--gateway", type=int, action="append", metavar="INDEX",
+                     help="node reporting cellular coverage in its beacons (default 0; repeatable)")
     sim.add_argument("--json", action="store_true", help="print the result as JSON")
     sim.set_defaults(func=mesh_sim)
 
@@ -143,8 +147,12 @@ def mesh_keygen(args: argparse.Namespace) -> int:
 def mesh_sim(args: argparse.Namespace) -> int:
     from evy.mesh.errors import MeshError
     from evy.mesh.routing import RoutingParams
-    from evy.mesh.sim import SimConfig, Simulation
+    from evy.mesh.sim import SimConfig, Simulation, load_links
 
+    links = None
+    if args.links:
+        args.nodes, links = load_links(args.links, args.loss)
+        args.topology = "file"
     if not 2 <= args.nodes <= 254:
         raise MeshError("--nodes must be 2..254")
     if not 0 <= args.loss < 1 or not 0 <= args.emergency_share <= 1:
@@ -155,8 +163,9 @@ def mesh_sim(args: argparse.Namespace) -> int:
                        seed=args.seed, modulation=_modulation(args), region=args.region,
                        frequency_mhz=args.frequency, interval_s=args.interval, payload_chars=args.payload,
                        beacon_interval_s=args.beacon_interval, emergency_share=args.emergency_share,
-                       params=RoutingParams(hop_limit=args.hop_limit, origin_retries=args.retries))
-    result = Simulation(config).run()
+                       params=RoutingParams(hop_limit=args.hop_limit, origin_retries=args.retries),
+                       gateways=tuple(args.gateway or (0,)))
+    result = Simulation(config, links).run()
     if args.json:
         print_json(result)
     else:
@@ -182,6 +191,7 @@ def mesh_run(args: argparse.Namespace) -> int:
 
 async def _run_node(config: Any, udp_loss: float) -> int:
     import asyncio
+    import signal
 
     from evy.mesh.frames import BROADCAST
     from evy.mesh.messages import Beacon
@@ -244,6 +254,8 @@ async def _run_node(config: Any, udp_loss: float) -> int:
             command(line)
 
     loop.add_reader(sys.stdin.fileno(), readable)
+    for signal_number in (signal.SIGTERM, signal.SIGINT):  # close the radio cleanly when the service stops
+        loop.add_signal_handler(signal_number, done.set)
     try:
         await done.wait()
     finally:

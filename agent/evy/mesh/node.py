@@ -279,7 +279,7 @@ class MeshNode:
         self.counters.gave_up += 1
         del self._outgoing[(out.message_id, out.index)]
         if self._open_messages.pop(out.message_id, None) is not None and self.on_status:
-            self.on_status(out.message_id, False)
+            self._notify(self.on_status, out.message_id, False)
 
     def _send_beacon(self) -> None:
         if not self._running or self.beacon_source is None:
@@ -457,7 +457,7 @@ class MeshNode:
             if not remaining:
                 del self._open_messages[ack.message_id]
                 if self.on_status:
-                    self.on_status(ack.message_id, True)
+                    self._notify(self.on_status, ack.message_id, True)
 
     def _deliver(self, frame: Frame, rssi: float, snr: float, now: float) -> None:
         header = frame.header
@@ -482,7 +482,7 @@ class MeshNode:
             except FrameError:
                 pass
         if self.on_message is not None:
-            self.on_message(message)
+            self._notify(self.on_message, message)
 
     def _send_ack(self, frame: Frame) -> None:
         header = frame.header
@@ -568,13 +568,31 @@ class MeshNode:
         del self._relay_waits[key]
         self.routes.failed(wait.destination)
 
+    @staticmethod
+    def _notify(callback: Callable[..., None] | None, *args: Any) -> None:
+        """Call the application; its bugs are logged, never allowed to break the node's bookkeeping."""
+        if callback is None:
+            return
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("mesh application callback failed")
+
     # views -----------------------------------------------------------------------------------------------
-    def gateways(self) -> list[int]:
-        """Nodes whose last beacon reported cellular coverage, nearest first."""
+    def _live_peers(self, wanted: Callable[[Beacon], bool]) -> list[int]:
         now = self.clock.time()
-        live = [(p.hops, n) for n, p in self.peers.items()
-                if p.beacon.cellular and now - p.heard_at < 3 * max(self.beacon_interval_s, 600)]
-        return [n for _, n in sorted(live)]
+        fresh_s = 3 * max(self.beacon_interval_s, 600)
+        live = [(p.hops, -p.beacon.battery_pct, n) for n, p in self.peers.items()
+                if wanted(p.beacon) and now - p.heard_at < fresh_s]
+        return [n for *_, n in sorted(live)]
+
+    def gateways(self) -> list[int]:
+        """Nodes whose last beacon reported cellular coverage: nearest first, then fullest battery."""
+        return self._live_peers(lambda beacon: beacon.cellular)
+
+    def offload_targets(self) -> list[int]:
+        """Nodes whose last beacon reported a bigger model, for OffloadRequest: nearest first."""
+        return self._live_peers(lambda beacon: beacon.big_model)
 
     def status(self) -> dict[str, Any]:
         now = self.clock.time()

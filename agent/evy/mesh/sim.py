@@ -7,17 +7,19 @@ through, and how much airtime does it cost?" — and is reproducible from its se
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
 from evy.mesh.dutycycle import WINDOW_S, AirtimeLedger, max_window_airtime, region
-from evy.mesh.errors import RadioError
+from evy.mesh.errors import MeshError, RadioError
 from evy.mesh.frames import BROADCAST, Priority, parse_header
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon, SmsRelay
@@ -134,6 +136,29 @@ class SimRadio(Radio):
             self._receiver(frame, rssi, snr)
 
 
+def load_links(path: str | Path, default_loss: float) -> tuple[int, dict[tuple[int, int], Link]]:
+    """A surveyed site: ``{"links": [{"a": 0, "b": 1, "snr_db": 4.5, "loss": 0.1, "one_way": false}, …]}``
+    with node indices from 0; ``snr_db`` defaults to 5 and ``loss`` to ``default_loss``. Returns the node
+    count and the links."""
+    try:
+        data = json.loads(Path(path).read_text())
+        links: dict[tuple[int, int], Link] = {}
+        for entry in data["links"]:
+            a, b = int(entry["a"]), int(entry["b"])
+            link = Link(float(entry.get("snr_db", 5.0)), float(entry.get("loss", default_loss)))
+            if a == b or a < 0 or b < 0 or not 0 <= link.loss <= 1:
+                raise ValueError(f"bad link {entry}")
+            links[(a, b)] = link
+            if not entry.get("one_way", False):
+                links[(b, a)] = link
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MeshError(f"link file {path}: {exc}") from None
+    if not links:
+        raise MeshError(f"link file {path} has no links")
+    nodes = max(max(a, b) for a, b in links) + 1
+    return int(data.get("nodes", nodes)), links
+
+
 def build_topology(kind: str, nodes: int, loss: float, rng: random.Random) -> dict[tuple[int, int], Link]:
     """Symmetric links between node indices; SNR from placement, loss ``loss`` on every link."""
     edges: dict[tuple[int, int], float] = {}
@@ -202,6 +227,7 @@ class SimConfig:
     emergency_share: float = 0.0
     params: RoutingParams = field(default_factory=RoutingParams)
     settle_s: float = 600.0
+    gateways: tuple[int, ...] = (0,)  # nodes whose beacons report cellular coverage
 
 
 class Simulation:
@@ -232,7 +258,7 @@ class Simulation:
                 on_message=lambda message, i=i: self._received(i, message),
                 on_status=lambda mid, ok, i=i: self.status[i].__setitem__(mid, ok),
                 beacon=lambda i=i: Beacon(battery_pct=80, queue_depth=self.nodes[i].queue_depth(),
-                                          cellular=i == 0, neighbours=len(self.medium.neighbours(i))),
+                                          cellular=i in config.gateways, neighbours=len(self.medium.neighbours(i))),
                 beacon_interval_s=config.beacon_interval_s)
             self.nodes.append(node)
         self.index_of = {n.node_id: i for i, n in enumerate(self.nodes)}
