@@ -7,7 +7,6 @@ The default is all-MiniLM-L6-v2 (384 dimensions, mean pooling), derived once fro
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,10 +23,12 @@ log = logging.getLogger(__name__)
 class Embedder:
     """Unit-length vectors for texts. Loads the model on first use; thread-safe."""
 
-    def __init__(self, model_path: Path, name: str, threads: int = 0, context: int = 512):
+    def __init__(self, model_path: Path, name: str, threads: int = 1, context: int = 512):
         self.model_path = Path(model_path)
         self.name = name
-        self.threads = threads or os.cpu_count() or 1
+        # One thread: a short query embeds in ~10-20 ms anyway, and llama.cpp's OpenMP threads spin-wait,
+        # which turns into 100x slowdowns when the cores are shared with the chat model or anything else.
+        self.threads = threads
         self.context = context
         self._model: Any = None
         self._lock = threading.Lock()
@@ -79,4 +80,4 @@ def open_embedder(config: Any) -> Embedder | None:
     except LlmError as exc:
         log.warning("embedding model unusable, knowledge-base search by keywords only: %s", exc)
         return None
-    return Embedder(path, entry.name, threads=config["llm.threads"])
+    return Embedder(path, entry.name)
