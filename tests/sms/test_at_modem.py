@@ -15,6 +15,7 @@ from evy.sms.modem import (
     NewMessage,
     StatusReportEvent,
     StorageFull,
+    UnreadableMessage,
     make_modem,
     open_modem,
 )
@@ -73,8 +74,10 @@ def test_an_undecodable_message_is_reported_with_its_raw_pdu_and_kept(sim, modem
     with pytest.raises(StoredPduError, match="raw PDU 0791527422000000040C9152741100") as caught:
         modem.read(events[0].location)
     assert caught.value.pdu == "0791527422000000040C9152741100"
-    assert modem.list_stored() == []  # skipped in the backlog, but still in storage:
+    assert modem.list_stored() == []  # not a message in the backlog, but still in storage:
     assert sim.stored == {1: "0791527422000000040C9152741100"}
+    unreadable = of_type(modem.wait_events(0.2), UnreadableMessage)  # for the pipeline to keep, then delete
+    assert unreadable == [UnreadableMessage(1, "0791527422000000040C9152741100", unreadable[0].reason)]
 
 
 def test_send_uses_the_prompt_and_returns_the_modems_reference(sim, modem):
