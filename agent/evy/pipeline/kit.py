@@ -61,12 +61,12 @@ def kit_config(data_dir: Path, port: str, base: str = "", **overrides: Any) -> C
 class SimulatedKit:
     """Start with ``with SimulatedKit(...) as kit``; ``kit.sim`` is the network, ``kit.agent`` the agent."""
 
-    def __init__(self, base_config: str = "", data_dir: Path | None = None, responder: Responder | None = None,
+    def __init__(self, base_config: str = "", data_dir: Path | None = None, engine: Responder | None = None,
                  sim: SimModem | None = None, **overrides: Any):
         self._tmp = tempfile.TemporaryDirectory(prefix="evy-kit-") if data_dir is None else None
         self.data_dir = Path(self._tmp.name) if self._tmp else Path(data_dir)
         self.sim = sim or SimModem()
-        self._base, self._overrides, self._responder = base_config, overrides, responder
+        self._base, self._overrides, self._engine = base_config, overrides, engine
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
@@ -76,7 +76,7 @@ class SimulatedKit:
         self.store = Store.open(self.data_dir / "evy.db")
         self.modem = make_modem(self.config)
         self.modem.open()
-        self.agent = Agent(self.config, self.modem, self.store, self._responder or make_responder(self.config))
+        self.agent = Agent(self.config, self.modem, self.store, self._engine or make_responder(self.config))
         self.agent.start()
         self._thread = threading.Thread(target=self._loop, name="evy-agent", daemon=True)
         self._thread.start()
