@@ -67,3 +67,17 @@ def test_kb_build_and_search_keyword_only(tmp_path, capsys):
                  "--lang", "fr", "brûlure", "main"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits[0]["key"] == "fr/first_aid#5" and hits[0]["source"]
+
+
+def test_models_add_pins_a_file_url_into_the_given_lockfile(tmp_path, capsys):
+    source = tmp_path / "Gemma-3-270M.Q4_K_M.gguf"
+    source.write_bytes(b"GGUF" + bytes(range(256)) * 8)
+    lock = tmp_path / "models.lock"
+    args = ["models", "add", "--config", _config(tmp_path), "--lockfile", str(lock), "--models-dir",
+            str(tmp_path / "models"), "--license", "Gemma", "--json", source.as_uri()]
+    assert main(args) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert added["name"] == "gemma-3-270m.q4-k-m" and added["size"] == 2052 and added["license"] == "Gemma"
+    assert lockfile.load(lock)[0].sha256 == added["sha256"]
+    assert main(args) == 2
+    assert "already pinned" in capsys.readouterr().err

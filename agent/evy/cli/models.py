@@ -11,7 +11,7 @@ from evy.config import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    models = sub.add_parser("models", help="list, verify or prepare the model files pinned in models.lock")
+    models = sub.add_parser("models", help="list, verify, prepare or add the model files pinned in models.lock")
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, handler, helptext in (
         ("list", list_models, "the pinned models and whether their files are present"),
@@ -23,6 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name != "list":
             action.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
         action.set_defaults(func=handler)
+
+    add = actions.add_parser("add", help="download a model file, hash it and pin it in models.lock")
+    _common(add)
+    add.add_argument("url", help="http(s):// or file:// URL of the model file")
+    add.add_argument("--role", choices=("chat", "embed"), default="chat", help="what the model is for")
+    add.add_argument("--name", help="name to pin it under (default: from the file name)")
+    add.add_argument("--license", default="unknown", help="the model's licence, e.g. Apache-2.0")
+    add.add_argument("--lockfile", metavar="FILE", help="lockfile to extend (default: llm.lockfile or models.lock)")
+    add.add_argument("--models-dir", metavar="DIR", help="where to store the file (default: llm.models_dir)")
+    add.set_defaults(func=add_model)
 
     kb = sub.add_parser("kb", help="build or search the emergency knowledge-base index")
     actions = kb.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -115,6 +125,24 @@ def prepare_models(args: argparse.Namespace) -> int:
     from evy.llm.convert import prepare
 
     return _check(args, prepare)
+
+
+def add_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evy.llm import lockfile, models_dir
+
+    config = load(args.config)
+    lock = Path(args.lockfile) if args.lockfile else (config["llm.lockfile"] or lockfile.default_path())
+    directory = Path(args.models_dir) if args.models_dir else models_dir(config)
+    entry = lockfile.add_from_url(args.url, lock_path=lock, models_dir=directory, role=args.role, name=args.name,
+                                  license=args.license)
+    if args.json:
+        print_json({**entry.__dict__, "lockfile": str(lock), "path": str(directory / entry.file)})
+    else:
+        print(f"ok: pinned {entry.name} ({entry.size} bytes, sha256 {entry.sha256[:12]}…) in {lock}; "
+              f"file in {directory}")
+    return 0
 
 
 def kb_build(args: argparse.Namespace) -> int:
