@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 MESSAGES = [
     "my son fell through ice not breathing", "pls hlp", "HELPPP my husband is bleding a lot from his leg",
@@ -21,6 +23,36 @@ MESSAGES = [
     "bleeding, the stairs collapsed, we have no water since yesterday, please send help to the blue house "
     "next to the church in the upper village",
 ]
+
+
+LABELLED = Path(__file__).resolve().parents[3] / "tests" / "router" / "data"
+
+
+def accuracy(cases: list[list]) -> dict:
+    """Agreement with labelled SMS: category, life threat (recall and precision), emergency, language."""
+    from evy.responder.base import Priority
+    from evy.router import triage
+
+    right_category = right_language = right_emergency = 0
+    life_true = life_found = life_flagged = 0
+    for language, category, life, text in cases:
+        result = triage(text)
+        right_category += (result.category or "none") == category
+        right_language += result.language == language
+        right_emergency += result.emergency == (category not in ("none", "shelter", "water_food"))
+        flagged = result.priority is Priority.LIFE_THREATENING
+        life_true += life
+        life_flagged += flagged
+        life_found += life and flagged
+    count = len(cases)
+    return {
+        "cases": count,
+        "category_accuracy": round(right_category / count, 3),
+        "language_accuracy": round(right_language / count, 3),
+        "emergency_accuracy": round(right_emergency / count, 3),
+        "life_threat_recall": round(life_found / life_true, 3) if life_true else None,
+        "life_threat_precision": round(life_found / life_flagged, 3) if life_flagged else None,
+    }
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -53,7 +85,13 @@ def run(quick: bool) -> dict:
         begin = time.perf_counter()
         brain.respond(message)
         replies.append((time.perf_counter() - begin) * 1000)
+    figures = {}
+    for name in ("labelled", "heldout"):
+        path = LABELLED / f"{name}.toml"
+        if path.is_file():
+            figures[name] = accuracy(tomllib.loads(path.read_text("utf-8"))["cases"])
     return {
+        **figures,
         "messages": len(samples),
         "triage_us_median": round(statistics.median(samples), 1),
         "triage_us_p95": round(_percentile(samples, 0.95), 1),
