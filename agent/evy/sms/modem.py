@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from evy.sms.errors import CmsError, ModemError, PinError
+from evy.sms.errors import CmsError, ModemError, PinError, PortError
 from evy.sms.message import Deliver, StatusReport
 
 log = logging.getLogger("evy.sms.modem")
@@ -278,9 +278,12 @@ class Modem(ABC):
                         self._pending.extend(self._poll(slice_))
                     except PinError:
                         raise
-                    except ModemError as exc:
+                    except PortError as exc:  # the port itself failed: re-open it now
                         self._note_failure(exc)
                         self._watchdog(force=True)
+                    except ModemError as exc:  # e.g. reading an announced report failed: log, go on
+                        self._note_failure(exc)
+                        self.log.warning("while waiting for events: %s", exc)
                     if self._poll_blocks or self._pending:
                         continue
             # Nothing blocked above (modem down, or a polling backend): wait without holding the lock.
