@@ -135,3 +135,16 @@ def test_auto_picks_the_largest_chat_model_that_fits_in_free_memory():
     with pytest.raises(ModelError, match="not enough free memory for model small"):
         choose_chat_model([small, large], "auto", free=100 << 20)
     assert choose_chat_model([small, large], "small", free=4 << 30).name == "small"
+
+
+@pytest.mark.slow
+def test_an_idle_worker_unloads_itself_and_comes_back_on_demand(chat_entry, chat_model_path):
+    with Runtime(chat_model_path, chat_entry, threads=2, idle_unload=0.5) as runtime:
+        runtime.generate([SYSTEM, ASK], max_tokens=2, deadline=time.monotonic() + 60)
+        pid = runtime.worker_pid
+        deadline = time.monotonic() + 10
+        while runtime.worker_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert runtime.worker_pid is None, "the idle worker did not exit"
+        assert runtime.generate([SYSTEM, ASK], max_tokens=2, deadline=time.monotonic() + 60)
+        assert runtime.stats.loads == 2 and runtime.worker_pid != pid

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 from evy.rag.errors import SqliteExtensionError
 
@@ -29,7 +30,7 @@ def driver() -> ModuleType:
 def connect(path: Path | str, *, vectors: bool = True, readonly: bool = False):
     """A connection with FTS5 and (unless ``vectors`` is false) sqlite-vec loaded."""
     module = driver()
-    target = f"file:{Path(path)}?mode=ro" if readonly else str(path)
+    target = f"file:{quote(str(Path(path).resolve()))}?mode=ro" if readonly else str(path)
     try:
         db = module.connect(target, uri=readonly, check_same_thread=False)
     except module.Error as exc:
