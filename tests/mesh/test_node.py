@@ -307,3 +307,31 @@ def test_a_failing_application_callback_does_not_break_the_node():
     mid = sim.nodes[0].send(sim.nodes[1].node_id, sms())
     sim.clock.run_until(60)
     assert sim.status[0] == {mid: True}  # still acknowledged
+
+
+def test_a_transient_radio_failure_is_retried_not_lost():
+    from evy.mesh.errors import RadioError
+
+    sim = make_sim(2, [(0, 1)])
+    radio = sim.nodes[0].radio
+    real_transmit, failures = radio.transmit, []
+
+    def flaky(frame):
+        if not failures:
+            failures.append(frame)
+            raise RadioError("SX1276 still transmitting the previous frame")
+        return real_transmit(frame)
+
+    radio.transmit = flaky
+    mid = sim.nodes[0].send(sim.nodes[1].node_id, sms())
+    sim.clock.run_until(60)
+    assert failures and sim.status[0] == {mid: True} and len(sim.inbox[1]) == 1
+
+
+def test_a_message_whose_fragment_is_lost_reports_failure_once():
+    sim = make_sim(2, [(0, 1)])
+    sim.links[(0, 1)] = Link(5.0, 1.0 - 1e-9)
+    mid = sim.nodes[0].send(sim.nodes[1].node_id, SmsRelay("+254700000001", "long " * 120))
+    sim.clock.run_until(900)
+    assert sim.status[0] == {mid: False}
+    assert sim.nodes[0]._outgoing == {}

@@ -20,7 +20,7 @@ from typing import Any
 from evy.mesh import messages
 from evy.mesh.clock import Clock, Handle
 from evy.mesh.dutycycle import AirtimeLedger
-from evy.mesh.errors import FrameError, MeshError, RadioError
+from evy.mesh.errors import ForeignNetwork, ForgedFrame, FrameError, MeshError, RadioError, ReplayedFrame
 from evy.mesh.frames import (
     BROADCAST,
     HEADER_BYTES,
@@ -278,8 +278,12 @@ class MeshNode:
             return
         self.counters.gave_up += 1
         del self._outgoing[(out.message_id, out.index)]
-        if self._open_messages.pop(out.message_id, None) is not None and self.on_status:
-            self._notify(self.on_status, out.message_id, False)
+        # One lost fragment loses the message: stop retrying its other fragments.
+        for index in self._open_messages.pop(out.message_id, set()) - {out.index}:
+            sibling = self._outgoing.pop((out.message_id, index), None)
+            if sibling is not None and sibling.timer is not None:
+                sibling.timer.cancel()
+        self._notify(self.on_status, out.message_id, False)
 
     def _send_beacon(self) -> None:
         if not self._running or self.beacon_source is None:
@@ -345,9 +349,10 @@ class MeshNode:
         self.ledger.check(now, airtime, item.priority.emergency)  # the legal limit, checked once more
         try:
             airtime = self.radio.transmit(item.frame())
-        except RadioError as exc:
+        except RadioError as exc:  # e.g. the chip still finishing the previous frame: try again shortly
             log.error("transmit failed: %s", exc)
-            self._pump_timer = self.clock.call_later(1.0, self._pump)
+            heapq.heappush(self._queue, item)
+            self._pump_timer = self.clock.call_later(0.25, self._pump)
             return
         self.ledger.record(now, airtime)
         self.transmissions.append((now, airtime))
@@ -367,16 +372,16 @@ class MeshNode:
         """Handle one frame from the radio. Never raises for anything that came over the air."""
         try:
             self._receive(bytes(raw), rssi, snr)
+        except ForgedFrame as exc:
+            self.counters.forged += 1
+            log.info("dropped frame: %s", exc)
+        except ReplayedFrame as exc:
+            self.counters.replayed += 1
+            log.info("dropped frame: %s", exc)
+        except ForeignNetwork:
+            self.counters.foreign += 1
         except FrameError as exc:
-            name = type(exc).__name__
-            if name == "ForgedFrame":
-                self.counters.forged += 1
-            elif name == "ReplayedFrame":
-                self.counters.replayed += 1
-            elif name == "ForeignNetwork":
-                self.counters.foreign += 1
-            else:
-                self.counters.malformed += 1
+            self.counters.malformed += 1
             log.debug("dropped frame: %s", exc)
 
     def _receive(self, raw: bytes, rssi: float, snr: float) -> None:
@@ -389,8 +394,6 @@ class MeshNode:
         frame = open_frame(raw, self.key, header)
         freshness = self.state.freshness(header.source, header.packet_id)
         if freshness is not Freshness.NEW:
-            from evy.mesh.errors import ReplayedFrame
-
             raise ReplayedFrame(f"{header.source:08x}/{header.packet_id} replayed ({freshness.value})")
         self.state.remember(header.source, header.packet_id)
         if header.source == self.node_id:
