@@ -165,7 +165,7 @@ def test_closed_modem_refuses_operations_and_close_is_idempotent(sim):
 def test_constructing_does_no_io(sim):
     AtModem(at_settings(sim))
     time.sleep(0.05)
-    assert sim.commands == []
+    assert list(sim.commands) == []
 
 
 def test_a_missing_port_is_a_clear_error():
@@ -192,3 +192,18 @@ def test_delivery_report_for_one_part_only(sim, modem):
     time.sleep(0.1)
     events += modem.wait_events(0.1)
     assert [e.report.reference for e in of_type(events, StatusReportEvent)] == [references[1]]
+
+
+def test_a_burst_larger_than_the_sim_arrives_exactly_once():
+    with SimModem(storage_size=5) as sim, AtModem(at_settings(sim)) as modem:
+        for n in range(30):
+            sim.deliver(SENDER, f"message {n}")  # 25 of them wait in the network for free slots
+        received: list[str] = []
+        deadline = time.monotonic() + 10
+        while len(received) < 30 and time.monotonic() < deadline:
+            for event in modem.wait_events(0.2):
+                if isinstance(event, NewMessage):
+                    received.append(modem.read(event.location).message.text)
+                    modem.delete(event.location)
+        assert sorted(received) == sorted(f"message {n}" for n in range(30))
+        assert sim.stored == {} and not sim.network_queue

@@ -118,7 +118,7 @@ class SimModem:
         self.noise_before_answers = 0  # >0: this many noise bytes precede every answer
         # observable state
         self.sent: list[SentMessage] = []
-        self.commands: list[str] = []
+        self.commands: deque[str] = deque(maxlen=100_000)  # recent AT command lines, oldest dropped
         self.pin_attempts = 0
         self.pin_attempts_left = 3
         self.reboots = 0
