@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "evy.cli.mesh",
     "evy.cli.models",
     "evy.cli.ask",
+    "evy.cli.modem",
 )
 
 
