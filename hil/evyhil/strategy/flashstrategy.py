@@ -166,12 +166,14 @@ class FlashStrategy(Strategy):
 
     def _login(self) -> None:
         self.target.activate(self.shell)
-        # Kernel messages on the console would interleave with command output (a debug shell has no login
-        # step, which is where labgrid's ShellDriver usually silences them).
-        self.shell.run("dmesg -n 1")
+        # Until boot has finished, units may still print to the console (first boot does), and a line landing
+        # between a command's marker and the prompt would break the ShellDriver's matching. So wait for the
+        # boot with a plain expect on a token that only the command's output contains, and silence the
+        # kernel on the console (a debug shell has no login step, where labgrid's ShellDriver does that).
         # is-system-running exits non-zero for "degraded": read the state instead of trusting the code.
-        output, _, _ = self.shell.run("systemctl is-system-running --wait", timeout=self.system_timeout)
-        self.system_state = output[-1].strip() if output else ""
+        self.console.sendline("dmesg -n 1; echo EVY''-STATE=$(systemctl is-system-running --wait)")
+        _, _, match, _ = self.console.expect(rb"EVY-STATE=([\w-]*)", timeout=self.system_timeout)
+        self.system_state = match.group(1).decode()
         self.shell_ready_at = time.monotonic()
 
     def _prepare_boot_partition(self) -> None:

@@ -8,7 +8,7 @@ from evyhil.errors import BootMediaError
 from evyhil.protocol import BootMediaProtocol
 from labgrid.driver.commandmixin import CommandMixin
 from labgrid.driver.common import Driver
-from labgrid.driver.fake import FakePowerDriver
+from labgrid.driver.fake import FakeConsoleDriver, FakePowerDriver
 from labgrid.protocol import CommandProtocol, ConsoleProtocol
 
 
@@ -23,6 +23,20 @@ class RecordingPowerDriver(FakePowerDriver):
     @Driver.check_active
     def off(self, *args):
         self.log.append("power.off")
+
+
+@attr.s(eq=False)
+class BootingConsoleDriver(FakeConsoleDriver):
+    """A console on which `systemctl is-system-running --wait` answers ``system_state``."""
+
+    system_state = attr.ib(default="running")
+    log = attr.ib(factory=list)
+
+    def _write(self, data, *args):
+        if b"is-system-running --wait" in data:
+            self.log.append("console: " + data.decode().strip())
+            self.rxq.insert(0, b"EVY-STATE=" + self.system_state.encode() + b"\r\n# ")
+        return len(data)
 
 
 @attr.s(eq=False)

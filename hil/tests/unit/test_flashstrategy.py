@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from evyhil.strategy import FlashStrategy, FlashStrategyError, Status
-from hil_fakes import FakeCardDriver, RecordingPowerDriver, ScriptedShellDriver
+from hil_fakes import BootingConsoleDriver, FakeCardDriver, RecordingPowerDriver, ScriptedShellDriver
 from labgrid import Environment, Target
-from labgrid.driver.fake import FakeConsoleDriver
 from labgrid.strategy.common import StrategyError
 
 FLASH = ["power.off", "card.to_host", "card.write_image"]
@@ -27,8 +26,8 @@ def make_target(env, *, fail_on="", shell_fails=False, state="running", cmdline_
     target = Target("main", env=env)
     log: list[str] = []
     power = RecordingPowerDriver(target, "power", log=log)
-    FakeConsoleDriver(target, "console")
-    shell = ScriptedShellDriver(target, "shell", log=log, fail=shell_fails, system_state=state)
+    BootingConsoleDriver(target, "console", log=log, system_state=state)
+    shell = ScriptedShellDriver(target, "shell", log=log, fail=shell_fails)
     card = FakeCardDriver(target, "card", log=log, fail_on=fail_on)
     strategy = FlashStrategy(target, "strategy", seed="seed", cmdline_append=cmdline_append)
     return strategy, log, power, shell, card
@@ -39,8 +38,8 @@ def test_shell_from_unknown_flashes_seeds_and_boots(env):
     strategy.transition("shell")
     assert strategy.status is Status.shell
     assert [entry for entry in log if not entry.startswith("image ")] == [
-        *FLASH, "boot.write evy-seed.toml", "card.to_board", "power.on", "shell.login", "shell.run dmesg -n 1",
-        "shell.run systemctl is-system-running --wait",
+        *FLASH, "boot.write evy-seed.toml", "card.to_board", "power.on", "shell.login",
+        "console: dmesg -n 1; echo EVY''-STATE=$(systemctl is-system-running --wait)",
     ]
     assert strategy.system_state == "running"
     assert strategy.shell_ready_at >= strategy.powered_on_at
@@ -143,7 +142,7 @@ def test_unconfigured_seed_breaks_at_written(tmp_path):
     config.write_text(f"targets: {{main: {{}}}}\nimages: {{image: {tmp_path}/none.img}}\n")
     target = Target("main", env=Environment(str(config)))
     RecordingPowerDriver(target, "power")
-    FakeConsoleDriver(target, "console")
+    BootingConsoleDriver(target, "console")
     ScriptedShellDriver(target, "shell")
     FakeCardDriver(target, "card")
     strategy = FlashStrategy(target, "strategy", seed="seed")
