@@ -347,7 +347,13 @@ class SimModem:
                         continue
                     raise
                 with self._lock:
-                    self._receive(data)
+                    try:
+                        self._receive(data)
+                    except Exception:  # a simulator bug must not silence the modem for the rest of a run
+                        log.exception("simulated modem failed on input %r", data)
+                        self._inbuf.clear()
+                        self._cmgs = None
+                        self._answer([], "ERROR")
 
     def _next_wakeup(self, now: float) -> float:
         candidates = [0.2]
