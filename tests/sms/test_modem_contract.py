@@ -14,7 +14,7 @@ from modem_support import FAST, at_settings, collect_events, of_type
 
 from evy.sms import pdu
 from evy.sms.errors import ModemError
-from evy.sms.modem import Modem, ModemSettings, NewMessage, make_modem
+from evy.sms.modem import Modem, ModemSettings, NewMessage, StatusReportEvent, make_modem
 from evy.sms.simmodem import SimModem
 from evy.sms.simnet import deliver_parts
 
@@ -29,6 +29,7 @@ class Backend:
     make: Callable[[], Modem]
     inject: Callable[[str, str], None]  # a phone sends (sender, text)
     verify_sent: Callable[[pdu.SubmitPart, int], None]
+    delivery_reports: str | None = None  # why the backend cannot produce them here, or None if it can
 
 
 def _sim_backend(model: str) -> Iterator[Backend]:
@@ -77,7 +78,8 @@ def _gammu_backend(tmp_path: Path) -> Iterator[Backend]:
 
     settings = ModemSettings(backend="gammu", gammu_config=str(config), poll_interval=0.05,
                              **{k: v for k, v in FAST.items() if k != "command_timeout"})
-    yield Backend("gammu-dummy", lambda: make_modem(settings), inject, verify)
+    yield Backend("gammu-dummy", lambda: make_modem(settings), inject, verify,
+                  delivery_reports="Gammu's dummy driver has no network to send delivery reports")
 
 
 @pytest.fixture(params=["at-sim800", "at-sim7000", "gammu-dummy"])
@@ -172,3 +174,27 @@ def test_wait_events_returns_empty_after_its_timeout(modem):
     started = time.monotonic()
     assert modem.wait_events(0.3) == []
     assert 0.25 <= time.monotonic() - started < 1.5
+
+
+def test_delivery_reports_come_back_as_events(modem, backend):
+    if backend.delivery_reports:
+        pytest.skip(backend.delivery_reports)
+    reference = modem.send(pdu.encode_submit(RECIPIENT, "report please", request_status_report=True)[0])
+    events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
+    report = of_type(events, StatusReportEvent)[0]
+    assert report.report.reference == reference and report.report.delivered
+    if report.location is not None:  # stored reports (SIM7000, ds=2) are deleted once kept
+        modem.delete(report.location)
+    assert modem.list_stored() == []
+
+
+def test_stored_sending(modem, backend):
+    if not modem.supports_stored_send:
+        pytest.skip(f"{backend.name}: no stored sending (AT+CMGW/AT+CMSS) in this backend")
+    part = pdu.encode_submit(RECIPIENT, "kept until sent")[0]
+    location = modem.store_outgoing(part)
+    assert modem.outgoing_state(location) == "unsent"
+    reference = modem.send_stored(location)
+    assert modem.outgoing_state(location) == "sent"
+    backend.verify_sent(part, reference)
+    modem.delete(location)
