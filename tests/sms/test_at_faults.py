@@ -317,3 +317,11 @@ def test_a_urc_right_after_the_prompt_does_not_hide_it(sim, modem):
     sim.deliver(SENDER, "arrives at the prompt")  # "\r\n> " then "\r\n+CMTI: ...\r\n" before the PDU
     assert modem.send(part()) == 0
     assert modem.wait_events(0.5) == [NewMessage(1)]
+
+
+def test_a_sim7000_reboot_with_its_own_banner_is_handled():
+    with SimModem(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
+        sim.reboot()
+        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
+        assert of_type(events, RestartedEvent) and sim.state.cnmi == (2, 1, 0, 2, 0)
+        assert modem.status().registered

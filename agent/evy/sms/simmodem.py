@@ -40,8 +40,9 @@ CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM n
             30: "no network service", 100: "unknown"}
 MODELS = {
     "sim800": {"ident": "SIM800 R14.18", "cnmi_ranges": "(0-3),(0-3),(0,2),(0,1),(0,1)",
-               "lte": False},
-    "sim7000": {"ident": "SIM7000G R1529", "cnmi_ranges": "(0-3),(0-3),(0-3),(0-2),(0,1)", "lte": True},
+               "lte": False, "ready": ("Call Ready", "SMS Ready")},
+    "sim7000": {"ident": "SIM7000G R1529", "cnmi_ranges": "(0-3),(0-3),(0-3),(0-2),(0,1)", "lte": True,
+                "ready": ("SMS DONE", "PB DONE")},
 }
 _COMMAND = re.compile(r"^AT(?:([&+*#][A-Z]+|[A-Z&])(\d*))?(.*)$", re.IGNORECASE)
 
@@ -276,7 +277,7 @@ class SimModem:
 
     def reboot(self, after: float = 0.0) -> None:
         """Reboot now (or ``after`` s): settings are forgotten, the SIM locks again if it has a PIN, and the
-        boot banner (RDY, +CFUN, +CPIN, Call Ready, SMS Ready) follows after ``boot_time``."""
+        boot banner (RDY, +CFUN, +CPIN, then Call Ready/SMS Ready or SMS DONE/PB DONE) follows after ``boot_time``."""
         with self._lock:
             if after > 0:
                 self._timers.append((time.monotonic() + after, self._reboot))
@@ -568,8 +569,8 @@ class SimModem:
                 self._state.sim_state = "READY"
                 self._answer([])
                 # The SMS side comes up a moment later, as on a SIM800.
-                self._timers.append((time.monotonic() + 0.2,
-                                     lambda: self._urc("+CPIN: READY", "Call Ready", "SMS Ready")))
+                ready = ("+CPIN: READY", *MODELS[self.model]["ready"])
+                self._timers.append((time.monotonic() + 0.2, lambda: self._urc(*ready)))
             else:
                 self.pin_attempts_left -= 1
                 if self.pin_attempts_left <= 0:
@@ -918,7 +919,7 @@ class SimModem:
         sim = f"+CPIN: {self._state.sim_state}" if self.sim_inserted else "+CPIN: NOT INSERTED"
         banner = ["RDY", "+CFUN: 1", sim]
         if self._state.sim_state == "READY":
-            banner += ["Call Ready", "SMS Ready"]
+            banner += list(MODELS[self.model]["ready"])
         self._timers.append((self._booting_until, lambda: self._urc(*banner)))
         self._timers.append((self._booting_until + 0.001, self._release_network_queue))
         self._wake()
