@@ -325,3 +325,10 @@ def test_a_sim7000_reboot_with_its_own_banner_is_handled():
         events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
         assert of_type(events, RestartedEvent) and sim.state.cnmi == (2, 1, 0, 2, 0)
         assert modem.status().registered
+
+
+def test_a_modem_without_cpinr_still_gets_the_pin_once():
+    with SimModem(pin="4321") as sim:
+        sim.fail_next("CPINR", count=5)  # SIM800 firmware has no AT+CPINR
+        with AtModem(at_settings(sim, pin="4321")) as modem:
+            assert modem.status().state == "ready" and sim.pin_attempts == 1
