@@ -332,3 +332,10 @@ def test_a_modem_without_cpinr_still_gets_the_pin_once():
         sim.fail_next("CPINR", count=5)  # SIM800 firmware has no AT+CPINR
         with AtModem(at_settings(sim, pin="4321")) as modem:
             assert modem.status().state == "ready" and sim.pin_attempts == 1
+
+
+def test_sms_not_ready_yet_at_start_up_is_waited_out():
+    with SimModem() as sim:
+        sim.fail_next("CPMS", cms=302, count=2)  # "operation not allowed" until SMS Ready
+        with AtModem(at_settings(sim)) as modem:
+            assert modem.storage == "SM" and modem.status().state == "ready"

@@ -420,14 +420,15 @@ class AtModem(Modem):
         return self._session_required().command(command, timeout or self.settings.command_timeout, prefix)
 
     def _cmd_patiently(self, command: str, prefix: str | None = None) -> list[str]:
-        """A start-up command retried while the SIM is busy (CME 14 / CMS 314): right after a reboot the SMS
-        side of a SIM800 needs a few seconds after AT already answers."""
+        """A start-up command retried while the SIM is busy (CME 14 / CMS 314) or SMS is not up yet ("operation
+        not allowed", CMS 302 / CME 3): after a reboot a SIM800 answers AT seconds before "SMS Ready"."""
         attempts = max(4, self.settings.retries)
         for attempt in range(1, attempts + 1):
             try:
                 return self._cmd(command, prefix)
             except CmsError as exc:
-                if not (exc.transient and exc.category == "sim") or attempt == attempts:
+                not_yet = (exc.kind, exc.code) in (("cms", 302), ("cme", 3))
+                if not ((exc.transient and exc.category == "sim") or not_yet) or attempt == attempts:
                     raise
                 time.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
