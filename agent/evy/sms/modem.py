@@ -249,9 +249,9 @@ class Modem(ABC):
         return self._call("list unsent", self._list_unsent)
 
     def status(self) -> ModemStatus:
-        """The state as of the last check (open, heartbeat, error); no I/O."""
-        with self._lock:
-            return self._status
+        """The state as of the last check (open, heartbeat, error); no I/O and no lock (an immutable value),
+        so other threads can read it while ``wait_events`` holds the port."""
+        return self._status
 
     def wait_events(self, timeout: float) -> list[ModemEvent]:
         """Block up to ``timeout`` s for events; run the watchdog while idle (it may reset the modem)."""
