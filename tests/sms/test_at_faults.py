@@ -339,3 +339,11 @@ def test_sms_not_ready_yet_at_start_up_is_waited_out():
         sim.fail_next("CPMS", cms=302, count=2)  # "operation not allowed" until SMS Ready
         with AtModem(at_settings(sim)) as modem:
             assert modem.storage == "SM" and modem.status().state == "ready"
+
+
+def test_a_junk_line_inside_an_answer_is_kept_out_of_it(sim, modem):
+    sim.deliver(SENDER, "junk around me")
+    collect_events(modem, lambda e: bool(e))
+    sim.urcs_inside_next_answer()
+    sim.emit_urc("x#!junk")  # lands between "+CMGR: ..." and the PDU line
+    assert modem.read(1).message.text == "junk around me"

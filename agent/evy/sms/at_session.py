@@ -145,6 +145,10 @@ class AtSession:
             if not is_final(line):
                 self.log.debug("unexpected line with no command running: %r", line)
             return False
+        if prefix and not line.startswith(prefix) and not is_hex(line):
+            # Not this command's answer (a garbled echo, a line of noise): keep it out of the result.
+            self.log.debug("%s: dropped unexpected line %r", command, line)
+            return False
         info.append(line)
         return False
 

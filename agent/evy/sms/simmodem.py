@@ -275,6 +275,11 @@ class SimModem:
             self._emit_raw(noise)
         return noise
 
+    def emit_urc(self, *lines: str) -> None:
+        """Write unsolicited lines now (or inside the next answer after ``urcs_inside_next_answer``)."""
+        with self._lock:
+            self._urc(*lines)
+
     def reboot(self, after: float = 0.0) -> None:
         """Reboot now (or ``after`` s): settings are forgotten, the SIM locks again if it has a PIN, and the
         boot banner (RDY, +CFUN, +CPIN, then Call Ready/SMS Ready or SMS DONE/PB DONE) follows after ``boot_time``."""
