@@ -117,3 +117,50 @@ def test_mesh_sim_from_a_surveyed_link_file(capsys, tmp_path):
     site.write_text('{"links": [{"a": 0, "b": 0}]}')
     code, _, err = run(capsys, "mesh", "sim", "--links", str(site))
     assert code == 2 and err.startswith("error: link file")
+
+
+def _free_udp_ports(n):
+    import socket
+
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_mesh_send_reaches_a_running_node_on_loopback(tmp_path, key_file):
+    env = {**os.environ, "PYTHONPATH": str(AGENT)}
+    port_a, port_b = _free_udp_ports(2)
+    common = ["--key", str(key_file), "--radio", "udp", "--sf", "7", "--beacon-interval", "0"]
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "evy", "mesh", "run", *common, "--node-id", "e50000b2", "--state-dir",
+         str(tmp_path / "b"), "--udp-bind", f"127.0.0.1:{port_b}", "--udp-peer", f"127.0.0.1:{port_a}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert json.loads(receiver.stdout.readline())["event"] == "ready"
+        sender = [sys.executable, "-m", "evy", "mesh", "send", *common, "--node-id", "e50000a1", "--state-dir",
+                  str(tmp_path / "a"), "--udp-bind", f"127.0.0.1:{port_a}", "--udp-peer", f"127.0.0.1:{port_b}"]
+        sent = subprocess.run([*sender, "--to", "e50000b2", "--number", "+254700000009", "--text", "ping",
+                               "--wait", "30"], capture_output=True, text=True, env=env, timeout=60)
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["delivered"] is True
+        event = json.loads(receiver.stdout.readline())
+        assert event["event"] == "message" and event["body"]["text"] == "ping" and event["source"] == "e50000a1"
+        lost = subprocess.run([*sender, "--to", "e50000c3", "--text", "nobody", "--wait", "2"],
+                              capture_output=True, text=True, env=env, timeout=60)
+        assert lost.returncode == 1 and json.loads(lost.stdout)["delivered"] is False
+    finally:
+        receiver.stdin.close()
+        receiver.wait(timeout=20)
+        receiver.stdout.close()
+        receiver.stderr.close()
+
+
+def test_mesh_status_reads_the_state(capsys, tmp_path, key_file):
+    code, out, _ = run(capsys, "mesh", "status", "--state-dir", str(tmp_path / "fresh"))
+    data = json.loads(out)
+    assert code == 0 and data["node_id"] is None and data["key_configured"] is False
+    assert data["routine_allowance_s"] == 180.0 and data["emergency_allowance_s"] == 360.0

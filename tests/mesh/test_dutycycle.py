@@ -81,3 +81,10 @@ def test_ledger_persists_across_restarts(tmp_path):
     path.write_text("not json")
     with pytest.raises(MeshError, match="unreadable"):
         AirtimeLedger(G, path)
+
+
+def test_a_clock_going_back_does_not_free_airtime():
+    ledger = AirtimeLedger(G)
+    ledger.record(10_000.0, 17.5)
+    assert not ledger.may_send(5_000.0, 1.0, emergency=False)  # the clock jumped back by 5000 s
+    assert ledger.may_send(5_000.0 + WINDOW_S, 1.0, emergency=False)

@@ -64,20 +64,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.set_defaults(func=mesh_sim)
 
     run = actions.add_parser("run", help="run this kit's mesh node; JSON lines: commands on stdin, events on stdout")
-    run.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
-    run.add_argument("--key", metavar="FILE", help="network key file (overrides mesh.key_file)")
-    run.add_argument("--node-id", metavar="HEX", help="overrides mesh.node_id")
-    run.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")
-    run.add_argument("--radio", choices=("sx1276", "udp"), help="overrides mesh.radio")
-    run.add_argument("--udp-bind", metavar="HOST:PORT")
-    run.add_argument("--udp-peer", action="append", metavar="HOST:PORT", help="a neighbour in radio range")
-    run.add_argument("--udp-loss", type=float, default=0.0, help="simulated loss of the udp radio")
-    run.add_argument("--hop-limit", type=int)
-    run.add_argument("--beacon-interval", type=float)
-    run.add_argument("--sf", type=int, help="overrides mesh.spreading_factor")
-    run.add_argument("--region", help="overrides mesh.region")
-    run.add_argument("--frequency", type=float, help="overrides mesh.frequency (MHz)")
+    _node_args(run)
     run.set_defaults(func=mesh_run)
+
+    send = actions.add_parser("send", help="join, send one message, wait for its ACK (exit 1 if not delivered)")
+    _node_args(send)
+    send.add_argument("--to", required=True, metavar="HEX", help="destination node id, or `broadcast`")
+    send.add_argument("--kind", choices=KINDS, default="sms_relay")
+    send.add_argument("--number", default="", help="phone number (sms_relay)")
+    send.add_argument("--text", required=True)
+    send.add_argument("--severity", type=int, default=2, help="alert severity 0..3")
+    send.add_argument("--priority", choices=("background", "routine", "emergency"), default="routine")
+    send.add_argument("--wait", type=float, default=120.0, metavar="SECONDS", help="longest wait for the ACK")
+    send.set_defaults(func=mesh_send)
+
+    status = actions.add_parser("status", help="this kit's mesh state: node id, airtime used, peers' replay state")
+    status.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
+    status.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")
+    status.set_defaults(func=mesh_status)
+
+
+def _node_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
+    parser.add_argument("--key", metavar="FILE", help="network key file (overrides mesh.key_file)")
+    parser.add_argument("--node-id", metavar="HEX", help="overrides mesh.node_id")
+    parser.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")
+    parser.add_argument("--radio", choices=("sx1276", "udp"), help="overrides mesh.radio")
+    parser.add_argument("--udp-bind", metavar="HOST:PORT")
+    parser.add_argument("--udp-peer", action="append", metavar="HOST:PORT", help="a neighbour in radio range")
+    parser.add_argument("--udp-loss", type=float, default=0.0, help="simulated loss of the udp radio")
+    parser.add_argument("--hop-limit", type=int)
+    parser.add_argument("--beacon-interval", type=float)
+    parser.add_argument("--sf", type=int, help="overrides mesh.spreading_factor")
+    parser.add_argument("--region", help="overrides mesh.region")
+    parser.add_argument("--frequency", type=float, help="overrides mesh.frequency (MHz)")
 
 
 def _modulation_args(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -174,19 +194,118 @@ def mesh_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def mesh_run(args: argparse.Namespace) -> int:
-    import asyncio
-
+def _node_config(args: argparse.Namespace) -> Any:
     from evy.config import load
 
     config = load(args.config)
-    overrides = {"mesh__key_file": args.key, "mesh__node_id": args.node_id, "mesh__state_dir": args.state_dir,
-                 "mesh__radio": args.radio, "mesh__udp_bind": args.udp_bind,
-                 "mesh__udp_peers": args.udp_peer, "mesh__hop_limit": args.hop_limit,
-                 "mesh__beacon_interval": args.beacon_interval, "mesh__spreading_factor": args.sf,
-                 "mesh__region": args.region, "mesh__frequency": args.frequency}
-    config = config.replace(**{k: v for k, v in overrides.items() if v is not None})
-    return asyncio.run(_run_node(config, args.udp_loss))
+    overrides = {"mesh__key_file": getattr(args, "key", None), "mesh__node_id": getattr(args, "node_id", None),
+                 "mesh__state_dir": args.state_dir, "mesh__radio": getattr(args, "radio", None),
+                 "mesh__udp_bind": getattr(args, "udp_bind", None), "mesh__udp_peers": getattr(args, "udp_peer", None),
+                 "mesh__hop_limit": getattr(args, "hop_limit", None),
+                 "mesh__beacon_interval": getattr(args, "beacon_interval", None),
+                 "mesh__spreading_factor": getattr(args, "sf", None), "mesh__region": getattr(args, "region", None),
+                 "mesh__frequency": getattr(args, "frequency", None)}
+    return config.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def mesh_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_run_node(_node_config(args), args.udp_loss))
+
+
+def mesh_send(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from evy.mesh.errors import MeshError
+
+    message = _build_message({"kind": args.kind, "number": args.number, "text": args.text,
+                              "severity": args.severity, "request_id": 0})
+    try:
+        priority = _priority(args.priority)
+    except KeyError:
+        raise MeshError(f"unknown priority {args.priority}") from None
+    result = asyncio.run(_send_once(_node_config(args), args.udp_loss, args.to, message, priority, args.wait))
+    print_json(result)
+    return 0 if result["delivered"] is not False else 1
+
+
+async def _send_once(config: Any, udp_loss: float, to: str, message: Any, priority: Any, wait_s: float) -> dict:
+    import asyncio
+
+    from evy.mesh.frames import BROADCAST
+    from evy.mesh.service import open_node
+
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[bool] = loop.create_future()
+
+    def on_status(_: int, delivered: bool) -> None:
+        if not outcome.done():
+            outcome.set_result(delivered)
+
+    node = open_node(config, loop, on_status=on_status, udp_loss=udp_loss)
+    try:
+        destination = BROADCAST if to == "broadcast" else _node_id(to)
+        message_id = node.send(destination, message, priority)
+        if destination == BROADCAST:  # no ACK for broadcasts: done once it has left
+            while not node.idle():
+                await asyncio.sleep(0.05)
+            return {"message_id": message_id, "delivered": None, "sent": True}
+        try:
+            delivered = await asyncio.wait_for(outcome, wait_s)
+        except TimeoutError:
+            delivered = False
+        return {"message_id": message_id, "delivered": delivered, **_counter_view(node)}
+    finally:
+        node.stop()
+
+
+def _counter_view(node: Any) -> dict:
+    counters = node.counters
+    return {"transmissions": counters.transmissions, "retries": counters.retries,
+            "airtime_s": round(counters.airtime_s, 3)}
+
+
+def _node_id(text: str) -> int:
+    from evy.mesh.errors import MeshError
+    from evy.mesh.settings import node_id
+
+    try:
+        value = node_id(text)
+    except ValueError as exc:
+        raise MeshError(f"--to: {exc}") from None
+    if value is None:
+        raise MeshError("--to needs a node id")
+    return value
+
+
+def mesh_status(args: argparse.Namespace) -> int:
+    import time
+
+    from evy.mesh.dutycycle import AirtimeLedger, region
+    from evy.mesh.keys import NetworkKey
+    from evy.mesh.service import state_dir
+    from evy.mesh.state import NodeState
+
+    config = _node_config(args)
+    directory = state_dir(config)
+    state = NodeState(directory / "state.json")
+    band = region(config["mesh.region"]).band(config["mesh.frequency"])
+    ledger = AirtimeLedger(band, directory / "airtime.json")
+    now = time.time()
+    network = None
+    if config["mesh.key_file"]:
+        network = f"{NetworkKey.load(config['mesh.key_file']).network_id:04x}"
+    print_json({
+        "state_dir": str(directory), "node_id": f"{state.node_id:08x}" if state.node_id else None,
+        "network": network, "key_configured": network is not None,
+        "region": config["mesh.region"], "frequency_mhz": config["mesh.frequency"], "band_rule": band.rule,
+        "airtime_last_hour_s": round(ledger.used_s(now), 3),
+        "routine_allowance_s": round(ledger.allowance_s(False), 3),
+        "emergency_allowance_s": round(ledger.allowance_s(True), 3),
+        "sources_tracked": state.sources_tracked(),
+    })
+    return 0
 
 
 async def _run_node(config: Any, udp_loss: float) -> int:

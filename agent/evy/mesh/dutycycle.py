@@ -160,6 +160,10 @@ class AirtimeLedger:
         return self.used_s(now) / self.limit_s if self.limit_s else 0.0
 
     def _forget(self, now: float) -> None:
+        if self._entries and self._entries[-1][0] > now:
+            # The wall clock went back (a kit without RTC, fake-hwclock, then a manual fix): keep what was
+            # sent within the next hour by moving those entries to end now, rather than forgetting them.
+            self._entries = deque((min(s, now - d), d) for s, d in self._entries)
         while self._entries and self._entries[0][0] + self._entries[0][1] <= now - WINDOW_S:
             self._entries.popleft()
 

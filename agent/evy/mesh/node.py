@@ -299,6 +299,10 @@ class MeshNode:
     def queue_depth(self) -> int:
         return sum(1 for item in self._queue if not item.cancelled)
 
+    def idle(self) -> bool:
+        """Nothing on air and nothing queued (relays still waiting out their backoff aside)."""
+        return not self._busy and not self.queue_depth()
+
     def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[int], None] | None = None) -> _TxItem:
         return self._push(_TxItem((-int(priority), next(self._order)), len(raw), priority, raw=raw,
                                   on_sent=on_sent))

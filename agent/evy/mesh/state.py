@@ -112,6 +112,9 @@ class NodeState:
             self._delivered.popitem(last=False)
         self.save()
 
+    def sources_tracked(self) -> int:
+        return len(self._windows)
+
     # persistence -----------------------------------------------------------------------------------------
     def save(self) -> None:
         if self.path is None:
