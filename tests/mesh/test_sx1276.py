@@ -176,3 +176,10 @@ def test_real_ports_fail_clearly_without_spidev():
             radio.open(lambda *a: None)
     else:
         pytest.skip("spidev present: the hardware path is exercised by the HIL bench")
+
+
+def test_a_frame_being_received_makes_the_channel_busy_without_cad(radio, fake):
+    fake.receiving = True
+    modes_before = len(fake.mode_log)
+    assert radio.channel_busy() is True
+    assert R.MODE_CAD not in fake.mode_log[modes_before:]  # a CAD would have aborted the reception

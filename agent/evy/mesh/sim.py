@@ -44,6 +44,7 @@ class _Reception:
     start: float
     end: float
     snr_db: float
+    synced: bool = True  # the receiver was listening when the preamble went by, so it knows RX is on-going
     collided: bool = False
 
 
@@ -79,7 +80,8 @@ class SimMedium:
         for (a, b), link in self.links.items():
             if a != sender or (a, b) in self.blocked or b not in self.radios:
                 continue
-            reception = _Reception(sender, frame, now, now + airtime, link.snr_db)
+            synced = self._tx_until.get(b, -1.0) <= now
+            reception = _Reception(sender, frame, now, now + airtime, link.snr_db, synced)
             current = [r for r in self._receiving[b] if r.end > now]
             for other in current:
                 if reception.snr_db - other.snr_db < CAPTURE_DB:
@@ -104,8 +106,13 @@ class SimMedium:
         radio.deliver(reception.frame, rssi, reception.snr_db)
 
     def busy(self, index: int) -> bool:
+        """What an SX127x can know before transmitting: CAD detects a preamble on air, and the modem status
+        shows a reception in progress — but only one it synchronised to. A frame whose preamble passed while
+        this radio was transmitting goes unnoticed (CAD sees no preamble in a payload: LoRaMac-node #335)."""
         now = self.clock.time()
-        return any(r.start <= now < r.end for r in self._receiving[index])
+        preamble = self.radios[index].preamble_s
+        return any(r.start <= now < r.end and (r.synced or now < r.start + preamble)
+                   for r in self._receiving[index])
 
 
 class SimRadio(Radio):
@@ -113,6 +120,7 @@ class SimRadio(Radio):
         self.medium, self.index, self.modulation = medium, index, modulation
         self.listening = False
         self._receiver: Receiver | None = None
+        self.preamble_s = (modulation.preamble + 4.25) * modulation.symbol_s
         medium.attach(self)
 
     def open(self, receiver: Receiver) -> None:

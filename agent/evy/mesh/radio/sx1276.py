@@ -151,6 +151,10 @@ class SX1276:
         rssi = -157 + raw_rssi * 16 / 15 if snr >= 0 else -157 + raw_rssi + snr
         return frame, rssi, snr
 
+    def receiving(self) -> bool:
+        """The modem has locked onto a frame that is still coming in (RegModemStat)."""
+        return bool(self.read(R.MODEM_STAT) & R.MODEM_STAT_RECEIVING)
+
     def channel_activity(self, timeout_s: float) -> bool:
         """Run one CAD; True when a LoRa preamble was detected."""
         self.set_mode(R.MODE_STDBY)
@@ -306,8 +310,8 @@ class SX1276Radio(Radio):
     def channel_busy(self) -> bool:
         chip = self._require()
         with self._lock:
-            if self._transmitting.is_set():
-                return True
+            if self._transmitting.is_set() or chip.receiving():
+                return True  # never CAD over a frame we are receiving: it would abort the reception
             try:
                 return chip.channel_activity(timeout_s=0.1 + 32 * self.modulation.symbol_s)
             finally:

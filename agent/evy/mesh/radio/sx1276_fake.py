@@ -26,7 +26,8 @@ class FakeSX1276:
         self.fifo = bytearray(R.FIFO_SIZE)
         self.sent: list[bytes] = []
         self.on_air: Callable[[bytes], None] | None = None  # joins fakes into one "air" (contract tests)
-        self.channel_active = False
+        self.channel_active = False  # CAD detects a preamble
+        self.receiving = False  # the modem is locked onto an incoming frame (RegModemStat)
         self.mode_log: list[int] = []
         self.closed = False
         self.resets = 0
@@ -52,6 +53,8 @@ class FakeSX1276:
                       for offset in range(len(payload))]
 
     def _read(self, register: int) -> int:
+        if register == R.MODEM_STAT:
+            return 0x10 | (0x0B if self.receiving else 0)  # modem clear unless receiving
         if register == R.FIFO:
             pointer = self.registers[R.FIFO_ADDR_PTR]
             self.registers[R.FIFO_ADDR_PTR] = (pointer + 1) & 0xFF

@@ -13,6 +13,7 @@ FIFO_RX_CURRENT_ADDR = 0x10
 IRQ_FLAGS_MASK = 0x11
 IRQ_FLAGS = 0x12
 RX_NB_BYTES = 0x13
+MODEM_STAT = 0x18
 PKT_SNR_VALUE = 0x19
 PKT_RSSI_VALUE = 0x1A
 RSSI_VALUE = 0x1B
@@ -48,6 +49,8 @@ IRQ_CAD_DETECTED = 0x01
 DIO0_RX_DONE, DIO0_TX_DONE, DIO0_CAD_DONE = 0x00, 0x40, 0x80
 DIO0_MASK = 0xC0
 
+# MODEM_STAT bits 4..0: modem clear, header info valid, RX on-going, signal synchronised, signal detected
+MODEM_STAT_RECEIVING = 0x0B  # detected | synchronised | header valid: a frame is coming in
 HOP_CHANNEL_CRC_ON = 0x40
 MODEM_CONFIG_2_CRC_ON = 0x04
 MODEM_CONFIG_3_LDRO = 0x08
