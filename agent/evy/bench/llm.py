@@ -191,5 +191,8 @@ def _synthetic_scale(tmp: Path, chunks: list, size: int, embedder: Any, repeats:
 
 
 def run(quick: bool) -> dict[str, Any]:
+    # The raw baseline runs llama.cpp in this process: give it the worker's OpenMP wait policy (it is read
+    # when llama_cpp is first imported) so the comparison is like for like.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     threads = os.cpu_count() or 1
     return {**bench_runtime(quick, threads), **bench_retrieval(quick, threads)}
