@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from construct import (
     BitsInteger,
     BitStruct,
-    Bytes,
     ConstructError,
     Flag,
     GreedyBytes,
@@ -84,8 +83,6 @@ HEADER = Struct(
 )
 HEADER_BYTES = HEADER.sizeof()
 
-FRAME = Struct("header" / Bytes(HEADER_BYTES), "sealed" / GreedyBytes)  # the layout; slicing does it faster
-
 INNER = Struct(
     "message_id" / Int32ul,
     "fragment" / BitStruct("index" / BitsInteger(4), "count" / BitsInteger(4)),
@@ -124,10 +121,6 @@ class Header:
             "priority": int(self.priority), "network": self.network,
             "next_hop": self.next_hop, "relay": self.relay,
         }
-
-    def associated_data(self) -> bytes:
-        """The header as authenticated: the fields relays rewrite are zeroed."""
-        return associated_data(_HEADER.build(self.to_container()))
 
 
 @dataclass(frozen=True)

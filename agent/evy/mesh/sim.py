@@ -20,7 +20,7 @@ from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
 from evy.mesh.dutycycle import WINDOW_S, AirtimeLedger, max_window_airtime, region
 from evy.mesh.errors import MeshError, RadioError
-from evy.mesh.frames import BROADCAST, Priority, parse_header
+from evy.mesh.frames import Priority, parse_header
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon, SmsRelay
 from evy.mesh.node import MeshNode, Message
@@ -345,7 +345,7 @@ class Simulation:
             "out_of_reach": out_of_reach,
             "delivery_ratio_in_reach": round(min(delivered, in_reach) / in_reach, 4) if in_reach else None,
             "acked": acked, "duplicate_deliveries": duplicates,
-            "latency_s_median": round(median(latencies), 2) if latencies else None,
+            "latency_s_median": round(statistics.median(latencies), 2) if latencies else None,
             "latency_s_p90": round(sorted(latencies)[int(0.9 * (len(latencies) - 1))], 2) if latencies else None,
             "transmissions": transmissions,
             "transmissions_per_delivered": round(transmissions / delivered, 2) if delivered else None,
@@ -364,9 +364,3 @@ class Simulation:
 def simulate(**kwargs: object) -> dict:
     return Simulation(SimConfig(**kwargs)).run()  # type: ignore[arg-type]
 
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-__all__ = ["BROADCAST", "SimConfig", "SimMedium", "SimRadio", "Simulation", "build_topology", "simulate"]
