@@ -59,6 +59,8 @@ def _sim(seeds: range, **config) -> dict:
     per_message = [r["message_transmissions_per_delivered"] for r in runs if r["message_transmissions_per_delivered"]]
     return {
         "delivery_ratio_median": round(statistics.median(ratio), 4), "delivery_ratio_min": min(ratio),
+        "delivery_ratio_in_reach_median": round(statistics.median(r["delivery_ratio_in_reach"] for r in runs), 4),
+        "latency_s_median": round(statistics.median(r["latency_s_median"] for r in runs), 2),
         "transmissions_per_delivered_median": round(statistics.median(per), 2),
         "message_transmissions_per_delivered_median": round(statistics.median(per_message), 2),
         "airtime_s_median": round(statistics.median(r["airtime_s"] for r in runs), 2),
