@@ -207,3 +207,14 @@ def test_a_burst_larger_than_the_sim_arrives_exactly_once():
                     modem.delete(event.location)
         assert sorted(received) == sorted(f"message {n}" for n in range(30))
         assert sim.stored == {} and not sim.network_queue
+
+
+def test_a_message_whose_indication_was_lost_is_found_by_the_watchdog(sim):
+    with AtModem(at_settings(sim, heartbeat=0.1)) as modem:
+        (message, encoded), = deliver_parts(SENDER, "my +CMTI was lost")
+        location = sim.store(encoded)  # stored without any +CMTI
+        events = collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
+        assert of_type(events, NewMessage)[0] == NewMessage(location)
+        assert modem.read(location).message == message
+        modem.delete(location)
+        assert modem.wait_events(0.3) == []  # nothing stored: nothing announced again

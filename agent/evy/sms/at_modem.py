@@ -366,6 +366,16 @@ class AtModem(Modem):
         return {"state": "ready" if registered else "not-registered", "signal": signal,
                 "registered": registered, "operator": operator}
 
+    def _rescan(self) -> list[ModemEvent]:
+        """Storage holds something while nothing is pending: a +CMTI may have been lost (noise, a timeout, a
+        reboot), so announce every received message still stored; re-reading one is harmless."""
+        if not self.capacity or self.capacity[0] == 0 or self._events:
+            return []
+        found = self._list_stored()
+        if found:
+            self.log.warning("%d stored message(s) were never announced; announcing them now", len(found))
+        return [NewMessage(message.location) for message in found]
+
     # --- URCs
 
     def _on_urc(self, urc: Urc) -> None:

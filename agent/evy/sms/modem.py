@@ -297,6 +297,7 @@ class Modem(ABC):
             try:
                 self._set_status(**self._heartbeat())
                 self._failed_heartbeats = 0
+                self._pending.extend(self._rescan())
                 return
             except PinError:
                 raise
@@ -422,6 +423,10 @@ class Modem(ABC):
     @abstractmethod
     def _poll(self, timeout: float) -> list[ModemEvent]:
         """Wait up to ``timeout`` for unsolicited events (returns early when one arrives)."""
+
+    def _rescan(self) -> list[ModemEvent]:
+        """After a good heartbeat: events for stored messages whose indication was lost (default none)."""
+        return []
 
     @abstractmethod
     def _heartbeat(self) -> dict[str, Any]:
