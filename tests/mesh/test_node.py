@@ -6,6 +6,8 @@ import itertools
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evy.mesh.dutycycle import WINDOW_S, max_window_airtime
 from evy.mesh.frames import BROADCAST, HEADER_BYTES, Kind, Priority, parse_header
@@ -84,9 +86,12 @@ def test_each_node_sends_each_flooded_frame_at_most_once(topology):
     sim.start()
     for k in range(6):
         sim.nodes[k].send(BROADCAST, Alert(1, f"alert {k}"))
+        sim.nodes[k + 6].send(sim.nodes[k].node_id, sms(f"unicast {k}"))  # floods too: no routes yet
         sim.clock.run_until(60.0 * (k + 1))
-    copies = Counter((sender, parse_header(f).source, parse_header(f).packet_id) for _, sender, f in sim.medium.log)
+    flooded = [(sender, parse_header(f)) for _, sender, f in sim.medium.log if parse_header(f).next_hop == 0]
+    copies = Counter((sender, h.source, h.packet_id) for sender, h in flooded)
     assert max(copies.values()) == 1
+    assert any(h.kind is Kind.SMS_RELAY for _, h in flooded)
 
 
 def test_hop_limit_bounds_the_reach():
@@ -335,3 +340,35 @@ def test_a_message_whose_fragment_is_lost_reports_failure_once():
     sim.clock.run_until(900)
     assert sim.status[0] == {mid: False}
     assert sim.nodes[0]._outgoing == {}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzzed_frames_never_crash_a_node_nor_deliver_anything(data):
+    sim = make_sim(2, [(0, 1)])
+    sim.nodes[0].send(sim.nodes[1].node_id, sms("genuine"))
+    sim.clock.run_until(30)
+    genuine = [f for _, _, f in sim.medium.log]
+    target = sim.nodes[1]
+    delivered = target.counters.delivered
+    for _ in range(data.draw(st.integers(1, 8))):
+        base = bytearray(data.draw(st.sampled_from(genuine)))
+        mutation = data.draw(st.sampled_from(["flip", "truncate", "extend", "random", "splice"]))
+        if mutation == "flip":
+            for _ in range(data.draw(st.integers(1, 4))):
+                base[data.draw(st.integers(0, len(base) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+            base[9:13] = data.draw(st.binary(min_size=4, max_size=4))  # an unseen packet id
+        elif mutation == "truncate":
+            base = base[:data.draw(st.integers(0, len(base) - 1))]
+        elif mutation == "extend":
+            base += data.draw(st.binary(min_size=1, max_size=40))
+        elif mutation == "random":
+            base = bytearray(data.draw(st.binary(max_size=300)))
+        else:
+            other = data.draw(st.sampled_from(genuine))
+            cut = data.draw(st.integers(0, min(len(base), len(other))))
+            base = base[:cut] + bytearray(other[cut:])
+        target.receive(bytes(base), -90.0, 3.0)
+    sim.clock.run_until(120)
+    assert target.counters.delivered == delivered
+    assert [m.decoded().text for m in sim.inbox[1]] == ["genuine"]
