@@ -160,6 +160,12 @@ class GammuModem(Modem):
         self._announced &= seen
         return events
 
+    def _rescan(self) -> list[ModemEvent]:
+        """Every heartbeat, forget what was announced: whatever is still stored (not yet handled and
+        deleted) is announced again by the next poll, so nothing waits forever on the SIM."""
+        self._announced.clear()
+        return []
+
     def _poll_slice(self) -> float:
         return max(0.01, self._last_poll + self.settings.poll_interval - time.monotonic())
 
