@@ -117,3 +117,24 @@ def test_gammu_enters_a_pin_once_and_never_retries_a_wrong_one():
         with pytest.raises(PinError, match="not entered again"):
             wrong.open()
         assert sim.pin_attempts == 1 and sim.pin_attempts_left == 2
+
+
+def test_an_unhandled_message_is_announced_again_after_a_heartbeat(tmp_path):
+    device = tmp_path / "dummy"
+    device.mkdir()
+    config = tmp_path / "gammurc"
+    config.write_text(f"[gammu]\nmodel = dummy\nconnection = none\ndevice = {device}\n")
+    settings = ModemSettings(backend="gammu", gammu_config=str(config), poll_interval=0.05, heartbeat=0.3)
+    with make_modem(settings) as modem:
+        (device / "sms" / "1").mkdir(parents=True, exist_ok=True)
+        gammu.SaveSMSBackup(str(device / "sms" / "1" / "1"), [{
+            "Type": "Deliver", "Number": "+254711000111", "Text": "not handled yet", "State": "UnRead",
+            "SMSC": {"Number": "+254722000000"}, "Coding": "Default_No_Compression",
+            "DateTime": datetime.now(UTC).replace(microsecond=0)}])
+        announced: list = []
+        deadline = time.monotonic() + 5
+        while len(announced) < 2 and time.monotonic() < deadline:
+            announced += [e for e in modem.wait_events(0.2) if isinstance(e, NewMessage)]
+        assert len(announced) == 2 and announced[0] == announced[1]
+        modem.delete(announced[0].location)
+        assert modem.list_stored() == []
