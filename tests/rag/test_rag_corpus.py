@@ -19,6 +19,7 @@ Run cool water over it
 for 20 minutes.
 
 ## Chemical burn
+Keywords: acid, bleach on skin
 Rinse for 20 minutes.
 Source: Public guidance B
 """
@@ -29,6 +30,7 @@ def test_sections_become_passages_with_their_sources():
     assert first == corpus.Chunk("en/burns#1", "en", "burns", "Cool the burn",
                                  "Run cool water over it for 20 minutes.", "Public guidance A")
     assert second.source == "Public guidance B" and second.key == "en/burns#2"
+    assert second.keywords == "acid, bleach on skin" and second.text == "Rinse for 20 minutes." and not first.keywords
 
 
 @pytest.mark.parametrize(("text", "message"), [

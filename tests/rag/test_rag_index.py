@@ -72,6 +72,8 @@ HYBRID_CASES = [
     ("my son fell through ice not breathing", None, {"en/drowning#2", "en/drowning#3", "en/cpr#3"}),
     ("someone collapsed and has no pulse", None, {"en/cpr#1", "en/cpr#2", "en/cpr#4"}),
     ("my friend is jerking on the floor", None, {"en/seizure#1"}),
+    ("my husband hits me", "en", {"en/violence#2"}),
+    ("we are stuck under a collapsed building", "en", {"en/trapped#1", "en/trapped#2"}),
     ("smoke everywhere in my flat", None, {"en/fire#1", "en/fire#2"}),
     ("meu pai esta com dor no peito", "pt", {"pt/first_aid#11"}),
     ("mi hijo se quemo con agua hirviendo", "es", {"es/first_aid#5"}),
@@ -89,10 +91,10 @@ def test_hybrid_search_finds_paraphrased_emergencies(hybrid_index_path, embedder
 
 @pytest.mark.slow
 def test_vectors_find_what_keywords_miss(hybrid_index_path, embedder, keyword_index):
-    query = "my friend is jerking on the floor"
-    assert "en/seizure#1" not in [p.key for p in keyword_index.search(query, k=3)]
+    query = "grandpa talks funny and his mouth is crooked"
+    assert "en/stroke#1" not in [p.key for p in keyword_index.search(query, k=3)]
     with Index.open(hybrid_index_path, embedder) as index:
-        assert "en/seizure#1" in [p.key for p in index.search(query, k=3)]
+        assert index.search(query, k=3)[0].key == "en/stroke#1"
 
 
 def test_open_index_builds_once_then_reuses_and_rebuilds_when_the_kb_changes(tmp_path, chunks, config_for):

@@ -161,9 +161,9 @@ def _synthetic_scale(tmp: Path, chunks: list, size: int, embedder: Any, repeats:
     path = tmp / "kb-synthetic.sqlite"
     db = connect(path)
     db.executescript(_SCHEMA)
-    rows = [(i, f"syn/{i}", c.language, c.topic, c.title, f"{c.text} ({i})", c.source)
+    rows = [(i, f"syn/{i}", c.language, c.topic, c.title, f"{c.text} ({i})", c.source, c.keywords)
             for i, c in enumerate((chunks[i % len(chunks)] for i in range(size)), start=1)]
-    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
     dims = embedder.dimensions
     db.execute(f"CREATE VIRTUAL TABLE passages_vec USING vec0(id INTEGER PRIMARY KEY, "

@@ -2,7 +2,9 @@
 
 Layout: ``data/<language>/<topic>.md`` (language is an ISO 639-1 code). A file starts with a front
 matter block naming its topic and source(s); each ``## Title`` section is one passage. A line
-``Source: ...`` inside a section overrides the file's source for that passage::
+``Source: ...`` inside a section overrides the file's source for that passage, and a line
+``Keywords: ...`` lists words people text for that case which the passage may not use (synonyms, SMS
+spellings); they are searched but never shown::
 
     ---
     topic: bleeding
@@ -42,6 +44,7 @@ class Chunk:
     title: str
     text: str
     source: str
+    keywords: str = ""  # words people text for this case that the passage itself may not use
 
 
 def data_dir() -> Path:
@@ -68,7 +71,7 @@ def parse_file(text: str, language: str, origin: str) -> list[Chunk]:
     if not _TOPIC.match(topic):
         raise KnowledgeBaseError(f"{origin}: topic must be lower-case letters, digits and _, got {topic!r}")
     chunks: list[Chunk] = []
-    title, body, source, start = None, [], meta.get("source"), number
+    title, body, source, keywords, start = None, [], meta.get("source"), "", number
 
     def close_section() -> None:
         if title is None:
@@ -82,14 +85,17 @@ def parse_file(text: str, language: str, origin: str) -> list[Chunk]:
         if len(content) > MAX_PASSAGE_CHARS:
             raise KnowledgeBaseError(f"{where}: section {title!r} has {len(content)} characters, "
                                      f"at most {MAX_PASSAGE_CHARS}; split it")
-        chunks.append(Chunk(f"{language}/{topic}#{len(chunks) + 1}", language, topic, title, content, source))
+        chunks.append(Chunk(f"{language}/{topic}#{len(chunks) + 1}", language, topic, title, content, source,
+                            keywords))
 
     for line_number, line in enumerate(lines[number:], start=number + 1):
         if line.startswith("## "):
             close_section()
-            title, body, source, start = line[3:].strip(), [], meta.get("source"), line_number
+            title, body, source, keywords, start = line[3:].strip(), [], meta.get("source"), "", line_number
         elif line.startswith("Source:"):
             source = line.partition(":")[2].strip()
+        elif line.startswith("Keywords:"):
+            keywords = line.partition(":")[2].strip()
         elif line.strip() and title is None:
             raise KnowledgeBaseError(f"{origin}:{line_number}: text before the first ## section")
         else:
@@ -124,6 +130,6 @@ def fingerprint(chunks: list[Chunk]) -> str:
     """A hash of the passages: an index built from other passages is rebuilt."""
     digest = hashlib.sha256()
     for chunk in chunks:
-        for part in (chunk.key, chunk.title, chunk.text, chunk.source):
+        for part in (chunk.key, chunk.title, chunk.text, chunk.source, chunk.keywords):
             digest.update(part.encode("utf-8") + b"\0")
     return digest.hexdigest()

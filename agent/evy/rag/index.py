@@ -24,7 +24,7 @@ from evy.rag.sqlite import connect, driver
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = "2"
 RRF_K = 60
 CANDIDATES = 20
 # Cosine distance beyond which a vector neighbour is unrelated (MiniLM puts unrelated texts near 0.9-1.1).
@@ -34,10 +34,15 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORD_TEXT = """
 a an and are as at be by can do does for from has have he help her his how i im in is it its me my no not
 of on or our pls please she so that the their them they this to us was we what when where who why will
-with you your
+with you your something someone somebody anything under into after before there here coming going get got
+just very really now still been being would could should can cant don dont won wont isn didn also then than
+only some out over about again
 el la los las un una unos unas y o de del en que es mi mis por para con se me le lo al su sus ayuda
 le les une et ou des du est mon ma mes pour avec ne pas il elle je au aux aide
 os as um uma e do da dos das em meu minha por com nao ele ela eu na ajuda
+algo alguien esta estoy tengo tiene hay muy como cuando donde porque pero mas
+quelque quelqu chose suis avoir tres deja comme quand mais plus
+alguem estou tenho tem muito como quando onde porque mas mais
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -66,8 +71,9 @@ class BuildReport:
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE passages(id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, language TEXT NOT NULL,
-                      topic TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL);
-CREATE VIRTUAL TABLE passages_fts USING fts5(title, text, content='passages', content_rowid='id',
+                      topic TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
+                      keywords TEXT NOT NULL DEFAULT '');
+CREATE VIRTUAL TABLE passages_fts USING fts5(title, keywords, text, content='passages', content_rowid='id',
                                              tokenize='unicode61 remove_diacritics 2');
 """
 
@@ -84,9 +90,9 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
     db = connect(tmp, vectors=embedder is not None)
     try:
         db.executescript(_SCHEMA)
-        db.executemany("INSERT INTO passages(id, key, language, topic, title, text, source) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [(i, c.key, c.language, c.topic, c.title, c.text, c.source)
+        db.executemany("INSERT INTO passages(id, key, language, topic, title, text, source, keywords) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(i, c.key, c.language, c.topic, c.title, c.text, c.source, c.keywords)
                         for i, c in enumerate(chunks, start=1)])
         db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
         meta = {"format": FORMAT, "fingerprint": corpus.fingerprint(chunks), "embed_model": "",
@@ -94,7 +100,7 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
         if embedder is not None:
             import sqlite_vec
 
-            vectors = _embed_all(embedder, [f"{c.title}. {c.text}" for c in chunks])
+            vectors = _embed_all(embedder, [embedding_text(c) for c in chunks])
             dims = len(vectors[0])
             db.execute(f"CREATE VIRTUAL TABLE passages_vec USING vec0(id INTEGER PRIMARY KEY, "
                        f"embedding float[{dims}] distance_metric=cosine, language TEXT)")
@@ -119,6 +125,11 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
 def _embed_all(embedder: Embedder, texts: list[str]) -> list[list[float]]:
     # One text per call: llama.cpp pads and masks multi-sequence batches, which measured ~1.8x slower here.
     return [embedder.embed([text])[0] for text in texts]
+
+
+def embedding_text(chunk: corpus.Chunk) -> str:
+    keywords = f" ({chunk.keywords})" if chunk.keywords else ""
+    return f"{chunk.title}{keywords}. {chunk.text}"
 
 
 def fts_query(text: str) -> str | None:
@@ -208,7 +219,7 @@ class Index:
         if match is None:
             return []
         sql = ("SELECT p.id FROM passages_fts f JOIN passages p ON p.id = f.rowid WHERE passages_fts MATCH ?"
-               + (" AND p.language = ?" if language else "") + " ORDER BY bm25(passages_fts, 2.0, 1.0) LIMIT ?")
+               + (" AND p.language = ?" if language else "") + " ORDER BY bm25(passages_fts, 2.0, 1.5, 1.0) LIMIT ?")
         params: tuple = (match, language, CANDIDATES) if language else (match, CANDIDATES)
         return [row[0] for row in self._db.execute(sql, params)]
 
