@@ -1,0 +1,62 @@
+"""The suite's view of the kit: typed options, command errors, mounts, boot time from the kit's clocks."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+from evyhil.kit import Kit, KitCommandError, KitOptions
+from evyhil.strategy import Status
+from labgrid import Environment
+
+
+class ScriptedShell:
+    def __init__(self, answers: dict[str, tuple[list[str], int]]):
+        self.answers, self.commands = answers, []
+
+    def run(self, command, timeout=30.0):
+        self.commands.append(command)
+        for prefix, (lines, code) in self.answers.items():
+            if command.startswith(prefix):
+                return lines, [], code
+        return [], [], 127
+
+
+def make_kit(answers, powered_on_at=None):
+    strategy = SimpleNamespace(status=Status.shell, shell=ScriptedShell(answers), powered_on_at=powered_on_at)
+    return Kit(strategy, KitOptions())
+
+
+def test_options_come_typed_from_the_env_file(tmp_path):
+    config = tmp_path / "env.yaml"
+    config.write_text("targets: {main: {}}\noptions: {power_cut_cycles: '7', sms_timeout: 90, lora: 'no radio'}\n")
+    options = KitOptions.from_env(Environment(str(config)))
+    assert (options.power_cut_cycles, options.sms_timeout, options.lora) == (7, 90.0, "no radio")
+    assert options.agent_unit == "evy-agent.service"
+
+
+def test_failed_command_names_command_code_and_output():
+    kit = make_kit({"false": (["first", "second", "last words"], 3)})
+    with pytest.raises(KitCommandError, match=r"`false` exited 3 on the kit: first \| second \| last words"):
+        kit.run("false")
+
+
+def test_mount_reads_findmnt_json():
+    kit = make_kit({"findmnt -n -J -o SOURCE,FSTYPE,OPTIONS --mountpoint /var/lib/evy": (
+        ['{"filesystems": [', '{"source": "/dev/vda3", "fstype": "ext4", "options": "rw,noatime"}', "]}"], 0)})
+    assert kit.mount("/var/lib/evy") == {"source": "/dev/vda3", "fstype": "ext4", "options": "rw,noatime"}
+    assert kit.mount("/nowhere") == {}
+
+
+def test_agent_ready_is_mapped_onto_the_host_clock():
+    # The kit has been up 100 s and the agent became active 60 s after the kernel started; power-on was
+    # 5 s before the kernel started (firmware, kernel load), so the agent was ready 65 s after power-on.
+    now = time.monotonic()
+    kit = make_kit({"cat /proc/uptime": (["100.00 180.00", "60000000"], 0)}, powered_on_at=now - 105)
+    assert kit.agent_ready_after_power_on() == pytest.approx(65, abs=0.5)
+
+
+def test_agent_never_active_is_none():
+    kit = make_kit({"cat /proc/uptime": (["100.00 180.00", "0"], 0)}, powered_on_at=time.monotonic())
+    assert kit.agent_ready_after_power_on() is None
