@@ -1,26 +1,20 @@
 """A SIM800-like modem on a real pseudo-terminal, for tests, benchmarks and `evy sim`.
 
 The agent opens ``SimModem.port`` (the pty's slave) with pyserial exactly as it opens ``/dev/ttyS0``; a
-thread answers AT commands in PDU mode on the master side. The simulated network is scriptable (incoming
-messages, delivery reports, registration) and faults can be injected (error results, silence, line noise,
-slow or chopped answers, a full SIM, reboots, SIM PIN/PUK). The simulator keeps the slave open itself, so it
-outlives agents that close the port or are SIGKILLed, and output nobody reads is dropped like on a UART.
+thread answers AT commands in PDU mode on the master side (the pty plumbing is ``simpty.PtyDevice``).
+The simulated network is scriptable (incoming messages, delivery reports, registration) and faults can be
+injected (error results, silence, line noise, slow or chopped answers, a full SIM, reboots, SIM PIN/PUK).
 
 Thread safety: public methods take one lock shared with the thread.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import os
 import random
 import re
-import select
 import threading
 import time
-import tty
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,10 +25,10 @@ from evy.sms import simnet
 from evy.sms.errors import CodecError
 from evy.sms.message import Deliver, Encoding, Submit
 from evy.sms.simnet import SentMessage
+from evy.sms.simpty import PtyDevice
 
 log = logging.getLogger("evy.sms.simmodem")
 
-STAT_NAMES = {0: "REC UNREAD", 1: "REC READ", 2: "STO UNSENT", 3: "STO SENT"}
 CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
             11: "SIM PIN required", 12: "SIM PUK required", 14: "SIM busy", 16: "incorrect password",
             30: "no network service", 100: "unknown"}
@@ -86,7 +80,7 @@ class _Pending:
     write: bool = False  # AT+CMGW: store as STO UNSENT instead of sending
 
 
-class SimModem:
+class SimModem(PtyDevice):
     def __init__(self, storage_size: int = 20, echo: bool = True, pin: str | None = None, *,
                  model: str = "sim800", registered: bool = True, smsc: str | None = simnet.DEFAULT_SMSC,
                  operator: str = "Safaricom", signal: int = 18, boot_time: float = 0.05,
@@ -94,6 +88,7 @@ class SimModem:
                  phone_storage_size: int = 50):
         if model not in MODELS:
             raise ValueError(f"unknown simulated model {model!r} (choose {', '.join(MODELS)})")
+        super().__init__()
         self.model = model
         self.storage_size = storage_size
         self.factory_echo = echo
@@ -114,8 +109,6 @@ class SimModem:
         self.report_delay = 0.01
         # faults
         self.response_delay = 0.0
-        self.chunk_size = 0  # >0: output is written in chunks this big, ``chunk_gap`` s apart
-        self.chunk_gap = 0.001
         self.noise_before_answers = 0  # >0: this many noise bytes precede every answer
         # observable state
         self.sent: list[SentMessage] = []
@@ -123,7 +116,6 @@ class SimModem:
         self.pin_attempts = 0
         self.pin_attempts_left = 3
         self.reboots = 0
-        self.dropped_bytes = 0
         self.storage: dict[int, _Slot] = {}  # the SIM ("SM"); the phone memory ("ME") is separate
         self.memories: dict[str, dict[int, _Slot]] = {"SM": self.storage, "ME": {}}
         self.memory_sizes = {"SM": storage_size, "ME": phone_storage_size}
@@ -139,51 +131,10 @@ class SimModem:
         self._held: list[str] = []
         self._charset = "IRA"
         self._booting_until = 0.0
-        self._lock = threading.RLock()
         self._sent_changed = threading.Condition(self._lock)
-        self._out: deque[tuple[float, bytes]] = deque()
-        self._timers: list[tuple[float, object]] = []
         self._inbuf = bytearray()
         self._cmgs: _Pending | None = None
-        self._master = self._slave = -1
-        self._wake_r = self._wake_w = -1
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self.port = ""
         self._apply_sim_lock()
-
-    # --- lifecycle
-
-    def start(self) -> SimModem:
-        if self._thread is not None:
-            return self
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo or CR/LF translation by the pty itself: like a real UART
-        os.set_blocking(self._master, False)
-        self._wake_r, self._wake_w = os.pipe()
-        self.port = os.ttyname(self._slave)
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=f"simmodem {self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stopping = True
-        self._wake()
-        self._thread.join(timeout=5)
-        self._thread = None
-        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
-            if fd >= 0:
-                os.close(fd)
-        self._master = self._slave = self._wake_r = self._wake_w = -1
-
-    def __enter__(self) -> SimModem:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- the network: incoming messages and reports
 
@@ -327,88 +278,20 @@ class SimModem:
         with self._lock:
             return _Volatile(**vars(self._state))
 
-    # --- the thread
+    # --- hooks of the pty device
 
-    def _run(self) -> None:
-        while not self._stopping:
-            now = time.monotonic()
-            with self._lock:
-                self._run_timers(now)
-                self._flush_output(now)
-                timeout = self._next_wakeup(now)
-            try:
-                readable, _, _ = select.select([self._master, self._wake_r], [], [], timeout)
-            except (OSError, ValueError):
-                return
-            if self._wake_r in readable:
-                os.read(self._wake_r, 4096)
-            if self._master in readable:
-                try:
-                    data = os.read(self._master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    if exc.errno == errno.EIO:  # nobody has the slave open: wait for the next agent
-                        time.sleep(0.02)
-                        continue
-                    raise
-                with self._lock:
-                    try:
-                        self._receive(data)
-                    except Exception:  # a simulator bug must not silence the modem for the rest of a run
-                        log.exception("simulated modem failed on input %r", data)
-                        self._inbuf.clear()
-                        self._cmgs = None
-                        self._answer([], "ERROR")
+    def _receive_failed(self, data: bytes) -> None:
+        self._inbuf.clear()
+        self._cmgs = None
+        self._answer([], "ERROR")
 
-    def _next_wakeup(self, now: float) -> float:
-        candidates = [0.2]
-        if self._out:
-            candidates.append(self._out[0][0] - now)
-        candidates.extend(due - now for due, _ in self._timers)
-        if self._silent_until is not None and self._silent_until != float("inf"):
-            candidates.append(self._silent_until - now)
-        if self._booting_until > now:
-            candidates.append(self._booting_until - now)
-        return max(0.0, min(candidates))
-
-    def _run_timers(self, now: float) -> None:
-        due = [t for t in self._timers if t[0] <= now]
-        self._timers = [t for t in self._timers if t[0] > now]
-        for _, action in sorted(due, key=lambda t: t[0]):
-            action()
-        if self._silent_until is not None and now >= self._silent_until:
-            self._silent_until = None
-
-    def _flush_output(self, now: float) -> None:
-        while self._out and self._out[0][0] <= now:
-            _, data = self._out.popleft()
-            try:
-                os.write(self._master, data)
-            except BlockingIOError:
-                self.dropped_bytes += len(data)  # nobody reads the port: like a UART, the bytes are gone
-            except OSError as exc:
-                if exc.errno not in (errno.EIO, errno.EAGAIN):
-                    raise
-                self.dropped_bytes += len(data)
-
-    def _wake(self) -> None:
-        if self._wake_w >= 0:
-            with contextlib.suppress(OSError):
-                os.write(self._wake_w, b"x")
+    def _wakeups(self, now: float) -> list[float]:
+        moments = [self._booting_until] if self._booting_until > now else []
+        if self._silent_until is not None and now < self._silent_until != float("inf"):
+            moments.append(self._silent_until)
+        return moments
 
     # --- output
-
-    def _emit_raw(self, data: bytes, delay: float = 0.0) -> None:
-        now = time.monotonic()
-        due = max(now + delay, self._out[-1][0] if self._out else now)
-        if self.chunk_size > 0:
-            for offset in range(0, len(data), self.chunk_size):
-                self._out.append((due, data[offset:offset + self.chunk_size]))
-                due += self.chunk_gap
-        else:
-            self._out.append((due, data))
-        self._wake()
 
     def _answer(self, lines: Sequence[str], final: str = "OK") -> None:
         delay = self.response_delay + (self._slow.pop(0) if self._slow else 0.0)
