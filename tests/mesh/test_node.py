@@ -372,3 +372,16 @@ def test_fuzzed_frames_never_crash_a_node_nor_deliver_anything(data):
     sim.clock.run_until(120)
     assert target.counters.delivered == delivered
     assert [m.decoded().text for m in sim.inbox[1]] == ["genuine"]
+
+
+def test_no_bookkeeping_is_left_behind_after_traffic_settles():
+    sim = Simulation(SimConfig(nodes=12, topology="grid", loss=0.2, messages=30, seed=5, beacon_interval_s=300))
+    sim.run()
+    for node in sim.nodes:  # quiet the beacons, then let every timer run out
+        node._beacon_timer.cancel()
+    sim.clock.run_until(sim.clock.time() + 3600)
+    for node in sim.nodes:
+        leftovers = (node._outgoing, node._open_messages, node._flood_relays, node._relay_waits,
+                     node._relay_by_message)
+        assert not any(leftovers), [len(x) for x in leftovers]
+        assert node._reassembler.pending() == 0

@@ -147,6 +147,7 @@ class _RelayWait:
     next_hop: int
     retries_left: int
     timer: Handle | None = None
+    message_key: tuple[int, int, int] | None = None  # (source, message id, fragment) whose ACK confirms it
 
 
 class MeshNode:
@@ -338,6 +339,8 @@ class MeshNode:
             heapq.heappop(self._queue)
             self.counters.dropped_by_duty_cycle += 1
             log.warning("frame of %d bytes can never fit the airtime rules; dropped", item.length)
+            if item.on_sent is not None:  # as if sent and lost: ACK timers and relay bookkeeping run their course
+                item.on_sent(item.length)
             self._pump()
             return
         if wait > 0:
@@ -438,6 +441,8 @@ class MeshNode:
             return
         if wait.timer is not None:
             wait.timer.cancel()
+        if wait.message_key is not None:
+            self._relay_by_message.pop(wait.message_key, None)
         self.routes.confirmed(wait.destination, now)
 
     def _handle_ack(self, frame: Frame, now: float) -> None:
@@ -527,7 +532,8 @@ class MeshNode:
                 wait = _RelayWait(out, header.destination, next_hop, self.params.relay_retries)
                 self._relay_waits[key] = wait
                 if header.kind is not Kind.ACK:
-                    self._relay_by_message[(header.source, frame.message_id, frame.fragment_index)] = key
+                    wait.message_key = (header.source, frame.message_id, frame.fragment_index)
+                    self._relay_by_message[wait.message_key] = key
             self.clock.call_later(delay, self._relay_now, key, out, header.priority, next_hop != 0)
             return
         if not should_flood_relay(header.priority, battery, self.params):
@@ -570,9 +576,12 @@ class MeshNode:
         if wait.retries_left > 0:
             wait.retries_left -= 1
             self.counters.relay_retries += 1
-            self._enqueue(wait.raw, parse_header(wait.raw).priority, lambda length: self._arm_relay_wait(key, length))
+            priority = parse_header(wait.raw).priority
+            self._enqueue(wait.raw, priority, lambda length: self._arm_relay_wait(key, length))
             return
         del self._relay_waits[key]
+        if wait.message_key is not None:
+            self._relay_by_message.pop(wait.message_key, None)
         self.routes.failed(wait.destination)
 
     @staticmethod
