@@ -31,7 +31,9 @@ class KitOptions:
     country: str = "DE"
     seed_name: str = "evy-seed.toml"
     firstboot_unit: str = "evy-firstboot.service"
-    status_command: str = "evy status"
+    # As the agent's user: root opening the WAL database could leave files the agent cannot write.
+    status_command: str = "runuser -u evy -- evy status"
+    agent_user: str = "evy"
     sms_timeout: float = 180.0
     quiet_period: float = 30.0
     boot_budget: float = 180.0

@@ -38,10 +38,9 @@ def test_power_cuts_while_processing_sms(kit, phone, options, figures):
     data = kit.mount(options.data_dir)["source"]
     kit.run(f"systemctl stop {options.agent_unit}")
     try:
-        integrity = kit.run(
-            "python3 -c \"import sqlite3,sys; db=sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True);"
-            " print(db.execute('PRAGMA integrity_check').fetchone()[0])\" "
-            f"{options.data_dir}/evy.db")
+        check = ("import sqlite3, sys; db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True); "
+                 "print(db.execute('PRAGMA integrity_check').fetchone()[0])")
+        integrity = kit.run(f"runuser -u {options.agent_user} -- python3 -c \"{check}\" {options.data_dir}/evy.db")
         assert integrity.strip().splitlines()[-1] == "ok", integrity
         kit.run(f"mount -o remount,ro {options.data_dir}")
         code, fsck = kit.run_status(f"e2fsck -fn {data}", timeout=300)
