@@ -385,3 +385,22 @@ def test_no_bookkeeping_is_left_behind_after_traffic_settles():
                      node._relay_by_message)
         assert not any(leftovers), [len(x) for x in leftovers]
         assert node._reassembler.pending() == 0
+
+
+def test_beacons_give_way_on_a_busy_channel():
+    from evy.mesh.messages import Beacon
+
+    sim = make_sim(2, [(0, 1)])
+    node = sim.nodes[0]
+    node.beacon_source = lambda: Beacon(battery_pct=90, queue_depth=0, cellular=True)
+    node.beacon_interval_s = 600
+    for k in range(100):  # a neighbour keeps the channel 80 % busy
+        sim.clock.call_at(k * 1.2, node._heard.append, (k * 1.2, 0.96))
+    sim.clock.run_until(110)
+    assert node.channel_utilisation() > 0.25
+    node._send_beacon()
+    assert node.counters.beacons_skipped == 1 and node.counters.originated == 0
+    sim.clock.run_until(400)
+    assert node.channel_utilisation() < 0.25
+    node._send_beacon()
+    assert node.counters.originated == 1

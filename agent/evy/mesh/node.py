@@ -13,6 +13,7 @@ import heapq
 import itertools
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ from evy.mesh.routing import CW_MAX, CW_MIN, RouteTable, RoutingParams, relay_de
 from evy.mesh.state import Freshness, NodeState
 
 log = logging.getLogger(__name__)
+UTILISATION_WINDOW_S = 120.0
+POLITE_UTILISATION = 0.25  # above this share of airtime in use, status beacons wait for a quieter moment
 
 
 def frame_length(body_bytes: int) -> int:
@@ -92,6 +95,7 @@ class Counters:
     dropped_by_duty_cycle: int = 0
     channel_busy: int = 0
     gave_up: int = 0
+    beacons_skipped: int = 0
 
 
 @dataclass
@@ -176,6 +180,7 @@ class MeshNode:
         self.transmissions: list[tuple[float, float]] = []  # (start, airtime) for duty-cycle audits
         self._byte = node_byte(node_id)
         self._reassembler = Reassembler()
+        self._heard: deque[tuple[float, float]] = deque()  # (start, airtime) of frames heard or sent
         self._queue: list[_TxItem] = []
         self._order = itertools.count()
         self._busy = False
@@ -289,10 +294,13 @@ class MeshNode:
     def _send_beacon(self) -> None:
         if not self._running or self.beacon_source is None:
             return
-        try:
-            self.send(BROADCAST, self.beacon_source(), Priority.BACKGROUND)
-        except MeshError as exc:
-            log.warning("beacon not sent: %s", exc)
+        if self.channel_utilisation() > POLITE_UTILISATION:
+            self.counters.beacons_skipped += 1  # a busy channel needs the airtime more than our status
+        else:
+            try:
+                self.send(BROADCAST, self.beacon_source(), Priority.BACKGROUND)
+            except MeshError as exc:
+                log.warning("beacon not sent: %s", exc)
         interval = self.beacon_interval_s * self.rng.uniform(0.9, 1.1)
         self._beacon_timer = self.clock.call_later(interval, self._send_beacon)
 
@@ -363,6 +371,7 @@ class MeshNode:
             return
         self.ledger.record(now, airtime)
         self.transmissions.append((now, airtime))
+        self._heard.append((now, airtime))
         self.counters.transmissions += 1
         self.counters.airtime_s += airtime
         self._busy = True
@@ -392,8 +401,9 @@ class MeshNode:
             log.debug("dropped frame: %s", exc)
 
     def _receive(self, raw: bytes, rssi: float, snr: float) -> None:
-        header = parse_header(raw)
         now = self.clock.time()
+        self._heard.append((now, self.radio.airtime(min(len(raw), 255))))
+        header = parse_header(raw)
         if self.state.is_duplicate(header.source, header.packet_id):
             self.counters.duplicates += 1
             self._overheard(header, now)
@@ -595,6 +605,13 @@ class MeshNode:
             log.exception("mesh application callback failed")
 
     # views -----------------------------------------------------------------------------------------------
+    def channel_utilisation(self) -> float:
+        """Share of the last minutes the channel carried frames this node heard or sent."""
+        now = self.clock.time()
+        while self._heard and self._heard[0][0] + self._heard[0][1] < now - UTILISATION_WINDOW_S:
+            self._heard.popleft()
+        return sum(d for _, d in self._heard) / UTILISATION_WINDOW_S
+
     def _live_peers(self, wanted: Callable[[Beacon], bool]) -> list[int]:
         now = self.clock.time()
         fresh_s = 3 * max(self.beacon_interval_s, 600)
@@ -615,6 +632,7 @@ class MeshNode:
         return {
             "node": f"{self.node_id:08x}", "queue_depth": self.queue_depth(),
             "duty_cycle_used": round(self.ledger.utilisation(now), 4),
+            "channel_utilisation": round(self.channel_utilisation(), 4),
             "routes": {f"{d:08x}": {"next_hop": r.next_hop, "hops": r.hops}
                        for d, r in self.routes.known(now).items()},
             "counters": vars(self.counters).copy(),
