@@ -218,3 +218,21 @@ def test_a_message_whose_indication_was_lost_is_found_by_the_watchdog(sim):
         assert modem.read(location).message == message
         modem.delete(location)
         assert modem.wait_events(0.3) == []  # nothing stored: nothing announced again
+
+
+def test_an_undecodable_pushed_message_is_still_handed_over(sim):
+    with AtModem(at_settings(sim, cnmi="2,2,0,1,0")) as modem:
+        sim.deliver_pdu("0791527422000000040C9152741100")  # pushed with +CMT, never stored
+        (event,) = collect_events(modem, lambda e: bool(e))
+        assert event == UnreadableMessage(None, "0791527422000000040C9152741100", event.reason)
+        modem.delete(event.location)  # nothing to free: a no-op
+
+
+def test_storage_full_is_reported_once_per_filling():
+    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim, heartbeat=0.05)) as modem:
+        sim.store(deliver_parts(SENDER, "fills it")[0][1])
+        events: list = []
+        deadline = time.monotonic() + 0.6
+        while time.monotonic() < deadline:
+            events += modem.wait_events(0.1)
+        assert len(of_type(events, StorageFull)) == 1

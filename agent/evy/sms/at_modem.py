@@ -53,6 +53,7 @@ class AtModem(Modem):
         self.capacity: tuple[int, int] | None = None  # (used, total) of the receive storage
         self.cnmi: str | None = None
         self.identity: str | None = None
+        self._full_reported = False
 
     def describe(self) -> str:
         return f"AT on {self.settings.port} at {self.settings.baud} baud, profile {self.profile.name}"
@@ -360,9 +361,11 @@ class AtModem(Modem):
         lines = self._cmd_logged("AT+CPMS?", "+CPMS:")
         if lines:
             self._note_capacity([_cpms_numbers(lines[0])])
-            if self.capacity and self.capacity[1] and self.capacity[0] >= self.capacity[1]:
+            full = bool(self.capacity and self.capacity[1] and self.capacity[0] >= self.capacity[1])
+            if full and not self._full_reported:  # once per filling, not at every heartbeat
                 self.log.warning("message storage is full (%d/%d)", *self.capacity)
                 self._events.append(StorageFull(*self.capacity))
+            self._full_reported = full
         return {"state": "ready" if registered else "not-registered", "signal": signal,
                 "registered": registered, "operator": operator}
 
@@ -400,6 +403,7 @@ class AtModem(Modem):
             message = pdu_codec.decode(urc.pdu)
         except CodecError as exc:
             self.log.error("undecodable +%s PDU %s: %s", urc.name, urc.pdu, exc)
+            self._events.append(UnreadableMessage(None, urc.pdu, str(exc)))  # pushed: no slot to free
             return
         if isinstance(message, StatusReport):
             self._events.append(StatusReportEvent(message, None, urc.pdu))

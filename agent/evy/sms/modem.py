@@ -89,10 +89,11 @@ class StorageFull:
 
 @dataclass(frozen=True)
 class UnreadableMessage:
-    """A stored PDU that does not decode (found while listing storage): keep ``pdu`` somewhere durable,
-    then ``delete`` it, so it neither fills the SIM nor is lost."""
+    """A PDU that does not decode (found in storage, or pushed with +CMT/+CDS): keep ``pdu`` somewhere
+    durable, then ``delete`` its location, so it neither fills the SIM nor is lost. ``location`` is None for
+    a pushed one (nothing to delete; ``delete(None)`` does nothing)."""
 
-    location: int
+    location: int | None
     pdu: str
     reason: str
 
@@ -215,7 +216,10 @@ class Modem(ABC):
         """The message at ``location``; None if the slot is empty (or holds a report, queued as an event)."""
         return self._call(f"read message {location}", lambda: self._read(location))
 
-    def delete(self, location: int) -> None:
+    def delete(self, location: int | None) -> None:
+        """Free a storage slot (deleting an empty slot is harmless; None, a pushed message, does nothing)."""
+        if location is None:
+            return
         self._call(f"delete message {location}", lambda: self._delete(location))
 
     def send(self, part: Any) -> int:
