@@ -85,10 +85,11 @@ class AtSession:
                 if not until_final:
                     return
                 continue
-            for line in lines:
+            for position, line in enumerate(lines):
                 if is_final(line):
                     self.log.debug("dropped a late result %r", line)
                     if until_final:
+                        self._lines = lines[position + 1:] + self._lines  # URCs after it still count
                         return
                 else:
                     self._handle(line, None, None, set(), [])
