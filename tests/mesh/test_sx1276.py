@@ -183,3 +183,26 @@ def test_a_frame_being_received_makes_the_channel_busy_without_cad(radio, fake):
     modes_before = len(fake.mode_log)
     assert radio.channel_busy() is True
     assert R.MODE_CAD not in fake.mode_log[modes_before:]  # a CAD would have aborted the reception
+
+
+def test_gpio_chip_select_wraps_every_transfer(fake):
+    from evy.mesh.radio.sx1276 import GpioSelectedSpi
+
+    events = []
+
+    class Recorder:
+        def select(self, selected):
+            events.append("low" if selected else "high")
+
+    class LoggingSpi:
+        def transfer(self, data):
+            events.append("xfer")
+            return fake.transfer(data)
+
+        def close(self):
+            fake.close()
+
+    chip = SX1276(GpioSelectedSpi(LoggingSpi(), Recorder()), fake, sleep=lambda s: None)
+    assert chip.read(R.VERSION) == R.CHIP_VERSION
+    chip.write(R.SYNC_WORD, 0x34)
+    assert events == ["low", "xfer", "high"] * 2

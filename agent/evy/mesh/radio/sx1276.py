@@ -172,9 +172,9 @@ class SX1276:
 
 
 class SpidevPort:
-    """spidev on /dev/spidevB.D, imported when opened; optional GPIO chip select (e.g. Dragino's NSS)."""
+    """spidev on /dev/spidevB.D, imported when opened. ``manual_cs`` leaves chip select to a GPIO."""
 
-    def __init__(self, bus: int, device: int, speed_hz: int = 5_000_000):
+    def __init__(self, bus: int, device: int, speed_hz: int = 5_000_000, manual_cs: bool = False):
         try:
             import spidev  # type: ignore[import-not-found]
         except ImportError as exc:
@@ -187,6 +187,13 @@ class SpidevPort:
                              "(dtparam=spi=on)") from exc
         self._spi.max_speed_hz = speed_hz
         self._spi.mode = 0
+        if manual_cs:
+            try:
+                self._spi.no_cs = True
+            except OSError as exc:
+                self._spi.close()
+                raise RadioError(f"/dev/spidev{bus}.{device} cannot leave chip select to a GPIO: "
+                                 f"{exc.strerror}") from exc
 
     def transfer(self, data: list[int]) -> list[int]:
         return list(self._spi.xfer2(list(data)))
@@ -196,9 +203,9 @@ class SpidevPort:
 
 
 class GpiodPort:
-    """Reset and DIO0 through libgpiod v2 (python3-gpiod ≥ 2), imported when opened."""
+    """Reset, DIO0 and an optional chip-select line through libgpiod v2 (gpiod ≥ 2), imported when opened."""
 
-    def __init__(self, chip: str, reset: int | None, dio0: int):
+    def __init__(self, chip: str, reset: int | None, dio0: int, cs: int | None = None):
         try:
             import gpiod  # type: ignore[import-not-found]
             from gpiod.line import Direction, Edge, Value  # type: ignore[import-not-found]
@@ -206,17 +213,23 @@ class GpiodPort:
             raise RadioError("the sx1276 radio needs libgpiod v2 Python bindings (pip install gpiod)") from exc
         self._value = Value
         config = {dio0: gpiod.LineSettings(direction=Direction.INPUT, edge_detection=Edge.RISING)}
-        if reset is not None:
-            config[reset] = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
+        for line in (reset, cs):  # both idle high: out of reset, chip deselected
+            if line is not None:
+                config[line] = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
         try:
             self._request = gpiod.request_lines(chip, consumer="evy-mesh", config=config)
         except OSError as exc:
             raise RadioError(f"cannot claim GPIO {sorted(config)} on {chip}: {exc.strerror}") from exc
-        self._reset = reset
+        self._reset, self._cs = reset, cs
 
     def set_reset(self, level: bool) -> None:
         if self._reset is not None:
             self._request.set_value(self._reset, self._value.ACTIVE if level else self._value.INACTIVE)
+
+    def select(self, selected: bool) -> None:
+        """Drive the chip-select line (active low)."""
+        if self._cs is not None:
+            self._request.set_value(self._cs, self._value.INACTIVE if selected else self._value.ACTIVE)
 
     def wait_dio0(self, timeout_s: float) -> bool:
         if self._request.wait_edge_events(timeout_s):
@@ -226,6 +239,27 @@ class GpiodPort:
 
     def close(self) -> None:
         self._request.release()
+
+
+class ChipSelect(Protocol):
+    def select(self, selected: bool) -> None: ...
+
+
+class GpioSelectedSpi:
+    """An SPI port whose chip select is a GPIO (boards that wire NSS to a plain pin, like Dragino's)."""
+
+    def __init__(self, spi: SpiPort, cs: ChipSelect):
+        self.spi, self.cs = spi, cs
+
+    def transfer(self, data: list[int]) -> list[int]:
+        self.cs.select(True)
+        try:
+            return self.spi.transfer(data)
+        finally:
+            self.cs.select(False)
+
+    def close(self) -> None:
+        self.spi.close()
 
 
 class SX1276Radio(Radio):
@@ -251,14 +285,14 @@ class SX1276Radio(Radio):
         self.crc_errors = 0
 
     def _real_ports(self) -> tuple[SpiPort, GpioPort]:
-        if self.pins.cs_gpio is not None:
-            raise RadioError("GPIO chip select is not supported yet; wire NSS to CE0/CE1 or add cs_gpio support")
-        spi = SpidevPort(self.pins.spi_bus, self.pins.spi_device)
+        manual_cs = self.pins.cs_gpio is not None
+        spi = SpidevPort(self.pins.spi_bus, self.pins.spi_device, manual_cs=manual_cs)
         try:
-            return spi, GpiodPort(self.gpio_chip, self.pins.reset, self.pins.dio0)
+            gpio = GpiodPort(self.gpio_chip, self.pins.reset, self.pins.dio0, cs=self.pins.cs_gpio)
         except BaseException:
             spi.close()
             raise
+        return (GpioSelectedSpi(spi, gpio) if manual_cs else spi), gpio
 
     def open(self, receiver: Receiver) -> None:
         if self._chip is not None:
