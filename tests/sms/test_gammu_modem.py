@@ -138,3 +138,29 @@ def test_an_unhandled_message_is_announced_again_after_a_heartbeat(tmp_path):
         assert len(announced) == 2 and announced[0] == announced[1]
         modem.delete(announced[0].location)
         assert modem.list_stored() == []
+
+
+def test_status_reports_in_gammus_inbox_become_events(tmp_path):
+    from evy.sms.modem import StatusReportEvent
+
+    device = tmp_path / "dummy"
+    device.mkdir()
+    config = tmp_path / "gammurc"
+    config.write_text(f"[gammu]\nmodel = dummy\nconnection = none\ndevice = {device}\n")
+    with make_modem(ModemSettings(backend="gammu", gammu_config=str(config), poll_interval=0.05)) as modem:
+        now = datetime.now(UTC).replace(microsecond=0)
+        (device / "sms" / "1").mkdir(parents=True, exist_ok=True)
+        gammu.SaveSMSBackup(str(device / "sms" / "1" / "1"), [{
+            "Type": "Status_Report", "Number": RECIPIENT, "MessageReference": 42, "DeliveryStatus": 0x41,
+            "DateTime": now, "SMSCDateTime": now, "Text": "", "Coding": "Default_No_Compression",
+            "State": "UnRead", "SMSC": {"Number": "+254722000000"}}])
+        events: list = []
+        deadline = time.monotonic() + 3
+        while not events and time.monotonic() < deadline:
+            events += modem.wait_events(0.2)
+        (event,) = events
+        assert isinstance(event, StatusReportEvent)
+        assert (event.report.recipient, event.report.reference, event.report.status) == (RECIPIENT, 42, 0x41)
+        assert not event.report.delivered and pdu.decode(event.pdu).reference == 42
+        modem.delete(event.location)
+        assert modem.wait_events(0.2) == []

@@ -156,7 +156,7 @@ class GammuModem(Modem):
             if isinstance(message, StoredMessage):
                 events.append(NewMessage(location))
             elif isinstance(message, StatusReport):
-                events.append(StatusReportEvent(message, location))
+                events.append(StatusReportEvent(message, location, _report_pdu(message)))
         self._announced &= seen
         return events
 
@@ -274,6 +274,14 @@ def _rssi(quality: dict[str, Any]) -> int | None:
     if isinstance(percent, int) and 0 <= percent <= 100:
         return round(percent * 31 / 100)
     return None
+
+
+def _report_pdu(report: StatusReport) -> str:
+    """Gammu gives no raw PDU: re-encode the report so the pipeline keeps the same kind of record."""
+    try:
+        return pdu_codec.encode_status_report(report)
+    except CodecError:
+        return ""
 
 
 def _aware(value: Any) -> datetime | None:
