@@ -404,3 +404,15 @@ def test_beacons_give_way_on_a_busy_channel():
     assert node.channel_utilisation() < 0.25
     node._send_beacon()
     assert node.counters.originated == 1
+
+
+def test_a_relay_never_sends_a_frame_back_where_it_came_from():
+    sim = make_sim(3, line(3))
+    a, b, c = sim.nodes
+    a.routes.learn(c.node_id, b.node_id & 0xFF, 2, 0.0)
+    b.routes.learn(c.node_id, a.node_id & 0xFF, 3, 0.0)  # a stale route pointing back to a
+    mid = a.send(c.node_id, sms("no loops"))
+    sim.clock.run_until(60)
+    assert [m.message_id for m in sim.inbox[2]] == [mid] and sim.status[0] == {mid: True}
+    from_b = [parse_header(f) for _, sender, f in sim.medium.log if sender == 1 and parse_header(f).kind is Kind.SMS_RELAY]
+    assert from_b and all(h.next_hop != a.node_id & 0xFF for h in from_b)

@@ -433,8 +433,8 @@ class MeshNode:
         key = (header.source, header.packet_id)
         if header.source != self.node_id:
             self._learn_route(header, now)
-        pending = self._flood_relays.pop(key, None)
-        if pending is not None and header.relay != self._byte:
+        pending = self._flood_relays.pop(key, None) if header.relay != self._byte else None
+        if pending is not None:
             timer, item = pending
             if timer is not None:
                 timer.cancel()
@@ -533,6 +533,8 @@ class MeshNode:
         if header.next_hop == self._byte:
             route = self.routes.lookup(header.destination, self.clock.time())
             next_hop = route.next_hop if route and header.destination != BROADCAST else 0
+            if next_hop == header.relay:  # our route leads back where the frame came from: a loop, so flood
+                next_hop = 0
             out = reroute(raw, header.hop_limit - 1, next_hop, self._byte)
             delay = self.rng.randrange(1 << CW_MIN) * slot_s(modulation)
             # A frame handed to its destination is confirmed by that node's ACK passing back through us; an
