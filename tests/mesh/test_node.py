@@ -414,5 +414,6 @@ def test_a_relay_never_sends_a_frame_back_where_it_came_from():
     mid = a.send(c.node_id, sms("no loops"))
     sim.clock.run_until(60)
     assert [m.message_id for m in sim.inbox[2]] == [mid] and sim.status[0] == {mid: True}
-    from_b = [parse_header(f) for _, sender, f in sim.medium.log if sender == 1 and parse_header(f).kind is Kind.SMS_RELAY]
+    from_b = [parse_header(f) for _, sender, f in sim.medium.log
+              if sender == 1 and parse_header(f).kind is Kind.SMS_RELAY]
     assert from_b and all(h.next_hop != a.node_id & 0xFF for h in from_b)
