@@ -20,9 +20,13 @@ def settle(kit, seconds=0.5):
     return join_replies(kit.sim.sent)
 
 
+# The default (brain) responder without the model: these tests are about the pipeline, not the follow-ups.
+NO_LLM = "\n[brain]\nfollowup = false\n"
+
+
 @pytest.fixture
 def kit():
-    with SimulatedKit('country = "KE"') as kit:
+    with SimulatedKit('country = "KE"' + NO_LLM) as kit:
         yield kit
 
 
@@ -38,7 +42,7 @@ def test_a_message_gets_one_reply_naming_the_local_number(kit):
 
 
 def test_no_country_means_112():
-    with SimulatedKit() as kit:
+    with SimulatedKit(NO_LLM) as kit:
         kit.sim.deliver(PHONE, "help")
         assert "112" in kit.replies(1)[0].text
 
@@ -53,7 +57,7 @@ def test_multipart_out_of_order_with_duplicate_is_answered_once(kit):
 
 
 def test_missing_part_is_answered_after_the_timeout():
-    with SimulatedKit('country = "KE"\n[store]\nmultipart_timeout = 1.0') as kit:
+    with SimulatedKit('country = "KE"\n[store]\nmultipart_timeout = 1.0' + NO_LLM) as kit:
         kit.sim.deliver(PHONE, "trapped under rubble " * 12, missing=[2])
         assert kit.replies(1, timeout=10)
         [(text, incomplete)] = kit.store.db.execute("SELECT text, incomplete FROM messages").fetchall()
@@ -80,7 +84,7 @@ def test_stop_gets_only_the_confirmation_and_start_resumes(kit):
 
 
 def test_ignored_senders_get_nothing():
-    with SimulatedKit('country = "KE"\nown_number = "+254700999888"') as kit:
+    with SimulatedKit('country = "KE"\nown_number = "+254700999888"' + NO_LLM) as kit:
         for sender in ("+254700999888", "MPESA", "40404"):
             kit.sim.deliver(sender, "Your balance is low")
         kit.sim.deliver(PHONE, "hello")
@@ -104,7 +108,7 @@ def test_operator_bounce_loop_is_broken(kit):
 
 
 def test_transient_send_error_is_retried_without_blocking_others():
-    with SimulatedKit('country = "KE"\n[outbox]\nbackoff = 0.2') as kit:
+    with SimulatedKit('country = "KE"\n[outbox]\nbackoff = 0.2' + NO_LLM) as kit:
         kit.sim.fail_next("CMSS", cms=500)
         kit.sim.deliver(PHONE, "first")
         kit.sim.deliver("+254722333444", "second")
@@ -120,7 +124,7 @@ def test_not_registered_holds_replies_until_the_network_returns():
     sim = SimModem(registered=False).start()
     for _, pdu in deliver_parts(PHONE, "help"):
         sim.store(pdu)  # arrived before coverage was lost
-    with SimulatedKit('country = "KE"', sim=sim) as kit:
+    with SimulatedKit('country = "KE"' + NO_LLM, sim=sim) as kit:
         time.sleep(1.0)
         assert not sim.sent
         held = kit.store.db.execute("SELECT attempts, last_error FROM outbox").fetchone()
@@ -132,7 +136,7 @@ def test_not_registered_holds_replies_until_the_network_returns():
 
 def test_modem_reboot_mid_send_sends_once():
     sim = SimModem()
-    with SimulatedKit('country = "KE"\n[outbox]\nbackoff = 0.2', sim=sim) as kit:
+    with SimulatedKit('country = "KE"\n[outbox]\nbackoff = 0.2' + NO_LLM, sim=sim) as kit:
         sim.reboot_on_next_send()
         sim.deliver(PHONE, "help")
         kit.replies(1, timeout=20)
@@ -183,7 +187,7 @@ def test_backlog_on_the_sim_is_answered_at_start():
     sim = SimModem().start()
     for _, pdu in deliver_parts(PHONE, "sent while the kit was off"):
         sim.store(pdu)
-    with SimulatedKit('country = "KE"', sim=sim) as kit:
+    with SimulatedKit('country = "KE"' + NO_LLM, sim=sim) as kit:
         assert kit.replies(1)[0].recipient == PHONE
         assert not sim.storage
 
@@ -209,8 +213,50 @@ def test_backlog_with_an_undecodable_message_keeps_it_raw():
     sim.store("07915274220000000400")
     for _, pdu in deliver_parts(PHONE, "after the broken one"):
         sim.store(pdu)
-    with SimulatedKit('country = "KE"', sim=sim) as kit:
+    with SimulatedKit('country = "KE"' + NO_LLM, sim=sim) as kit:
         assert kit.replies(1)[0].recipient == PHONE
         settle(kit)
         assert kit.store.db.execute("SELECT COUNT(*) FROM unreadable").fetchone()[0] == 1
         assert not sim.storage
+
+
+class SlowSecondOpinion:
+    """A responder whose follow-up arrives later, from another thread, as the brain's RAG/LLM one does."""
+
+    def __init__(self, delay: float, fail: bool = False):
+        self.delay, self.fail = delay, fail
+
+    def respond(self, message):
+        from evy.responder.base import Reply
+
+        return Reply("First steps: call 999.", wants_followup=True)
+
+    def follow_up(self, message, first, deadline):
+        from evy.responder.base import Reply
+
+        time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("model worker died")
+        return Reply(f"More detail for: {message.text}")
+
+    def warm(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_follow_up_is_sent_after_the_first_reply():
+    with SimulatedKit('country = "KE"', engine=SlowSecondOpinion(0.3)) as kit:
+        kit.sim.deliver(PHONE, "how do I splint an arm")
+        first, second = kit.replies(2)
+        assert first.text == "First steps: call 999." and second.text == "More detail for: how do I splint an arm"
+        kinds = [r[0] for r in kit.store.db.execute("SELECT kind FROM outbox ORDER BY id")]
+        assert kinds == ["reply", "followup"]
+
+
+def test_a_failing_follow_up_leaves_the_first_reply_standing():
+    with SimulatedKit('country = "KE"', engine=SlowSecondOpinion(0.1, fail=True)) as kit:
+        kit.sim.deliver(PHONE, "how do I splint an arm")
+        assert kit.replies(1)[0].text == "First steps: call 999."
+        assert len(settle(kit, 0.8)) == 1

@@ -48,7 +48,8 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
     sim = SimModem().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
-                      "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n")
+                      "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n"
+                      "[brain]\nfollowup = false\n")
     try:
         agent = start_agent(config, crash_at=point)
         start = datetime.now(UTC).replace(microsecond=0)

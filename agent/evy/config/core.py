@@ -12,7 +12,7 @@ SETTINGS = [
             "The kit's own SIM number; messages from it are ignored so the kit never answers itself."),
     Setting("data_dir", path, "/var/lib/evy",
             "Directory on the persistent data partition for the database, keys and spool."),
-    Setting("responder", choice("brain", "basic"), "basic",
+    Setting("responder", choice("brain", "basic"), "brain",
             "`brain`: triage, verified protocols, then RAG/LLM follow-ups; `basic`: the safety template only."),
     Setting("log_level", choice("debug", "info", "warning", "error"), "info", "Log level on stderr."),
 ]

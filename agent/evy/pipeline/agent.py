@@ -16,8 +16,8 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
+from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.crash import crashpoint
@@ -46,8 +46,10 @@ class Agent:
         self.sender = Sender(config, modem, store)
         self.notifier = Notifier()
         self.stop_event = threading.Event()
-        self._followups: queue.Queue[tuple[Inbound, Reply]] = queue.Queue()
-        self._workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evy-followup")
+        self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
+        self._followup_jobs: queue.Queue[tuple[Inbound, Reply]] = queue.Queue()
+        # A daemon thread, not an executor: a follow-up still thinking must never hold up SIGTERM.
+        self._worker = threading.Thread(target=self._follow_up_worker, name="evy-followup", daemon=True)
         self._last_retention = 0.0
         self._followups_running = 0
         self._recorded_status: modem_api.ModemStatus | None = None
@@ -55,6 +57,8 @@ class Agent:
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
         """Recover what a crash left half done, then read the SIM's backlog."""
+        self.responder.warm()
+        self._worker.start()
         self.sender.recover()
         for stored in self.modem.list_stored():
             self.ingest(stored)
@@ -71,8 +75,14 @@ class Agent:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self) -> None:
-        self._workers.shutdown(wait=False, cancel_futures=True)
+    def close(self, timeout: float = 3.0) -> None:
+        """Release the responder's models; a model mid-answer gets ``timeout`` seconds, then is left to die
+        with the process (its worker exits when the agent's end of the pipe closes)."""
+        closer = threading.Thread(target=self.responder.close, name="evy-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
+        if closer.is_alive():
+            log.warning("the responder did not close within %.0f s; exiting anyway", timeout)
 
     # -- one turn of the loop --------------------------------------------------------------------------
     def step(self, max_wait: float | None = None) -> None:
@@ -170,18 +180,20 @@ class Agent:
         if reply is None:
             self._close(message, Verdict.ANSWER)
             return
-        self.queue_reply(message, reply, kind="reply", keep_ucs2=stored.encoding == "ucs2")
+        self.queue_reply(message, reply, kind="reply", keep_ucs2=needs_ucs2(message.text))
         if reply.wants_followup:
             self._followups_running += 1
-            self._workers.submit(self._follow_up, message, reply)
+            self._followup_jobs.put((message, reply))
 
-    def _follow_up(self, message: Inbound, first: Reply) -> None:
-        extra = None
-        try:
-            extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
-        except Exception:
-            log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
-        self._followups.put((message, extra))
+    def _follow_up_worker(self) -> None:
+        while True:
+            message, first = self._followup_jobs.get()
+            extra = None
+            try:
+                extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+            except Exception:
+                log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
+            self._followups.put((message, extra))
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False) -> None:

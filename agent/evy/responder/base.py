@@ -47,3 +47,9 @@ class Responder(Protocol):
 
     def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
         """A slower, fuller answer (RAG/LLM) finished before ``deadline`` (time.monotonic()), or None."""
+
+    def warm(self) -> None:
+        """Load what the first message would otherwise wait for; returns at once (may start threads)."""
+
+    def close(self) -> None:
+        """Release models, indexes and workers; idempotent."""

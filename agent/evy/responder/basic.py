@@ -21,3 +21,9 @@ class BasicResponder:
 
     def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
         return None
+
+    def warm(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
