@@ -61,6 +61,7 @@ class AtModem(Modem):
     # --- lifecycle hooks
 
     def _open(self) -> None:
+        self._events, self._stored_reports = [], []
         self._open_port()
         self._initialise_through_reboots()
 

@@ -66,7 +66,8 @@ class GammuModem(Modem):
             machine.Init()
         self._machine = machine
         self._unlock_sim()
-        self._announced = {m.location for m in self._list_stored()}
+        self._announced = set()
+        self._announced.update(m.location for m in self._list_stored())
 
     def _close(self) -> None:
         machine, self._machine = self._machine, None
@@ -101,11 +102,15 @@ class GammuModem(Modem):
     # --- operations
 
     def _list_stored(self) -> list[StoredMessage]:
+        """Received messages in storage; stored delivery reports are queued as events (as the AT driver)."""
         stored = []
         for entry in self._all_entries():
             message = self._convert(entry)
             if isinstance(message, StoredMessage):
                 stored.append(message)
+            elif isinstance(message, StatusReport) and int(entry["Location"]) not in self._announced:
+                self._announced.add(int(entry["Location"]))
+                self._pending.append(StatusReportEvent(message, int(entry["Location"]), _report_pdu(message)))
         return sorted(stored, key=lambda m: m.location)
 
     def _read(self, location: int) -> StoredMessage | None:

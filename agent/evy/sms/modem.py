@@ -171,6 +171,8 @@ class Modem(ABC):
             if self._opened:
                 return
             self.log.info("opening modem (%s)", self.describe())
+            self._pending = []  # events of an earlier session are stale: the backlog is read afresh
+            self._restart_reason = None
             try:
                 self._open()
             except PinError as exc:
