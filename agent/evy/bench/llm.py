@@ -54,61 +54,60 @@ def bench_runtime(quick: bool, threads: int) -> dict[str, Any]:
             loads.append(runtime.stats.load_seconds)
     figures.update(cold_first_answer_s=_median(cold, 3), model_load_s=_median(loads, 3))
 
+    raw_model = _raw_model(path, threads)
     with Runtime(path, entry, threads=threads, idle_unload=0) as runtime:
         _chat(runtime, QUESTIONS[0], max_tokens=4)
         figures["rss_after_load_mb"] = round(runtime.stats.rss_bytes / 2**20, 1)
-        first, rates, warm_prompt, cold_prompt = [], [], [], []
+        first, rates, raw_rates, warm_prompt, cold_prompt = [], [], [], [], []
         for i in range(rounds):
+            # Wrapper and raw llama-cpp-python alternate, so both see the same load on shared cores.
             _chat(runtime, QUESTIONS[i % len(QUESTIONS)], max_tokens=64)
             stats = runtime.stats
             first.append(stats.first_token_seconds)
-            if stats.tokens > 1:
-                rates.append((stats.tokens - 1) / (stats.generate_seconds - stats.first_token_seconds))
+            rates.append((stats.tokens - 1) / (stats.generate_seconds - stats.first_token_seconds)
+                         if stats.tokens > 1 else None)
+            raw_rates.append(_raw_rate(raw_model, QUESTIONS[i % len(QUESTIONS)]))
         for i in range(rounds):
             # Same system prompt as the previous request: its KV cache is reused (warm prefix).
             _chat(runtime, QUESTIONS[i % len(QUESTIONS)], max_tokens=1)
+            _chat(runtime, QUESTIONS[(i + 1) % len(QUESTIONS)], max_tokens=1)
             warm_prompt.append(runtime.stats.first_token_seconds)
-            # A different system prompt first invalidates the cached prefix (cold prompt).
-            _chat(runtime, QUESTIONS[i % len(QUESTIONS)], system=f"Reply briefly. Case {i}. " + SYSTEM, max_tokens=1)
+            # A different first sentence invalidates the whole cached prefix (cold prompt).
+            _chat(runtime, QUESTIONS[i % len(QUESTIONS)], system=f"Case {i}. " + SYSTEM, max_tokens=1)
             cold_prompt.append(runtime.stats.first_token_seconds)
         figures.update(
             first_token_ms=_median([s * 1000 for s in first], 1),
-            tokens_per_s=_median(rates, 2),
+            tokens_per_s=_median([r for r in rates if r], 2),
+            raw_llama_cpp_tokens_per_s=_median([r for r in raw_rates if r], 2),
             prompt_warm_prefix_ms=_median([s * 1000 for s in warm_prompt], 1),
             prompt_cold_prefix_ms=_median([s * 1000 for s in cold_prompt], 1),
             rss_after_generation_mb=round(runtime.worker_rss_bytes() / 2**20, 1),
         )
-    raw = _raw_tokens_per_s(path, threads, rounds)
-    figures["raw_llama_cpp_tokens_per_s"] = raw
-    if raw and figures["tokens_per_s"]:
-        figures["wrapper_vs_raw"] = round(figures["tokens_per_s"] / raw, 3)
+    raw_model.close()
+    # Paired per round: each wrapper run against the raw run right after it, under the same load.
+    pairs = [w / r for w, r in zip(rates, raw_rates, strict=False) if w and r]
+    figures["wrapper_vs_raw"] = _median(pairs, 3)
     return figures
 
 
-def _raw_tokens_per_s(path: Path, threads: int, rounds: int) -> float | None:
-    """The same prompts straight through llama-cpp-python in this process: the baseline for the wrapper."""
+def _raw_model(path: Path, threads: int) -> Any:
     from llama_cpp import Llama
 
+    return Llama(model_path=str(path), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False,
+                 seed=1)
+
+
+def _raw_rate(model: Any, question: str) -> float | None:
+    """The same request straight through llama-cpp-python in this process: the wrapper's baseline."""
     from evy.llm.runtime import DEFAULT_SAMPLING
 
-    model = Llama(model_path=str(path), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False,
-                  seed=1)
-    rates = []
-    try:
-        for i in range(rounds):
-            messages = [{"role": "system", "content": SYSTEM},
-                        {"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
-            first, tokens = None, 0
-            for chunk in model.create_chat_completion(messages=messages, max_tokens=64, stream=True,
-                                                      **DEFAULT_SAMPLING):
-                if chunk["choices"][0]["delta"].get("content"):
-                    tokens += 1
-                    first = first or time.monotonic()
-            if tokens > 1:
-                rates.append((tokens - 1) / (time.monotonic() - first))
-    finally:
-        model.close()
-    return _median(rates, 2)
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+    first, tokens = None, 0
+    for chunk in model.create_chat_completion(messages=messages, max_tokens=64, stream=True, **DEFAULT_SAMPLING):
+        if chunk["choices"][0]["delta"].get("content"):
+            tokens += 1
+            first = first or time.monotonic()
+    return (tokens - 1) / (time.monotonic() - first) if tokens > 1 else None
 
 
 def bench_retrieval(quick: bool, threads: int) -> dict[str, Any]:

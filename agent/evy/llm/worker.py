@@ -6,7 +6,7 @@ tokens the worker also honours a polite ``cancel``, so a deadline hit during gen
 
 Messages, parent → worker: ``("generate", id, messages, max_tokens, sampling)``, ``("cancel", id)``,
 ``("stop",)``. Worker → parent: ``("ready", load_seconds, rss_bytes)`` or ``("failed", reason)`` once,
-then per request ``("token", id, text)``… and ``("done", id, finish_reason, tokens)`` or
+then per request ``("token", id, text)``… (text of one or more tokens) and ``("done", id, finish_reason, tokens)`` or
 ``("error", id, reason)``.
 """
 
@@ -19,6 +19,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from evy.llm.procinfo import rss_bytes
+
+_FLUSH_SECONDS = 0.1
 
 
 def serve(conn: Connection, model_path: str, context: int, threads: int, idle_unload: float) -> None:
@@ -50,7 +52,7 @@ def serve(conn: Connection, model_path: str, context: int, threads: int, idle_un
 
 def _generate(conn: Connection, model: Any, request: int, messages: list[dict], max_tokens: int,
               sampling: dict[str, Any]) -> None:
-    tokens, finish = 0, None
+    tokens, finish, pending, flushed = 0, None, [], 0.0
     try:
         stream = model.create_chat_completion(messages=messages, max_tokens=max_tokens, stream=True,
                                               **sampling)
@@ -59,12 +61,19 @@ def _generate(conn: Connection, model: Any, request: int, messages: list[dict], 
             text = choice["delta"].get("content")
             if text:
                 tokens += 1
-                conn.send(("token", request, text))
+                pending.append(text)
+                # The first token goes at once (latency); later ones in small batches, because every
+                # message wakes the parent, which then competes with llama.cpp's threads for the cores.
+                if tokens == 1 or time.monotonic() - flushed >= _FLUSH_SECONDS:
+                    conn.send(("token", request, "".join(pending)))
+                    pending, flushed = [], time.monotonic()
             finish = choice.get("finish_reason") or finish
             if conn.poll() and _cancelled(conn, request):
                 finish = "cancelled"
                 stream.close()
                 break
+        if pending:
+            conn.send(("token", request, "".join(pending)))
     except Exception as exc:
         conn.send(("error", request, f"{type(exc).__name__}: {exc}".splitlines()[0]))
         return
