@@ -14,7 +14,7 @@ from evy.pipeline.sdnotify import Notifier
 from evy.responder.factory import make_responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
-from evy.store import Store
+from evy.store import Store, StoreError
 
 log = logging.getLogger("evy.run")
 
@@ -48,6 +48,25 @@ def open_modem_patiently(config: Config, stop: threading.Event, store: Store) ->
     return None
 
 
+def serve(agent: Agent, stop: threading.Event) -> None:
+    """The main loop. A full disk or a modem fault pauses the work (nothing is lost: an unstored message
+    stays on the SIM, an unsent reply in the outbox) and it resumes by itself; only a PIN problem stops it."""
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            agent.step(max_wait=STEP)
+            pause = 1.0
+        except PinError as exc:
+            log.error("%s; waiting for a fixed modem.pin and a restart (a PIN is never retried)", exc)
+            agent.notifier.status(f"SIM locked: {exc}")
+            stop.wait()
+        except (StoreError, ModemError) as exc:
+            log.error("%s; retrying in %.0f s", exc, pause)
+            agent.notifier.status(f"degraded: {exc}")
+            stop.wait(pause)
+            pause = min(pause * 2, 60.0)
+
+
 def run(config: Config, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -63,8 +82,7 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
             agent.start()
             log.info("agent ready in %.2f s (emergency number %s)", time.monotonic() - started,
                      config.emergency_number)
-            while not stop.is_set():
-                agent.step(max_wait=STEP)
+            serve(agent, stop)
         finally:
             agent.notifier.stopping()
             agent.close()

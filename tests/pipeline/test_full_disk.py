@@ -1,0 +1,76 @@
+"""A full data partition pauses the pipeline without losing anything: the message stays on the SIM until
+there is room, then it is stored and answered. Uses a real, tiny tmpfs (needs root to mount)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from evy.pipeline.kit import join_replies
+from evy.sms.simmodem import SimModem
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def small_partition(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mountpoint = tmp_path / "data"
+    mountpoint.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mountpoint
+    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, small_partition):
+    sim = SimModem().start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
+                      "[brain]\nfollowup = false\n")
+    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        sim.deliver("+254711000111", "first, while there is room")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not join_replies(list(sim.sent)):
+            time.sleep(0.05)
+        ballast = small_partition / "ballast"
+        with open(ballast, "wb") as fill:  # fill the partition to the last block
+            try:
+                while True:
+                    fill.write(b"\0" * 65536)
+                    fill.flush()
+            except OSError:
+                pass
+        before = len(sim.sent)
+        sim.deliver("+254711000222", "a long message to store on a full disk " * 4)
+        time.sleep(3.0)
+        assert agent.poll() is None, "the agent keeps running"
+        assert len(sim.sent) == before, "nothing is answered that could not be stored"
+        assert any(slot.stat in (0, 1) for slot in sim.storage.values()), "the message is still on the SIM"
+
+        ballast.unlink()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(join_replies(list(sim.sent))) < 2:
+            time.sleep(0.1)
+        assert [r.recipient for r in join_replies(list(sim.sent))] == ["+254711000111", "+254711000222"]
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            stderr = agent.communicate(timeout=15)[1]
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            stderr = ""
+        sim.stop()
+    assert "disk full" in stderr or "database" in stderr
+    assert shutil.disk_usage(small_partition).free > 0
