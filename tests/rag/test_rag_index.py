@@ -130,3 +130,22 @@ def test_a_file_that_is_not_an_index_is_refused(tmp_path):
     (tmp_path / "kb.sqlite").write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(RagError, match=r"not a knowledge-base index|cannot open"):
         Index.open(tmp_path / "kb.sqlite")
+
+
+def test_keyword_retrieval_quality_on_the_labelled_questions(keyword_index):
+    from evy.rag.relevance import hit_rates, labelled_queries
+
+    rates = hit_rates(keyword_index, labelled_queries())
+    assert rates["queries"] >= 50 and rates["hit_at_3"] >= 0.95, rates
+
+
+@pytest.mark.slow
+def test_hybrid_retrieval_quality_on_the_labelled_questions(hybrid_index_path, embedder, keyword_index):
+    from evy.rag.relevance import hit_rates, labelled_queries
+
+    queries = labelled_queries()
+    with Index.open(hybrid_index_path, embedder) as index:
+        hybrid = hit_rates(index, queries)
+    keyword = hit_rates(keyword_index, queries)
+    assert hybrid["hit_at_1"] >= 0.9 and hybrid["hit_at_3"] >= 0.95, hybrid
+    assert hybrid["hit_at_1"] >= keyword["hit_at_1"], (hybrid, keyword)

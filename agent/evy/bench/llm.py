@@ -114,6 +114,7 @@ def bench_retrieval(quick: bool, threads: int) -> dict[str, Any]:
     from evy.config import parse
     from evy.rag import Index, build, corpus
     from evy.rag.embed import open_embedder
+    from evy.rag.relevance import hit_rates, labelled_queries
 
     figures: dict[str, Any] = {}
     chunks = corpus.load()
@@ -125,11 +126,17 @@ def bench_retrieval(quick: bool, threads: int) -> dict[str, Any]:
         figures["embed_model"] = embedder.name if embedder else None
         report = build(Path(tmp) / "kb.sqlite", chunks, embedder)
         figures.update(kb_passages=report.passages, kb_build_s=round(report.seconds, 2))
+        queries = labelled_queries()
         with Index.open(report.path, embedder) as index:
             index.search("warm up", k=3)
             hybrid = _timed_searches(index, 3 if quick else 10)
+            quality = hit_rates(index, queries)
         with Index.open(report.path) as index:
             keyword = _timed_searches(index, 3 if quick else 10)
+            keyword_quality = hit_rates(index, queries)
+        figures.update(rag_hit_at_1=quality["hit_at_1"], rag_hit_at_3=quality["hit_at_3"],
+                       rag_keyword_hit_at_1=keyword_quality["hit_at_1"],
+                       rag_keyword_hit_at_3=keyword_quality["hit_at_3"], rag_labelled_queries=len(queries))
         figures.update(rag_query_ms=_median(hybrid, 2), rag_query_p95_ms=_p95(hybrid, 2),
                        rag_keyword_query_ms=_median(keyword, 3))
         if embedder is not None:

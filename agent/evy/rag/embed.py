@@ -19,6 +19,11 @@ from evy.rag.errors import RagError
 
 log = logging.getLogger(__name__)
 
+# Languages an embedding model was trained on. all-MiniLM-L6-v2 is English-only: its vectors for Spanish,
+# French or Portuguese texts rank passages worse than keywords do (measured on the labelled queries in
+# evy/bench/rag_queries.toml), so retrieval in other languages uses keywords alone. Unlisted: all languages.
+MODEL_LANGUAGES = {"all-minilm-l6-v2": frozenset({"en"})}
+
 
 class Embedder:
     """Unit-length vectors for texts. Loads the model on first use; thread-safe."""
@@ -32,6 +37,11 @@ class Embedder:
         self.context = context
         self._model: Any = None
         self._lock = threading.Lock()
+
+    def covers(self, language: str | None) -> bool:
+        """Whether this model's vectors are worth using for text in ``language`` (None: unknown, yes)."""
+        languages = MODEL_LANGUAGES.get(self.name)
+        return language is None or languages is None or language in languages
 
     def _load(self) -> Any:
         if self._model is None:

@@ -185,7 +185,8 @@ class Index:
         """The ``k`` passages most relevant to ``query``, preferring ``language`` when it has any match."""
         if k < 1 or not query.strip():
             return []
-        vector = self._query_vector(query)
+        use_vectors = self.embedder is not None and self.embedder.covers(language)
+        vector = self._query_vector(query) if use_vectors else None
         with self._lock:
             found = self._ranked(query, vector, k, language)
             if not found and language:
