@@ -170,3 +170,12 @@ def test_a_failed_download_pins_nothing_and_leaves_no_file(tmp_path, http_root):
     with pytest.raises(LockfileError, match="download failed"):
         lockfile.add_from_url(f"{base}/absent.gguf", lock_path=lock, models_dir=tmp_path / "models")
     assert not lock.exists() and list((tmp_path / "models").iterdir()) == []
+
+
+def test_models_add_into_an_unwritable_place_is_a_lockfile_error(tmp_path):
+    source = tmp_path / "m.gguf"
+    source.write_bytes(b"GGUF")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(LockfileError, match="cannot store the model"):
+        lockfile.add_from_url(source.as_uri(), lock_path=tmp_path / "models.lock", models_dir=blocker / "models")

@@ -149,3 +149,10 @@ def test_hybrid_retrieval_quality_on_the_labelled_questions(hybrid_index_path, e
     keyword = hit_rates(keyword_index, queries)
     assert hybrid["hit_at_1"] >= 0.9 and hybrid["hit_at_3"] >= 0.95, hybrid
     assert hybrid["hit_at_1"] >= keyword["hit_at_1"], (hybrid, keyword)
+
+
+def test_an_unwritable_index_location_is_a_rag_error(tmp_path, chunks):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(RagError, match="cannot write the knowledge-base index"):
+        build(blocker / "kb.sqlite", chunks[:3], None)

