@@ -118,8 +118,20 @@ def test_a_pinned_file_that_llama_cannot_load_is_a_model_error(tmp_path, config_
                                 size=64, source="https://models.example/junk.gguf", license="MIT")
     runtime = open_runtime(config_for(tmp_path, llm__lockfile=_lock_with(tmp_path, entry), llm__models_dir=models))
     assert runtime is not None  # the file matches its pin; only loading can tell it is not a model
-    with runtime, pytest.raises(ModelError, match="junk failed to load"):
-        runtime.generate([ASK], max_tokens=4, deadline=time.monotonic() + 60)
+    with runtime:
+        with pytest.raises(ModelError, match="junk failed to load"):
+            runtime.generate([ASK], max_tokens=4, deadline=time.monotonic() + 60)
+        started = time.monotonic()
+        with pytest.raises(ModelError, match="junk failed to load"):  # remembered, not retried
+            runtime.generate([ASK], max_tokens=4, deadline=time.monotonic() + 60)
+        assert time.monotonic() - started < 0.1 and runtime.stats.loads == 1
+
+
+@pytest.mark.parametrize("messages", [[], [{"role": "user"}], ["hello"], [{"role": "user", "content": 5}]])
+def test_malformed_messages_are_refused_before_the_model_sees_them(chat_entry, chat_model_path, messages):
+    with Runtime(chat_model_path, chat_entry) as runtime, pytest.raises(LlmError, match="messages must be"):
+        runtime.generate(messages, max_tokens=4, deadline=time.monotonic() + 60)
+    assert runtime.stats.loads == 0
 
 
 def _entry(name: str, size: int) -> lockfile.ModelEntry:

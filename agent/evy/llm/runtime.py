@@ -66,6 +66,7 @@ class Runtime:
         self._conn: Connection | None = None
         self._ready = False
         self._request = 0
+        self._failure: str | None = None
 
     @property
     def name(self) -> str:
@@ -91,7 +92,12 @@ class Runtime:
         """
         if max_tokens < 1:
             raise LlmError(f"max_tokens must be at least 1, got {max_tokens}")
+        if not messages or not all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                                   and isinstance(m.get("content"), str) for m in messages):
+            raise LlmError("messages must be a non-empty list of {'role': str, 'content': str}")
         with self._lock:
+            if self._failure:
+                raise ModelError(self._failure)
             started = time.monotonic()
             if started >= deadline:
                 raise LlmTimeout("no time left before the deadline")
@@ -153,7 +159,9 @@ class Runtime:
         message = self._receive(deadline, "while the model was loading")
         if message[0] == "failed":
             self._reap()
-            raise ModelError(f"model {self.name} failed to load from {self.model_path}: {message[1]}")
+            # The file matched its pin, so it will not load next time either: fail fast from now on.
+            self._failure = f"model {self.name} failed to load from {self.model_path}: {message[1]}"
+            raise ModelError(self._failure)
         _, self.stats.load_seconds, self.stats.rss_bytes = message
         self._ready = True
 
