@@ -179,3 +179,8 @@ def test_models_add_into_an_unwritable_place_is_a_lockfile_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(LockfileError, match="cannot store the model"):
         lockfile.add_from_url(source.as_uri(), lock_path=tmp_path / "models.lock", models_dir=blocker / "models")
+
+
+def test_docs_name_every_pinned_model(pinned):
+    doc = (Path(__file__).parents[2] / "docs" / "models.md").read_text(encoding="utf-8")
+    assert all(f"`{entry.name}`" in doc and entry.source.split("==")[0] in doc for entry in pinned)
