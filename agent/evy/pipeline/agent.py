@@ -22,6 +22,7 @@ from evy.config import Config
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.crash import crashpoint
 from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Inbound, Priority, Reply, Responder
@@ -37,13 +38,16 @@ RETENTION_EVERY = 3600.0
 
 
 class Agent:
-    def __init__(self, config: Config, modem: modem_api.Modem, store: Store, responder: Responder):
+    def __init__(self, config: Config, modem: modem_api.Modem, store: Store, responder: Responder,
+                 mesh: MeshLink | None = None):
         self.config = config
         self.modem = modem
         self.store = store
         self.responder = responder
+        self.mesh = mesh
         self.guards = Guards(config)
-        self.sender = Sender(config, modem, store)
+        self.sender = Sender(config, modem, store, mesh)
+        self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
         self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
@@ -123,13 +127,13 @@ class Agent:
         self.modem.delete(stored.location)
         crashpoint("after_sim_delete")
 
-    def quarantine(self, location: int, raw_pdu: str, reason: str) -> None:
+    def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
         with self.store.transaction() as db:
             db.execute("INSERT OR IGNORE INTO unreadable(pdu, reason, received_at) VALUES (?, ?, ?)",
                        (raw_pdu, reason, time.time()))
         self.modem.delete(location)
-        log.error("kept an undecodable message from storage slot %d in the database: %s", location, reason)
+        log.error("kept an undecodable message (storage slot %s) in the database: %s", location, reason)
 
     def _store_part(self, message: Deliver, raw_pdu: str) -> None:
         if message.silent:  # a network "Type-0" ping: acknowledged by the modem, never answered
@@ -150,6 +154,8 @@ class Agent:
             self._followups_running -= 1
             if reply is not None:
                 self.queue_reply(message, reply, kind="followup")
+        if self.mesh is not None:
+            self._mesh_hand_overs()
         self.sender.flush()
         self._retention()
 
@@ -200,12 +206,25 @@ class Agent:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
         # again. The durable commit before the first part leaves (stored sending) syncs it too.
         with self.store.transaction(durable=False) as db:
-            self.sender.enqueue(db, message, reply, kind=kind, keep_ucs2=keep_ucs2)
+            self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
+                                text=reply.text, priority=int(reply.priority), max_segments=reply.max_segments,
+                                keep_ucs2=keep_ucs2)
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
             if kind == "reply":
                 inbox.mark_handled(db, message.message_id, verdict)
         crashpoint("after_reply_queued")
+
+    def _mesh_hand_overs(self) -> None:
+        for relayed in self.mesh.take_relays():
+            with self.store.transaction() as db:
+                self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
+                                    text=relayed.text, priority=int(relayed.priority),
+                                    keep_ucs2=needs_ucs2(relayed.text))
+            log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
+        for mesh_id, delivered in self.mesh.take_outcomes():
+            outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
+        self.queue_depth = self.store.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
 
     def _close(self, message: Inbound, verdict: Verdict) -> None:
         with self.store.transaction(durable=False) as db:

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from evy.config import Config
+from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
+from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.responder.factory import make_responder
 from evy.sms import modem as modem_api
@@ -48,6 +50,18 @@ def open_modem_patiently(config: Config, stop: threading.Event, store: Store) ->
     return None
 
 
+def start_mesh(config: Config, modem: modem_api.Modem) -> MeshLink | None:
+    """Join the LoRa mesh. Without a network key (there is no public default) or a working radio the kit
+    stays off the mesh and keeps answering SMS."""
+    mesh = MeshLink(config, coverage=lambda: modem.status().registered, queue_depth=lambda: 0)
+    try:
+        mesh.start()
+    except MeshError as exc:
+        log.error("not joining the mesh: %s", exc)
+        return None
+    return mesh
+
+
 def serve(agent: Agent, stop: threading.Event) -> None:
     """The main loop. A full disk or a modem fault pauses the work (nothing is lost: an unstored message
     stays on the SIM, an unsent reply in the outbox) and it resumes by itself; only a PIN problem stops it."""
@@ -76,7 +90,10 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         modem = open_modem_patiently(config, stop, store)
         if modem is None:
             return 0
-        agent = Agent(config, modem, store, make_responder(config))
+        mesh = start_mesh(config, modem) if config["mesh.enabled"] else None
+        agent = Agent(config, modem, store, make_responder(config), mesh)
+        if mesh is not None:
+            mesh.queue_depth = lambda: agent.queue_depth
         started = time.monotonic()
         try:
             agent.start()
@@ -86,6 +103,8 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         finally:
             agent.notifier.stopping()
             agent.close()
+            if mesh is not None:
+                mesh.stop()
             modem.close()
     log.info("stopped")
     return 0

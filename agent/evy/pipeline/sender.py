@@ -9,7 +9,8 @@ import time
 from evy.compress import compress
 from evy.config import Config
 from evy.pipeline.crash import crashpoint
-from evy.responder.base import Inbound, Reply
+from evy.pipeline.meshlink import MeshLink
+from evy.responder.base import Priority
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
@@ -17,27 +18,27 @@ from evy.store import Store, outbox
 
 log = logging.getLogger("evy.sender")
 
-NETWORK_HOLD = 30.0  # seconds every reply waits when the network is unreachable (no attempt counted)
 
 
 class Sender:
-    def __init__(self, config: Config, modem: modem_api.Modem, store: Store):
+    def __init__(self, config: Config, modem: modem_api.Modem, store: Store, mesh: MeshLink | None = None):
         self.config = config
         self.modem = modem
         self.store = store
+        self.mesh = mesh
         self.stored_sending = bool(getattr(modem, "supports_stored_send", False))
 
-    def enqueue(self, db: sqlite3.Connection, message: Inbound, reply: Reply, *, kind: str,
-                keep_ucs2: bool = False) -> int | None:
-        """Compress and encode a reply and queue it in the caller's transaction."""
-        fitted = compress(reply.text, max_segments=reply.max_segments, keep_ucs2=keep_ucs2)
+    def enqueue(self, db: sqlite3.Connection, *, message_id: int | None, kind: str, recipient: str, text: str,
+                priority: int, max_segments: int = 3, keep_ucs2: bool = False) -> int | None:
+        """Compress and encode a text and queue it in the caller's transaction."""
+        fitted = compress(text, max_segments=max_segments, keep_ucs2=keep_ucs2)
         ref = self._next_concat_ref(db)
         parts = pdu.encode_submit(
-            message.sender, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
+            recipient, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
             request_status_report=self.config["modem.status_reports"], encoding=fitted.encoding,
         )
-        return outbox.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
-                              text=fitted.text, encoding=str(fitted.encoding), priority=int(reply.priority),
+        return outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
+                              encoding=str(fitted.encoding), priority=priority,
                               parts=[(p.hex, p.tpdu_length) for p in parts])
 
     @staticmethod
@@ -51,6 +52,8 @@ class Sender:
     # -- after a crash ---------------------------------------------------------------------------------
     def recover(self) -> None:
         """Settle parts a crash left between states, using the modem's own record where it has one."""
+        if outbox.requeue_relaying(self.store):
+            log.warning("replies handed to another kit before a restart are queued again")
         for part in outbox.parts_in_state(self.store, "sending"):
             log.warning("reply %d part %d may or may not have left before a restart; resending",
                         part.outbox_id, part.seq)
@@ -79,13 +82,36 @@ class Sender:
                     if part.state != "sent":
                         self._send(part)
             except CmsError as exc:
-                if exc.code in (330, 331, 332):
-                    outbox.hold_all(self.store, time.time() + NETWORK_HOLD, str(exc))
+                if exc.category == "network":
+                    outbox.hold_all(self.store, time.time() + self.config["outbox.network_hold"], str(exc))
+                    self.relay_held()
                     return
-                self._failed_attempt(entry, str(exc), permanent=exc.code == 304)
+                self._failed_attempt(entry, str(exc), permanent=not exc.transient)
             except ModemError as exc:
                 self._failed_attempt(entry, str(exc))
                 return  # the modem itself is in trouble: the watchdog deals with it, not the queue
+
+    def relay_held(self) -> int:
+        """No network here: hand each untouched queued reply to a kit that has coverage, if one is heard."""
+        if self.mesh is None:
+            return 0
+        gateways = self.mesh.gateways()
+        if not gateways:
+            return 0
+        handed = 0
+        for entry in outbox.due(self.store, now=float("inf"), limit=50):
+            if not outbox.nothing_left(self.store, entry.id):
+                continue  # part of it already left from here: the rest must follow from here too
+            for part in outbox.parts(self.store, entry.id):
+                if part.state == "stored":  # written to modem storage, never sent: take it back
+                    self.modem.delete(part.location)
+                    outbox.set_part(self.store, part, "pending")
+            mesh_id = self.mesh.relay(gateways[0], entry.recipient, entry.text, Priority(entry.priority))
+            outbox.mark_relaying(self.store, entry, mesh_id)
+            handed += 1
+        if handed:
+            log.info("handed %d replies to kit %#x over the mesh (no cellular network here)", handed, gateways[0])
+        return handed
 
     def _failed_attempt(self, entry: outbox.OutboxEntry, error: str, permanent: bool = False) -> None:
         failed = outbox.retry_later(

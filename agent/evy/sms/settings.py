@@ -50,6 +50,9 @@ SETTINGS = [
     Setting("outbox.max_attempts", integer(1, 100), 8, "Sends tried per reply part before it is given up."),
     Setting("outbox.backoff", number(0.01, 3600), 5.0, "First retry delay in seconds; doubles each attempt."),
     Setting("outbox.max_backoff", number(0.01, 86400), 600.0, "Longest retry delay in seconds."),
+    Setting("outbox.network_hold", number(0.1, 3600), 30.0,
+            "Seconds every reply waits after the network refused one (no attempt is counted); with the mesh on, "
+            "held replies go to a kit that has coverage meanwhile."),
     Setting("guards.rate_limit", integer(1, 10000), 10, "Messages per sender answered per rate window."),
     Setting("guards.rate_window", number(1, 86400), 600.0, "Length of the rate-limit window in seconds."),
     Setting("guards.loop_repeats", integer(2, 100), 3,

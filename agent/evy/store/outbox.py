@@ -133,3 +133,36 @@ def record_report(store: Store, report: StatusReport) -> bool:
         db.execute("UPDATE outbox_parts SET report_status = ?, report_at = ? WHERE outbox_id = ? AND seq = ?",
                    (report.status, time.time(), row[0], row[1]))
         return True
+
+
+def mark_relaying(store: Store, entry: OutboxEntry, mesh_id: int) -> None:
+    """The whole reply was handed to a kit with coverage; it waits for that kit's acknowledgement."""
+    with store.transaction() as db:
+        db.execute("UPDATE outbox SET state = 'relaying', mesh_id = ? WHERE id = ? AND state = 'queued'",
+                   (mesh_id, entry.id))
+
+
+def relay_outcome(store: Store, mesh_id: int, delivered: bool, retry_after: float) -> bool:
+    """Close a relayed reply on acknowledgement, or queue it again (modem or another kit) without one."""
+    with store.transaction() as db:
+        if delivered:
+            cursor = db.execute("UPDATE outbox SET state = 'relayed', finished_at = ? WHERE mesh_id = ?"
+                                " AND state = 'relaying'", (time.time(), mesh_id))
+        else:
+            cursor = db.execute("UPDATE outbox SET state = 'queued', mesh_id = NULL, next_attempt = ?,"
+                                " last_error = 'no acknowledgement from the relaying kit'"
+                                " WHERE mesh_id = ? AND state = 'relaying'", (time.time() + retry_after, mesh_id))
+        return cursor.rowcount == 1
+
+
+def requeue_relaying(store: Store) -> int:
+    """After a restart the outcome of a hand-over is unknown: queue those replies again."""
+    with store.transaction() as db:
+        return db.execute("UPDATE outbox SET state = 'queued', mesh_id = NULL WHERE state = 'relaying'").rowcount
+
+
+def nothing_left(store: Store, entry_id: int) -> bool:
+    """True when no part of the entry has left or may have left (so the whole text may go another way)."""
+    row = store.db.execute("SELECT COUNT(*) FROM outbox_parts WHERE outbox_id = ? AND state IN ('sent', 'sending')",
+                           (entry_id,)).fetchone()
+    return row[0] == 0

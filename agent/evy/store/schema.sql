@@ -37,12 +37,13 @@ CREATE INDEX IF NOT EXISTS messages_sender ON messages (sender, received_at);
 CREATE TABLE IF NOT EXISTS outbox (
     id           INTEGER PRIMARY KEY,
     message_id   INTEGER REFERENCES messages(id),
-    kind         TEXT    NOT NULL,           -- 'reply' | 'followup'
+    kind         TEXT    NOT NULL,           -- 'reply' | 'followup' | 'relay' (from another kit)
     recipient    TEXT    NOT NULL,
     text         TEXT    NOT NULL,
     encoding     TEXT    NOT NULL,
     priority     INTEGER NOT NULL,
-    state        TEXT    NOT NULL DEFAULT 'queued',   -- queued | sent | failed
+    state        TEXT    NOT NULL DEFAULT 'queued',   -- queued | sent | failed | relaying | relayed
+    mesh_id      INTEGER,                    -- while handed to another kit over LoRa (relaying)
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt REAL    NOT NULL,
     last_error   TEXT,

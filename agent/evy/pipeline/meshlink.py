@@ -1,0 +1,133 @@
+"""The agent's side of the LoRa mesh: a mesh node on its own asyncio thread, and thread-safe hand-overs.
+
+- A kit that cannot reach the cellular network hands queued replies to a kit that can (``relay``).
+- A kit with coverage sends the replies other kits hand it (``take_relays``) through its own outbox.
+- Every kit beacons whether it has coverage and how many replies wait in its outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from evy.config import Config
+from evy.mesh.frames import Priority as MeshPriority
+from evy.mesh.messages import Beacon, SmsRelay
+from evy.mesh.node import MeshNode, Message
+from evy.mesh.service import open_node
+from evy.responder.base import Priority
+
+log = logging.getLogger("evy.mesh.link")
+T = TypeVar("T")
+
+UNKNOWN_BATTERY = 100  # no battery monitor yet: report full so peers don't shun this kit
+
+
+@dataclass(frozen=True)
+class RelayedSms:
+    """An SMS another kit asked this one to send."""
+
+    source: int
+    number: str
+    text: str
+    priority: Priority
+
+
+def mesh_priority(priority: Priority) -> MeshPriority:
+    return MeshPriority.EMERGENCY if priority <= Priority.EMERGENCY else MeshPriority.ROUTINE
+
+
+class MeshLink:
+    def __init__(self, config: Config, coverage: Callable[[], bool], queue_depth: Callable[[], int]):
+        self.config = config
+        self.coverage, self.queue_depth = coverage, queue_depth
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._node: MeshNode | None = None
+        self._thread: threading.Thread | None = None
+        self._relays: queue.Queue[RelayedSms] = queue.Queue()
+        self._outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
+
+    def start(self) -> None:
+        """Open the node (refuses without a network key) and run it on a daemon thread."""
+        loop = asyncio.new_event_loop()
+        opened: queue.Queue[BaseException | MeshNode] = queue.Queue()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                node = open_node(self.config, loop, on_message=self._on_message, on_status=self._on_status,
+                                 beacon=self._beacon)
+            except BaseException as exc:  # reported to start()'s caller
+                opened.put(exc)
+                return
+            opened.put(node)
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name="evy-mesh", daemon=True)
+        self._thread.start()
+        result = opened.get(timeout=30)
+        if isinstance(result, BaseException):
+            raise result
+        self._node = result
+        log.info("mesh node %#x up", self._node.node_id)
+
+    def stop(self) -> None:
+        if self._loop is None or self._node is None:
+            return
+        self._call(self._node.stop)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._node = None
+
+    # -- from the agent's thread -----------------------------------------------------------------------
+    def gateways(self) -> list[int]:
+        return self._call(self._node.gateways) if self._node else []
+
+    def relay(self, gateway: int, number: str, text: str, priority: Priority) -> int:
+        """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
+        return self._call(self._node.send, gateway, SmsRelay(number, text), mesh_priority(priority))
+
+    def take_relays(self) -> list[RelayedSms]:
+        return _drain(self._relays)
+
+    def take_outcomes(self) -> list[tuple[int, bool]]:
+        """(mesh message id, acknowledged) for messages handed over with :meth:`relay`."""
+        return _drain(self._outcomes)
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        async def call() -> T:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=10)
+
+    # -- on the mesh thread ----------------------------------------------------------------------------
+    def _on_message(self, message: Message) -> None:
+        body = message.decoded()
+        if isinstance(body, SmsRelay):
+            priority = Priority.EMERGENCY if message.priority >= MeshPriority.EMERGENCY else Priority.ROUTINE
+            self._relays.put(RelayedSms(message.source, body.number, body.text, priority))
+        else:
+            log.info("mesh %s from %#x", type(body).__name__, message.source)
+
+    def _on_status(self, message_id: int, delivered: bool) -> None:
+        self._outcomes.put((message_id, delivered))
+
+    def _beacon(self) -> Beacon:
+        return Beacon(battery_pct=UNKNOWN_BATTERY, queue_depth=min(self.queue_depth(), 255),
+                      cellular=self.coverage())
+
+
+def _drain(source: queue.Queue[T]) -> list[T]:
+    items = []
+    while True:
+        try:
+            items.append(source.get_nowait())
+        except queue.Empty:
+            return items

@@ -1,0 +1,99 @@
+"""A kit that lost cellular coverage hands its replies over LoRa (the UDP twin on loopback) to a kit that has
+coverage, which sends them as SMS: two real `evy run` processes, two simulated modems, one mesh key."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evy.mesh.keys import generate_key_file
+from evy.pipeline.kit import join_replies
+from evy.sms.simmodem import SimModem
+from evy.sms.simnet import deliver_parts
+from evy.store import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+PHONE = "+254711000111"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kit_config(directory: Path, port: str, key: Path, bind: int, peer: int) -> Path:
+    directory.mkdir()
+    config = directory / "evy.toml"
+    config.write_text(
+        f'country = "KE"\ndata_dir = "{directory}"\n[modem]\nport = "{port}"\nstatus_reports = false\n'
+        "[outbox]\nnetwork_hold = 1.0\nbackoff = 0.5\n[brain]\nfollowup = false\n"
+        f'[mesh]\nenabled = true\nradio = "udp"\nkey_file = "{key}"\nudp_bind = "127.0.0.1:{bind}"\n'
+        f'udp_peers = ["127.0.0.1:{peer}"]\nbeacon_interval = 1.0\nspreading_factor = 7\n')
+    return config
+
+
+def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(tmp_path):
+    key = generate_key_file(tmp_path / "mesh.key")
+    offline, online = SimModem(registered=False).start(), SimModem().start()
+    for _, pdu in deliver_parts(PHONE, "we are cut off, 4 people, one with a broken leg"):
+        offline.store(pdu)  # it arrived before the kit lost coverage
+    port_a, port_b = free_udp_port(), free_udp_port()
+    config_a = kit_config(tmp_path / "a", offline.port, key, port_a, port_b)
+    config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)
+    agents = [subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(c)],
+                               stderr=subprocess.PIPE, text=True) for c in (config_a, config_b)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(r.complete for r in join_replies(list(online.sent))):
+            time.sleep(0.1)
+        [reply] = join_replies(list(online.sent))
+        assert reply.recipient == PHONE and "999" in reply.text
+        assert not offline.sent, "the kit without coverage sent nothing itself"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with Store.open(tmp_path / "a" / "evy.db") as store:
+                states = [r[0] for r in store.db.execute("SELECT state FROM outbox")]
+            if states == ["relayed"]:
+                break
+            time.sleep(0.2)
+        assert states == ["relayed"], "the hand-over was acknowledged end to end"
+        with Store.open(tmp_path / "b" / "evy.db") as store:
+            assert [tuple(r) for r in store.db.execute("SELECT kind, state FROM outbox")] == [("relay", "sent")]
+    finally:
+        for agent in agents:
+            agent.send_signal(signal.SIGTERM)
+        for agent in agents:
+            try:
+                assert agent.wait(timeout=15) == 0
+            except subprocess.TimeoutExpired:
+                agent.kill()
+        offline.stop()
+        online.stop()
+
+
+def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
+    sim = SimModem().start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n'
+                      '[mesh]\nenabled = true\nradio = "udp"\nudp_bind = "127.0.0.1:0"\n')
+    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        sim.deliver(PHONE, "help")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not join_replies(list(sim.sent)):
+            time.sleep(0.1)
+        assert join_replies(list(sim.sent))[0].recipient == PHONE
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        stderr = agent.communicate(timeout=15)[1]
+        sim.stop()
+    assert "not joining the mesh" in stderr and "key" in stderr
