@@ -75,7 +75,7 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
         sim.stop()
 
 
-def test_wrong_pin_is_tried_once_and_the_agent_waits(tmp_path):
+def test_wrong_pin_is_tried_once_ever_and_the_agent_waits(tmp_path):
     sim = SimModem(pin="1234").start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\npin = "0000"\ncommand_timeout = 2.0\n')
@@ -91,6 +91,12 @@ def test_wrong_pin_is_tried_once_and_the_agent_waits(tmp_path):
         assert '"state": "sim-locked"' in status.stdout
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=15) == 0
-        assert sim.pin_attempts == 1
+
+        again = start_agent(config)  # a restart (or a reboot) must not spend a second attempt
+        time.sleep(4.0)
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=15) == 0
+        assert "refused modem.pin earlier" in again.stderr.read()
+        assert sim.pin_attempts == 1, "the refused PIN was never entered again"
     finally:
         sim.stop()

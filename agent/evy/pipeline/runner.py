@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
 import threading
@@ -27,25 +28,56 @@ def database_path(config: Config) -> Path:
     return Path(config["data_dir"]) / "evy.db"
 
 
-def open_modem_patiently(config: Config, stop: threading.Event, store: Store) -> modem_api.Modem | None:
+def _pin_key(config: Config) -> str:
+    return hashlib.sha256(f"{config['modem.port']}\0{config['modem.pin']}".encode()).hexdigest()
+
+
+def remember_rejected_pin(config: Config, store: Store) -> None:
+    """Across restarts and reboots too, a PIN the SIM refused is never entered again (3 tries PUK-lock it);
+    only its hash is kept. A changed modem.pin is tried (once)."""
+    pin = config["modem.pin"]
+    if not pin:
+        return
+    row = store.db.execute("SELECT value FROM modem_state WHERE key = 'rejected_pin'").fetchone()
+    if row is not None and row[0] == _pin_key(config):
+        modem_api.REJECTED_PINS.add((config["modem.port"], pin))
+    elif (config["modem.port"], pin) in modem_api.REJECTED_PINS:
+        with store.transaction() as db:
+            db.execute("INSERT INTO modem_state(key, value, at) VALUES ('rejected_pin', ?, ?) ON CONFLICT(key)"
+                       " DO UPDATE SET value = excluded.value, at = excluded.at", (_pin_key(config), time.time()))
+
+
+def wait_alive(stop: threading.Event, seconds: float, notifier: Notifier) -> None:
+    """Wait (for a retry or for ever) while telling systemd's watchdog that the agent is alive."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < deadline:
+        notifier.ping()
+        stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
+                         notifier: Notifier) -> modem_api.Modem | None:
     """Open the modem, retrying with backoff while it is absent or silent; a PIN problem is never retried."""
     delay = 1.0
+    remember_rejected_pin(config, store)
     while not stop.is_set():
         modem = modem_api.make_modem(config)
         try:
             modem.open()
             return modem
         except PinError as exc:
+            remember_rejected_pin(config, store)
             log.error("%s; not retrying (a wrong PIN retried would lock the SIM). Fix modem.pin and restart.",
                       exc)
             store.set_modem_state(state="sim-locked", last_error=str(exc))
-            Notifier().ready(f"SIM locked: {exc}")
-            stop.wait()
+            notifier.status(f"SIM locked: {exc}")
+            wait_alive(stop, float("inf"), notifier)
             return None
         except ModemError as exc:
             log.warning("modem not ready (%s); retrying in %.0f s", exc, delay)
             store.set_modem_state(state="down", last_error=str(exc))
-            stop.wait(delay)
+            notifier.status(f"waiting for the modem: {exc}")
+            wait_alive(stop, delay, notifier)
             delay = min(delay * 2, 60.0)
     return None
 
@@ -71,9 +103,10 @@ def serve(agent: Agent, stop: threading.Event) -> None:
             agent.step(max_wait=STEP)
             pause = 1.0
         except PinError as exc:
+            remember_rejected_pin(agent.config, agent.store)
             log.error("%s; waiting for a fixed modem.pin and a restart (a PIN is never retried)", exc)
             agent.notifier.status(f"SIM locked: {exc}")
-            stop.wait()
+            wait_alive(stop, float("inf"), agent.notifier)
         except (StoreError, ModemError) as exc:
             log.error("%s; retrying in %.0f s", exc, pause)
             agent.notifier.status(f"degraded: {exc}")
@@ -86,8 +119,12 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signum, lambda *_: stop.set())
+    notifier = Notifier()
     with Store.open(database_path(config)) as store:
-        modem = open_modem_patiently(config, stop, store)
+        # Ready means serving: the agent is up and says what it waits for, so a missing modem does not make
+        # systemd restart it over and over.
+        notifier.ready("opening the modem")
+        modem = open_modem_patiently(config, stop, store, notifier)
         if modem is None:
             return 0
         mesh = start_mesh(config, modem) if config["mesh.enabled"] else None
