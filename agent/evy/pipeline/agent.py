@@ -70,12 +70,6 @@ class Agent:
         self._record_modem_state()
         self.notifier.ready("receiving")
 
-    def run(self) -> None:
-        self.start()
-        while not self.stop_event.is_set():
-            self.step()
-        self.notifier.stopping()
-
     def stop(self) -> None:
         self.stop_event.set()
 
