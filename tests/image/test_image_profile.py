@@ -136,4 +136,5 @@ def test_unknown_keys_are_always_rejected(name):
 
 def test_docs_carry_the_generated_reference():
     doc = (PROFILES.parents[1] / "docs" / "image.md").read_text(encoding="utf-8")
-    assert profile.reference_markdown() in doc, "regenerate the table in docs/image.md from profile.reference_markdown()"
+    assert profile.reference_markdown() in doc, \
+        "regenerate the table in docs/image.md from profile.reference_markdown()"
