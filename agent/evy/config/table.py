@@ -7,11 +7,12 @@ from evy.config import core
 from evy.config.schema import Setting
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
+from evy.power import settings as power
 from evy.responder import settings as responder
 from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
-                                 *responder.SETTINGS)
+                                 *responder.SETTINGS, *power.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"
