@@ -1,0 +1,118 @@
+"""`python -m evy.evaluate [--quick] [--no-llm] ...`: the eval set through EVY and through the bare model.
+
+One JSON object on stdout (both systems side by side), a short table on stderr; exit 2 with one line
+`error: ...` when the eval set or the options are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from evy.config import Config, load, parse
+from evy.errors import EvyError
+from evy.evaluate import evalset, report, runner
+from evy.evaluate.errors import EvalError
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_SET = REPO / "eval" / "messages.toml"
+DEFAULT_COUNTRY = "KE"  # 999: a number no model says by habit, so naming it is a real check
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_TOKENS = 96
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m evy.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--set", dest="path", type=Path, default=DEFAULT_SET, help="eval set (TOML)")
+    parser.add_argument("--quick", action="store_true", help="only the messages marked quick (12)")
+    parser.add_argument("--only", metavar="ID,ID", help="only these message ids")
+    parser.add_argument("--no-llm", action="store_true",
+                        help="protocol replies only (no knowledge base or model); the bare model is skipped")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare-model baseline")
+    parser.add_argument("--config", metavar="FILE", help="agent config to evaluate (default: country KE, "
+                        "everything else default)")
+    parser.add_argument("--country", default=DEFAULT_COUNTRY, help="country when no --config (default KE)")
+    parser.add_argument("--data-dir", type=Path, help="where the index and derived models are kept between "
+                        "runs (default build/eval in the source tree); ignored with --config")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help="seconds for a follow-up or a model answer (default 10)")
+    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="model answer cap (96)")
+    parser.add_argument("--summary", action="store_true", help="leave the per-message details out of the JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="a progress line per message on stderr")
+    return parser
+
+
+def make_config(args: argparse.Namespace) -> Config:
+    if args.config:
+        config = load(args.config)
+    else:
+        data_dir = args.data_dir or (REPO / "build" / "eval")
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EvalError(f"--data-dir {data_dir}: cannot create it: {exc.strerror}") from None
+        config = parse(f'country = {json.dumps(args.country)}\ndata_dir = {json.dumps(str(data_dir))}\n'
+                       'responder = "brain"\n')
+    return config.replace(llm__max_tokens=args.max_tokens, llm__timeout=args.timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return evaluate(args)
+    except EvyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        raise EvalError(f"no eval set at {args.path}: pass --set FILE")
+    if args.timeout <= 0 or args.max_tokens < 8:
+        raise EvalError("--timeout must be positive and --max-tokens at least 8")
+    the_set = evalset.load(args.path)
+    cases = the_set.select(args.only.split(",")) if args.only else (the_set.quick() if args.quick
+                                                                     else the_set.cases)
+    config = make_config(args)
+    number = config.emergency_number
+
+    def progress(line: str) -> None:
+        if args.verbose or not line.startswith(("pipeline ", "bare model ")):
+            print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    answers = runner.run_pipeline(config, cases, llm=not args.no_llm, timeout=args.timeout, progress=progress)
+    pipeline = {**report.summarise(answers, number, details=not args.summary),
+                "wall_s": round(time.perf_counter() - started, 1)}
+    baseline: dict | str
+    if args.no_llm or args.no_baseline:
+        baseline = "--no-llm" if args.no_llm else "--no-baseline"
+    else:
+        started = time.perf_counter()
+        found = runner.run_baseline(config, cases, timeout=args.timeout, progress=progress)
+        baseline = found if isinstance(found, str) else {
+            **report.summarise(found, number, details=not args.summary),
+            "wall_s": round(time.perf_counter() - started, 1)}
+    result = {
+        "eval_set": str(args.path),
+        "messages": len(cases),
+        "subset": "quick" if args.quick else ("only" if args.only else "all"),
+        "config": {"country": config["country"], "emergency_number": number, "model": config["llm.model"],
+                   "llm": not args.no_llm, "max_tokens": config["llm.max_tokens"],
+                   "timeout_s": config["llm.timeout"]},
+        "pipeline": pipeline,
+        "bare_model": {"skipped": baseline} if isinstance(baseline, str) else baseline,
+    }
+    json.dump(result, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    print(report.table({"pipeline": pipeline, "bare model": baseline}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Answer every case twice: with EVY's full responder as the agent runs it, and with the bare local model.
+
+The pipeline: ``make_responder(config).respond()`` (the immediate protocol reply), then ``follow_up()``
+with a deadline when the reply asks for one; each text compressed exactly as the agent's sender does
+(``compress(text, max_segments=..., keep_ucs2=needs_ucs2(message))``). The baseline: the same pinned model
+through ``open_runtime(config).generate()`` with a plain system prompt, no retrieval, no templates and no
+compression, sent as the model wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from evy.compress import compress, needs_ucs2
+from evy.config import Config
+from evy.evaluate.evalset import Case
+from evy.responder.base import Inbound, Reply
+from evy.sms import segments
+
+log = logging.getLogger(__name__)
+
+SENDER = "+254700000000"
+WARM_UP_TEXT = "how do i make river water safe to drink"  # a follow-up the model answers; not scored
+WARM_UP_SECONDS = 180.0  # first load of the model and of the knowledge-base index
+BASELINE_PROMPT = (
+    "You are an emergency assistant answering text messages. Reply in the language of the message with "
+    "short, practical first steps. The local emergency number is {number}."
+)
+
+
+@dataclass
+class Answer:
+    """What one system sent for one case."""
+
+    case: Case
+    sms: list[str] = field(default_factory=list)  # each SMS conversation as sent (a reply may span parts)
+    segments: list[int] = field(default_factory=list)
+    encodings: list[str] = field(default_factory=list)
+    first_ms: float | None = None  # time to the first reply (pipeline: respond + compress; model: answer)
+    followup_s: float | None = None  # pipeline: follow_up() time, when one was attempted
+    followup_sent: bool = False
+    timed_out: bool = False
+    error: str | None = None
+    category: str | None = None  # the pipeline's triage
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.sms)
+
+    def add(self, text: str, encoding: str, count: int) -> None:
+        self.sms.append(text)
+        self.encodings.append(encoding)
+        self.segments.append(count)
+
+
+def _inbound(index: int, text: str) -> Inbound:
+    return Inbound(message_id=index, sender=SENDER, text=text, received_at=datetime.now(UTC))
+
+
+def _fitted(reply: Reply, message_text: str):
+    """The reply as the agent's sender queues it (evy.pipeline.sender.Sender.enqueue)."""
+    return compress(reply.text, max_segments=reply.max_segments, keep_ucs2=needs_ucs2(message_text))
+
+
+def run_pipeline(config: Config, cases: Iterable[Case], *, llm: bool, timeout: float,
+                 progress: Callable[[str], None] = lambda line: None) -> list[Answer]:
+    from evy.responder.factory import make_responder
+
+    responder = make_responder(config, llm=llm)
+    try:
+        responder.warm()
+        knowledge = getattr(responder, "knowledge", None)
+        if knowledge is not None:
+            progress("pipeline: opening the knowledge base and the model (built once, not timed)")
+            knowledge.wait()
+            warm = _inbound(0, WARM_UP_TEXT)
+            first = responder.respond(warm)
+            responder.follow_up(warm, first, time.monotonic() + WARM_UP_SECONDS)
+        answers = []
+        for index, case in enumerate(cases, 1):
+            answers.append(_pipeline_answer(responder, case, index, timeout))
+            progress(f"pipeline {index}: {case.id}")
+        return answers
+    finally:
+        responder.close()
+
+
+def _pipeline_answer(responder, case: Case, index: int, timeout: float) -> Answer:
+    message = _inbound(index, case.text)
+    answer = Answer(case)
+    started = time.perf_counter()
+    first = responder.respond(message)
+    if first is None:
+        answer.error = "no reply"
+        return answer
+    fitted = _fitted(first, case.text)
+    answer.first_ms = (time.perf_counter() - started) * 1000
+    answer.category = first.category
+    answer.add(fitted.text, str(fitted.encoding), fitted.segments)
+    if first.wants_followup:
+        started = time.perf_counter()
+        follow = responder.follow_up(message, first, time.monotonic() + timeout)
+        if follow is not None:
+            fitted = _fitted(follow, case.text)
+            answer.add(fitted.text, str(fitted.encoding), fitted.segments)
+            answer.followup_sent = True
+        answer.followup_s = time.perf_counter() - started
+    return answer
+
+
+def run_baseline(config: Config, cases: Iterable[Case], *, timeout: float,
+                 progress: Callable[[str], None] = lambda line: None) -> list[Answer] | str:
+    """The bare model's answers, or a one-line reason why there is no model to ask."""
+    from evy.llm import LlmError, LlmTimeout, open_runtime
+
+    runtime = open_runtime(config)
+    if runtime is None:
+        return "no usable local model (see the log line above)"
+    number = config.emergency_number
+    system = BASELINE_PROMPT.format(number=number)
+    max_tokens = config["llm.max_tokens"]
+    try:
+        progress("bare model: loading (not timed)")
+        try:
+            runtime.generate([{"role": "system", "content": system}, {"role": "user", "content": WARM_UP_TEXT}],
+                             max_tokens=max_tokens, deadline=time.monotonic() + WARM_UP_SECONDS)
+        except LlmError as exc:
+            return f"the model could not answer a warm-up question: {exc}"
+        answers = []
+        for index, case in enumerate(cases, 1):
+            answer = Answer(case)
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": case.text}]
+            started = time.perf_counter()
+            try:
+                text = runtime.generate(messages, max_tokens=max_tokens, deadline=time.monotonic() + timeout)
+            except LlmTimeout as exc:
+                text, answer.timed_out = exc.partial.strip(), True
+            except LlmError as exc:
+                text, answer.error = "", str(exc)
+            answer.first_ms = (time.perf_counter() - started) * 1000
+            if text:
+                encoding, count = segments.count(text)
+                answer.add(text, str(encoding), count)
+            answers.append(answer)
+            progress(f"bare model {index}: {case.id}")
+        return answers
+    finally:
+        runtime.close()
