@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "evy.cli.models",
     "evy.cli.ask",
     "evy.cli.modem",
+    "evy.cli.power",
 )
 
 

@@ -50,7 +50,7 @@ class Calibration:
 
 def calibrate(shunt_ohms: float, max_amps: float) -> Calibration:
     """The calibration for a shunt and the largest current expected (finest resolution that holds it)."""
-    shunt_max_v = shunt_ohms * max_amps
+    shunt_max_v = shunt_ohms * max_amps * (1 - 1e-9)  # 3.2 A × 0.1 Ω is 0.32 V, not 0.32000000000000006
     if not (shunt_ohms > 0 and max_amps > 0) or shunt_max_v > PGA_RANGES_V[-1]:
         raise ValueError(f"{max_amps} A through {shunt_ohms} Ω drops {shunt_max_v:.3f} V; the INA219 measures at "
                          f"most {PGA_RANGES_V[-1]} V: use a smaller shunt or a lower power.max_amps")
@@ -142,7 +142,8 @@ class Ina219Source(PowerSource):
         shunt_v = shunt_volts(self._register(SHUNT_VOLTAGE))
         in_minus_v = bus_volts(bus_raw)
         problem = None
-        if bus_raw & MATH_OVERFLOW:
+        # The shunt ADC saturates silently at its gain's limit; the overflow bit is for the current register.
+        if bus_raw & MATH_OVERFLOW or abs(shunt_v) >= PGA_RANGES_V[self.calibration.pga] - SHUNT_LSB_V / 2:
             amps, problem = None, f"current beyond the {self.where}'s range; raise power.max_amps"
         elif fresh:
             amps = shunt_v / self.shunt_ohms

@@ -97,9 +97,11 @@ def _battery(supply: Path) -> _Battery | None:
 
 
 def _energy(supply: Path) -> tuple[float | None, float | None]:
+    """(now, full) in µWh, else µAh, whichever pair the driver has (either may be None)."""
     for now, full in (("energy_now", "energy_full"), ("charge_now", "charge_full")):
-        if (supply / now).exists() and (supply / full).exists():
-            return _scaled(supply / now), _scaled(supply / full)
+        pair = _scaled(supply / now), _scaled(supply / full)
+        if pair != (None, None):
+            return pair
     return None, None
 
 

@@ -5,6 +5,9 @@ Safety rules it keeps:
 - every reply about an emergency names the configured local number (never one a model made up);
 - for a life threat the follow-up is retrieved knowledge-base text only, never free model text;
 - the reply is in the sender's language, or not sent.
+
+With a power monitor (evy.power) the follow-up also fits the kit's budget: low battery or memory means
+knowledge-base text without the model, a nearly flat battery means the protocol reply alone.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from evy.compress import compress, to_gsm7
 from evy.config import Config
+from evy.power import UNLIMITED, Budget, ResourceMonitor
 from evy.protocols import for_triage, name_the_number, phrase
 from evy.responder import vetting
 from evy.responder.base import Inbound, Priority, Reply
@@ -35,8 +39,10 @@ SYSTEM_PROMPT = (
 class BrainResponder:
     """Implements the Responder protocol. ``llm=False`` answers from protocols alone (no follow-ups)."""
 
-    def __init__(self, config: Config, *, llm: bool = True, knowledge: Knowledge | None = None):
+    def __init__(self, config: Config, *, llm: bool = True, knowledge: Knowledge | None = None,
+                 power: ResourceMonitor | None = None):
         self.config = config
+        self.power = power  # None: resources are not watched (tests, `evy ask`)
         self.number = config.emergency_number
         self.max_segments = config["brain.max_segments"]
         self.follow_ups = llm and config["brain.followup"]
@@ -63,7 +69,7 @@ class BrainResponder:
             category=result.category,
             sources=(f"EVY protocol {protocol.language}/{protocol.key}: {protocol.source}",),
             max_segments=self.max_segments,
-            wants_followup=self._may_follow(result),
+            wants_followup=self._may_follow(result) and self._budget().allow_followup,
         )
 
     def _may_follow(self, result: Triage) -> bool:
@@ -78,23 +84,38 @@ class BrainResponder:
     def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
         if not first.wants_followup or self.knowledge is None or time.monotonic() >= deadline:
             return None
+        budget = self._budget()  # again: the battery may have dropped since the first reply
+        if not budget.allow_followup:
+            return None
         result = triage(message.text)
         life = result.priority is Priority.LIFE_THREATENING
         k = max(self.config["rag.top_k"], LIFE_THREAT_CANDIDATES) if life else self.config["rag.top_k"]
         passages = self.knowledge.search(message.text, k=k, language=result.language, deadline=deadline)
-        if life:
+        if life or not budget.allow_llm:
             return self._retrieved(message, result, first, passages)
         return self._generated(message, result, first, passages, deadline)
 
+    def _budget(self) -> Budget:
+        if self.power is None:
+            return UNLIMITED
+        try:
+            held = self.knowledge.model_memory_mb if self.knowledge is not None else 0
+            return self.power.budget(reclaimable_mb=held)
+        except Exception:  # a monitor bug must not cost the sender their answer: unknown limits nothing
+            log.exception("power budget unavailable; not limiting")
+            return UNLIMITED
+
     def _retrieved(self, message: Inbound, result: Triage, first: Reply, passages: list[Any]) -> Reply | None:
-        """A life threat: the best-ranked passage in the sender's language whose title is about something the
-        message is about, and that adds to the protocol already sent (the top hit often restates it)."""
+        """A life threat, or no model to spare: the best-ranked passage in the sender's language whose title is
+        about something the message is about, and that adds to the protocol already sent (the top hit often
+        restates it)."""
         asked = mentions(message.text)
         for passage in passages:
             if passage.language != result.language or not _about(getattr(passage, "title", ""), asked):
                 continue
             if vetting.novelty(passage.text, first.text) >= vetting.MIN_NOVELTY:
-                return self._reply(self._with_number(passage.text, result), first, [passage])
+                text = self._with_number(passage.text, result) if result.emergency else passage.text
+                return self._reply(text, first, [passage])
         return None
 
     def _generated(self, message: Inbound, result: Triage, first: Reply, passages: list[Any],
@@ -145,6 +166,8 @@ class BrainResponder:
     def close(self) -> None:
         if self.knowledge is not None:
             self.knowledge.close()
+        if self.power is not None:
+            self.power.close()
 
 
 def _about(title: str, asked: Mentions) -> bool:

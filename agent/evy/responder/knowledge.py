@@ -69,6 +69,12 @@ class Knowledge:
     def has_model(self) -> bool:
         return self._runtime is not None
 
+    @property
+    def model_memory_mb(self) -> int:
+        """Memory the loaded model's worker holds (0 when none is running), which it would not need again."""
+        rss = getattr(self._runtime, "worker_rss_bytes", None)
+        return rss() // 2**20 if callable(rss) else 0
+
     def search(self, query: str, *, k: int, language: str | None, deadline: float) -> list[PassageLike]:
         if not self.wait(deadline) or self._index is None:
             return []
