@@ -51,8 +51,9 @@ def decide(resources: Resources, config: Any, previous: Budget | None = None) ->
         return Budget(False, True, f"battery {pct}% < {llm_below}%: knowledge-base follow-ups, no model",
                       "battery")
     min_free = config["power.llm_min_free_mb"]
-    if free is not None and free < min_free:
-        return Budget(False, True, f"{free} MB free < {min_free} MB: knowledge-base follow-ups, no model", "memory")
     battery = "battery unknown" if pct is None else f"battery {pct}%"
+    if free is not None and free < min_free:
+        return Budget(False, True, f"{battery}, {free} MB free < {min_free} MB: knowledge-base follow-ups, no model",
+                      "memory")
     memory = "free memory unknown" if free is None else f"{free} MB free"
     return Budget(True, True, f"{battery}, {memory}: model allowed")
