@@ -34,8 +34,9 @@ _EXTRA_NUMBERS = ("911", "112", "999", "000", "110", "119", "100", "101", "102",
                   "117", "118", "113", "122", "123", "997", "998", "995", "114", "115", "116", "120")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 _WORD = re.compile(r"[a-z]+")
-# Not a quantity: "5 km", "100-120 per minute", "2000 m".
-_UNIT_AFTER = (r"(?!\d)(?![-\u2013]\d)"
+# Not a quantity: "5 km", "100-120 per minute", "100 to 120 pushes", "2000 m".
+_RANGE_BEFORE = r"(?<!\d to )(?<!\d a )(?<!\d e )(?<!\d y )(?<!\d et )"
+_UNIT_AFTER = (r"(?!\d)(?![-\u2013]\d)(?!\s(?:to|a|e|y|et)\s\d)"
                r"(?!\s?(?:m|km|kg|g|ml|mg|min|mins|minutes?|%|h|hrs|cm|mm|l|per|por|par|x)\b)")
 _CALL_VERB = (r"\b(?:call|dial|ring|phone|text|llam\w*|marc\w*|appel\w*|compos\w*|telephon\w*|lig\w*|"
               r"disqu\w*|telefon\w*)\b")
@@ -113,4 +114,4 @@ def _known_numbers(configured: str) -> re.Pattern[str]:
 
     known = {entry["emergency"] for entry in table().values()} | set(_EXTRA_NUMBERS)
     others = sorted((n for n in known if len(n) >= 3 and n != configured), key=len, reverse=True)
-    return re.compile(rf"(?<![\d.,:/+\u2013-])({'|'.join(map(re.escape, others))}){_UNIT_AFTER}")
+    return re.compile(rf"(?<![\d.,:/+\u2013-]){_RANGE_BEFORE}({'|'.join(map(re.escape, others))}){_UNIT_AFTER}")
