@@ -70,7 +70,16 @@ def docs(c):
     c.run(f"{sys.executable} -m evy config docs > docs/config.md")
 
 
-ns = Collection(setup, test, lint, bench, docs, models_add)
+@task(name="eval", help={"quick": "only the 12 messages marked quick (CI-sized)",
+                          "no_llm": "protocol replies only; the bare-model baseline is skipped",
+                          "summary": "leave the per-message details out of the JSON"})
+def evaluate(c, quick=False, no_llm=False, summary=False):
+    """EVY's responder vs the bare local model on eval/messages.toml; JSON on stdout, a table on stderr."""
+    flags = [flag for flag, on in (("--quick", quick), ("--no-llm", no_llm), ("--summary", summary)) if on]
+    c.run(f"{sys.executable} -m evy.evaluate {' '.join(flags)}", pty=False)
+
+
+ns = Collection(setup, test, lint, bench, docs, models_add, evaluate)
 
 
 def _merge(path: Path) -> None:

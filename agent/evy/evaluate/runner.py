@@ -73,12 +73,14 @@ def run_pipeline(config: Config, cases: Iterable[Case], *, llm: bool, timeout: f
     responder = make_responder(config, llm=llm)
     try:
         responder.warm()
+        warm = _inbound(0, WARM_UP_TEXT)
+        first = responder.respond(warm)  # loads what the first message would (lexicons, compression rules)
+        if first is not None:
+            _fitted(first, WARM_UP_TEXT)
         knowledge = getattr(responder, "knowledge", None)
-        if knowledge is not None:
+        if knowledge is not None and first is not None:
             progress("pipeline: opening the knowledge base and the model (built once, not timed)")
             knowledge.wait()
-            warm = _inbound(0, WARM_UP_TEXT)
-            first = responder.respond(warm)
             responder.follow_up(warm, first, time.monotonic() + WARM_UP_SECONDS)
         answers = []
         for index, case in enumerate(cases, 1):
