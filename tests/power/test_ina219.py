@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 
 import pytest
 from hypothesis import given
@@ -191,3 +192,16 @@ def test_driver_recovers_volts_and_amps_through_the_registers(battery_v, amps):
     assert reading.volts == pytest.approx(battery_v, abs=BUS_LSB_V + SHUNT_LSB_V + 0.001)
     assert reading.amps == pytest.approx(amps, abs=SHUNT_LSB_V / 0.1 + 2 * lsb)
     assert 0 <= reading.battery_pct <= 100
+
+
+@given(shunt=st.integers(0, 0xFFFF), bus=st.integers(0, 0xFFFF), current=st.integers(0, 0xFFFF))
+def test_any_register_contents_give_a_sane_reading_never_an_exception(shunt, bus, current):
+    fake = FakeIna219Bus()
+    source = source_on(fake)
+    source.read()  # programs the chip
+    fake.registers[1], fake.registers[2], fake.registers[4] = shunt, bus, current
+    reading = source.read()
+    assert reading.battery_pct is None or 0 <= reading.battery_pct <= 100
+    assert reading.battery_pct is not None or reading.problem
+    for value in (reading.volts, reading.amps, reading.watts):
+        assert value is None or math.isfinite(value)
