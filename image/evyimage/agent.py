@@ -50,13 +50,16 @@ def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
     return built[0]
 
 
-def install_llama(build: llama.LlamaBuild, tree: Path) -> None:
+def install_llama(build: llama.LlamaBuild, tree: Path, log: BuildLog) -> None:
     site = wheels.site_packages(tree)
     target = site / "llama_cpp"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(build.package_dir, target, symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__", "server"))
+    libraries = [p for p in (target / "lib").iterdir() if p.is_file() and not p.is_symlink()]
+    if libraries and shutil.which("aarch64-linux-gnu-strip"):
+        log.run(["aarch64-linux-gnu-strip", "--strip-unneeded", *libraries])
     dist_info = site / f"llama_cpp_python-{build.version}.dist-info"
     dist_info.mkdir(exist_ok=True)
     pkg_info = (build.package_dir.parent / "PKG-INFO").read_text(encoding="utf-8")
@@ -116,7 +119,7 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
         log.say(f"wheel {wheel.name}")
     if profile["agent.llama_cpp_python"]:
         build = llama.build(profile["agent.llama_cpp_python"], downloads, cache_dir, log)
-        install_llama(build, tree)
+        install_llama(build, tree, log)
         libraries = sorted(p.name for p in (build.package_dir / "lib").iterdir())
         result.llama = {"llama_cpp_python": build.version, "sdist_sha256": build.sdist_sha256,
                         "cmake_flags": list(llama.CMAKE_FLAGS), "libraries": libraries}

@@ -87,7 +87,8 @@ def build_base(profile: Profile, cache_dir: Path, log: BuildLog, *, rebuild: boo
     (apt_cache / "partial").mkdir(parents=True, exist_ok=True)
     base_dir.mkdir(parents=True, exist_ok=True)
     partial_tar, partial_versions = tarball.with_suffix(".tar.partial"), versions_file.with_suffix(".partial")
-    log.say(f"building base root {key} with mmdebstrap (about 8 minutes under qemu-user)")
+    log.say(f"building base root {key} with mmdebstrap "
+            "(under qemu-user: ~8 min on an idle 2-core host, much longer on a busy one)")
     log.run(mmdebstrap_command(profile, partial_tar, apt_cache, partial_versions))
     partial_versions.replace(versions_file)
     partial_tar.replace(tarball)

@@ -17,11 +17,16 @@ AGENT_USER = "evy"
 # Raspberry Pi OS has these groups; Debian doesn't. The udev rule in overlays gives them the devices.
 DEVICE_GROUPS = ("gpio", "spi", "i2c")
 AGENT_GROUPS = ("dialout", *DEVICE_GROUPS)
-ENABLE = ("evy-firstboot.service", "evy-agent.service", "systemd-networkd.service", "fake-hwclock.service",
-          "systemd-timesyncd.service", "ssh.service")
-# systemd-firstboot would prompt on the console (machine-id is empty until our own first boot); the apt
-# timers and e2scrub want a writable root and a network the kit doesn't have.
-MASK = ("systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
+ENABLE = ("evy-firstboot.service", "evy-agent.service", "evy-clock.service", "systemd-networkd.service",
+          "fake-hwclock-save.timer", "systemd-timesyncd.service", "ssh.service")
+# systemd-firstboot would prompt on the console (machine-id is empty until our own first boot);
+# systemd-remount-fs would remount the overlay root with overlayroot's fstab options and fail (overlayroot
+# owns /, every other mount has its own unit);
+# sshd-keygen would put host keys on the tmpfs (evy-firstboot makes them on the data partition);
+# fake-hwclock-load can't see the data partition (evy-clock replaces it); the apt timers and e2scrub want a
+# writable root and a network the kit doesn't have.
+MASK = ("systemd-firstboot.service", "systemd-remount-fs.service", "sshd-keygen.service",
+        "fake-hwclock-load.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
         "e2scrub_reap.service", "dpkg-db-backup.timer", "man-db.timer", "fstrim.timer")
 # Debian masks hostapd at install; first boot enables it when the seed asks for access-point mode.
 UNMASK = ("hostapd.service",)
@@ -109,7 +114,8 @@ def units(tree: Path, profile: Profile, log: BuildLog) -> None:
     if missing:
         raise StageError(f"units to enable are missing from the image: {', '.join(missing)}")
     log.run(["systemctl", f"--root={tree}", "enable", *present])
-    log.run(["systemctl", f"--root={tree}", "mask", *MASK])
+    masks = [u for u in MASK if _unit_exists(tree, u)]
+    log.run(["systemctl", f"--root={tree}", "mask", *masks])
 
 
 def _unit_exists(tree: Path, unit: str) -> bool:

@@ -175,8 +175,12 @@ class FirstBoot:
             paths.append(self.lower / rel)
         return paths
 
-    def write_system_file(self, rel: Path, text: str, mode: int = 0o644, group: str | None = None) -> None:
-        for path in self._targets(rel):
+    def write_system_file(self, rel: Path, text: str, mode: int = 0o644, group: str | None = None,
+                          lower_only: bool = False) -> None:
+        targets = self._targets(rel)
+        if lower_only and self.lower is not None:
+            targets = targets[1:]
+        for path in targets:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.new")
             tmp.write_text(text, encoding="utf-8")
@@ -198,8 +202,11 @@ class FirstBoot:
     # -- identity
     def machine_id(self) -> None:
         current = (self.root / "etc/machine-id").read_text().strip() if (self.root / "etc/machine-id").exists() else ""
-        new = current if re.fullmatch(r"[0-9a-f]{32}", current) else uuid.uuid4().hex
-        self.write_system_file(Path("etc/machine-id"), new + "\n", 0o444)
+        valid = re.fullmatch(r"[0-9a-f]{32}", current) is not None
+        new = current if valid else uuid.uuid4().hex
+        # systemd has usually put a transient id on /etc/machine-id (a bind mount that can't be replaced):
+        # keep that one and commit it to the lower root, so the next boots use it.
+        self.write_system_file(Path("etc/machine-id"), new + "\n", 0o444, lower_only=valid)
         self.log(f"machine-id {new[:8]}…")
 
     def ssh_host_keys(self) -> None:
@@ -218,6 +225,8 @@ class FirstBoot:
             self.write_system_file(Path("etc/hostname"), name + "\n")
             self.write_system_file(Path("etc/hosts"), f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n"
                                    "::1\t\tlocalhost ip6-localhost ip6-loopback\n")
+            if self.root == Path("/"):
+                self.run("hostname", name)
             self.log(f"hostname {name}")
         self._agent_config(seed)
         if seed.get("ssh_authorized_keys"):
