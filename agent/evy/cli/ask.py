@@ -39,7 +39,10 @@ def ask(args: argparse.Namespace) -> int:
         raise ResponderError(f"--from: expected a phone number of digits with an optional +, got {args.sender!r}")
     config = load(args.config)
     message = Inbound(message_id=0, sender=args.sender, text=text, received_at=datetime.now(UTC))
-    brain = BrainResponder(config, llm=not args.no_llm)
+    from evy.power import open_monitor
+
+    # The kit's own budget applies here too: on a low battery `evy ask` answers as the kit would.
+    brain = BrainResponder(config, llm=not args.no_llm, power=None if args.no_llm else open_monitor(config))
     try:
         first = brain.respond(message)
         follow: Reply | None = None

@@ -20,12 +20,13 @@ from evy.mesh.frames import Priority as MeshPriority
 from evy.mesh.messages import Beacon, SmsRelay
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
+from evy.power.resources import ResourceMonitor
 from evy.responder.base import Priority
 
 log = logging.getLogger("evy.mesh.link")
 T = TypeVar("T")
 
-UNKNOWN_BATTERY = 100  # no battery monitor yet: report full so peers don't shun this kit
+UNKNOWN_BATTERY = 255  # the beacon's "not measured" value
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,11 @@ def mesh_priority(priority: Priority) -> MeshPriority:
 
 
 class MeshLink:
-    def __init__(self, config: Config, coverage: Callable[[], bool], queue_depth: Callable[[], int]):
+    def __init__(self, config: Config, coverage: Callable[[], bool], queue_depth: Callable[[], int],
+                 power: ResourceMonitor | None = None):
         self.config = config
         self.coverage, self.queue_depth = coverage, queue_depth
+        self.power = power
         self._loop: asyncio.AbstractEventLoop | None = None
         self._node: MeshNode | None = None
         self._thread: threading.Thread | None = None
@@ -61,7 +64,7 @@ class MeshLink:
             asyncio.set_event_loop(loop)
             try:
                 node = open_node(self.config, loop, on_message=self._on_message, on_status=self._on_status,
-                                 beacon=self._beacon)
+                                 beacon=self._beacon, battery=self._battery)
             except BaseException as exc:  # reported to start()'s caller
                 opened.put(exc)
                 return
@@ -119,9 +122,16 @@ class MeshLink:
     def _on_status(self, message_id: int, delivered: bool) -> None:
         self._outcomes.put((message_id, delivered))
 
+    def _battery(self) -> int | None:
+        """Battery % for routing (a low kit relays less); None when unknown."""
+        return self.power.snapshot().battery_pct if self.power is not None else None
+
     def _beacon(self) -> Beacon:
-        return Beacon(battery_pct=UNKNOWN_BATTERY, queue_depth=min(self.queue_depth(), 255),
-                      cellular=self.coverage())
+        reading = self.power.snapshot().power if self.power is not None else None
+        battery = reading.battery_pct if reading is not None else None
+        return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
+                      charging=bool(reading.charging) if reading is not None else False,
+                      queue_depth=min(self.queue_depth(), 255), cellular=self.coverage())
 
 
 def _drain(source: queue.Queue[T]) -> list[T]:

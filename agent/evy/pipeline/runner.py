@@ -14,6 +14,7 @@ from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
+from evy.power.resources import ResourceMonitor
 from evy.responder.factory import make_responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
@@ -82,10 +83,10 @@ def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
     return None
 
 
-def start_mesh(config: Config, modem: modem_api.Modem) -> MeshLink | None:
+def start_mesh(config: Config, modem: modem_api.Modem, power: ResourceMonitor | None) -> MeshLink | None:
     """Join the LoRa mesh. Without a network key (there is no public default) or a working radio the kit
     stays off the mesh and keeps answering SMS."""
-    mesh = MeshLink(config, coverage=lambda: modem.status().registered, queue_depth=lambda: 0)
+    mesh = MeshLink(config, coverage=lambda: modem.status().registered, queue_depth=lambda: 0, power=power)
     try:
         mesh.start()
     except MeshError as exc:
@@ -127,8 +128,10 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         modem = open_modem_patiently(config, stop, store, notifier)
         if modem is None:
             return 0
-        mesh = start_mesh(config, modem) if config["mesh.enabled"] else None
-        agent = Agent(config, modem, store, make_responder(config), mesh)
+        responder = make_responder(config)
+        power = getattr(responder, "power", None)  # the brain's battery/memory monitor, shared with the mesh
+        mesh = start_mesh(config, modem, power) if config["mesh.enabled"] else None
+        agent = Agent(config, modem, store, responder, mesh)
         if mesh is not None:
             mesh.queue_depth = lambda: agent.queue_depth
         started = time.monotonic()
