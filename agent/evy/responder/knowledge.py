@@ -30,6 +30,7 @@ class Knowledge:
         self._use_model = use_model
         self._index, self._runtime = index, runtime
         self._ready = threading.Event()
+        self._closed = False
         self._started = False
         self._lock = threading.Lock()
         if index is not None or runtime is not None:
@@ -64,6 +65,8 @@ class Knowledge:
             log.exception("knowledge base or local model could not be opened; templates only")
         finally:
             self._ready.set()
+            if self._closed:  # closed while opening: release what was just opened
+                self._release()
 
     @property
     def has_model(self) -> bool:
@@ -97,13 +100,18 @@ class Knowledge:
             return None
 
     def close(self) -> None:
-        """Stop the model worker and close the index (idempotent; waits for a running open to finish)."""
-        if self._started:
-            self._ready.wait()
-        for resource in (self._runtime, self._index):
+        """Stop the model worker and close the index (idempotent). An open still running (building the index
+        can take a minute on a Pi) is not waited for: it releases what it opened when it finishes."""
+        self._closed = True
+        if self._ready.is_set():
+            self._release()
+
+    def _release(self) -> None:
+        with self._lock:  # close() and a finishing open may both get here: each resource is closed once
+            resources, self._runtime, self._index = (self._runtime, self._index), None, None
+        for resource in resources:
             if resource is not None:
                 try:
                     resource.close()
                 except Exception:
                     log.exception("closing %s failed", type(resource).__name__)
-        self._runtime = self._index = None
