@@ -71,6 +71,9 @@ def summarise(answers: list[Answer], number: str, *, details: bool = True) -> di
         "timeouts": sum(a.timed_out for a in answers),
         "errors": sum(a.error is not None for a in answers),
     }
+    if any(len(a.sms) > 1 or a.followup_s is not None for a in answers):
+        first = [score(a.case, a.sms[0] if a.sms else "", number) for a in answers]
+        summary["fact_recall_first_reply"] = _round(sum(len(s.found) for s in first) / facts if facts else None)
     if any(a.category is not None for a in answers):
         summary["category_accuracy"] = _round(sum(a.category == a.case.category for a in answers) / len(answers))
     if details:
@@ -89,6 +92,7 @@ _ROWS = [
     ("messages", "messages"),
     ("fact recall (all facts)", "fact_recall"),
     ("fact recall (mean/message)", "fact_recall_mean"),
+    ("fact recall, first SMS only", "fact_recall_first_reply"),
     ("messages with every fact", "all_facts"),
     ("forbidden advice given", "forbidden_advice"),
     ("emergency number named", "number_named_rate"),
@@ -102,7 +106,7 @@ _ROWS = [
     ("first reply ms p95", "first_reply_ms_p95"),
     ("follow-ups sent/attempted", None),
     ("follow-up s median", "followup_s_median"),
-    ("model timeouts", "timeouts"),
+    ("deadline hit", "timeouts"),
 ]
 
 

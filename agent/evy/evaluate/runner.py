@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 SENDER = "+254700000000"
 WARM_UP_TEXT = "how do i make river water safe to drink"  # a follow-up the model answers; not scored
-WARM_UP_SECONDS = 180.0  # first load of the model and of the knowledge-base index
+WARM_UP_SECONDS = 180.0
+DEADLINE_SLACK = 0.05  # a follow-up that gave up this close to its deadline ran out of time  # first load of the model and of the knowledge-base index
 BASELINE_PROMPT = (
     "You are an emergency assistant answering text messages. Reply in the language of the message with "
     "short, practical first steps. The local emergency number is {number}."
@@ -43,7 +44,7 @@ class Answer:
     first_ms: float | None = None  # time to the first reply (pipeline: respond + compress; model: answer)
     followup_s: float | None = None  # pipeline: follow_up() time, when one was attempted
     followup_sent: bool = False
-    timed_out: bool = False
+    timed_out: bool = False  # the deadline passed first (pipeline: the follow-up; model: the answer)
     error: str | None = None
     category: str | None = None  # the pipeline's triage
 
@@ -106,11 +107,13 @@ def _pipeline_answer(responder, case: Case, index: int, timeout: float) -> Answe
     if first.wants_followup:
         started = time.perf_counter()
         follow = responder.follow_up(message, first, time.monotonic() + timeout)
+        answer.followup_s = time.perf_counter() - started
         if follow is not None:
             fitted = _fitted(follow, case.text)
             answer.add(fitted.text, str(fitted.encoding), fitted.segments)
             answer.followup_sent = True
-        answer.followup_s = time.perf_counter() - started
+        else:  # nothing within the deadline (rather than a vetted-out answer or nothing to add)
+            answer.timed_out = answer.followup_s >= timeout - DEADLINE_SLACK
     return answer
 
 
