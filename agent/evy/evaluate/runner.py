@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 SENDER = "+254700000000"
 WARM_UP_TEXT = "how do i make river water safe to drink"  # a follow-up the model answers; not scored
-WARM_UP_SECONDS = 180.0
-DEADLINE_SLACK = 0.05  # a follow-up that gave up this close to its deadline ran out of time  # first load of the model and of the knowledge-base index
+WARM_UP_SECONDS = 180.0  # first load of the model and of the knowledge-base index
+DEADLINE_SLACK = 0.05  # a follow-up that gave up this close to its deadline ran out of time
 BASELINE_PROMPT = (
     "You are an emergency assistant answering text messages. Reply in the language of the message with "
     "short, practical first steps. The local emergency number is {number}."
