@@ -28,8 +28,8 @@ must = [['hierv']]
 
 def answers() -> list[Answer]:
     fire = Answer(CASES[0], first_ms=1.0, followup_s=2.0, followup_sent=True, category="fire")
-    fire.add("Fire: get out now. Call 999.", "gsm7", 1)
-    fire.add("Then go back in for the cat.", "gsm7", 1)
+    fire.add("Fire: get out now.", "gsm7", 1)
+    fire.add("Call 999. Then go back in for the cat.", "gsm7", 1)
     water = Answer(CASES[1], first_ms=3.0, category="other")
     water.add("Hierva el agua 1 minuto. Llame al 911.", "ucs2", 2)
     return [fire, water]
@@ -39,6 +39,7 @@ def test_summary_figures():
     summary = summarise(answers(), "999")
     assert summary["messages"] == 2 and summary["replied"] == 2
     assert summary["fact_recall"] == 1.0 and summary["all_facts"] == 2
+    assert summary["fact_recall_first_reply"] == round(2 / 3, 3)  # the number came in the follow-up
     assert summary["forbidden_advice"] == 1 and summary["messages_with_forbidden"] == 1
     assert summary["number_named_rate"] == 1.0
     assert summary["wrong_numbers"] == 1
@@ -58,6 +59,7 @@ def test_no_reply_scores_zero_and_no_details():
     assert summary["fact_recall"] == 0.0 and summary["replied"] == 0 and summary["errors"] == 1
     assert summary["ucs2_rate"] is None and summary["first_reply_ms_median"] is None
     assert "per_message" not in summary and "category_accuracy" not in summary
+    assert "fact_recall_first_reply" not in summary and summary["timeouts"] == 0
 
 
 def test_percentile():
