@@ -79,6 +79,7 @@ def test_select_and_unknown_id():
     (GOOD.replace("must_not = ['go back in']", "must_not = ['[a-']"), "must_not: bad pattern '[a-'"),
     (GOOD + "source = 3\n", "source: expected a string"),
     (GOOD + "colour = 'red'\n", "message 'en-one': unknown key 'colour'"),
+    (GOOD.replace("'leave'", "'kitchen'"), "must[1]: pattern 'kitchen' matches the message itself"),
 ])
 def test_malformed_set_is_a_one_line_error(text, expected):
     with pytest.raises(EvalSetError) as caught:

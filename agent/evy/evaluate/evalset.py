@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evy.evaluate.errors import EvalSetError
-from evy.evaluate.folding import fold_pattern
+from evy.evaluate.folding import fold, fold_pattern
 from evy.router import CATEGORIES
 
 LANGUAGES = ("en", "es", "fr", "pt")
@@ -135,6 +135,12 @@ def _case(raw: Any, where: str) -> Case:
     must_not = raw.get("must_not", [])
     if not isinstance(must_not, list) or not all(isinstance(p, str) and p for p in must_not):
         raise EvalSetError(f"{where}: must_not: expected a list of pattern strings")
+    echoed = [(index, p) for index, fact in enumerate(facts) for p in fact
+              if _compile(p, "\x00").search(fold(text))]
+    if echoed:
+        index, pattern = echoed[0]
+        raise EvalSetError(f"{where}: must[{index}]: pattern {pattern!r} matches the message itself, so a reply "
+                           "that only repeats the question would pass")
     source = raw.get("source", "")
     if not isinstance(source, str):
         raise EvalSetError(f"{where}: source: expected a string")
