@@ -44,7 +44,9 @@ def installed_kernel(tree: Path) -> Kernel:
 
 
 def cmdline(root: str = f"LABEL={ROOT_LABEL}", consoles: tuple[str, ...] = CONSOLES, extra: str = "") -> str:
-    parts = [*(f"console={c}" for c in consoles), f"root={root}", "rootfstype=ext4", "ro", "rootwait",
+    # No `ro`: the initramfs mounts the lower root read-only anyway, and with `ro` overlayroot would make the
+    # overlay read-only too, waiting for systemd-remount-fs, which can't remount an overlay with its options.
+    parts = [*(f"console={c}" for c in consoles), f"root={root}", "rootfstype=ext4", "rootwait",
              "fsck.repair=yes", "overlayroot=tmpfs:recurse=0", "net.ifnames=0"]
     return " ".join(parts) + (f" {extra}" if extra else "") + "\n"
 
@@ -93,6 +95,8 @@ def check(boot_dir: Path, kernel: Kernel) -> dict[str, str]:
         raise BootFilesError(f"cmdline.txt: root must be given by LABEL= or PARTUUID=, got {line.strip()!r}")
     if "overlayroot=tmpfs" not in line:
         raise BootFilesError("cmdline.txt: overlayroot=tmpfs missing (the root would be writable)")
+    if " ro " in f" {line.strip()} ":
+        raise BootFilesError("cmdline.txt: `ro` makes overlayroot leave the overlay read-only; leave it out")
     check_initramfs(kernel.initrd)
     return {"kernel": kernel.version, "config_kernel": kernel_name or "", "config_initramfs": initrd_name or "",
             "cmdline": line.strip()}

@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 import uuid
 from datetime import UTC, datetime
@@ -322,8 +323,17 @@ class FirstBoot:
         self.log(f"seed file applied and wiped from {self.boot}")
 
     def _remount(self, mountpoint: Path | None, mode: str) -> None:
-        if self.remount and mountpoint is not None and os.path.ismount(mountpoint):
-            self.run("mount", "-o", f"remount,{mode}", str(mountpoint))
+        if not (self.remount and mountpoint is not None and os.path.ismount(mountpoint)):
+            return
+        if mode == "rw":
+            self.run("mount", "-o", "remount,rw", str(mountpoint))
+            return
+        for _attempt in range(10):  # "busy" for a moment after writes; read-only again at the next boot anyway
+            os.sync()
+            if subprocess.run(["mount", "-o", "remount,ro", str(mountpoint)]).returncode == 0:
+                return
+            time.sleep(1)
+        self.log(f"warning: could not remount {mountpoint} read-only; it will be at the next boot")
 
     def main(self) -> int:
         seed_error = None
