@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds for a follow-up or a model answer (default 10)")
     parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="model answer cap (96)")
     parser.add_argument("--summary", action="store_true", help="leave the per-message details out of the JSON")
+    parser.add_argument("--rescore", metavar="JSON", type=Path,
+                        help="score the replies recorded in an earlier run's JSON again (after editing the "
+                        "set); no responder or model runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="a progress line per message on stderr")
     return parser
 
@@ -76,6 +79,8 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.max_tokens < 8:
         raise EvalError("--timeout must be positive and --max-tokens at least 8")
     the_set = evalset.load(args.path)
+    if args.rescore:
+        return rescore(args, the_set)
     cases = the_set.select(args.only.split(",")) if args.only else (the_set.quick() if args.quick
                                                                      else the_set.cases)
     config = make_config(args)
@@ -111,6 +116,35 @@ def evaluate(args: argparse.Namespace) -> int:
     json.dump(result, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     print(report.table({"pipeline": pipeline, "bare model": baseline}), file=sys.stderr)
+    return 0
+
+
+def rescore(args: argparse.Namespace, the_set: evalset.EvalSet) -> int:
+    try:
+        earlier = json.loads(args.rescore.read_text(encoding="utf-8"))
+        number = earlier["config"]["emergency_number"]
+    except OSError as exc:
+        raise EvalError(f"--rescore {args.rescore}: cannot read it: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise EvalError(f"--rescore {args.rescore}: not the JSON output of an eval run") from None
+    cases = {case.id: case for case in the_set.cases}
+    systems: dict[str, dict | str] = {}
+    for key, name in (("pipeline", "pipeline"), ("bare_model", "bare model")):
+        recorded = earlier.get(key) or {}
+        if "per_message" not in recorded:
+            systems[name] = recorded.get("skipped", "not recorded (run without --summary to keep replies)")
+            continue
+        answers = report.answers_from(recorded["per_message"], cases)
+        systems[name] = {**report.summarise(answers, number, details=not args.summary),
+                         "wall_s": recorded.get("wall_s")}
+    result = {**earlier, "eval_set": str(args.path), "rescored_from": str(args.rescore),
+              "pipeline": systems["pipeline"] if isinstance(systems["pipeline"], dict)
+              else {"skipped": systems["pipeline"]},
+              "bare_model": systems["bare model"] if isinstance(systems["bare model"], dict)
+              else {"skipped": systems["bare model"]}}
+    json.dump(result, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    print(report.table(systems), file=sys.stderr)
     return 0
 
 

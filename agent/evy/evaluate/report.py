@@ -6,6 +6,8 @@ import re
 import statistics
 from collections import defaultdict
 
+from evy.evaluate.errors import EvalError
+from evy.evaluate.evalset import Case
 from evy.evaluate.runner import Answer
 from evy.evaluate.scoring import Score, score
 from evy.router import triage
@@ -81,11 +83,32 @@ def summarise(answers: list[Answer], number: str, *, details: bool = True) -> di
             {"id": a.case.id, "lang": a.case.lang, "category": a.case.category, **s.as_dict(a.case),
              "sms": a.sms, "segments": a.segments, "encodings": a.encodings,
              "first_ms": _round(a.first_ms, 2), "followup_s": _round(a.followup_s, 2),
+             "followup_sent": a.followup_sent,
              **({"triage_category": a.category} if a.category is not None else {}),
              **({"error": a.error} if a.error else {}), **({"timed_out": True} if a.timed_out else {})}
             for a, s in scores
         ]
     return summary
+
+
+def answers_from(per_message: list[dict], cases: dict[str, Case]) -> list[Answer]:
+    """The answers recorded in an earlier run's ``per_message``, to score them again against ``cases``
+    (after the eval set changed) without asking any model again."""
+    answers = []
+    for entry in per_message:
+        case = cases.get(entry.get("id"))
+        if case is None:
+            raise EvalError(f"recorded message {entry.get('id')!r} is not in the eval set")
+        try:
+            answers.append(Answer(case, sms=list(entry["sms"]), segments=list(entry["segments"]),
+                                  encodings=list(entry["encodings"]), first_ms=entry["first_ms"],
+                                  followup_s=entry["followup_s"],
+                                  followup_sent=entry.get("followup_sent", len(entry["sms"]) > 1),
+                                  timed_out=entry.get("timed_out", False), error=entry.get("error"),
+                                  category=entry.get("triage_category")))
+        except (KeyError, TypeError) as exc:
+            raise EvalError(f"recorded message {case.id!r}: missing or bad field {exc}") from None
+    return answers
 
 
 _ROWS = [
