@@ -40,6 +40,9 @@ def test_summary_figures():
     assert summary["messages"] == 2 and summary["replied"] == 2
     assert summary["fact_recall"] == 1.0 and summary["all_facts"] == 2
     assert summary["fact_recall_first_reply"] == round(2 / 3, 3)  # the number came in the follow-up
+    # the follow-up's only fact is the number, which the responder appends by rule
+    assert summary["followups_with_a_fact"] == 0.0 and summary["followup_new_facts"] == 1
+    assert summary["followup_language_match"] == 1.0
     assert summary["forbidden_advice"] == 1 and summary["messages_with_forbidden"] == 1
     assert summary["number_named_rate"] == 1.0
     assert summary["wrong_numbers"] == 1

@@ -7,7 +7,7 @@ import statistics
 from collections import defaultdict
 
 from evy.evaluate.errors import EvalError
-from evy.evaluate.evalset import Case
+from evy.evaluate.evalset import NUMBER_TOKEN, Case
 from evy.evaluate.runner import Answer
 from evy.evaluate.scoring import Score, score
 from evy.router import triage
@@ -76,6 +76,7 @@ def summarise(answers: list[Answer], number: str, *, details: bool = True) -> di
     if any(len(a.sms) > 1 or a.followup_s is not None for a in answers):
         first = [score(a.case, a.sms[0] if a.sms else "", number) for a in answers]
         summary["fact_recall_first_reply"] = _round(sum(len(s.found) for s in first) / facts if facts else None)
+        summary.update(_follow_up_quality(answers, first, number))
     if any(a.category is not None for a in answers):
         summary["category_accuracy"] = _round(sum(a.category == a.case.category for a in answers) / len(answers))
     if details:
@@ -89,6 +90,24 @@ def summarise(answers: list[Answer], number: str, *, details: bool = True) -> di
             for a, s in scores
         ]
     return summary
+
+
+def _follow_up_quality(answers: list[Answer], first: list[Score], number: str) -> dict:
+    """Does the second SMS add anything? Facts it carries that the first lacked, whether it carries any
+    required fact besides the emergency number, and whether it is in the sender's language."""
+    sent = [(a, f, score(a.case, "\n".join(a.sms[1:]), number)) for a, f in zip(answers, first, strict=True)
+            if len(a.sms) > 1]
+    if not sent:
+        return {"followups_with_a_fact": None, "followup_new_facts": 0, "followup_language_match": None}
+    def advice(answer: Answer, found: tuple[int, ...]) -> set[int]:  # the number is appended by rule: not advice
+        return {i for i in found if not any(NUMBER_TOKEN in p for p in answer.case.must[i])}
+
+    return {
+        "followups_with_a_fact": _round(sum(bool(advice(a, s.found)) for a, _, s in sent) / len(sent)),
+        "followup_new_facts": sum(len(set(s.found) - set(f.found)) for _, f, s in sent),
+        "followup_language_match": _round(sum(triage(a.sms[1]).language == a.case.lang for a, _, _ in sent)
+                                          / len(sent)),
+    }
 
 
 def answers_from(per_message: list[dict], cases: dict[str, Case]) -> list[Answer]:
@@ -129,6 +148,9 @@ _ROWS = [
     ("first reply ms p95", "first_reply_ms_p95"),
     ("follow-ups sent/attempted", None),
     ("follow-up s median", "followup_s_median"),
+    ("follow-ups with a fact", "followups_with_a_fact"),  # other than the number
+    ("facts only in follow-ups", "followup_new_facts"),
+    ("follow-up in sender's lang", "followup_language_match"),
     ("deadline hit", "timeouts"),
 ]
 
