@@ -48,20 +48,21 @@ def test_no_llm_quick_run(tmp_path):
     assert "fact recall (all facts)" in done.stderr and "bare model skipped: --no-llm" in done.stderr
 
 
-def test_rescore_reproduces_a_run(tmp_path):
-    done = run_cli("--no-llm", "--only", "en-cpr,es-flood,fr-hazmat", "--data-dir", str(tmp_path))
-    assert done.returncode == 0, done.stderr
+def test_rescore_reproduces_a_run(tmp_path, capsys):
+    from evy.evaluate.__main__ import main
+
+    assert main(["--no-llm", "--only", "en-cpr,es-flood,fr-hazmat", "--data-dir", str(tmp_path)]) == 0
     recorded = tmp_path / "run.json"
-    recorded.write_text(done.stdout, encoding="utf-8")
-    again = run_cli("--rescore", str(recorded))
-    assert again.returncode == 0, again.stderr
-    first, second = json.loads(done.stdout), json.loads(again.stdout)
+    recorded.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert main(["--rescore", str(recorded)]) == 0
+    first, second = json.loads(recorded.read_text(encoding="utf-8")), json.loads(capsys.readouterr().out)
     assert second["rescored_from"] == str(recorded)
     assert second["pipeline"] == first["pipeline"]
     assert second["bare_model"] == {"skipped": "--no-llm"}
     (tmp_path / "junk.json").write_text("[1]", encoding="utf-8")
-    junk = run_cli("--rescore", str(tmp_path / "junk.json"))
-    assert junk.returncode == 2 and junk.stderr.startswith("error: --rescore ") and "not the JSON output" in junk.stderr
+    assert main(["--rescore", str(tmp_path / "junk.json")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --rescore ") and "not the JSON output" in error
 
 
 def test_malformed_set_is_one_error_line(tmp_path):
