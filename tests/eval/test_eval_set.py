@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evy.evaluate import EvalSetError, load, parse
 from evy.evaluate.evalset import LANGUAGES
@@ -96,3 +99,29 @@ def test_unreadable_file(tmp_path):
     (tmp_path / "latin1.toml").write_bytes(b"text = '\xe9'")
     with pytest.raises(EvalSetError, match="not UTF-8"):
         load(tmp_path / "latin1.toml")
+
+
+_VALUES = st.recursive(st.one_of(st.text(max_size=30), st.integers(-5, 5), st.booleans()),
+                       lambda inner: st.lists(inner, max_size=4), max_leaves=8)
+_FIELDS = st.sampled_from(["id", "lang", "category", "emergency", "text", "must", "must_not", "quick", "source"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_FIELDS, _VALUES, max_size=9))
+def test_any_field_values_load_or_fail_with_one_line(fields):
+    body = "\n".join(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items())
+    try:
+        the_set = parse(f"[[message]]\n{body}\n")
+    except EvalSetError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert len(the_set.cases) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_loads_or_fails_with_one_line(text):
+    try:
+        parse(text)
+    except EvalSetError as exc:
+        assert "\n" not in str(exc).strip()
