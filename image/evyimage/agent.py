@@ -109,6 +109,10 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
     agent_wheel = build_agent_wheel(repo, work, log)
     result.agent_version = agent_wheel.name.split("-")[1]
     wheels.install(agent_wheel, tree, log)
+    missing = complete_package_data(repo / "agent" / "evy", wheels.site_packages(tree) / "evy")
+    if missing:
+        log.say(f"WARNING: the evy wheel lacks {', '.join(missing)} (pyproject package-data); copied from the "
+                "source tree")
     log.say(f"agent evy {result.agent_version} installed (/usr/local/bin/evy)")
     python = wheels.python_version(tree)
     for requirement in profile["agent.wheels"]:
@@ -143,3 +147,20 @@ def group_id(tree: Path, name: str) -> int | None:
         if fields[0] == name and len(fields) > 2:
             return int(fields[2])
     return None
+
+
+def complete_package_data(source: Path, installed: Path) -> list[str]:
+    """Copy data files of the agent's source package that its wheel left out (a package-data pattern missing
+    in pyproject.toml would otherwise only show on the kit, as a crash at start). Returns what was copied."""
+    copied = []
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in rel.parts:
+            continue
+        target = installed / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            target.chmod(0o644)
+            copied.append(f"evy/{rel}")
+    return copied

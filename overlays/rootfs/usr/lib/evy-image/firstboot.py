@@ -183,14 +183,26 @@ class FirstBoot:
             targets = targets[1:]
         for path in targets:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.new")
-            tmp.write_text(text, encoding="utf-8")
-            os.chmod(tmp, mode)
+            in_lower = self.lower is not None and path.is_relative_to(self.lower)
+            if in_lower and path.exists() and not path.is_symlink():
+                # Rewrite in place: replacing would leave the old inode unlinked-but-open (the overlay may
+                # hold it), and ext4 then refuses to go back to read-only ("busy") until the next boot.
+                with path.open("r+", encoding="utf-8") as handle:
+                    handle.truncate(0)
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                written = path
+            else:
+                written = path.with_name(f".{path.name}.new")
+                written.write_text(text, encoding="utf-8")
+            os.chmod(written, mode)
             if group and os.geteuid() == 0:
                 import grp
                 with contextlib.suppress(KeyError):  # no such group: leave it root's
-                    os.chown(tmp, 0, grp.getgrnam(group).gr_gid)
-            os.replace(tmp, path)
+                    os.chown(written, 0, grp.getgrnam(group).gr_gid)
+            if written != path:
+                os.replace(written, path)
 
     def enable(self, unit: str, target: str = "multi-user.target") -> None:
         link = Path("etc/systemd/system") / f"{target}.wants" / unit
