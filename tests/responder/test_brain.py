@@ -122,8 +122,8 @@ def test_vetted_model_answer_becomes_the_followup(make_config):
 
 
 def test_emergency_model_answer_gets_the_local_number(make_config):
-    answer = ("Put documents, medicines and a charged phone in a plastic bag, and fill clean containers with "
-              "drinking water before the supply gets dirty.")
+    answer = ("After the water goes down, stay out of flood water: it can carry sewage and live electricity. "
+              "Switch off electricity at the main from a dry place and throw away food that touched it.")
     brain, _ = brain_with(make_config, answer, 'country = "KE"')
     message = inbound("flooding in our street, what should we do")
     first = brain.respond(message)
@@ -230,3 +230,11 @@ def test_a_smaller_budget_never_drops_the_number(make_config, budget):
         assert sent.segments <= budget and "1669" in sent.text, key
     reply = brain.respond(inbound("my son fell through ice not breathing"))
     assert "1669" in reply.text and reply.max_segments == budget
+
+
+def test_model_answer_the_passages_do_not_back_is_not_sent(make_config):
+    answer = ("Put documents, medicines and a charged phone in a plastic bag, and fill clean containers with "
+              "drinking water before the supply gets dirty.")  # sensible, but nothing retrieved says it
+    brain, _ = brain_with(make_config, answer, 'country = "KE"')
+    message = inbound("flooding in our street, what should we do")
+    assert brain.follow_up(message, brain.respond(message), time.monotonic() + 10) is None
