@@ -23,8 +23,8 @@ def _fail(exc: ImageError) -> Exit:
 
 @task(help={"profile": "profile name in image/profiles/ or a path to a .toml (default: field)",
             "rebuild_base": "rebuild the cached base root even if its key matches",
-            "xz_level": "xz compression level for NAME.img.xz (default 3)"})
-def build_image(c, profile="field", rebuild_base=False, xz_level=3):
+            "xz_level": "xz compression level for NAME.img.xz (default 1)"})
+def build_image(c, profile="field", rebuild_base=False, xz_level=1):
     """Build out/NAME.img (+ .img.xz .bmap .sha256 .manifest.json .vmlinuz .initrd .build.log). Needs root."""
     from evyimage.pipeline import BuildOptions, build
 

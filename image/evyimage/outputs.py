@@ -92,9 +92,10 @@ def export_boot(kernel: Path, initrd: Path, paths: OutputPaths) -> None:
     shutil.copyfile(initrd, paths.initrd)
 
 
-def compress(paths: OutputPaths, log: BuildLog, level: int = 3) -> None:
+def compress(paths: OutputPaths, log: BuildLog, level: int = 1) -> None:
     paths.xz.unlink(missing_ok=True)
-    # -3 is ~3x faster than the default -6 for a few % more; the image is mostly empty space anyway.
+    # Low levels: most of the content (models, .ko.xz modules, firmware) is compressed already, so -6 costs
+    # minutes for a few per cent.
     log.run(["xz", "--keep", "--force", f"-{level}", "-T0", paths.image])
 
 

@@ -28,7 +28,7 @@ class BuildOptions:
     cache_dir: Path = REPO / "build" / "image-cache"
     work_dir: Path = REPO / "build" / "image-work"
     rebuild_base: bool = False
-    xz_level: int = 3
+    xz_level: int = 1
 
 
 def mounts_under(path: Path) -> list[str]:
