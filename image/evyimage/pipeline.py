@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import shutil
@@ -65,6 +66,17 @@ def build(options: BuildOptions) -> Path:
     profile = profiles.load(profile_path)
     paths = outputs.OutputPaths(options.out_dir, profile.name)
     options.out_dir.mkdir(parents=True, exist_ok=True)
+    lock = (options.out_dir / f".{profile.name}.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StageError(f"another build of {profile.name} is running (lock {lock.name})") from None
+    with lock:
+        return _build_locked(options, profile_path, profile, paths, started)
+
+
+def _build_locked(options: BuildOptions, profile_path: Path, profile: profiles.Profile,
+                  paths: outputs.OutputPaths, started: float) -> Path:
     paths.log.unlink(missing_ok=True)
     with BuildLog(paths.log) as log:
         log.say(f"evy-image {__version__}: profile {profile_path.name} → {paths.image}")
