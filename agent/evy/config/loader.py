@@ -10,7 +10,7 @@ from typing import Any
 
 from evy.config.schema import BadValue
 from evy.config.table import BY_KEY, SETTINGS
-from evy.errors import ConfigError
+from evy.errors import ConfigError, read_text
 
 DEFAULT_PATH = Path("/etc/evy/evy.toml")
 _SECTIONS = {s.section for s in SETTINGS if s.section}
@@ -109,13 +109,7 @@ def load(path: Path | str | None = None) -> Config:
             return parse("")
         path = DEFAULT_PATH
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: config is not UTF-8 text") from None
-    return parse(text, path)
+    return parse(read_text(path, "config", ConfigError), path)
 
 
 def render_toml(config: Config) -> str:

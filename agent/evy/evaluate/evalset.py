@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evy.errors import read_text
 from evy.evaluate.errors import EvalSetError
 from evy.evaluate.folding import fold, fold_pattern
 from evy.router import CATEGORIES
@@ -62,13 +63,7 @@ class EvalSet:
 
 def load(path: Path | str) -> EvalSet:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EvalSetError(f"{path}: cannot read the eval set: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise EvalSetError(f"{path}: the eval set is not UTF-8 text") from None
-    return parse(text, path)
+    return parse(read_text(path, "the eval set", EvalSetError), path)
 
 
 def parse(text: str, path: Path | None = None) -> EvalSet:

@@ -25,6 +25,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from evy.errors import read_text
 from evy.llm.errors import LockfileError, ModelMismatch, ModelMissing
 
 ROLES = ("chat", "embed")
@@ -149,13 +150,7 @@ def default_path() -> Path:
 
 def load(path: Path | str | None = None) -> list[ModelEntry]:
     path = Path(path) if path else default_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LockfileError(f"{path}: cannot read models lockfile: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise LockfileError(f"{path}: models lockfile is not UTF-8 text") from None
-    return parse(text, str(path))
+    return parse(read_text(path, "models lockfile", LockfileError), str(path))
 
 
 def save(path: Path | str, entries: Iterable[ModelEntry]) -> None:
