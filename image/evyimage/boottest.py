@@ -286,7 +286,8 @@ def _sms_round_trip(boot: _Boot, report: BootReport, modem) -> None:
     try:
         modem.deliver(SMS_SENDER, "Help! My neighbour collapsed and is not breathing")
         sent = modem.wait_sent(1, timeout=240)
-        reply = getattr(sent[0], "text", str(sent[0]))
+        submit = getattr(sent[0], "submit", None)
+        reply = getattr(submit, "text", None) or getattr(sent[0], "text", None) or str(sent[0])
         report.timings["sms_round_trip"] = time.monotonic() - begun
         report.add("agent answers an SMS end to end (simulated modem on /dev/ttyUSB0)", bool(reply),
                    reply[:100])
