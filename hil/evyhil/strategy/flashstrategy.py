@@ -15,6 +15,7 @@ import time
 from typing import ClassVar
 
 import attr
+import pexpect
 from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy.common import Strategy, StrategyError
@@ -163,6 +164,12 @@ class FlashStrategy(Strategy):
         self.target.activate(self.power)
         self.powered_on_at = time.monotonic()
         self.power.on()
+        self._drop_stale_console_output()
+
+    def _drop_stale_console_output(self) -> None:
+        """Forget what the console buffered before the power cut: a prompt printed just before it would
+        otherwise make the ShellDriver believe the freshly booting board already has a shell."""
+        self.console.expect([rb"(?s).+", pexpect.TIMEOUT], timeout=0.2)
 
     def _login(self) -> None:
         self.target.activate(self.shell)

@@ -35,7 +35,7 @@ class BootingConsoleDriver(FakeConsoleDriver):
     def _write(self, data, *args):
         if b"is-system-running --wait" in data:
             self.log.append("console: " + data.decode().strip())
-            self.rxq.insert(0, b"EVY-STATE=" + self.system_state.encode() + b"\r\n# ")
+            self.rxq.insert(0, b"EVY-STATE=" + self.system_state.encode() + b"\r\n")
         return len(data)
 
 

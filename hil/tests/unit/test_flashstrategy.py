@@ -150,3 +150,16 @@ def test_unconfigured_seed_breaks_at_written(tmp_path):
         strategy.transition("shell")
     assert failure.value.failed_at is Status.written
     assert "seed" in str(failure.value)
+
+
+def test_a_prompt_buffered_before_a_power_cut_is_forgotten(env):
+    """After a cut, a stale 'root@evy:/# ' must not pass for the shell of the board that is booting."""
+    import pexpect
+
+    strategy, *_ = make_target(env)
+    strategy.transition("shell")
+    strategy.console.rxq.insert(0, b"root@evy:/# ")
+    strategy.console.expect([rb"(?s)r", pexpect.TIMEOUT], timeout=0.1)  # pexpect now holds the rest
+    strategy.transition("off")
+    strategy.transition("shell")
+    assert strategy.console.expect([rb"# ", pexpect.TIMEOUT], timeout=0.1)[0] == 1
