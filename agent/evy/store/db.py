@@ -35,6 +35,9 @@ class Store:
     def connect(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path.parent}: cannot create data directory: {exc.strerror}") from None
+        try:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
@@ -49,8 +52,6 @@ class Store:
                 db.executescript(f"BEGIN; {sql}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open database: {exc}") from None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot create data directory: {exc.strerror}") from None
         self._db = db
 
     def close(self) -> None:
