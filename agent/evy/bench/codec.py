@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
+from evy.bench import median_us
 from evy.sms import gsm7, pdu, segments
 from evy.sms.message import Deliver
 
@@ -17,16 +15,6 @@ TEXTS = {
     "ucs2_70": "Наводнение: поднимитесь выше. Возьмите воду и лекарства. Звоните 112😀",  # 70 UTF-16 units
     "gsm7_3_parts": "Shelter list: " + "Kibera school hall, Mathare clinic, Kawangware church; " * 8,
 }
-
-
-def _median_us(action: Callable[[], object], repeats: int, inner: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter_ns()
-        for _ in range(inner):
-            action()
-        samples.append((time.perf_counter_ns() - started) / inner / 1000)
-    return round(statistics.median(samples), 2)
 
 
 def run(quick: bool) -> dict:
@@ -41,17 +29,17 @@ def run(quick: bool) -> dict:
         figures[name] = {
             "encoding": str(encoding),
             "segments": len(parts),
-            "encode_submit_us": _median_us(lambda text=text: pdu.encode_submit(RECIPIENT, text), repeats, inner),
-            "decode_deliver_us": _median_us(lambda inbound=inbound: pdu.decode(inbound), repeats, inner),
-            "count_us": _median_us(lambda text=text: segments.count(text), repeats, inner),
+            "encode_submit_us": median_us(lambda text=text: pdu.encode_submit(RECIPIENT, text), repeats, inner),
+            "decode_deliver_us": median_us(lambda inbound=inbound: pdu.decode(inbound), repeats, inner),
+            "count_us": median_us(lambda text=text: segments.count(text), repeats, inner),
         }
         baseline = _gammu_decode_us(inbound, repeats, inner)
         if baseline is not None:
             figures[name]["gammu_decode_deliver_us"] = baseline
     septets = gsm7.encode(TEXTS["gsm7_160"])
     packed = gsm7.pack(septets)
-    figures["gsm7_pack_160_us"] = _median_us(lambda: gsm7.pack(septets), repeats, inner)
-    figures["gsm7_unpack_160_us"] = _median_us(lambda: gsm7.unpack(packed, len(septets)), repeats, inner)
+    figures["gsm7_pack_160_us"] = median_us(lambda: gsm7.pack(septets), repeats, inner)
+    figures["gsm7_unpack_160_us"] = median_us(lambda: gsm7.unpack(packed, len(septets)), repeats, inner)
     return figures
 
 
@@ -61,4 +49,4 @@ def _gammu_decode_us(hex_text: str, repeats: int, inner: int) -> float | None:
     except ImportError:
         return None
     raw = bytes.fromhex(hex_text)
-    return _median_us(lambda: gammu.DecodePDU(raw, SMSC=True), repeats, inner)
+    return median_us(lambda: gammu.DecodePDU(raw, SMSC=True), repeats, inner)

@@ -4,9 +4,8 @@ and cost (5-node line at 20 % loss, target ≥ 0.95; 12-node grid at 10 % loss),
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
 
+from evy.bench import median_us
 from evy.mesh import frames
 from evy.mesh.airtime import Modulation
 from evy.mesh.frames import Frame, Header, Kind, Priority
@@ -17,16 +16,6 @@ from evy.mesh.sim import SimConfig, Simulation
 LINE_TARGET = 0.95
 
 
-def _median_us(action: Callable[[], object], repeats: int, inner: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter_ns()
-        for _ in range(inner):
-            action()
-        samples.append((time.perf_counter_ns() - started) / inner / 1000)
-    return round(statistics.median(samples), 2)
-
-
 def _frame_figures(repeats: int, inner: int) -> dict:
     key = NetworkKey.from_secret(bytes(range(1, 17)))
     figures = {}
@@ -35,9 +24,9 @@ def _frame_figures(repeats: int, inner: int) -> dict:
         frame = Frame(header, 1, 0, 1, body)
         raw = frames.seal(frame, key)
         figures[f"frame_{name}_bytes"] = len(raw)
-        figures[f"frame_{name}_encode_us"] = _median_us(lambda f=frame: frames.seal(f, key), repeats, inner)
-        figures[f"frame_{name}_decode_us"] = _median_us(lambda r=raw: frames.open_frame(r, key), repeats, inner)
-    figures["header_parse_us"] = _median_us(lambda: frames.parse_header(raw), repeats, inner)
+        figures[f"frame_{name}_encode_us"] = median_us(lambda f=frame: frames.seal(f, key), repeats, inner)
+        figures[f"frame_{name}_decode_us"] = median_us(lambda r=raw: frames.open_frame(r, key), repeats, inner)
+    figures["header_parse_us"] = median_us(lambda: frames.parse_header(raw), repeats, inner)
     return figures
 
 
