@@ -12,11 +12,20 @@ from pathlib import Path
 
 from evy.errors import EvyError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # schema.sql is version 1; migrations/N.sql takes a database from N-1 to N
 
 
 class StoreError(EvyError):
     """The database cannot be opened or written (full disk, corruption, permissions)."""
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a database at ``version`` (0: empty) to SCHEMA_VERSION in one transaction."""
+    files = resources.files("evy.store")
+    scripts = [] if version else [files.joinpath("schema.sql").read_text("utf-8")]
+    scripts += [files.joinpath("migrations", f"{step}.sql").read_text("utf-8")
+                for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
+    db.executescript(f"BEGIN; {';'.join(scripts)}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
 
 
 class Store:
@@ -48,8 +57,7 @@ class Store:
                 raise StoreError(f"{self.path}: database schema v{version} is newer than this agent's"
                                  f" (v{SCHEMA_VERSION})")
             if version < SCHEMA_VERSION:
-                sql = resources.files("evy.store").joinpath("schema.sql").read_text("utf-8")
-                db.executescript(f"BEGIN; {sql}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                _upgrade(db, version)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open database: {exc}") from None
         self._db = db
