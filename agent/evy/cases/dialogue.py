@@ -1,0 +1,249 @@
+"""A dispatcher's conversation: each message is read in the light of the sender's open case.
+
+The first message of an emergency gets the protocol's immediate actions with the number first, then at
+most one question. Later messages move the case along the protocol's steps ("breathing now" after CPR
+leads to the recovery position), give the location or the number of people asked for, close the case
+("SAFE") or ask how it stands ("STATUS"). A question is never asked twice in one case, and a discreet
+protocol (violence at home) asks nothing and names no case. What this module cannot answer from the
+protocols (a routine question, a new topic) is left to the responder: ``Turn.text`` is then None.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+from evy.cases.code import case_code
+from evy.cases.location import Location, find_location
+from evy.cases.state import Case, escalate, sender_safe
+from evy.protocols import library
+from evy.router.normalize import fold, tokens
+
+WHERE = "where"
+PEOPLE = "people"
+_NEGATIONS = frozenset({"not", "no", "isnt", "arent", "aint", "never", "pas", "nao", "nunca", "sio", "si", "pa",
+                        "hatuko", "siko", "sijambo"})
+_NUMBER_WORDS = {
+    "en": "one two three four five six seven eight nine ten",
+    "es": "uno dos tres cuatro cinco seis siete ocho nueve diez",
+    "fr": "un deux trois quatre cinq six sept huit neuf dix",
+    "pt": "um dois tres quatro cinco seis sete oito nove dez",
+    "sw": "moja mbili tatu nne tano sita saba nane tisa kumi",
+    "ht": "en de twa kat senk sis set uit nef dis",
+}
+_SAFE_SLACK = 3  # words a SAFE message may have besides its phrase ("we are safe now thanks")
+
+
+@dataclass(frozen=True)
+class Words:
+    """One language's conversation texts and the phrases it recognises."""
+
+    texts: dict[str, str]
+    statuses: dict[str, str]
+    safe: tuple[tuple[str, ...], ...]
+    status: tuple[tuple[str, ...], ...]
+    people: frozenset[str]
+    numbers: dict[str, int]
+
+
+@cache
+def words(language: str) -> Words:
+    folder = resources.files("evy.cases").joinpath("data")
+    name = f"{language}.toml" if folder.joinpath(f"{language}.toml").is_file() else "en.toml"
+    data = tomllib.loads(folder.joinpath(name).read_text("utf-8"))
+    texts = {key: value for key, value in data.items() if isinstance(value, str) and key != "language"}
+    number_words = _NUMBER_WORDS.get(data["language"], _NUMBER_WORDS["en"]).split()
+    return Words(texts=texts, statuses=dict(data["statuses"]),
+                 safe=tuple(tuple(tokens(item)) for item in data["safe_words"]),
+                 status=tuple(tuple(tokens(item)) for item in data["status_words"]),
+                 people=frozenset(fold(item) for item in data["people_words"]),
+                 numbers={word: value for value, word in enumerate(number_words, start=1)})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What triage made of one message (the fields of evy.router.Triage the conversation needs)."""
+
+    emergency: bool
+    category: str | None
+    topic: str | None
+    priority: int
+    language: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    case: Case  # the case after this message
+    text: str | None  # the reply, or None: the responder answers (the case is updated all the same)
+    discreet: bool = False  # no follow-up, no question, no case code
+    closed: bool = False
+    fresh_protocol: bool = False  # a protocol's first reply: a follow-up may add to it
+
+
+def _contains(message: list[str], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(tuple(message[i:i + size]) == phrase for i in range(len(message) - size + 1))
+
+
+def says_safe(text: str, language: str) -> bool:
+    """A short message that says the sender is safe now ("SAFE", "ok now", "tuko salama"), not "not safe"
+    and not a question about safety ("is the water safe to drink?")."""
+    message = tokens(text)
+    if not message or "?" in text or _NEGATIONS & set(message):
+        return False
+    return any(_contains(message, phrase) and len(message) <= len(phrase) + _SAFE_SLACK
+               for phrase in words(language).safe + words("en").safe)
+
+
+def asks_status(text: str, language: str) -> bool:
+    message = tokens(text)
+    return any(_contains(message, phrase) and len(message) <= len(phrase) + 2
+               for phrase in words(language).status + words("en").status)
+
+
+_DIGITS = re.compile(r"(?<![\d.,:+])(\d{1,3})(?![\d.,:])")
+
+
+def people_count(text: str, language: str, *, expecting: bool) -> int | None:
+    """How many people a message says need help: "we are 5", "3 ppl", "two kids" — or a bare number when
+    the question was just asked."""
+    vocabulary = words(language)
+    message = tokens(text)
+    for index, word in enumerate(message):
+        value = int(word) if word.isdigit() and len(word) <= 3 else vocabulary.numbers.get(word)
+        if value is None or value == 0:
+            continue
+        nearby = set(message[max(0, index - 2): index + 3])
+        if expecting or nearby & vocabulary.people:
+            return value
+    return None
+
+
+def _label(case: Case, language: str) -> str:
+    return words(language).texts["case"].format(code=case_code(case.id))
+
+
+def _compose(*parts: str | None) -> str:
+    return "\n".join(part for part in parts if part)
+
+
+def _located(case: Case, found: Location | None) -> Case:
+    if found is None or (case.latitude is not None and not found.has_coordinates):
+        return case  # coordinates already known beat a later landmark
+    return replace(case, location_text=found.text, latitude=found.latitude, longitude=found.longitude)
+
+
+def _ago(seconds: float) -> str:
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def next_turn(case: Case, text: str, reading: Reading, *, number: str, now: float,
+              reference: tuple[float, float] | None = None) -> Turn:
+    """The case after ``text`` and what to answer. ``case`` is the sender's open case (a freshly opened
+    one for a first message); ``reading`` is the message's triage; ``reference`` the kit's position."""
+    language = reading.language if case.topic is None or reading.emergency else case.language
+    vocabulary = words(language)
+    if says_safe(text, language) and not reading.emergency:
+        closed = sender_safe(replace(case, last_in_at=now), now)
+        return Turn(closed, vocabulary.texts["closed"].format(code=case_code(case.id)), closed=True)
+    if asks_status(text, language) and not reading.emergency and case.topic is not None:
+        status = vocabulary.statuses[str(case.status)]
+        reply = vocabulary.texts["status"].format(code=case_code(case.id), status=status,
+                                                  ago=_ago(now - case.updated_at))
+        return Turn(replace(case, last_in_at=now), reply)
+
+    last_asked = case.asked[-1] if case.asked else None
+    located = _located(case, find_location(text, reference=reference, expecting=last_asked == WHERE))
+    people = people_count(text, language, expecting=last_asked == PEOPLE)
+    if people is not None:
+        located = replace(located, people=people)
+    gave_details = located != case
+
+    current = _current_step(case, number)
+    answer = (library.classify_answer(text, case.language, current.expects)
+              if current is not None and current.expects else None)
+    if answer is not None and not _takes_over(case, reading):
+        return _next_step(located, current, answer, number=number, now=now)
+
+    updated = escalate(located, category=reading.category, topic=reading.topic, priority=reading.priority,
+                       emergency=reading.emergency, language=language, now=now)
+    if updated.step == "" and (updated.topic, updated.category) != (case.topic, case.category) and (
+            reading.emergency or reading.topic is not None or reading.category is not None):
+        return _first_reply(updated, number=number)
+    if gave_details or (case.emergency and reading.category is None):
+        question, asked = _pending_question(updated)
+        reply = _compose(vocabulary.texts["noted"] if gave_details else None,
+                         None if question else vocabulary.texts["keep_going"].format(number=number),
+                         question, _label(updated, language))
+        return Turn(replace(updated, asked=asked, last_out_at=now), reply)
+    return Turn(updated, None)
+
+
+def _path(case: Case) -> tuple[str, ...]:
+    return tuple(filter(None, case.step.split("/")))
+
+
+def _current_step(case: Case, number: str) -> library.Step | None:
+    key = case.topic or case.category
+    if key is None:
+        return None
+    try:
+        return library.step(key, _path(case), case.language, number)
+    except library.ProtocolError:  # the library changed under a case opened before an upgrade
+        return library.step(key, (), case.language, number)
+
+
+def _takes_over(case: Case, reading: Reading) -> bool:
+    """A new, more urgent emergency outranks an answer to the current step ("yes, and now the house is
+    on fire")."""
+    return reading.emergency and reading.priority < case.priority and reading.topic != case.topic
+
+
+def _question_key(case: Case, path: tuple[str, ...]) -> str:
+    return f"{case.topic or case.category}:{'/'.join(path)}"
+
+
+def _pending_question(case: Case, protocol_question: tuple[str, str] | None = None) -> tuple[str | None,
+                                                                                              tuple[str, ...]]:
+    """The one question to ask now and the case's asked list with it: the protocol's own question first,
+    else where they are (emergencies without a location), else how many people (emergencies)."""
+    if protocol_question is not None and protocol_question[0] not in case.asked:
+        key, text = protocol_question
+        return text, (*case.asked, key)
+    if not case.emergency:
+        return None, case.asked
+    texts = words(case.language).texts
+    if case.location_text is None and WHERE not in case.asked:
+        return texts["where"], (*case.asked, WHERE)
+    if case.people is None and PEOPLE not in case.asked and case.category not in ("medical", None):
+        return texts["people"], (*case.asked, PEOPLE)
+    return None, case.asked
+
+
+def _first_reply(case: Case, *, number: str) -> Turn:
+    protocol = library.for_triage(case.topic, case.category, case.language, number)
+    if protocol.discreet:
+        return Turn(replace(case, step="", last_out_at=case.updated_at), protocol.instructions, discreet=True,
+                    fresh_protocol=True)
+    own = (_question_key(case, ()), protocol.question) if protocol.question else None
+    question, asked = _pending_question(case, own)
+    text = _compose(protocol.instructions, question, _label(case, case.language))
+    return Turn(replace(case, asked=asked, step="", last_out_at=case.updated_at), text, fresh_protocol=True)
+
+
+def _next_step(case: Case, current: library.Step, answer: str, *, number: str, now: float) -> Turn:
+    path = (*current.path, answer)
+    following = library.step(current.key, path, case.language, number)
+    moved = replace(case, step="/".join(path), updated_at=now, last_in_at=now, last_out_at=now)
+    discreet = library.lookup(current.key, case.language, number).discreet
+    if discreet:
+        return Turn(moved, following.instructions, discreet=True)
+    own = (_question_key(moved, path), following.question) if following.question else None
+    question, asked = _pending_question(moved, own)
+    text = _compose(following.instructions, question, _label(moved, case.language))
+    return Turn(replace(moved, asked=asked), text)
+
