@@ -81,6 +81,7 @@ class Turn:
     discreet: bool = False  # no follow-up, no question, no case code
     closed: bool = False
     fresh_protocol: bool = False  # a protocol's first reply: a follow-up may add to it
+    question: tuple[str, str] | None = None  # (key in Case.asked, text) of the question this turn asks
 
 
 def _contains(message: list[str], phrase: tuple[str, ...]) -> bool:
@@ -179,7 +180,7 @@ def next_turn(case: Case, text: str, reading: Reading, *, number: str, now: floa
         reply = _compose(vocabulary.texts["noted"] if gave_details else None,
                          None if question else vocabulary.texts["keep_going"].format(number=number),
                          question, _label(updated, language))
-        return Turn(replace(updated, asked=asked, last_out_at=now), reply)
+        return Turn(replace(updated, asked=asked, last_out_at=now), reply, question=_asked(question, asked))
     return Turn(updated, None)
 
 
@@ -232,7 +233,8 @@ def _first_reply(case: Case, *, number: str) -> Turn:
     own = (_question_key(case, ()), protocol.question) if protocol.question else None
     question, asked = _pending_question(case, own)
     text = _compose(protocol.instructions, question, _label(case, case.language))
-    return Turn(replace(case, asked=asked, step="", last_out_at=case.updated_at), text, fresh_protocol=True)
+    return Turn(replace(case, asked=asked, step="", last_out_at=case.updated_at), text, fresh_protocol=True,
+                question=_asked(question, asked))
 
 
 def _next_step(case: Case, current: library.Step, answer: str, *, number: str, now: float) -> Turn:
@@ -245,5 +247,9 @@ def _next_step(case: Case, current: library.Step, answer: str, *, number: str, n
     own = (_question_key(moved, path), following.question) if following.question else None
     question, asked = _pending_question(moved, own)
     text = _compose(following.instructions, question, _label(moved, case.language))
-    return Turn(replace(moved, asked=asked), text)
+    return Turn(replace(moved, asked=asked), text, question=_asked(question, asked))
+
+
+def _asked(question: str | None, asked: tuple[str, ...]) -> tuple[str, str] | None:
+    return (asked[-1], question) if question else None
 

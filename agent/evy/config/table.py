@@ -3,6 +3,7 @@
 Parsing, defaults, validation, `evy config show|check` and docs/config.md are all derived from it.
 """
 
+from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting
 from evy.llm import settings as llm
@@ -12,7 +13,7 @@ from evy.responder import settings as responder
 from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
-                                 *responder.SETTINGS, *power.SETTINGS)
+                                 *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"
