@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "evy.cli.ask",
     "evy.cli.modem",
     "evy.cli.power",
+    "evy.cli.cases",
 )
 
 

@@ -119,3 +119,23 @@ def close_quiet(store: Store, now: float, quiet_close: float) -> int:
             f"UPDATE cases SET status = 'closed', updated_at = ? WHERE status IN ({', '.join('?' * 3)})"
             " AND updated_at < ?", (now, *open_statuses, now - quiet_close))
         return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class Activity:
+    messages_in: int
+    last_text: str | None  # the sender's latest message
+
+
+def activity(store: Store, case_ids: Iterable[int]) -> dict[int, Activity]:
+    """How many messages each case received and the latest one's text."""
+    ids = list(case_ids)
+    found: dict[int, Activity] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = store.db.execute(
+            f"SELECT case_id, COUNT(*), (SELECT text FROM messages AS latest WHERE latest.case_id = m.case_id"
+            f" ORDER BY received_at DESC, id DESC LIMIT 1) FROM messages AS m"
+            f" WHERE case_id IN ({', '.join('?' * len(chunk))}) GROUP BY case_id", chunk).fetchall()
+        found.update({row[0]: Activity(row[1], row[2]) for row in rows})
+    return found
