@@ -1,7 +1,7 @@
 import contextlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from evy.mesh import frames
@@ -49,28 +49,25 @@ def test_round_trip(frame):
 
 @given(frames_, st.data())
 @settings(max_examples=300, deadline=None)
-def test_any_bit_flip_outside_the_relay_fields_is_rejected(frame, data):
+def test_any_bit_flip_is_rejected(frame, data):
     raw = bytearray(seal(frame, KEY))
-    mutable_bytes = {13, 17, 18}  # flags (hop limit shares the byte), next hop, relay
-    position = data.draw(st.integers(0, len(raw) - 1).filter(lambda i: i not in mutable_bytes))
+    position = data.draw(st.integers(0, len(raw) - 1))
     raw[position] ^= 1 << data.draw(st.integers(0, 7))
     with pytest.raises(FrameError):
         open_frame(bytes(raw), KEY)
 
 
-@settings(deadline=None)
-@given(frames_, st.integers(0, 7))
-def test_flags_byte_only_hop_limit_is_mutable(frame, bit):
-    raw = bytearray(seal(frame, KEY))
-    raw[13] ^= 1 << bit
-    try:
-        opened = open_frame(bytes(raw), KEY)
-    except FrameError:
-        return
-    # Accepted only when just the hop limit changed, and never above the authenticated hop start.
-    assert opened.header.hop_start == frame.header.hop_start
-    assert opened.header.hop_limit <= opened.header.hop_start
-    assert opened.body == frame.body and opened.header.want_ack == frame.header.want_ack
+@settings(max_examples=300, deadline=None)
+@given(frames_, st.integers(0, 7), st.integers(0, 255), st.integers(0, 255), st.binary(min_size=4, max_size=4))
+def test_relay_fields_rewritten_without_the_key_are_forged(frame, hop_limit, next_hop, relay, tag):
+    """The fields relays rewrite are outside the CCM associated data; the hop tag binds them instead."""
+    genuine = seal(frame, KEY)
+    forged = bytearray(genuine)
+    forged[13] = forged[13] & ~0b00011100 | min(hop_limit, frame.header.hop_start) << 2
+    forged[17], forged[18], forged[19:23] = next_hop, relay, tag
+    assume(bytes(forged) != genuine)
+    with pytest.raises(ForgedFrame):
+        open_frame(bytes(forged), KEY)
 
 
 @settings(deadline=None)
@@ -106,17 +103,21 @@ def test_header_is_little_endian_and_readable_before_decryption():
     assert raw[1:5] == bytes.fromhex("ddccbbaa")
     assert raw[5:9] == bytes.fromhex("44332211")
     assert raw[9:13] == bytes.fromhex("04030201")
-    assert HEADER_BYTES == 19
+    assert HEADER_BYTES == 23
     header = parse_header(raw)
     assert header.kind is Kind.SMS_RELAY and header.network == KEY.network_id
 
 
-def test_relays_rewrite_mutable_fields_without_the_key():
+def test_relays_rewrite_mutable_fields_with_the_key():
     raw = make_frame(KEY, hop_limit=3)
-    relayed = reroute(raw, 2, 0x42, 0x17)
+    relayed = reroute(raw, 2, 0x42, 0x17, KEY)
     opened = open_frame(relayed, KEY)
     assert (opened.header.hop_limit, opened.header.next_hop, opened.header.relay) == (2, 0x42, 0x17)
     assert opened.body == open_frame(raw, KEY).body
+    assert relayed[19:23] != raw[19:23]
+    impostor = NetworkKey(OTHER.aead_key, KEY.network_id)
+    with pytest.raises(ForgedFrame, match="relay fields"):
+        open_frame(reroute(raw, 2, 0x42, 0x17, impostor), KEY)
 
 
 def test_limits():
@@ -130,8 +131,8 @@ def test_limits():
 
 def test_reserved_and_inconsistent_headers_are_malformed():
     raw = bytearray(make_frame(KEY))
-    bad_version = bytes([0x20 | raw[0] & 0x0F]) + bytes(raw[1:])
-    with pytest.raises(MalformedFrame, match="version"):
+    bad_version = bytes([0x10 | raw[0] & 0x0F]) + bytes(raw[1:])  # version 1: no hop tag
+    with pytest.raises(MalformedFrame, match="version 1, expected 2"):
         parse_header(bad_version)
     zero_source = bytes(raw[:5]) + bytes(4) + bytes(raw[9:])
     with pytest.raises(MalformedFrame, match="reserved"):
@@ -146,4 +147,5 @@ def test_associated_data_masks_exactly_the_relay_fields():
     expected = bytearray([0xFF]) * HEADER_BYTES
     expected[13] = 0xFF & ~0b00011100  # hop limit: bits 4..2 of the flags byte
     expected[17] = expected[18] = 0  # next hop, relay
+    expected[19:23] = bytes(4)  # hop tag
     assert aad == bytes(expected)

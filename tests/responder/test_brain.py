@@ -14,9 +14,9 @@ from evy.responder.knowledge import Knowledge
 from evy.responder.vetting import (
     invented_numbers,
     novelty,
+    phone_numbers,
     reject_reason,
     repetitive,
-    without_emergency_numbers,
 )
 
 
@@ -121,15 +121,15 @@ def test_vetted_model_answer_becomes_the_followup(make_config):
     assert system["role"] == "system" and "Notes:" in user["content"] and "English" in user["content"]
 
 
-def test_emergency_model_answer_gets_the_local_number(make_config):
-    answer = ("After the water goes down, stay out of flood water: it can carry sewage and live electricity. "
-              "Switch off electricity at the main from a dry place and throw away food that touched it.")
-    brain, _ = brain_with(make_config, answer, 'country = "KE"')
+def test_emergency_followup_is_retrieved_text_never_model_text(make_config):
+    """Not only life threats: for any emergency the model writes nothing the sender reads."""
+    brain, runtime = brain_with(make_config, "I have alerted the rescue team, help is on the way.", 'country = "KE"')
     message = inbound("flooding in our street, what should we do")
     first = brain.respond(message)
-    assert first.priority is Priority.EMERGENCY
+    assert first.priority is Priority.EMERGENCY and first.wants_followup
     follow = brain.follow_up(message, first, time.monotonic() + 10)
-    assert follow is not None and follow.text.startswith(answer) and follow.text.endswith("999.")
+    assert follow is not None and runtime.calls == []
+    assert "999" in follow.text and "rescue team" not in follow.text and follow.sources
 
 
 @pytest.mark.parametrize(("answer", "why"), [
@@ -176,12 +176,13 @@ def test_a_number_the_sender_guessed_is_not_echoed(make_config):
 
 def test_vetting_rules():
     assert invented_numbers("call 911 or 112, give 2 tablets", ["112", "2 tablets"]) == ["911"]
-    assert without_emergency_numbers("call 911 at 14 Main St, 999?", keep="999") == "call  at 14 Main St, 999?"
+    assert phone_numbers("call 911 at 14 Main St, or 999, or +254 711 000 222", emergency_number="999") == \
+        ["+254 711 000 222", "911"]
     assert repetitive("Stay calm now. Stay calm now. Stay calm now.")
     assert not repetitive("Boil water for one minute. Let it cool before drinking.")
-    assert reject_reason("short", language="en", first_reply="", allowed_sources=[]) == "too short"
+    assert reject_reason("short", language="en", first_reply="", passages=[], emergency_number="112") == "too short"
     same = "Boil water for one minute then let it cool down."
-    assert reject_reason(same, language="en", first_reply=same, allowed_sources=[]) == \
+    assert reject_reason(same, language="en", first_reply=same, passages=[], emergency_number="112") == \
         "adds nothing to the first reply"
 
 
@@ -210,8 +211,8 @@ def test_real_model_followup_is_vetted_or_absent(make_config):
         follow = brain.follow_up(message, first, deadline)
         assert time.monotonic() < deadline + 5  # the deadline holds, model load included
         if follow is not None:
-            assert reject_reason(follow.text, language="en", first_reply=first.text,
-                                 allowed_sources=[follow.text]) is None
+            assert reject_reason(follow.text, language="en", first_reply=first.text, passages=[follow.text],
+                                 emergency_number=config.emergency_number) is None
             assert follow.sources
     finally:
         brain.close()
@@ -235,6 +236,7 @@ def test_a_smaller_budget_never_drops_the_number(make_config, budget):
 def test_model_answer_the_passages_do_not_back_is_not_sent(make_config):
     answer = ("Put documents, medicines and a charged phone in a plastic bag, and fill clean containers with "
               "drinking water before the supply gets dirty.")  # sensible, but nothing retrieved says it
-    brain, _ = brain_with(make_config, answer, 'country = "KE"')
-    message = inbound("flooding in our street, what should we do")
+    brain, runtime = brain_with(make_config, answer, 'country = "KE"')
+    message = inbound("how do i purify water")
     assert brain.follow_up(message, brain.respond(message), time.monotonic() + 10) is None
+    assert runtime.calls  # the model answered; the vetting refused it

@@ -10,23 +10,29 @@
         15    2  network id hash
         17    1  next hop (last byte of the node that should relay; 0 = flood)
         18    1  relay node (last byte of the node that transmitted this copy)
-        19    n  ciphertext of the inner part: message id u32, fragment index/count, body
-     19+n     8  CCM tag
+        19    4  hop tag: HMAC-SHA256 of the whole frame (this field zeroed) under the hop key, truncated
+        23    n  ciphertext of the inner part: message id u32, fragment index/count, body
+     23+n     8  CCM tag
 
-Everything is little-endian. The header is readable without the key so relays can drop duplicates and other
-networks' frames cheaply. It is authenticated as associated data except the three fields relays rewrite
-(hop limit, next hop, relay node); a raised hop limit is caught because it may never exceed the
-authenticated hop start.
+Everything is little-endian. The header is readable without the key so relays can drop other networks'
+frames cheaply. It is authenticated as CCM associated data except the fields relays rewrite (hop limit, next
+hop, relay node, hop tag). Those steer routing, so every relay that rewrites them also rewrites the hop tag,
+which needs the network key: a node without it cannot change them on a genuine frame (version 1 had no hop
+tag, and a forger could re-send a genuine packet id with a made-up relay node).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+import functools
+import hashlib
+import hmac
+from dataclasses import dataclass, field, replace
 
 from construct import (
     BitsInteger,
     BitStruct,
+    Bytes,
     ConstructError,
     Flag,
     GreedyBytes,
@@ -37,15 +43,18 @@ from construct import (
     Struct,
 )
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from evy.mesh.errors import ForeignNetwork, ForgedFrame, MalformedFrame, PayloadTooLarge
 from evy.mesh.keys import NetworkKey
 
-VERSION = 1
+VERSION = 2
 BROADCAST = 0xFFFFFFFF
 MAX_FRAME = 255
 TAG_BYTES = 8
+HOP_TAG_BYTES = 4
 MAX_HOPS = 7
 MAX_FRAGMENTS = 15
 
@@ -80,6 +89,7 @@ HEADER = Struct(
     "network" / Int16ul,
     "next_hop" / Int8ul,
     "relay" / Int8ul,
+    "hop_tag" / Bytes(HOP_TAG_BYTES),
 )
 HEADER_BYTES = HEADER.sizeof()
 
@@ -108,6 +118,7 @@ class Header:
     network: int
     next_hop: int = 0
     relay: int = 0
+    hop_tag: bytes = field(default=bytes(HOP_TAG_BYTES), compare=False)  # set by seal/reroute
 
     @property
     def hops_taken(self) -> int:
@@ -119,7 +130,7 @@ class Header:
             "destination": self.destination, "source": self.source, "packet_id": self.packet_id,
             "flags": {"hop_start": self.hop_start, "hop_limit": self.hop_limit, "want_ack": self.want_ack},
             "priority": int(self.priority), "network": self.network,
-            "next_hop": self.next_hop, "relay": self.relay,
+            "next_hop": self.next_hop, "relay": self.relay, "hop_tag": self.hop_tag,
         }
 
 
@@ -135,8 +146,9 @@ class Frame:
 def _mutable_mask() -> int:
     blank = {"version_kind": {"version": 0, "kind": 0}, "destination": 0, "source": 0, "packet_id": 0,
              "flags": {"hop_start": 0, "hop_limit": 0, "want_ack": False}, "priority": 0, "network": 0,
-             "next_hop": 0, "relay": 0}
-    full = {**blank, "flags": {**blank["flags"], "hop_limit": MAX_HOPS}, "next_hop": 0xFF, "relay": 0xFF}
+             "next_hop": 0, "relay": 0, "hop_tag": bytes(HOP_TAG_BYTES)}
+    full = {**blank, "flags": {**blank["flags"], "hop_limit": MAX_HOPS}, "next_hop": 0xFF, "relay": 0xFF,
+            "hop_tag": b"\xff" * HOP_TAG_BYTES}
     return int.from_bytes(HEADER.build(full), "little")
 
 
@@ -146,6 +158,24 @@ _IMMUTABLE = ~_mutable_mask() & ((1 << 8 * HEADER_BYTES) - 1)
 def associated_data(header_bytes: bytes) -> bytes:
     """The raw header with the relay-mutable bits (derived from the declaration above) zeroed."""
     return (int.from_bytes(header_bytes, "little") & _IMMUTABLE).to_bytes(HEADER_BYTES, "little")
+
+
+_HOP_TAG_AT = HEADER_BYTES - HOP_TAG_BYTES
+
+
+@functools.lru_cache(maxsize=8)
+def _hop_key(aead_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"evy-mesh-v2", info=b"hop-tag").derive(aead_key)
+
+
+def hop_tag(raw: bytes, key: NetworkKey) -> bytes:
+    """The tag binding the relay-rewritten fields to the rest of the frame: only a key holder can make it."""
+    blanked = raw[:_HOP_TAG_AT] + bytes(HOP_TAG_BYTES) + raw[HEADER_BYTES:]
+    return hmac.digest(_hop_key(key.aead_key), blanked, hashlib.sha256)[:HOP_TAG_BYTES]
+
+
+def _with_hop_tag(raw: bytes, key: NetworkKey) -> bytes:
+    return raw[:_HOP_TAG_AT] + hop_tag(raw, key) + raw[HEADER_BYTES:]
 
 
 def node_byte(node_id: int) -> int:
@@ -180,7 +210,7 @@ def parse_header(raw: bytes) -> Header:
         raise MalformedFrame("source or destination is a reserved node id")
     return Header(Kind(kind), fields.destination, fields.source, fields.packet_id, flags.hop_limit,
                   flags.hop_start, bool(flags.want_ack), Priority(fields.priority), fields.network,
-                  fields.next_hop, fields.relay)
+                  fields.next_hop, fields.relay, bytes(fields.hop_tag))
 
 
 def _nonce(header: Header) -> bytes:
@@ -205,7 +235,7 @@ def seal(frame: Frame, key: NetworkKey) -> bytes:
     header_bytes = _HEADER.build(header.to_container())
     sealed = AESCCM(key.aead_key, tag_length=TAG_BYTES).encrypt(_nonce(header), inner,
                                                                 associated_data(header_bytes))
-    return header_bytes + sealed
+    return _with_hop_tag(header_bytes + sealed, key)
 
 
 def open_frame(raw: bytes, key: NetworkKey, header: Header | None = None) -> Frame:
@@ -220,6 +250,9 @@ def open_frame(raw: bytes, key: NetworkKey, header: Header | None = None) -> Fra
     except InvalidTag:
         raise ForgedFrame(f"frame {header.source:08x}/{header.packet_id} failed authentication "
                           "(wrong key, forged or corrupted)") from None
+    if not hmac.compare_digest(hop_tag(raw, key), raw[_HOP_TAG_AT:HEADER_BYTES]):
+        raise ForgedFrame(f"frame {header.source:08x}/{header.packet_id}: relay fields fail authentication "
+                          "(rewritten without the key)")
     try:
         fields = _INNER.parse(inner)
     except ConstructError as exc:  # authentic but not ours to parse: a newer or buggy sender
@@ -230,10 +263,10 @@ def open_frame(raw: bytes, key: NetworkKey, header: Header | None = None) -> Fra
     return Frame(header, fields.message_id, index, count, bytes(fields.body))
 
 
-def reroute(raw: bytes, hop_limit: int, next_hop: int, relay: int) -> bytes:
-    """The same sealed frame with the three relay-mutable fields rewritten (no key needed)."""
+def reroute(raw: bytes, hop_limit: int, next_hop: int, relay: int, key: NetworkKey) -> bytes:
+    """The same sealed frame with the relay-mutable fields rewritten and its hop tag made anew."""
     header = replace(parse_header(raw), hop_limit=hop_limit, next_hop=next_hop, relay=relay)
-    return _HEADER.build(header.to_container()) + bytes(raw[HEADER_BYTES:])
+    return _with_hop_tag(_HEADER.build(header.to_container()) + bytes(raw[HEADER_BYTES:]), key)
 
 
 def describe(frame: Frame) -> dict:
@@ -244,6 +277,7 @@ def describe(frame: Frame) -> dict:
         "source": f"{h.source:08x}", "packet_id": h.packet_id, "hop_limit": h.hop_limit,
         "hop_start": h.hop_start, "want_ack": h.want_ack, "priority": h.priority.name.lower(),
         "network": f"{h.network:04x}", "next_hop": h.next_hop, "relay": h.relay,
-        "message_id": frame.message_id, "fragment": [frame.fragment_index, frame.fragment_count],
+        "hop_tag": h.hop_tag.hex(), "message_id": frame.message_id,
+        "fragment": [frame.fragment_index, frame.fragment_count],
         "body_hex": frame.body.hex(),
     }

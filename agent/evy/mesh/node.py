@@ -2,9 +2,11 @@
 
 It is I/O-free apart from its radio and clock, so the simulator runs this very code on a virtual clock.
 
-Receive path, cheapest check first: header parse → network id → duplicate cache (header only: a copy
-heard again cancels our own pending flood relay and confirms a directed relay) → AES-CCM authentication →
-per-source replay window → learn the route back to the source → acknowledge / deliver / relay.
+Receive path: header parse → network id → authentication (AES-CCM, and the hop tag over the fields relays
+rewrite) → duplicate cache (a copy heard again cancels our own pending flood relay and confirms a directed
+relay) → per-source replay window → learn the route back to the source → acknowledge / deliver / relay.
+Nothing a frame says changes any state before it authenticates: a copy forged from a genuine packet id
+would otherwise steer routes and cancel relays.
 """
 
 from __future__ import annotations
@@ -404,11 +406,11 @@ class MeshNode:
         now = self.clock.time()
         self._heard.append((now, self.radio.airtime(min(len(raw), 255))))
         header = parse_header(raw)
+        frame = open_frame(raw, self.key, header)
         if self.state.is_duplicate(header.source, header.packet_id):
             self.counters.duplicates += 1
             self._overheard(header, now)
             return
-        frame = open_frame(raw, self.key, header)
         freshness = self.state.freshness(header.source, header.packet_id)
         if freshness is not Freshness.NEW:
             raise ReplayedFrame(f"{header.source:08x}/{header.packet_id} replayed ({freshness.value})")
@@ -535,7 +537,7 @@ class MeshNode:
             next_hop = route.next_hop if route and header.destination != BROADCAST else 0
             if next_hop == header.relay:  # our route leads back where the frame came from: a loop, so flood
                 next_hop = 0
-            out = reroute(raw, header.hop_limit - 1, next_hop, self._byte)
+            out = reroute(raw, header.hop_limit - 1, next_hop, self._byte, self.key)
             delay = self.rng.randrange(1 << CW_MIN) * slot_s(modulation)
             # A frame handed to its destination is confirmed by that node's ACK passing back through us; an
             # ACK handed to its destination is confirmed by nothing we could hear, so it is not waited for.
@@ -550,7 +552,7 @@ class MeshNode:
             return
         if not should_flood_relay(header.priority, battery, self.params):
             return
-        out = reroute(raw, header.hop_limit - 1, 0, self._byte)
+        out = reroute(raw, header.hop_limit - 1, 0, self._byte, self.key)
         delay = relay_delay(snr, header.priority, battery, self.params, modulation, self.rng)
         timer = self.clock.call_later(delay, self._relay_flood_now, key, out, header.priority)
         self._flood_relays[key] = (timer, None)

@@ -3,7 +3,10 @@ and the local model when time and resources allow.
 
 Safety rules it keeps:
 - every reply about an emergency names the configured local number (never one a model made up);
-- for a life threat the follow-up is retrieved knowledge-base text only, never free model text;
+- for an emergency (a life threat or not) the follow-up is retrieved knowledge-base text only, never free
+  model text;
+- a model answer (other questions) is grounded in the retrieved passages only, never in the sender's own
+  words, claims no action the kit did not take and names no phone number but the emergency number;
 - the reply is in the sender's language, or not sent.
 
 With a power monitor (evy.power) the follow-up also fits the kit's budget: low battery or memory means
@@ -21,7 +24,7 @@ from evy.config import Config
 from evy.power import UNLIMITED, Budget, ResourceMonitor
 from evy.protocols import for_triage, name_the_number, phrase
 from evy.responder import vetting
-from evy.responder.base import Inbound, Priority, Reply
+from evy.responder.base import Inbound, Reply
 from evy.responder.knowledge import Knowledge
 from evy.router import Mentions, Triage, mentions, triage
 from evy.router.lexicon import default_lexicon
@@ -29,7 +32,7 @@ from evy.sms import segments
 
 log = logging.getLogger(__name__)
 
-LIFE_THREAT_CANDIDATES = 5  # passages looked at for a life threat: the first ones often restate the protocol
+EMERGENCY_CANDIDATES = 5  # passages looked at for an emergency: the first ones often restate the protocol
 SYSTEM_PROMPT = (
     "You are EVY, an emergency helper answering by SMS where there is no internet. Use only the facts in "
     "the notes. Answer in at most 3 short sentences of concrete steps. Never write a phone number."
@@ -75,7 +78,7 @@ class BrainResponder:
     def _may_follow(self, result: Triage) -> bool:
         if not self.follow_ups or result.category in (None, "other"):
             return False  # a greeting or a bare "help": nothing to look up until they say more
-        if result.priority is Priority.LIFE_THREATENING:
+        if result.emergency:
             return bool(self.config["rag.enabled"])
         return bool(self.config["rag.enabled"] and self.config["llm.enabled"])
 
@@ -88,10 +91,10 @@ class BrainResponder:
         if not budget.allow_followup:
             return None
         result = triage(message.text)
-        life = result.priority is Priority.LIFE_THREATENING
-        k = max(self.config["rag.top_k"], LIFE_THREAT_CANDIDATES) if life else self.config["rag.top_k"]
+        emergency = result.emergency or first.emergency
+        k = max(self.config["rag.top_k"], EMERGENCY_CANDIDATES) if emergency else self.config["rag.top_k"]
         passages = self.knowledge.search(message.text, k=k, language=result.language, deadline=deadline)
-        if life or not budget.allow_llm:
+        if emergency or not budget.allow_llm:
             return self._retrieved(message, result, first, passages)
         return self._generated(message, result, first, passages, deadline)
 
@@ -106,7 +109,7 @@ class BrainResponder:
             return UNLIMITED
 
     def _retrieved(self, message: Inbound, result: Triage, first: Reply, passages: list[Any]) -> Reply | None:
-        """A life threat, or no model to spare: the best-ranked passage in the sender's language whose title is
+        """An emergency, or no model to spare: the best-ranked passage in the sender's language whose title is
         about something the message is about, and that adds to the protocol already sent (the top hit often
         restates it)."""
         asked = mentions(message.text)
@@ -132,16 +135,12 @@ class BrainResponder:
         if answer is None:
             return None
         text = vetting.clean(answer)
-        # The sender's own numbers may come back (a street number, a time), but never another country's
-        # emergency number they guessed ("call 911?" in Kenya).
-        asked = vetting.without_emergency_numbers(message.text, keep=self.number)
+        # The sender's message is no source: an answer repeating what they asked it to say is not grounded.
         reason = vetting.reject_reason(text, language=result.language, first_reply=first.text,
-                                       allowed_sources=[p.text for p in passages] + [asked, self.number])
+                                       passages=[p.text for p in passages], emergency_number=self.number)
         if reason:
             log.info("model answer not sent (%s): %.80r", reason, text)
             return None
-        if result.emergency:
-            text = self._with_number(text, result)
         return self._reply(text, first, passages)
 
     def _with_number(self, text: str, result: Triage) -> str:

@@ -7,5 +7,5 @@ SETTINGS = [
             "Most SMS one reply may take; the compressor packs each reply into this budget."),
     Setting("brain.followup", boolean, True,
             "After the immediate protocol reply, send a second SMS from the knowledge base (and, except "
-            "for life threats, the local model) when it adds something."),
+            "for emergencies, the local model) when it adds something."),
 ]
