@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evy.config import parse
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.msisdn import CALLING_CODES, TRUNK_PREFIXES, normalise, same_subscriber
 from evy.sms.message import Deliver, Encoding
 from evy.store import Store, inbox
 
@@ -81,3 +84,44 @@ def test_opt_out_and_back_in(store):
     with store.transaction() as db:
         set_opted_out(db, "+111222333", stopped=False)
     assert g.traffic_verdict(store, "+111222333", "hello") is Verdict.ANSWER
+
+
+@pytest.mark.parametrize(("own", "country", "sender", "verdict"), [
+    ("+254711000111", "KE", "+447711000111", Verdict.ANSWER),  # same last nine digits, another country
+    ("+254711000111", "KE", "+1711000111", Verdict.ANSWER),
+    ("+254711000111", "KE", "0711000111", Verdict.OWN_NUMBER),
+    ("+254711000111", None, "0711000111", Verdict.OWN_NUMBER),  # the calling code from the own number
+    ("0711000111", "KE", "+254711000111", Verdict.OWN_NUMBER),
+    ("0711000111", "KE", "+255711000111", Verdict.ANSWER),
+    ("+254711000111", "KE", "00254711000111", Verdict.OWN_NUMBER),
+    ("+12025550123", "US", "2025550123", Verdict.OWN_NUMBER),
+    ("+12025550123", "US", "12025550123", Verdict.OWN_NUMBER),
+    ("+12025550123", "US", "+442025550123", Verdict.ANSWER),
+    ("+390612345678", "IT", "0612345678", Verdict.OWN_NUMBER),  # Italy keeps the leading 0
+    ("+390612345678", "IT", "+39612345678", Verdict.ANSWER),
+])
+def test_own_number_compares_whole_normalised_numbers(own, country, sender, verdict):
+    settings = {"own_number": own, "guards.ignore_short_codes": "false"}
+    if country:
+        settings["country"] = country
+    lines = [f'{k} = "{v}"' if k != "guards.ignore_short_codes" else f"{k} = false" for k, v in settings.items()]
+    assert Guards(parse("\n".join(lines))).sender_verdict(sender) == verdict
+
+
+@given(country=st.sampled_from(sorted(CALLING_CODES)), subscriber=st.from_regex(r"[1-9][0-9]{5,10}", fullmatch=True))
+def test_national_and_international_forms_are_one_subscriber(country, subscriber):
+    code = CALLING_CODES[country]
+    trunk = (TRUNK_PREFIXES.get(country, ("0",)) or ("",))[0]
+    international = normalise(f"+{code}{subscriber}", code, country)
+    assert international == f"{code}{subscriber}"
+    assert normalise(f"{trunk}{subscriber}", code, country) == international
+    assert normalise(f"00{code} {subscriber}", code, country) == international
+    others = [c for c in set(CALLING_CODES.values()) if c != code]
+    assert not any(same_subscriber(f"+{other}{subscriber}", f"+{code}{subscriber}", code, country)
+                   for other in others)
+
+
+@given(st.text(max_size=30))
+def test_any_sender_text_normalises_or_is_refused_without_an_exception(text):
+    result = normalise(text, "254", "KE")
+    assert result is None or (result.isascii() and result.isdigit())

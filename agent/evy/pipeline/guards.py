@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from evy.config import Config
+from evy.pipeline.msisdn import home_calling_code, same_subscriber
 from evy.store import Store, inbox
 
 
@@ -25,12 +26,6 @@ class Verdict(StrEnum):
 _DIGITS = re.compile(r"^\+?\d+$")
 
 
-def _same_number(a: str, b: str) -> bool:
-    """Numbers compare on their last 9 digits, so +2547… and 07… are the same SIM."""
-    da, db_ = re.sub(r"\D", "", a), re.sub(r"\D", "", b)
-    return bool(da) and da[-9:] == db_[-9:]
-
-
 @dataclass(frozen=True)
 class Guards:
     config: Config
@@ -38,7 +33,8 @@ class Guards:
     def sender_verdict(self, sender: str) -> Verdict:
         """Checks that depend only on who sent it; they come before STOP/START/HELP."""
         own = self.config["own_number"]
-        if own and _same_number(sender, own):
+        country = self.config["country"]
+        if own and same_subscriber(sender, own, home_calling_code(country, own), country):
             return Verdict.OWN_NUMBER
         if self.config["guards.ignore_short_codes"]:
             if not _DIGITS.match(sender):
