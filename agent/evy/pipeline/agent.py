@@ -27,7 +27,7 @@ from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
-from evy.sms.errors import StoredPduError
+from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
 from evy.store import Store, inbox, outbox
 
@@ -211,10 +211,14 @@ class Agent:
 
     def _mesh_hand_overs(self) -> None:
         for relayed in self.mesh.take_relays():
-            with self.store.transaction() as db:
-                self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
-                                    text=relayed.text, priority=int(relayed.priority),
-                                    keep_ucs2=needs_ucs2(relayed.text))
+            try:
+                with self.store.transaction() as db:
+                    self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
+                                        text=relayed.text, priority=int(relayed.priority),
+                                        keep_ucs2=needs_ucs2(relayed.text))
+            except CodecError as exc:  # mesh input is untrusted: one bad relay must not stop the kit
+                log.warning("rejected an SMS relay from kit %#x: %s", relayed.source, exc)
+                continue
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
         for mesh_id, delivered in self.mesh.take_outcomes():
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
