@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 from evy.config import parse
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.kit import SimulatedKit, join_replies
 from evy.pipeline.msisdn import CALLING_CODES, TRUNK_PREFIXES, normalise, same_subscriber
 from evy.sms.message import Deliver, Encoding
 from evy.store import Store, inbox
@@ -125,3 +129,61 @@ def test_national_and_international_forms_are_one_subscriber(country, subscriber
 def test_any_sender_text_normalises_or_is_refused_without_an_exception(text):
     result = normalise(text, "254", "KE")
     assert result is None or (result.isascii() and result.isdigit())
+
+
+# -- commands obey the same limits, through a real pty -----------------------------------------------------
+NO_LLM = "\n[brain]\nfollowup = false\n"
+FLOODER, OTHER = "+254722111222", "+254733444555"
+
+
+def _replies_to(kit, number):
+    return [r for r in join_replies(list(kit.sim.sent)) if r.recipient == number]
+
+
+def _wait_quiet(kit, seconds=1.0):
+    time.sleep(seconds)
+    return join_replies(list(kit.sim.sent))
+
+
+def test_a_help_flood_is_rate_limited_like_any_text():
+    with SimulatedKit('country = "KE"\n[guards]\nrate_limit = 5\nloop_repeats = 100' + NO_LLM) as kit:
+        start = datetime.now(UTC).replace(microsecond=0)
+        for n in range(61):
+            kit.sim.deliver(FLOODER, "HELP", timestamp=start + timedelta(seconds=n))
+        kit.sim.deliver(OTHER, "HELP", timestamp=start)
+        kit.replies(6, timeout=30)
+        _wait_quiet(kit, 2.0)
+        assert len(_replies_to(kit, FLOODER)) == 5, "the rate limit holds for commands"
+        assert len(_replies_to(kit, OTHER)) == 1, "other senders are unaffected"
+        verdicts = [r[0] for r in kit.store.db.execute("SELECT verdict FROM messages WHERE sender = ?", (FLOODER,))]
+        assert verdicts.count("ignored: rate limit") == 56
+
+
+def test_an_auto_responder_answering_info_does_not_loop():
+    with SimulatedKit('country = "KE"' + NO_LLM) as kit:
+        start = datetime.now(UTC).replace(microsecond=0)
+        kit.sim.deliver(FLOODER, "INFO", timestamp=start)
+        answered = 0
+        for n in range(1, 20):  # the auto-responder answers every reply it gets with "INFO"
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline and len(_replies_to(kit, FLOODER)) <= answered:
+                time.sleep(0.02)
+            if len(_replies_to(kit, FLOODER)) == answered:
+                break
+            answered = len(_replies_to(kit, FLOODER))
+            kit.sim.deliver(FLOODER, "INFO", timestamp=start + timedelta(seconds=n))
+        assert answered == 2, f"the loop breaker stops it after loop_repeats - 1 replies, got {answered}"
+
+
+def test_stop_is_always_honoured_and_confirmed_once():
+    with SimulatedKit('country = "KE"\n[guards]\nrate_limit = 3' + NO_LLM) as kit:
+        start = datetime.now(UTC).replace(microsecond=0)
+        for n in range(6):
+            kit.sim.deliver(FLOODER, f"question {n}", timestamp=start + timedelta(seconds=n))
+        kit.replies(3)
+        for n in range(5):  # an auto-responder answering the confirmation with STOP
+            kit.sim.deliver(FLOODER, "STOP", timestamp=start + timedelta(seconds=10 + n))
+        _wait_quiet(kit, 2.0)
+        texts = [r.text for r in _replies_to(kit, FLOODER)]
+        assert len(texts) == 4 and "no more messages" in texts[-1], "one confirmation, even over the limit"
+        assert kit.store.db.execute("SELECT COUNT(*) FROM optouts").fetchone()[0] == 1

@@ -21,7 +21,7 @@ from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.crash import crashpoint
-from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
@@ -161,14 +161,20 @@ class Agent:
             self._close(message, verdict)
             return
         command = parse_command(message.text)
+        if command is Command.STOP:
+            self._stop(message)
+            return
+        # Commands obey the rate limit and the loop breaker like any text (a HELP flood, an auto-responder
+        # answering INFO); START alone reaches an opted-out sender.
+        verdict = self.guards.traffic_verdict(self.store, message.sender, message.text,
+                                              honour_opt_out=command is not Command.START)
+        if verdict is not Verdict.ANSWER:
+            self._close(message, verdict)
+            return
         if command is not None:
             reply = Reply(command_reply(command, self.config.emergency_number), priority=Priority.COMMAND)
             self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
-                             opt_out=command is Command.STOP, opt_in=command is Command.START)
-            return
-        verdict = self.guards.traffic_verdict(self.store, message.sender, message.text)
-        if verdict is not Verdict.ANSWER:
-            self._close(message, verdict)
+                             opt_in=command is Command.START)
             return
         try:
             reply = self.responder.respond(message)
@@ -184,6 +190,15 @@ class Agent:
         if reply.wants_followup:
             self._followups_running += 1
             self._followup_jobs.put((message, reply))
+
+    def _stop(self, message: Inbound) -> None:
+        """STOP is free: always honoured, whatever the limits. It is confirmed once; a repeated STOP (an
+        auto-responder answering the confirmation) is honoured in silence, so it cannot loop."""
+        if is_opted_out(self.store, message.sender):
+            self._close(message, Verdict.STOP_REPEATED)
+            return
+        reply = Reply(command_reply(Command.STOP, self.config.emergency_number), priority=Priority.COMMAND)
+        self.queue_reply(message, reply, kind="reply", verdict=f"command: {Command.STOP}", opt_out=True)
 
     def _follow_up_worker(self) -> None:
         while True:

@@ -21,6 +21,7 @@ class Verdict(StrEnum):
     OPTED_OUT = "ignored: opted out"
     RATE_LIMITED = "ignored: rate limit"
     REPLY_LOOP = "ignored: reply loop"
+    STOP_REPEATED = "stop: already opted out, not confirmed again"
 
 
 _DIGITS = re.compile(r"^\+?\d+$")
@@ -43,10 +44,11 @@ class Guards:
                 return Verdict.SHORT_CODE
         return Verdict.ANSWER
 
-    def traffic_verdict(self, store: Store, sender: str, text: str, now: float | None = None) -> Verdict:
-        """Checks on what a sender has been sending; after commands, before the responder."""
+    def traffic_verdict(self, store: Store, sender: str, text: str, now: float | None = None, *,
+                        honour_opt_out: bool = True) -> Verdict:
+        """Checks on what a sender has been sending, for free text and commands alike (STOP excepted)."""
         now = time.time() if now is None else now
-        if is_opted_out(store, sender):
+        if honour_opt_out and is_opted_out(store, sender):
             return Verdict.OPTED_OUT
         loop_since = now - self.config["guards.loop_window"]
         rate_since = now - self.config["guards.rate_window"]
