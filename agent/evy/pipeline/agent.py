@@ -88,7 +88,7 @@ class Agent:
         for event in self.modem.wait_events(timeout):
             self.handle_event(event)
         self.process()
-        self.notifier.ping()
+        self.notifier.progress()
 
     def handle_event(self, event: modem_api.ModemEvent) -> None:
         match event:

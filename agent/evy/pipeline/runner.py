@@ -48,12 +48,12 @@ def remember_rejected_pin(config: Config, store: Store) -> None:
                        " DO UPDATE SET value = excluded.value, at = excluded.at", (_pin_key(config), time.time()))
 
 
-def wait_alive(stop: threading.Event, seconds: float, notifier: Notifier) -> None:
-    """Wait (for a retry or for ever) while telling systemd's watchdog that the agent is alive."""
-    deadline = time.monotonic() + seconds
-    while not stop.is_set() and time.monotonic() < deadline:
-        notifier.ping()
-        stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+def wait_for_a_human(stop: threading.Event, notifier: Notifier) -> None:
+    """Wait until stopped, feeding the watchdog: the agent is healthy and waits on purpose (a refused PIN is
+    never retried, so a restart could not help)."""
+    while not stop.is_set():
+        notifier.progress()
+        stop.wait(1.0)
 
 
 def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
@@ -72,13 +72,13 @@ def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
                       exc)
             store.set_modem_state(state="sim-locked", last_error=str(exc))
             notifier.status(f"SIM locked: {exc}")
-            wait_alive(stop, float("inf"), notifier)
+            wait_for_a_human(stop, notifier)
             return None
         except ModemError as exc:
             log.warning("modem not ready (%s); retrying in %.0f s", exc, delay)
             store.set_modem_state(state="down", last_error=str(exc))
             notifier.status(f"waiting for the modem: {exc}")
-            wait_alive(stop, delay, notifier)
+            stop.wait(delay)  # not progress: the watchdog is not fed, so a modem that never answers ends in a restart
             delay = min(delay * 2, 60.0)
     return None
 
@@ -107,7 +107,7 @@ def serve(agent: Agent, stop: threading.Event) -> None:
             remember_rejected_pin(agent.config, agent.store)
             log.error("%s; waiting for a fixed modem.pin and a restart (a PIN is never retried)", exc)
             agent.notifier.status(f"SIM locked: {exc}")
-            wait_alive(stop, float("inf"), agent.notifier)
+            wait_for_a_human(stop, agent.notifier)
         except (StoreError, ModemError) as exc:
             log.error("%s; retrying in %.0f s", exc, pause)
             agent.notifier.status(f"degraded: {exc}")
