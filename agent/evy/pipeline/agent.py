@@ -29,7 +29,7 @@ from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
-from evy.store import Store, inbox, outbox
+from evy.store import Store, inbox, outbox, report
 
 log = logging.getLogger("evy.agent")
 
@@ -123,9 +123,7 @@ class Agent:
 
     def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
-        with self.store.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO unreadable(pdu, reason, received_at) VALUES (?, ?, ?)",
-                       (raw_pdu, reason, time.time()))
+        self.store.keep_unreadable(raw_pdu, reason)
         self.modem.delete(location)
         log.error("kept an undecodable message (storage slot %s) in the database: %s", location, reason)
 
@@ -237,7 +235,7 @@ class Agent:
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
         for mesh_id, delivered in self.mesh.take_outcomes():
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
-        self.queue_depth = self.store.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
+        self.queue_depth = report.queued_replies(self.store)
 
     def _close(self, message: Inbound, verdict: Verdict) -> None:
         with self.store.transaction(durable=False) as db:

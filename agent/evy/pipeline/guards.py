@@ -11,6 +11,9 @@ from enum import StrEnum
 from evy.config import Config
 from evy.pipeline.msisdn import home_calling_code, same_subscriber
 from evy.store import Store, inbox
+from evy.store.optouts import is_opted_out, set_opted_out
+
+__all__ = ["Guards", "Verdict", "is_opted_out", "set_opted_out"]
 
 
 class Verdict(StrEnum):
@@ -64,15 +67,3 @@ class Guards:
 
 def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def is_opted_out(store: Store, sender: str) -> bool:
-    return store.db.execute("SELECT 1 FROM optouts WHERE sender = ?", (sender,)).fetchone() is not None
-
-
-def set_opted_out(db, sender: str, stopped: bool, now: float | None = None) -> None:
-    if stopped:
-        db.execute("INSERT OR IGNORE INTO optouts(sender, stopped_at) VALUES (?, ?)",
-                   (sender, time.time() if now is None else now))
-    else:
-        db.execute("DELETE FROM optouts WHERE sender = ?", (sender,))

@@ -39,13 +39,10 @@ def remember_rejected_pin(config: Config, store: Store) -> None:
     pin = config["modem.pin"]
     if not pin:
         return
-    row = store.db.execute("SELECT value FROM modem_state WHERE key = 'rejected_pin'").fetchone()
-    if row is not None and row[0] == _pin_key(config):
+    if store.modem_state("rejected_pin") == _pin_key(config):
         modem_api.REJECTED_PINS.add((config["modem.port"], pin))
     elif (config["modem.port"], pin) in modem_api.REJECTED_PINS:
-        with store.transaction() as db:
-            db.execute("INSERT INTO modem_state(key, value, at) VALUES ('rejected_pin', ?, ?) ON CONFLICT(key)"
-                       " DO UPDATE SET value = excluded.value, at = excluded.at", (_pin_key(config), time.time()))
+        store.set_modem_state(durable=True, rejected_pin=_pin_key(config))
 
 
 def wait_for_a_human(stop: threading.Event, notifier: Notifier) -> None:
