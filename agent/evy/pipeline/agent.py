@@ -62,10 +62,10 @@ class Agent:
     def start(self) -> None:
         """Recover what a crash left half done, then read the SIM's backlog."""
         self.responder.warm()
-        self._worker.start()
+        if not self._worker.is_alive():
+            self._worker.start()
         self.sender.recover()
-        for stored in self.modem.list_stored():
-            self.ingest(stored)
+        self.read_sim_storage()
         self.process()
         self._record_modem_state()
         self.notifier.ready("receiving")
@@ -115,16 +115,26 @@ class Agent:
                     self.ingest(stored)
         self._record_modem_state()
 
+    def read_sim_storage(self) -> None:
+        """Store every message the modem holds (the backlog, or what the SIM kept while the store was in
+        memory: those are already stored and are only freed now)."""
+        for stored in self.modem.list_stored():
+            self.ingest(stored)
+
     def ingest(self, stored: modem_api.StoredMessage) -> None:
-        """Keep a part durably, then free its SIM slot (in that order: a crash between re-reads it)."""
+        """Keep a part durably, then free its SIM slot (in that order: a crash between re-reads it). A store
+        in memory is not durable: the SIM keeps the message until the store is on disk again."""
         self._store_part(stored.message, stored.pdu)
+        if not self.store.durable:
+            return
         self.modem.delete(stored.location)
         crashpoint("after_sim_delete")
 
     def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
         self.store.keep_unreadable(raw_pdu, reason)
-        self.modem.delete(location)
+        if self.store.durable:
+            self.modem.delete(location)
         log.error("kept an undecodable message (storage slot %s) in the database: %s", location, reason)
 
     def _store_part(self, message: Deliver, raw_pdu: str) -> None:

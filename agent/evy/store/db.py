@@ -185,7 +185,8 @@ class Store:
                         if leftover.stat().st_size == 0:
                             leftover.unlink()
             error = classify(exc, self.path, "opening")
-            raise type(error)(f"{self.path}: cannot open database: {exc}") from None
+            full = " (disk full)" if isinstance(error, StoreFull) else ""
+            raise type(error)(f"{self.path}: cannot open database: {exc}{full}") from None
         except StoreError:
             if raw is not None:
                 with suppress(sqlite3.Error):
@@ -203,7 +204,14 @@ class Store:
         except StoreFull as exc:
             self.work_from_memory(str(exc))
 
-    def work_from_memory(self, reason: str, seed: sqlite3.Connection | None = None) -> None:
+    @classmethod
+    def copy_in_memory(cls, path: Path | str, reason: str) -> Store:
+        """A read-only look at a database on a full disk (for `evy status`): a copy of it in memory."""
+        store = cls(Path(path))
+        store.work_from_memory(reason, announce=False)
+        return store
+
+    def work_from_memory(self, reason: str, seed: sqlite3.Connection | None = None, announce: bool = True) -> None:
         """Carry on in a store in memory (a copy of the file when it can be read) until :meth:`persist`."""
         memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         copied = False
@@ -222,8 +230,9 @@ class Store:
         self._db = GuardedConnection(memory, self.path)
         self.durable, self.degraded = False, reason
         self._next_persist = time.monotonic() + PERSIST_EVERY
-        log.error("%s; working from memory%s until there is room: received messages stay on the SIM",
-                  reason, " (a copy of the database)" if copied else "")
+        if announce:
+            log.error("%s; working from memory%s until there is room: received messages stay on the SIM",
+                      reason, " (a copy of the database)" if copied else "")
 
     def persist(self, force: bool = False) -> bool:
         """Move a store kept in memory to disk once there is room; True when the store is on disk."""
