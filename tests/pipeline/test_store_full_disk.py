@@ -53,7 +53,7 @@ def fill_up(partition: Path) -> Path:
 def write_config(tmp_path: Path, data_dir: Path, port: str) -> Path:
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{data_dir}"\n[modem]\nport = "{port}"\n'
-                      "command_timeout = 2.0\n[brain]\nfollowup = false\n")
+                      "command_timeout = 2.0\n[outbox]\nnetwork_hold = 1.0\n[brain]\nfollowup = false\n")
     return config
 
 
@@ -96,6 +96,7 @@ def status(config: Path) -> dict:
 def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the_sim(tmp_path, small_partition,
                                                                                      history):
     sim = SimModem(storage_size=30).start()
+    database = small_partition
     config = write_config(tmp_path, small_partition, sim.port)
     agent = None
     try:
@@ -106,27 +107,36 @@ def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the
             stop(agent)
         before = len(join_replies(list(sim.sent)))
         ballast = fill_up(small_partition)
+        sim.fail_next("CMSS", cms=331, count=10)  # no network for ~10 s: the replies wait, so do the messages
 
         agent = start(config)
         for n, sender in enumerate(SENDERS):
             sim.deliver(sender, f"help {n}, the bridge is gone and water is rising")
         sim.deliver("+254799000001", "are you there")  # opted out before: the copy in memory knows it
         expected = sorted(SENDERS + ([] if history else ["+254799000001"]))
-        assert wait_until(lambda: len(join_replies(list(sim.sent))) >= before + len(expected), 40), \
-            "answered from memory although the disk is full"
-        time.sleep(1.5)
+        time.sleep(3.0)
         assert agent.poll() is None, "the agent keeps running"
-        assert on_sim(sim) == len(SENDERS) + 1, "every received message stays on the SIM until it is stored"
+        assert on_sim(sim) == len(expected), "a message stays on the SIM until its reply has left"
         assert "disk full" in status(config)["store"]["state"]
 
+        assert wait_until(lambda: len(join_replies(list(sim.sent))) >= before + len(expected), 40), \
+            "answered from memory although the disk is full"
+        assert wait_until(lambda: on_sim(sim) == 0, 20), "answered messages are freed from the SIM"
+        assert agent.poll() is None and "disk full" in status(config)["store"]["state"]
+
         ballast.unlink()
-        assert wait_until(lambda: on_sim(sim) == 0, 60), "once there is room the SIM is freed"
+        handled = len(SENDERS) + 1 + int(history)
+
+        def persisted() -> bool:
+            if not (database / "evy.db").exists():
+                return False
+            report = status(config)
+            return report["store"]["state"] == "ok" and report["inbox"]["messages_handled"] == handled
+
+        assert wait_until(persisted, 60), "the store kept in memory is on disk once there is room"
         time.sleep(1.5)
         replies = join_replies(list(sim.sent))[before:]
         assert sorted(r.recipient for r in replies) == expected, "each answered exactly once, nobody twice"
-        report = status(config)
-        assert report["store"]["state"] == "ok"
-        assert report["inbox"]["messages_handled"] == len(SENDERS) + 1 + int(history)
     finally:
         stderr = stop(agent) if agent is not None else ""
         sim.stop()

@@ -29,7 +29,7 @@ from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
-from evy.store import Store, inbox, outbox, report
+from evy.store import Store, held, inbox, outbox, report
 
 log = logging.getLogger("evy.agent")
 
@@ -57,6 +57,7 @@ class Agent:
         self._last_retention = 0.0
         self._followups_running = 0
         self._recorded_status: modem_api.ModemStatus | None = None
+        self._held_on_sim: dict[int, str] = {}  # location -> PDU, kept on the SIM while the store is in memory
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,6 +119,8 @@ class Agent:
     def read_sim_storage(self) -> None:
         """Store every message the modem holds (the backlog, or what the SIM kept while the store was in
         memory: those are already stored and are only freed now)."""
+        if self.store.durable:
+            self._held_on_sim.clear()
         for stored in self.modem.list_stored():
             self.ingest(stored)
 
@@ -126,9 +129,21 @@ class Agent:
         in memory is not durable: the SIM keeps the message until the store is on disk again."""
         self._store_part(stored.message, stored.pdu)
         if not self.store.durable:
+            self._held_on_sim[stored.location] = stored.pdu
             return
         self.modem.delete(stored.location)
         crashpoint("after_sim_delete")
+
+    def _free_settled(self) -> None:
+        """With the store in memory: free the SIM slots of messages that are answered and whose replies left."""
+        if self.store.durable:  # back on disk: read_sim_storage stores and frees them all
+            self._held_on_sim.clear()
+            return
+        for location, pdu in list(self._held_on_sim.items()):
+            if held.settled(self.store, pdu):
+                self.modem.delete(location)
+                del self._held_on_sim[location]
+                crashpoint("after_sim_delete")
 
     def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
@@ -159,6 +174,8 @@ class Agent:
         if self.mesh is not None:
             self._mesh_hand_overs()
         self.sender.flush()
+        if self._held_on_sim:
+            self._free_settled()
         self._retention()
 
     # -- answering -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from evy.config import Config
 from evy.errors import EvyError
 from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
+from evy.pipeline.crash import crashpoint
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.power.resources import ResourceMonitor
@@ -124,6 +125,7 @@ def serve(agent: Agent, stop: threading.Event) -> None:
                 agent.notifier.status(f"degraded: {agent.store.degraded}; answering from memory")
                 if agent.store.persist():
                     agent.notifier.status("receiving")
+                    crashpoint("after_persist")
                     agent.read_sim_storage()  # what the SIM kept while the store was in memory
             agent.step(max_wait=STEP)
             pause = 1.0
