@@ -154,3 +154,98 @@ def test_crash_matrix_damaged_database(tmp_path):
             sim.stop()
     print(f"\ncrash matrix, damaged database: {dict(total)}")
     assert total["lost"] == total["duplicated"] == 0
+
+
+@pytest.fixture
+def small_partition(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mountpoint = tmp_path / "data"
+    mountpoint.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mountpoint
+    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def fill_up(partition: Path) -> Path:
+    ballast = partition / "ballast"
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return ballast
+
+
+FULL_DISK = [  # where the kill lands while the store lives in memory (or moves back to disk)
+    "after_receive:1",  # a part read, not yet in the store in memory
+    "after_store:2",  # parts in the store in memory, all still on the SIM
+    "after_reply_queued:2",  # answers queued in memory, none sent
+    "idle",  # everything answered and freed from the SIM, then killed
+    "after_persist:1",  # the store just moved back to disk, the SIM not yet swept
+]
+
+
+def test_crash_matrix_full_disk_at_start(tmp_path, small_partition):
+    total = Counter()
+    for case, crash_at in enumerate(FULL_DISK):
+        data_dir = small_partition / f"case{case}"
+        data_dir.mkdir()
+        directory = tmp_path / f"case{case}"
+        directory.mkdir()
+        sim = SimModem(storage_size=30).start()
+        config = config_file(directory, data_dir, sim.port)
+        senders = [f"+2547220{case:02d}{n:03d}" for n in range(len(TEXTS))]
+        ballast = fill_up(small_partition)
+        try:
+            if crash_at == "after_persist:1":
+                agent = start(config, crash_at)
+                deliver(sim, senders)
+                wait_answered(sim, senders)
+                ballast.unlink()
+                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {stop(agent)}"
+            elif crash_at == "idle":
+                agent = start(config)
+                deliver(sim, senders)
+                wait_answered(sim, senders)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and any(s.stat in (0, 1) for s in sim.storage.values()):
+                    time.sleep(0.1)
+                agent.kill()
+                agent.wait(timeout=10)
+            else:
+                agent = start(config, crash_at)
+                deliver(sim, senders)
+                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {stop(agent)}"
+            agent = start(config)  # restarted by systemd, on a disk that may still be full
+            wait_answered(sim, senders)
+            if ballast.exists():
+                ballast.unlink()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (
+                    not (data_dir / "evy.db").exists() or any(s.stat in (0, 1) for s in sim.storage.values())):
+                time.sleep(0.2)
+            time.sleep(1.0)
+            stderr = stop(agent)
+            assert agent.returncode == 0, f"{crash_at}: {stderr[-2000:]}"
+            tally = count(sim, senders)
+            total += tally + Counter(kills=1, faults=1)
+            assert tally["answered exactly once"] == len(senders), f"full disk, {crash_at}: {dict(tally)}"
+            assert not any(s.stat in (0, 1) for s in sim.storage.values()), "the SIM is freed in the end"
+            with Store.open(data_dir / "evy.db") as store:
+                assert store.integrity_check() == "ok"
+                handled = store.db.execute("SELECT COUNT(*) FROM messages WHERE state = 'handled'").fetchone()[0]
+            # A kill while in memory loses the record of what was settled and freed from the SIM, never a message.
+            assert handled == (0 if crash_at == "idle" else len(senders))
+        finally:
+            if ballast.exists():
+                ballast.unlink()
+            sim.stop()
+    print(f"\ncrash matrix, full disk at start: {dict(total)}")
+    assert total["lost"] == total["duplicated"] == 0
