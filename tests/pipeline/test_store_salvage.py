@@ -184,3 +184,30 @@ def test_status_reports_the_incident_as_json(tmp_path):
         report = status(store)
     json.dumps(report)
     assert report["store"]["state"] == "ok" and report["store"]["incidents"][0]["kind"] == "damaged"
+
+
+def test_a_file_that_cannot_be_copied_to_memory_is_never_overwritten(tmp_path):
+    """The store went to memory without a copy of the file (another process held it locked): going back to
+    disk keeps the old file aside and merges its opt-outs and refused PIN instead of writing over it."""
+    path = tmp_path / "evy.db"
+    fill(path, handled=5)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    store = Store(path)
+    try:
+        store.work_from_memory("test: disk full")
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert not store.durable and inbox.pending(store) == []
+        inbox.add_part(store, Deliver(sender=PHONE, text="new while in memory", encoding=Encoding.GSM7,
+                                      timestamp=None), "00EE")
+        assert store.persist(force=True)
+        assert store.db.execute("SELECT sender FROM optouts").fetchall()[0][0] == "+254799999999"
+        assert store.modem_state("rejected_pin") == "hash-of-a-refused-pin"
+        assert [r[0] for r in store.db.execute("SELECT text FROM parts")] == ["new while in memory"]
+    finally:
+        store.close()
+    [kept] = [p for p in tmp_path.glob("evy.db.unmerged-*") if not p.name.endswith(("-wal", "-shm"))]
+    with sqlite3.connect(kept) as old:
+        assert old.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 7, "the old history is kept whole"

@@ -145,6 +145,7 @@ class Store:
         self.durable = True
         self.degraded: str | None = None  # why the store is in memory, for logs and `evy status`
         self._next_persist = 0.0
+        self._unread_file = False
 
     @classmethod
     def open(cls, path: Path | str, *, recover: bool = False) -> Store:
@@ -211,20 +212,24 @@ class Store:
         store.work_from_memory(reason, announce=False)
         return store
 
-    def work_from_memory(self, reason: str, seed: sqlite3.Connection | None = None, announce: bool = True) -> None:
-        """Carry on in a store in memory (a copy of the file when it can be read) until :meth:`persist`."""
+    def work_from_memory(self, reason: str, announce: bool = True) -> None:
+        """Carry on in a store in memory (a copy of the database when it can be read) until :meth:`persist`."""
         memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        source, opened_here = (self._db.raw, False) if self._db is not None else (None, True)
+        if source is None and self.path.exists() and not _empty_file(self.path):
+            source = _exclusive_reader(self.path)
         copied = False
-        if seed is None and self.path.exists() and not _empty_file(self.path):
-            seed = _exclusive_reader(self.path)
-        if seed is not None:
+        if source is not None:
             try:
-                seed.backup(memory)
+                source.backup(memory)
                 copied = True
             except sqlite3.Error as exc:
                 log.error("%s: cannot read the database to work from memory (%s); starting empty", self.path, exc)
             finally:
-                seed.close()
+                if opened_here:
+                    source.close()
+        # A file that could not be read must not be overwritten when the store goes back to disk.
+        self._unread_file = not copied and self.path.exists() and not _empty_file(self.path)
         prepare(memory, Path(":memory:"))
         self.close()
         self._db = GuardedConnection(memory, self.path)
@@ -245,6 +250,11 @@ class Store:
         try:
             if _empty_file(self.path):
                 self.path.unlink()
+            if self._unread_file and free_bytes(self.path.parent) >= MIN_FREE_BYTES:
+                from evy.store import salvage
+
+                salvage.set_aside_unread(self)
+                self._unread_file = False
             disk = self._connect_file()
             self.db.raw.backup(disk)
             disk.execute("PRAGMA journal_mode=WAL")
@@ -365,7 +375,7 @@ def _exclusive_reader(path: Path) -> sqlite3.Connection | None:
     """A connection that reads the file and its write-ahead log without the shared-memory index, which a
     full disk cannot hold (exclusive locking keeps that index in the process's memory)."""
     try:
-        raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=2)
         raw.execute("PRAGMA locking_mode=EXCLUSIVE")
         raw.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:

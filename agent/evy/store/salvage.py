@@ -78,12 +78,27 @@ def summary(recovered: dict[str, Any]) -> str:
     return text
 
 
-def move_aside(path: Path) -> Path | None:
-    """Rename the file and its -wal/-shm to ``<name>.damaged-<UTC time>``; None if there was no file."""
+def set_aside_unread(store: Store) -> None:
+    """The store went to memory without a copy of the file (it could not be read on the full disk). Before
+    it goes back to disk, the file's opt-outs and modem state (the refused PIN) are merged into it and the
+    file is kept aside whole: its message history cannot be merged without clashing ids."""
+    source = _open_damaged(store.path)
+    merged: dict[str, Any] = {}
+    if source is not None:
+        try:
+            merged = copy_readable(source, store.db.raw, tables=("optouts", "counters", "modem_state", "incidents"))
+        finally:
+            source.close()
+    moved = move_aside(store.path, label="unmerged")
+    log.error("%s was not read when the disk was full; kept as %s, merged %s", store.path, moved, summary(merged))
+
+
+def move_aside(path: Path, label: str = "damaged") -> Path | None:
+    """Rename the file and its -wal/-shm to ``<name>.<label>-<UTC time>``; None if there was no file."""
     if not path.exists():
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
     for source, destination in zip((path, *companions(path)), (target, *companions(target)), strict=True):
         with suppress(FileNotFoundError):
             source.rename(destination)
@@ -128,13 +143,15 @@ def _readable_rows(source: sqlite3.Connection, table: str, columns: list[str]) -
     return [rows[rowid] for rowid in sorted(rows)], False
 
 
-def copy_readable(source: sqlite3.Connection, destination: sqlite3.Connection) -> dict[str, Any]:
-    """Copy every readable row of every table into an empty store; how many per table, which partly."""
+def copy_readable(source: sqlite3.Connection, destination: sqlite3.Connection,
+                  tables: tuple[str, ...] = TABLES) -> dict[str, Any]:
+    """Copy every readable row of ``tables`` into a store (rows whose key is taken are skipped); how many
+    per table, and which could only partly be read."""
     counts: dict[str, int] = {}
     partly: list[str] = []
     destination.execute("PRAGMA foreign_keys=OFF")  # references are repaired afterwards
     try:
-        for table in TABLES:
+        for table in tables:
             columns = [row[1] for row in destination.execute(f"PRAGMA table_info({table})")]
             rows, complete = _readable_rows(source, table, columns)
             if not complete:
