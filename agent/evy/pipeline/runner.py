@@ -1,4 +1,5 @@
-"""Run the agent as a service: open store and modem, survive modem faults, stop cleanly on SIGTERM."""
+"""Run the agent as a service: open store and modem, survive modem and store faults (a damaged database, a
+full disk), feed systemd's watchdog only while the loop makes progress, stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
