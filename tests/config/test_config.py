@@ -7,7 +7,7 @@ import sys
 import tomllib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evy.config import parse
@@ -105,3 +105,38 @@ def test_cli_check_and_show(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert "modem.baud" in result.stderr
+
+
+NON_FINITE = ["nan", "+nan", "-nan", "inf", "+inf", "-inf"]
+
+
+def _setting_line(setting, value: str) -> str:
+    header = f"[{setting.section}]\n" if setting.section else ""
+    return f"{header}{setting.name} = {value}"
+
+
+@given(setting=st.sampled_from(SETTINGS), value=st.sampled_from(NON_FINITE))
+def test_no_setting_accepts_nan_or_infinity(setting, value):
+    with pytest.raises(ConfigError) as info:
+        parse(_setting_line(setting, value))
+    assert setting.key in str(info.value) and "\n" not in str(info.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(depth=st.integers(min_value=1, max_value=20000), kind=st.sampled_from(["array", "table", "inline"]))
+def test_deep_nesting_is_a_one_line_error_never_a_traceback(depth, kind):
+    if kind == "array":
+        text = "x = " + "[" * depth + "]" * depth
+    elif kind == "table":
+        text = "[" + ".".join(["a"] * depth) + "]\n"
+    else:
+        text = "x = " + "{a = " * depth + "1" + "}" * depth
+    try:
+        parse(text)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_rate_window_nan_is_refused_with_the_key():
+    with pytest.raises(ConfigError, match=r"guards\.rate_window: .*finite"):
+        parse("[guards]\nrate_window = nan")

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evy.mesh.keys import generate_key_file
 from evy.pipeline.kit import join_replies
@@ -97,3 +99,69 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
         stderr = agent.communicate(timeout=15)[1]
         sim.stop()
     assert "not joining the mesh" in stderr and "key" in stderr
+
+
+MALFORMED_NUMBERS = ["+2547x1000111", "", "+", "+" + "9" * 30, "+254 711\n000111", "SAFARICOM", "12"]
+
+
+def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_path):
+    """A kit on the mesh (it holds the key, so its frames authenticate) relays replies to numbers no SMS can
+    reach: the receiving kit rejects each, logs it and still sends the good relay that follows."""
+    from evy.config import load
+    from evy.pipeline.meshlink import MeshLink
+    from evy.responder.base import Priority
+
+    key = generate_key_file(tmp_path / "mesh.key")
+    online = SimModem().start()
+    port_a, port_b = free_udp_port(), free_udp_port()
+    config_a = kit_config(tmp_path / "a", "/dev/null", key, port_a, port_b)
+    config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)
+    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config_b)],
+                             stderr=subprocess.PIPE, text=True)
+    link = MeshLink(load(config_a), coverage=lambda: False, queue_depth=lambda: 0)
+    link.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not link.gateways():
+            time.sleep(0.2)
+        [gateway] = link.gateways()
+        outcomes = []
+        for number in MALFORMED_NUMBERS:  # one at a time: each is acknowledged end to end before the next
+            mesh_id = link.relay(gateway, number, "your reply", Priority.EMERGENCY)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and mesh_id not in [m for m, _ in outcomes]:
+                outcomes += link.take_outcomes()
+                time.sleep(0.1)
+        assert sorted(delivered for _, delivered in outcomes) == [True] * len(MALFORMED_NUMBERS)
+        link.relay(gateway, PHONE, "a boat is on its way to the school", Priority.EMERGENCY)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(r.complete for r in join_replies(list(online.sent))):
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert agent.poll() is None, "the kit is still running"
+        assert [r.recipient for r in join_replies(list(online.sent))] == [PHONE]
+    finally:
+        link.stop()
+        agent.send_signal(signal.SIGTERM)
+        try:
+            stderr = agent.communicate(timeout=15)[1]
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            stderr = agent.communicate()[1]
+        online.stop()
+    assert stderr.count("rejected an SMS relay") == len(MALFORMED_NUMBERS), stderr[-3000:]
+    assert "Traceback" not in stderr
+
+
+@given(number=st.one_of(st.text(max_size=40), st.from_regex(r"\+?[0-9]{0,25}", fullmatch=True)),
+       text=st.text(max_size=300))
+def test_a_relay_is_either_rejected_or_encodes_as_an_sms(number, text):
+    from evy.mesh.messages import SmsRelay
+    from evy.pipeline.meshlink import untrusted_relay_problem
+    from evy.sms import pdu
+
+    problem = untrusted_relay_problem(SmsRelay(number, text))
+    if problem is None:
+        assert pdu.encode_submit(number, text[:160] or "x")
+    else:
+        assert "\n" not in problem or "\n" in number

@@ -30,13 +30,23 @@ def run_agent(args: argparse.Namespace) -> int:
 
 def show_status(args: argparse.Namespace) -> int:
     from evy.pipeline.runner import database_path
-    from evy.store import Store, StoreError
+    from evy.store import Store, StoreError, StoreFull
+    from evy.store.db import MIN_FREE_BYTES, free_bytes
     from evy.store.report import status
 
     config = load(args.config)
     path = database_path(config)
+    room = free_bytes(path.parent)
     if not path.exists():
+        if path.parent.exists() and room < MIN_FREE_BYTES:
+            print_json({"store": {"state": f"disk full: {path} cannot be created; the agent answers from memory",
+                                  "free_bytes": room, "incidents": []}})
+            return 0
         raise StoreError(f"{path}: no database yet (has `evy run` started with this config?)")
-    with Store.open(path) as store:
+    try:
+        store = Store.open(path)
+    except StoreFull as exc:  # the agent works from memory; what the disk holds is still worth showing
+        store = Store.copy_in_memory(path, f"{exc}; the agent answers from memory, figures are from the disk")
+    with store:
         print_json(status(store))
     return 0

@@ -90,10 +90,13 @@ def parse(text: str, source: Path | None = None) -> Config:
     where = f"{source}: " if source else ""
     try:
         table = tomllib.loads(text)
+        flat = dict(_flatten(table))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}not valid TOML: arrays or tables nested too deeply") from None
     values = {s.key: None if s.default is None else s.parse(s.default) for s in SETTINGS}
-    values.update(_validate_flat(dict(_flatten(table)), where))
+    values.update(_validate_flat(flat, where))
     config = Config(values, source)
     try:
         _ = config.emergency_number  # a country without a verified number is rejected here, not mid-emergency

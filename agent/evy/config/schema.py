@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ def number(minimum: float | None = None, maximum: float | None = None) -> Parser
     def parse(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BadValue(f"expected a number, got {_describe(value)}")
+        if not math.isfinite(value):
+            raise BadValue(f"must be a finite number, got {value}")
         if minimum is not None and value < minimum:
             raise BadValue(f"must be at least {minimum}, got {value}")
         if maximum is not None and value > maximum:

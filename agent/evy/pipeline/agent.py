@@ -21,15 +21,15 @@ from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.crash import crashpoint
-from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
-from evy.sms.errors import StoredPduError
+from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
-from evy.store import Store, inbox, outbox
+from evy.store import Store, held, inbox, outbox, report
 
 log = logging.getLogger("evy.agent")
 
@@ -57,15 +57,16 @@ class Agent:
         self._last_retention = 0.0
         self._followups_running = 0
         self._recorded_status: modem_api.ModemStatus | None = None
+        self._held_on_sim: dict[int, str] = {}  # location -> PDU, kept on the SIM while the store is in memory
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
         """Recover what a crash left half done, then read the SIM's backlog."""
         self.responder.warm()
-        self._worker.start()
+        if not self._worker.is_alive():
+            self._worker.start()
         self.sender.recover()
-        for stored in self.modem.list_stored():
-            self.ingest(stored)
+        self.read_sim_storage()
         self.process()
         self._record_modem_state()
         self.notifier.ready("receiving")
@@ -88,7 +89,7 @@ class Agent:
         for event in self.modem.wait_events(timeout):
             self.handle_event(event)
         self.process()
-        self.notifier.ping()
+        self.notifier.progress()
 
     def handle_event(self, event: modem_api.ModemEvent) -> None:
         match event:
@@ -115,18 +116,40 @@ class Agent:
                     self.ingest(stored)
         self._record_modem_state()
 
+    def read_sim_storage(self) -> None:
+        """Store every message the modem holds (the backlog, or what the SIM kept while the store was in
+        memory: those are already stored and are only freed now)."""
+        if self.store.durable:
+            self._held_on_sim.clear()
+        for stored in self.modem.list_stored():
+            self.ingest(stored)
+
     def ingest(self, stored: modem_api.StoredMessage) -> None:
-        """Keep a part durably, then free its SIM slot (in that order: a crash between re-reads it)."""
+        """Keep a part durably, then free its SIM slot (in that order: a crash between re-reads it). A store
+        in memory is not durable: the SIM keeps the message until the store is on disk again."""
         self._store_part(stored.message, stored.pdu)
+        if not self.store.durable:
+            self._held_on_sim[stored.location] = stored.pdu
+            return
         self.modem.delete(stored.location)
         crashpoint("after_sim_delete")
 
+    def _free_settled(self) -> None:
+        """With the store in memory: free the SIM slots of messages that are answered and whose replies left."""
+        if self.store.durable:  # back on disk: read_sim_storage stores and frees them all
+            self._held_on_sim.clear()
+            return
+        for location, pdu in list(self._held_on_sim.items()):
+            if held.settled(self.store, pdu):
+                self.modem.delete(location)
+                del self._held_on_sim[location]
+                crashpoint("after_sim_delete")
+
     def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
-        with self.store.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO unreadable(pdu, reason, received_at) VALUES (?, ?, ?)",
-                       (raw_pdu, reason, time.time()))
-        self.modem.delete(location)
+        self.store.keep_unreadable(raw_pdu, reason)
+        if self.store.durable:
+            self.modem.delete(location)
         log.error("kept an undecodable message (storage slot %s) in the database: %s", location, reason)
 
     def _store_part(self, message: Deliver, raw_pdu: str) -> None:
@@ -151,6 +174,8 @@ class Agent:
         if self.mesh is not None:
             self._mesh_hand_overs()
         self.sender.flush()
+        if self._held_on_sim:
+            self._free_settled()
         self._retention()
 
     # -- answering -------------------------------------------------------------------------------------
@@ -161,14 +186,20 @@ class Agent:
             self._close(message, verdict)
             return
         command = parse_command(message.text)
+        if command is Command.STOP:
+            self._stop(message)
+            return
+        # Commands obey the rate limit and the loop breaker like any text (a HELP flood, an auto-responder
+        # answering INFO); START alone reaches an opted-out sender.
+        verdict = self.guards.traffic_verdict(self.store, message.sender, message.text,
+                                              honour_opt_out=command is not Command.START)
+        if verdict is not Verdict.ANSWER:
+            self._close(message, verdict)
+            return
         if command is not None:
             reply = Reply(command_reply(command, self.config.emergency_number), priority=Priority.COMMAND)
             self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
-                             opt_out=command is Command.STOP, opt_in=command is Command.START)
-            return
-        verdict = self.guards.traffic_verdict(self.store, message.sender, message.text)
-        if verdict is not Verdict.ANSWER:
-            self._close(message, verdict)
+                             opt_in=command is Command.START)
             return
         try:
             reply = self.responder.respond(message)
@@ -184,6 +215,15 @@ class Agent:
         if reply.wants_followup:
             self._followups_running += 1
             self._followup_jobs.put((message, reply))
+
+    def _stop(self, message: Inbound) -> None:
+        """STOP is free: always honoured, whatever the limits. It is confirmed once; a repeated STOP (an
+        auto-responder answering the confirmation) is honoured in silence, so it cannot loop."""
+        if is_opted_out(self.store, message.sender):
+            self._close(message, Verdict.STOP_REPEATED)
+            return
+        reply = Reply(command_reply(Command.STOP, self.config.emergency_number), priority=Priority.COMMAND)
+        self.queue_reply(message, reply, kind="reply", verdict=f"command: {Command.STOP}", opt_out=True)
 
     def _follow_up_worker(self) -> None:
         while True:
@@ -211,14 +251,18 @@ class Agent:
 
     def _mesh_hand_overs(self) -> None:
         for relayed in self.mesh.take_relays():
-            with self.store.transaction() as db:
-                self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
-                                    text=relayed.text, priority=int(relayed.priority),
-                                    keep_ucs2=needs_ucs2(relayed.text))
+            try:
+                with self.store.transaction() as db:
+                    self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
+                                        text=relayed.text, priority=int(relayed.priority),
+                                        keep_ucs2=needs_ucs2(relayed.text))
+            except CodecError as exc:  # mesh input is untrusted: one bad relay must not stop the kit
+                log.warning("rejected an SMS relay from kit %#x: %s", relayed.source, exc)
+                continue
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
         for mesh_id, delivered in self.mesh.take_outcomes():
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
-        self.queue_depth = self.store.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
+        self.queue_depth = report.queued_replies(self.store)
 
     def _close(self, message: Inbound, verdict: Verdict) -> None:
         with self.store.transaction(durable=False) as db:

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from evy.config import Config
+from evy.pipeline.msisdn import home_calling_code, same_subscriber
 from evy.store import Store, inbox
+from evy.store.optouts import is_opted_out, set_opted_out
+
+__all__ = ["Guards", "Verdict", "is_opted_out", "set_opted_out"]
 
 
 class Verdict(StrEnum):
@@ -20,15 +24,10 @@ class Verdict(StrEnum):
     OPTED_OUT = "ignored: opted out"
     RATE_LIMITED = "ignored: rate limit"
     REPLY_LOOP = "ignored: reply loop"
+    STOP_REPEATED = "stop: already opted out, not confirmed again"
 
 
 _DIGITS = re.compile(r"^\+?\d+$")
-
-
-def _same_number(a: str, b: str) -> bool:
-    """Numbers compare on their last 9 digits, so +2547… and 07… are the same SIM."""
-    da, db_ = re.sub(r"\D", "", a), re.sub(r"\D", "", b)
-    return bool(da) and da[-9:] == db_[-9:]
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,8 @@ class Guards:
     def sender_verdict(self, sender: str) -> Verdict:
         """Checks that depend only on who sent it; they come before STOP/START/HELP."""
         own = self.config["own_number"]
-        if own and _same_number(sender, own):
+        country = self.config["country"]
+        if own and same_subscriber(sender, own, home_calling_code(country, own), country):
             return Verdict.OWN_NUMBER
         if self.config["guards.ignore_short_codes"]:
             if not _DIGITS.match(sender):
@@ -47,10 +47,11 @@ class Guards:
                 return Verdict.SHORT_CODE
         return Verdict.ANSWER
 
-    def traffic_verdict(self, store: Store, sender: str, text: str, now: float | None = None) -> Verdict:
-        """Checks on what a sender has been sending; after commands, before the responder."""
+    def traffic_verdict(self, store: Store, sender: str, text: str, now: float | None = None, *,
+                        honour_opt_out: bool = True) -> Verdict:
+        """Checks on what a sender has been sending, for free text and commands alike (STOP excepted)."""
         now = time.time() if now is None else now
-        if is_opted_out(store, sender):
+        if honour_opt_out and is_opted_out(store, sender):
             return Verdict.OPTED_OUT
         loop_since = now - self.config["guards.loop_window"]
         rate_since = now - self.config["guards.rate_window"]
@@ -66,15 +67,3 @@ class Guards:
 
 def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def is_opted_out(store: Store, sender: str) -> bool:
-    return store.db.execute("SELECT 1 FROM optouts WHERE sender = ?", (sender,)).fetchone() is not None
-
-
-def set_opted_out(db, sender: str, stopped: bool, now: float | None = None) -> None:
-    if stopped:
-        db.execute("INSERT OR IGNORE INTO optouts(sender, stopped_at) VALUES (?, ?)",
-                   (sender, time.time() if now is None else now))
-    else:
-        db.execute("DELETE FROM optouts WHERE sender = ?", (sender,))

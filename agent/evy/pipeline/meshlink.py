@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,15 @@ from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.power.resources import ResourceMonitor
 from evy.responder.base import Priority
+from evy.sms import address
+from evy.sms.errors import CodecError
 
 log = logging.getLogger("evy.mesh.link")
 T = TypeVar("T")
 
 UNKNOWN_BATTERY = 255  # the beacon's "not measured" value
+RELAY_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+MAX_RELAY_CHARS = 2000  # longer than any reply a kit composes; the outbox compresses it to the SMS budget
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,16 @@ class MeshLink:
 
     # -- on the mesh thread ----------------------------------------------------------------------------
     def _on_message(self, message: Message) -> None:
-        body = message.decoded()
+        try:
+            body = message.decoded()
+        except Exception as exc:  # whatever a peer sent, the kit goes on
+            log.warning("rejected a mesh message from %#x: its body does not decode (%s)", message.source, exc)
+            return
         if isinstance(body, SmsRelay):
+            problem = untrusted_relay_problem(body)
+            if problem is not None:
+                log.warning("rejected an SMS relay from kit %#x: %s", message.source, problem)
+                return
             priority = Priority.EMERGENCY if message.priority >= MeshPriority.EMERGENCY else Priority.ROUTINE
             self._relays.put(RelayedSms(message.source, body.number, body.text, priority))
         else:
@@ -132,6 +145,21 @@ class MeshLink:
         return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
                       charging=bool(reading.charging) if reading is not None else False,
                       queue_depth=min(self.queue_depth(), 255), cellular=self.coverage())
+
+
+def untrusted_relay_problem(relay: SmsRelay) -> str | None:
+    """Why a relay from the mesh cannot become an SMS, or None. A key proves only that a kit sent it."""
+    if not RELAY_NUMBER.fullmatch(relay.number):
+        return f"{relay.number!r} is not an international or national phone number"
+    try:
+        address.encode(relay.number, field="relayed number", alphanumeric=False)
+    except CodecError as exc:
+        return str(exc)
+    if not relay.text.strip():
+        return "the text is empty"
+    if len(relay.text) > MAX_RELAY_CHARS:
+        return f"the text is {len(relay.text)} characters, over {MAX_RELAY_CHARS}"
+    return None
 
 
 def _drain(source: queue.Queue[T]) -> list[T]:

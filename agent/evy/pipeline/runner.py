@@ -1,4 +1,5 @@
-"""Run the agent as a service: open store and modem, survive modem faults, stop cleanly on SIGTERM."""
+"""Run the agent as a service: open store and modem, survive modem and store faults (a damaged database, a
+full disk), feed systemd's watchdog only while the loop makes progress, stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import time
 from pathlib import Path
 
 from evy.config import Config
+from evy.errors import EvyError
 from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
+from evy.pipeline.crash import crashpoint
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.power.resources import ResourceMonitor
 from evy.responder.factory import make_responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
-from evy.store import Store, StoreError
+from evy.store import Store, StoreCorrupt, StoreError, salvage
 
 log = logging.getLogger("evy.run")
 
@@ -39,21 +42,18 @@ def remember_rejected_pin(config: Config, store: Store) -> None:
     pin = config["modem.pin"]
     if not pin:
         return
-    row = store.db.execute("SELECT value FROM modem_state WHERE key = 'rejected_pin'").fetchone()
-    if row is not None and row[0] == _pin_key(config):
+    if store.modem_state("rejected_pin") == _pin_key(config):
         modem_api.REJECTED_PINS.add((config["modem.port"], pin))
     elif (config["modem.port"], pin) in modem_api.REJECTED_PINS:
-        with store.transaction() as db:
-            db.execute("INSERT INTO modem_state(key, value, at) VALUES ('rejected_pin', ?, ?) ON CONFLICT(key)"
-                       " DO UPDATE SET value = excluded.value, at = excluded.at", (_pin_key(config), time.time()))
+        store.set_modem_state(durable=True, rejected_pin=_pin_key(config))
 
 
-def wait_alive(stop: threading.Event, seconds: float, notifier: Notifier) -> None:
-    """Wait (for a retry or for ever) while telling systemd's watchdog that the agent is alive."""
-    deadline = time.monotonic() + seconds
-    while not stop.is_set() and time.monotonic() < deadline:
-        notifier.ping()
-        stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+def wait_for_a_human(stop: threading.Event, notifier: Notifier) -> None:
+    """Wait until stopped, feeding the watchdog: the agent is healthy and waits on purpose (a refused PIN is
+    never retried, so a restart could not help)."""
+    while not stop.is_set():
+        notifier.progress()
+        stop.wait(1.0)
 
 
 def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
@@ -70,15 +70,15 @@ def open_modem_patiently(config: Config, stop: threading.Event, store: Store,
             remember_rejected_pin(config, store)
             log.error("%s; not retrying (a wrong PIN retried would lock the SIM). Fix modem.pin and restart.",
                       exc)
-            store.set_modem_state(state="sim-locked", last_error=str(exc))
+            note_modem_state(store, state="sim-locked", last_error=str(exc))
             notifier.status(f"SIM locked: {exc}")
-            wait_alive(stop, float("inf"), notifier)
+            wait_for_a_human(stop, notifier)
             return None
         except ModemError as exc:
             log.warning("modem not ready (%s); retrying in %.0f s", exc, delay)
-            store.set_modem_state(state="down", last_error=str(exc))
+            note_modem_state(store, state="down", last_error=str(exc))
             notifier.status(f"waiting for the modem: {exc}")
-            wait_alive(stop, delay, notifier)
+            stop.wait(delay)  # not progress: the watchdog is not fed, so a modem that never answers ends in a restart
             delay = min(delay * 2, 60.0)
     return None
 
@@ -95,20 +95,50 @@ def start_mesh(config: Config, modem: modem_api.Modem, power: ResourceMonitor | 
     return mesh
 
 
+def note_modem_state(store: Store, **values: str) -> None:
+    """Modem state for `evy status`; a store that cannot take it must not stop the modem from opening."""
+    try:
+        store.set_modem_state(**values)
+    except StoreError as exc:
+        log.warning("modem state not recorded: %s", exc)
+
+
+def start_agent(agent: Agent) -> None:
+    """Start the agent; a database found damaged on the way is salvaged and the start tried again."""
+    while True:
+        try:
+            agent.start()
+            return
+        except StoreCorrupt as exc:
+            salvage.replace_damaged(agent.store, str(exc))
+
+
 def serve(agent: Agent, stop: threading.Event) -> None:
-    """The main loop. A full disk or a modem fault pauses the work (nothing is lost: an unstored message
-    stays on the SIM, an unsent reply in the outbox) and it resumes by itself; only a PIN problem stops it."""
+    """The main loop. A damaged database is moved aside and a fresh store takes over; a store in memory
+    (the disk was full at start) goes back to disk when there is room, and the messages the SIM kept meanwhile
+    are then stored and freed. A full disk or a modem fault pauses the work (nothing is lost: an unstored
+    message stays on the SIM, an unsent reply in the outbox) and it resumes by itself; only a PIN problem
+    stops it."""
     pause = 1.0
     while not stop.is_set():
         try:
+            if not agent.store.durable:
+                agent.notifier.status(f"degraded: {agent.store.degraded}; answering from memory")
+                if agent.store.persist():
+                    agent.notifier.status("receiving")
+                    crashpoint("after_persist")
+                    agent.read_sim_storage()  # what the SIM kept while the store was in memory
             agent.step(max_wait=STEP)
             pause = 1.0
         except PinError as exc:
             remember_rejected_pin(agent.config, agent.store)
             log.error("%s; waiting for a fixed modem.pin and a restart (a PIN is never retried)", exc)
             agent.notifier.status(f"SIM locked: {exc}")
-            wait_alive(stop, float("inf"), agent.notifier)
-        except (StoreError, ModemError) as exc:
+            wait_for_a_human(stop, agent.notifier)
+        except StoreCorrupt as exc:
+            agent.notifier.status(f"degraded: {exc}; starting a fresh store")
+            salvage.replace_damaged(agent.store, str(exc))
+        except EvyError as exc:  # a full disk, a modem fault, anything else the agent can name
             log.error("%s; retrying in %.0f s", exc, pause)
             agent.notifier.status(f"degraded: {exc}")
             stop.wait(pause)
@@ -121,7 +151,7 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signum, lambda *_: stop.set())
     notifier = Notifier()
-    with Store.open(database_path(config)) as store:
+    with Store.open(database_path(config), recover=True) as store:
         # Ready means serving: the agent is up and says what it waits for, so a missing modem does not make
         # systemd restart it over and over.
         notifier.ready("opening the modem")
@@ -136,7 +166,7 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
             mesh.queue_depth = lambda: agent.queue_depth
         started = time.monotonic()
         try:
-            agent.start()
+            start_agent(agent)
             log.info("agent ready in %.2f s (emergency number %s)", time.monotonic() - started,
                      config.emergency_number)
             serve(agent, stop)

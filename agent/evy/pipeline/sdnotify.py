@@ -9,6 +9,10 @@ import time
 
 
 class Notifier:
+    """Tells systemd the agent is ready and alive. The watchdog is fed only by :meth:`progress`, which the
+    main loop calls after each completed turn: a loop stuck retrying something starves it, and systemd
+    restarts the agent (``WatchdogSec=`` in the unit) instead of leaving a kit that looks alive but is deaf."""
+
     def __init__(self) -> None:
         self._address = os.environ.get("NOTIFY_SOCKET")
         usec = os.environ.get("WATCHDOG_USEC")
@@ -32,8 +36,9 @@ class Notifier:
     def stopping(self) -> None:
         self.send("STOPPING=1")
 
-    def ping(self) -> None:
-        """WATCHDOG=1, at most twice per watchdog interval; call it from the main loop."""
+    def progress(self) -> None:
+        """The loop finished a turn (or waits, on purpose, for a human): WATCHDOG=1, at most twice per
+        watchdog interval. Never call it from a retry loop."""
         if self.watchdog_interval is None:
             return
         now = time.monotonic()

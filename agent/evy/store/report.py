@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from evy.store.db import Store
+from evy.store.db import Store, free_bytes
+
+INCIDENTS_SHOWN = 5
 
 
 def status(store: Store) -> dict[str, Any]:
@@ -22,6 +25,7 @@ def status(store: Store) -> dict[str, Any]:
         "SELECT last_error FROM outbox WHERE last_error IS NOT NULL ORDER BY next_attempt DESC LIMIT 1"
     ).fetchone()
     return {
+        "store": store_state(store),
         "inbox": {
             "parts_waiting": count("SELECT COUNT(*) FROM parts WHERE message_id IS NULL"),
             "messages_new": count("SELECT COUNT(*) FROM messages WHERE state = 'new'"),
@@ -44,3 +48,19 @@ def status(store: Store) -> dict[str, Any]:
             "updated_at": updated,
         },
     }
+
+
+def store_state(store: Store) -> dict[str, Any]:
+    """Whether the database is on disk, the room left, and the latest incidents (damaged files salvaged)."""
+    rows = store.db.execute("SELECT at, kind, detail, moved_to, recovered FROM incidents ORDER BY id DESC"
+                            " LIMIT ?", (INCIDENTS_SHOWN,)).fetchall()
+    return {
+        "state": "ok" if store.durable else f"in memory: {store.degraded}",
+        "free_bytes": free_bytes(store.path.parent),
+        "incidents": [{"at": r["at"], "kind": r["kind"], "detail": r["detail"], "moved_to": r["moved_to"],
+                       "recovered": json.loads(r["recovered"] or "{}")} for r in rows],
+    }
+
+
+def queued_replies(store: Store) -> int:
+    return store.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'queued'").fetchone()[0]

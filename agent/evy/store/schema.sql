@@ -92,3 +92,13 @@ CREATE TABLE IF NOT EXISTS modem_state (
     value TEXT NOT NULL,
     at    REAL NOT NULL
 );
+
+-- What happened to the database itself (a damaged file moved aside and salvaged), for `evy status`.
+CREATE TABLE IF NOT EXISTS incidents (
+    id        INTEGER PRIMARY KEY,
+    at        REAL NOT NULL,
+    kind      TEXT NOT NULL,                 -- 'damaged'
+    detail    TEXT NOT NULL,                 -- the error, one line
+    moved_to  TEXT,                          -- where the damaged file was kept for forensics
+    recovered TEXT                           -- JSON: rows read back per table, and tables only partly read
+);

@@ -1,0 +1,148 @@
+"""`evy run` and systemd's watchdog: WATCHDOG=1 is sent only while the main loop makes progress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def notifications(listener: socket.socket, seconds: float) -> list[tuple[float, str]]:
+    """(monotonic time, message) of every notification received in the next ``seconds``."""
+    received = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        listener.settimeout(left)
+        try:
+            received.append((time.monotonic(), listener.recv(4096).decode()))
+        except TimeoutError:
+            break
+    return received
+
+
+def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
+    """A modem that swallows every command (left at a `>` prompt, hung firmware): the agent retries, but
+    after one watchdog timeout without progress systemd must be left to restart it."""
+    master, slave = os.openpty()  # a serial port with a modem that never answers
+    config = tmp_path / "evy.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{os.ttyname(slave)}"\ncommand_timeout = 0.3\n'
+                      "[brain]\nfollowup = false\n")
+    notify_path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(notify_path)
+    timeout = 2.0
+    env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": str(int(timeout * 1e6))}
+    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        received = notifications(listener, 4 * timeout)
+        ready_at = next(at for at, m in received if m.startswith("READY=1"))
+        late = [at - ready_at for at, m in received if "WATCHDOG=1" in m and at - ready_at > timeout]
+        assert agent.poll() is None, "the agent is still retrying"
+        assert not late, f"the watchdog was fed {len(late)} times after {timeout} s without progress"
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        listener.close()
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
+    from evy.sms.simmodem import SimModem
+
+    sim = SimModem().start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n')
+    notify_path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(notify_path)
+    timeout = 2.0
+    env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": str(int(timeout * 1e6))}
+    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        received = notifications(listener, 4 * timeout)
+        pings = [at for at, m in received if "WATCHDOG=1" in m]
+        assert pings and max(b - a for a, b in zip([received[0][0], *pings], [*pings, received[-1][0]],
+                                                   strict=True)) < timeout, "never a gap of a whole timeout"
+        assert pings[-1] > received[0][0] + 3 * timeout
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        listener.close()
+        sim.stop()
+
+
+def test_damage_found_while_running_is_salvaged_and_the_kit_keeps_answering(tmp_path):
+    """The SD card damages pages of a running kit's database: the next statement that reads them fails,
+    the main loop moves the file aside, starts a fresh store with what can be read and answers on."""
+    import sqlite3
+    import threading
+
+    from evy.pipeline.agent import Agent
+    from evy.pipeline.kit import join_replies, kit_config
+    from evy.pipeline.runner import serve
+    from evy.responder.factory import make_responder
+    from evy.sms.modem import make_modem
+    from evy.sms.simmodem import SimModem
+    from evy.store import Store
+    from evy.store.report import status
+
+    sim = SimModem().start()
+    config = kit_config(tmp_path, sim.port, 'country = "KE"\n[brain]\nfollowup = false\n')
+    path = tmp_path / "evy.db"
+    store = Store.open(path, recover=True)
+    modem = make_modem(config)
+    modem.open()
+    agent = Agent(config, modem, store, make_responder(config))
+    stop = threading.Event()
+    agent.start()
+    loop = threading.Thread(target=serve, args=(agent, stop), daemon=True)
+    loop.start()
+    try:
+        sim.deliver("+254711000001", "there is a fire in the market")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not join_replies(list(sim.sent)):
+            time.sleep(0.05)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = [r[0] for r in other.execute("SELECT pageno FROM dbstat WHERE name = 'messages_sender'")]
+        size = other.execute("PRAGMA page_size").fetchone()[0]
+        with open(path, "r+b") as file:
+            for page in pages:
+                file.seek((page - 1) * size)
+                file.write(b"\xa5" * size)
+        other.execute("INSERT INTO counters(name, value) VALUES ('touch', 1)")  # other caches see the change
+        other.close()
+
+        sim.deliver("+254711000002", "my neighbour collapsed and is not breathing")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(join_replies(list(sim.sent))) < 2:
+            time.sleep(0.05)
+        assert [r.recipient for r in join_replies(list(sim.sent))] == ["+254711000001", "+254711000002"]
+        assert loop.is_alive(), "the main loop goes on"
+        [incident] = status(store)["store"]["incidents"]
+        assert "damaged" in incident["detail"] and Path(incident["moved_to"]).exists()
+        assert store.integrity_check() == "ok"
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+        agent.close()
+        modem.close()
+        store.close()
+        sim.stop()

@@ -1,0 +1,148 @@
+"""A full data partition at start: `evy run` starts degraded, answers from a store in memory, leaves every
+received message on the SIM, and moves the store to disk (freeing the SIM) once there is room. A real, tiny
+tmpfs (needs root to mount) and a real `evy run` on the pty simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evy.pipeline.kit import join_replies
+from evy.sms.simmodem import SimModem
+from evy.store import Store
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+SENDERS = ["+254711000101", "+254711000102", "+254711000103"]
+
+
+@pytest.fixture
+def small_partition(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mountpoint = tmp_path / "data"
+    mountpoint.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mountpoint
+    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def fill_up(partition: Path) -> Path:
+    ballast = partition / "ballast"
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return ballast
+
+
+def write_config(tmp_path: Path, data_dir: Path, port: str) -> Path:
+    config = tmp_path / "evy.toml"
+    config.write_text(f'country = "KE"\ndata_dir = "{data_dir}"\n[modem]\nport = "{port}"\n'
+                      "command_timeout = 2.0\n[outbox]\nnetwork_hold = 1.0\n[brain]\nfollowup = false\n")
+    return config
+
+
+def start(config: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stop(agent: subprocess.Popen) -> str:
+    agent.send_signal(signal.SIGTERM)
+    try:
+        return agent.communicate(timeout=20)[1]
+    except subprocess.TimeoutExpired:
+        agent.kill()
+        return agent.communicate()[1]
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def on_sim(sim: SimModem) -> int:
+    """Received messages still in the modem's storage (REC UNREAD or REC READ)."""
+    return sum(1 for slot in sim.storage.values() if slot.stat in (0, 1))
+
+
+def status(config: Path) -> dict:
+    result = subprocess.run([sys.executable, "-m", "evy", "status", "--config", str(config)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("history", [False, True], ids=["first-start", "restart-with-history"])
+def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the_sim(tmp_path, small_partition,
+                                                                                     history):
+    sim = SimModem(storage_size=30).start()
+    database = small_partition
+    config = write_config(tmp_path, small_partition, sim.port)
+    agent = None
+    try:
+        if history:  # a kit that has been answering, then restarts after the partition filled up
+            agent = start(config)
+            sim.deliver("+254799000001", "STOP")
+            assert wait_until(lambda: len(join_replies(list(sim.sent))) == 1, 30)
+            stop(agent)
+        before = len(join_replies(list(sim.sent)))
+        ballast = fill_up(small_partition)
+        sim.fail_next("CMSS", cms=331, count=10)  # no network for ~10 s: the replies wait, so do the messages
+
+        agent = start(config)
+        for n, sender in enumerate(SENDERS):
+            sim.deliver(sender, f"help {n}, the bridge is gone and water is rising")
+        sim.deliver("+254799000001", "are you there")  # opted out before: the copy in memory knows it
+        expected = sorted(SENDERS + ([] if history else ["+254799000001"]))
+        time.sleep(3.0)
+        assert agent.poll() is None, "the agent keeps running"
+        assert on_sim(sim) == len(expected), "a message stays on the SIM until its reply has left"
+        assert "disk full" in status(config)["store"]["state"]
+
+        assert wait_until(lambda: len(join_replies(list(sim.sent))) >= before + len(expected), 40), \
+            "answered from memory although the disk is full"
+        assert wait_until(lambda: on_sim(sim) == 0, 20), "answered messages are freed from the SIM"
+        assert agent.poll() is None and "disk full" in status(config)["store"]["state"]
+
+        ballast.unlink()
+        handled = len(SENDERS) + 1 + int(history)
+
+        def persisted() -> bool:
+            if not (database / "evy.db").exists():
+                return False
+            report = status(config)
+            return report["store"]["state"] == "ok" and report["inbox"]["messages_handled"] == handled
+
+        assert wait_until(persisted, 60), "the store kept in memory is on disk once there is room"
+        time.sleep(1.5)
+        replies = join_replies(list(sim.sent))[before:]
+        assert sorted(r.recipient for r in replies) == expected, "each answered exactly once, nobody twice"
+    finally:
+        stderr = stop(agent) if agent is not None else ""
+        sim.stop()
+    assert "working from memory" in stderr and "there is room again" in stderr
+    with Store.open(small_partition / "evy.db") as store:
+        assert store.integrity_check() == "ok"
+        verdicts = sorted(r[0] for r in store.db.execute("SELECT verdict FROM messages"))
+    assert verdicts.count("answered") == len(SENDERS) + (0 if history else 1)
+    assert ("ignored: opted out" in verdicts) == history
