@@ -16,10 +16,13 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import replace
 
+from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.pipeline.commands import Command, command_reply, parse_command
+from evy.pipeline.conversation import Conversation
 from evy.pipeline.crash import crashpoint
 from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
 from evy.pipeline.meshlink import MeshLink
@@ -29,7 +32,8 @@ from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
-from evy.store import Store, held, inbox, outbox, report
+from evy.store import Store, StoreError, held, inbox, outbox, report
+from evy.store import cases as case_store
 
 log = logging.getLogger("evy.agent")
 
@@ -47,6 +51,7 @@ class Agent:
         self.mesh = mesh
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
+        self.conversation = Conversation(config, store, responder)
         self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
@@ -201,17 +206,21 @@ class Agent:
             self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
                              opt_in=command is Command.START)
             return
+        case: Case | None = None
         try:
-            reply = self.responder.respond(message)
+            answered = self.conversation.answer(message)
+            reply, case = answered.reply, answered.case
+        except StoreError:
+            raise  # the loop pauses and the message is answered once the store works again
         except Exception:  # a responder bug must not stop the kit answering: fall back to the template
             log.exception("responder failed on message %d; sending the safety template", message.message_id)
             from evy.responder.basic import BasicResponder
 
             reply = BasicResponder(self.config).respond(message)
         if reply is None:
-            self._close(message, Verdict.ANSWER)
+            self._close(message, Verdict.ANSWER, case)
             return
-        self.queue_reply(message, reply, kind="reply", keep_ucs2=needs_ucs2(message.text))
+        self.queue_reply(message, reply, kind="reply", keep_ucs2=needs_ucs2(message.text), case=case)
         if reply.wants_followup:
             self._followups_running += 1
             self._followup_jobs.put((message, reply))
@@ -236,10 +245,15 @@ class Agent:
             self._followups.put((message, extra))
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
-                    keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False) -> None:
+                    keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False,
+                    case: Case | None = None) -> None:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
-        # again. The durable commit before the first part leaves (stored sending) syncs it too.
+        # again. The durable commit before the first part leaves (stored sending) syncs it too. The case
+        # update commits with the reply: a crash keeps both or neither.
         with self.store.transaction(durable=False) as db:
+            if case is not None:
+                case_store.save(db, replace(case, last_out_at=time.time()))
+                case_store.attach_message(db, message.message_id, case.id)
             self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
                                 text=reply.text, priority=int(reply.priority), max_segments=reply.max_segments,
                                 keep_ucs2=keep_ucs2)
@@ -264,8 +278,11 @@ class Agent:
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
         self.queue_depth = report.queued_replies(self.store)
 
-    def _close(self, message: Inbound, verdict: Verdict) -> None:
+    def _close(self, message: Inbound, verdict: Verdict, case: Case | None = None) -> None:
         with self.store.transaction(durable=False) as db:
+            if case is not None:  # answered by nothing, but still part of the sender's conversation
+                case_store.save(db, case)
+                case_store.attach_message(db, message.message_id, case.id)
             inbox.mark_handled(db, message.message_id, str(verdict))
         log.info("message %d from %s: %s", message.message_id, message.sender, verdict)
 
@@ -291,6 +308,9 @@ class Agent:
         removed = inbox.purge(self.store, now - self.config["store.retention_days"] * 86400)
         if removed:
             log.info("retention: removed %d handled messages", removed)
+        closed = case_store.close_quiet(self.store, now, self.config["cases.quiet_close"])
+        if closed:
+            log.info("closed %d quiet cases", closed)
         self._record_modem_state()
 
     def _record_modem_state(self) -> None:

@@ -16,6 +16,7 @@ from evy.cases.dialogue import Reading, Turn, next_turn
 from evy.cases.state import Case
 from evy.compress import compress
 from evy.config import Config
+from evy.pipeline.crash import crashpoint
 from evy.responder.base import Inbound, Priority, Reply, Responder
 from evy.router import triage
 from evy.store import Store
@@ -42,6 +43,7 @@ class Conversation:
         if case is None:
             with self.store.transaction(durable=False) as db:
                 case = case_store.open_case(db, sender, now)
+            crashpoint("after_case_opened")
         return case
 
     def answer(self, message: Inbound, now: float | None = None) -> Answer:
