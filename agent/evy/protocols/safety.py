@@ -4,7 +4,7 @@ Patterns are written for folded text: lower case, no accents, "n't" -> "nt" ("do
 apostrophes -> a space ("l'eau" -> "l eau"). A text is checked one sentence at a time (sentences end at
 ``. ! ? ; :`` or a line break). A match is forgiven only when the sentence negates it: a negation cue of the
 language ("do not", "never", "no") comes before it, no scope reset ("unless", "and", "then"...) comes
-between that cue and the match's end, and the match holds no cue itself. So "No ice or butter" passes a
+between that cue and the match's end, and the match does not start with a cue. So "No ice or butter" passes a
 pattern for ice, while "Don't run a generator indoors unless the doors are open" fails a pattern for
 "unless the doors are open", and a pattern that spells out a refusal ("nothing to drink") is never forgiven.
 """
@@ -47,8 +47,8 @@ class Negation:
         return cls(_words(cues), _words(resets))
 
     def forgives(self, sentence: str, start: int, end: int) -> bool:
-        if self.cues is None or self.cues.search(sentence, start, end):
-            return False
+        if self.cues is None or self.cues.match(sentence, start):
+            return False  # the pattern spells out a refusal itself ("nothing to drink")
         before = list(self.cues.finditer(sentence, 0, start))
         if not before:
             return False
