@@ -47,6 +47,7 @@ def test_a_good_file_loads_with_its_steps():
     (('must_not = ["stop pushing"]', ""), "protocol.cpr: must_not must be a list"),
     (('must_not = ["stop pushing"]', "must_not = []"), "protocol.cpr: must_not needs at least one"),
     (('must_not = ["stop pushing"]', 'must_not = ["(unclosed"]'), "protocol.cpr: must_not: bad regular expression"),
+    (('must_not = ["stop pushing"]', 'must_not = ["arrêtez"]'), "protocol.cpr: must_not: 'arrêtez' has accents"),
     (('question = "Breathing?"', 'question = "Breathing?"\nsevere = true'), "protocol.cpr: unknown field 'severe'"),
     (('question = "Breathing?"', ""), "protocol.cpr: next steps need a question"),
     (('text = "On their side. {number}"', 'text = "On their side."'),

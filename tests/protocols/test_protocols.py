@@ -158,7 +158,7 @@ def test_conversation_steps_follow_the_answers():
     assert "side" in breathing.text and "999" in breathing.text
     assert step("cpr", ("yes",), "en", "999").instructions == breathing.instructions  # "yes" shares the step
     assert set(lookup("cpr", "en", "999").expects) >= {"breathing", "not_breathing"}
-    assert "tourniquet" in step("bleeding", ("continuing",), "es", "112").text
+    assert "torniquete" in step("bleeding", ("continuing",), "es", "112").text
     with pytest.raises(ProtocolError, match="no step for 'maybe'"):
         step("cpr", ("maybe",), "en", "112")
 

@@ -123,6 +123,8 @@ def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
 def _patterns(value: Any, where: str, what: str) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for pattern in _strings(value, where, what):
+        if not pattern.isascii():
+            raise ProtocolError(f"{where}: {what}: {pattern!r} has accents; patterns are written for folded text")
         try:
             compiled.append(re.compile(pattern))
         except re.error as exc:

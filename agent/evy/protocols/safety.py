@@ -24,8 +24,13 @@ _SPACES = re.compile(r"[ \t]+")
 def fold(text: str) -> str:
     """``text`` as must_not patterns are written for: "Don't put ÍCE" -> "dont put ice"."""
     text = _APOSTROPHES.sub(" ", _CONTRACTION.sub("nt", text.lower()))
-    decomposed = unicodedata.normalize("NFKD", text)
-    return _SPACES.sub(" ", "".join(char for char in decomposed if not unicodedata.combining(char)))
+    for _ in range(3):  # lower() and NFKD can each undo the other once ("𝕬" -> "A" -> "a")
+        plain = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+        plain = plain.lower()
+        if plain == text:
+            break
+        text = plain
+    return _SPACES.sub(" ", text)
 
 
 def _words(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
