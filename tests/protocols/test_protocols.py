@@ -115,6 +115,21 @@ def test_every_text_passes_the_contraindications_of_every_protocol_it_can_stand_
     assert broken == []
 
 
+# Where the first thing to do is not to phone: act first (back blows, drop-cover-hold, leave the gas or the
+# coast, cool the burn), or the call is only needed on a sign the text names. Everywhere else the number
+# is on the first line.
+ACT_FIRST = {"burns", "choking", "seizure", "febrile_seizure", "fracture", "earthquake", "flood", "storm",
+             "tsunami", "pan_fire", "gas_leak", "hypothermia", "heat_exhaustion", "low_blood_sugar", "diabetic",
+             "dehydration", "shelter", "water_food", "food_distribution"}
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_the_number_comes_first_unless_acting_first_saves_the_life(language):
+    late = {key for key in keys(language)
+            if LONG_NUMBER not in lookup(key, language, LONG_NUMBER).text.splitlines()[0]}
+    assert late <= ACT_FIRST, late - ACT_FIRST
+
+
 def test_fallbacks_stand_in_for_every_protocol():
     covered = {member for members in STANDS_IN_FOR.values() for member in members}
     assert set(STANDS_IN_FOR) <= set(CATEGORIES)
