@@ -235,3 +235,13 @@ def test_step_sizes_stay_within_one_sms_mostly():
     sizes = [segments.count(compress(found.text, language="en").text)[1]
              for _, path, found in every_step("en") if path]
     assert sum(size == 1 for size in sizes) / len(sizes) >= 0.9
+
+
+@pytest.mark.parametrize("key", ["medical", "heart_attack", "spinal_injury"])
+def test_a_bare_no_to_awake_and_breathing_covers_both_cases(key):
+    """"No" to "Are they awake and breathing?" may mean either: the step says what to do in both."""
+    assert lookup(key, "en", "112").question == "Are they awake and breathing?"
+    answer = step(key, ("no",), "en", "112").text
+    assert re.search(r"CPR|chest", answer) and "side" in answer
+    assert step(key, ("unresponsive",), "en", "112").instructions != step(key, ("not_breathing",), "en",
+                                                                           "112").instructions
