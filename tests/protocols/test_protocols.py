@@ -150,6 +150,9 @@ def test_fallback_first_replies_give_the_number_first_and_ask_one_question(langu
     assert medical.question and {"awake", "unresponsive", "not_breathing"} <= set(medical.expects)
 
 
+DELETE = {"en": "Delete", "es": "Eliminar", "fr": "Supprimer", "pt": "Apagar", "sw": "Futa", "ht": "Efase"}
+
+
 @pytest.mark.parametrize("language", SHIPPED)
 def test_discreet_replies_alarm_no_onlooker_and_ask_nothing(language):
     discreet = [key for key, entry in _library()[language].protocols.items() if entry.discreet]
@@ -158,6 +161,7 @@ def test_discreet_replies_alarm_no_onlooker_and_ask_nothing(language):
     assert reply.question is None and reply.expects == ()
     assert alarming_words(reply.text, language) == []
     assert compress(reply.text, max_segments=2, language=language).segments <= 2
+    assert DELETE[language] in reply.text  # how to delete the thread
 
 
 def test_the_old_generic_medical_reply_is_caught_as_harmful():
