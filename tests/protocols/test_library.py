@@ -14,6 +14,9 @@ ANSWERS = "\n".join(f'{answer} = ["{answer.replace("_", " ")}"]' for answer in A
 GOOD = f"""language = "xx"
 [phrase]
 call = "Call {{number}}."
+[ask]
+location = "Where?"
+people = "How many?"
 [answer]
 {ANSWERS}
 [negation]
@@ -59,6 +62,7 @@ def test_a_good_file_loads_with_its_steps():
     (('source = "a public source, long enough"', 'source = ""'), "protocol.cpr: source is required"),
     (('done = ["done"]', ""), "[answer] must list exactly the answer classes; wrong: done"),
     (('cues = ["not"]', ""), "negation.cues must be a list"),
+    (('people = "How many?"', 'people = "How many"'), "[ask] must give location, people"),
     (('[discreet]', '[discreet]\n[extra]'), "unknown section 'extra'"),
     (('language = "xx"', 'language = "yy"'), "`language` must be 'xx'"),
     (('call = "Call {number}."', 'call = "Call."'), "phrase.call must name the number"),

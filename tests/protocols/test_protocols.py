@@ -182,6 +182,18 @@ def test_conversation_steps_follow_the_answers():
         step("cpr", ("maybe",), "en", "112")
 
 
+@pytest.mark.parametrize("language", SHIPPED)
+def test_the_dispatcher_questions_are_short_gsm7_questions(language):
+    from evy.protocols import ask
+
+    for name in ("location", "people"):
+        question = ask(name, language)
+        assert question.endswith("?") and compress(question, language=language).segments == 1
+        assert gsm7.is_gsm7(compress(question, language=language).text)
+    with pytest.raises(ProtocolError, match="no question 'age'"):
+        ask("age", language)
+
+
 def test_sw_and_ht_are_full_languages():
     assert lookup("cpr", "sw", "999").language == "sw"
     assert lookup("cpr", "ht", "114").language == "ht"

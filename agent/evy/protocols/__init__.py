@@ -6,6 +6,7 @@ from evy.protocols.library import (
     Step,
     alarming_words,
     answer_phrases,
+    ask,
     classify_answer,
     contraindications,
     for_triage,
@@ -20,6 +21,23 @@ from evy.protocols.library import (
 )
 from evy.protocols.numbers import emergency_number
 
-__all__ = ["ANSWER_CLASSES", "Protocol", "Step", "alarming_words", "answer_phrases", "classify_answer",
-           "contraindications", "emergency_number", "for_triage", "keys", "languages", "lookup",
-           "name_the_number", "paths", "phrase", "stands_in_for", "step"]
+__all__ = [
+    "ANSWER_CLASSES",
+    "Protocol",
+    "Step",
+    "alarming_words",
+    "answer_phrases",
+    "ask",
+    "classify_answer",
+    "contraindications",
+    "emergency_number",
+    "for_triage",
+    "keys",
+    "languages",
+    "lookup",
+    "name_the_number",
+    "paths",
+    "phrase",
+    "stands_in_for",
+    "step",
+]

@@ -12,7 +12,8 @@ A protocol (``[protocol.KEY]``) is the first reply to a case and the steps that 
 - ``discreet`` (optional, true): read by an onlooker it must alarm no one (the file's ``[discreet]``
   words), and it asks nothing back.
 
-A file also holds ``[phrase]`` (short phrases; ``generic_number``), ``[answer]`` (answer class -> the folded
+A file also holds ``[phrase]`` (short phrases; ``generic_number``), ``[ask]`` (the questions that belong
+to no one protocol: ``location``, ``people``), ``[answer]`` (answer class -> the folded
 words people reply with), ``[negation]`` (``cues`` and scope ``resets`` for the must_not check) and
 ``[discreet] must_not``. Keys are the router's topics and categories, the finer protocols the triage can
 map to, and ``general`` for a message that is none of them.
@@ -62,7 +63,9 @@ UNIVERSAL_FALLBACKS = ("general", "other")
 
 _PROTOCOL_FIELDS = {"text", "source", "must_not", "question", "next", "discreet"}
 _STEP_FIELDS = {"text", "question", "next"}
-_SECTIONS = {"language", "phrase", "answer", "negation", "discreet", "protocol"}
+_SECTIONS = {"language", "phrase", "ask", "answer", "negation", "discreet", "protocol"}
+# The dispatcher's questions that belong to no one protocol, asked once per case when the answer is missing.
+ASKS = ("location", "people")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class _Language:
     answers: dict[str, tuple[tuple[str, ...], ...]]  # class -> its phrases as token tuples
     negation: Negation
     discreet: tuple[re.Pattern[str], ...]
+    asks: dict[str, str]
 
 
 # --- loading and validation ----------------------------------------------------------------------------------
@@ -186,6 +190,10 @@ def _language(data: dict[str, Any], where: str) -> _Language:
     for name, text in phrases.items():
         if not isinstance(text, str) or NUMBER_FIELD not in text:
             raise ProtocolError(f"{where}: phrase.{name} must name the number as {NUMBER_FIELD}")
+    asks = data.get("ask", {})
+    if set(asks) != set(ASKS) or not all(isinstance(text, str) and text.rstrip().endswith("?")
+                                         for text in asks.values()):
+        raise ProtocolError(f"{where}: [ask] must give {', '.join(ASKS)}, each a question ending in '?'")
     raw_answers = data.get("answer", {})
     if set(raw_answers) != set(ANSWER_CLASSES):
         missing = sorted(set(ANSWER_CLASSES) ^ set(raw_answers))
@@ -203,7 +211,7 @@ def _language(data: dict[str, Any], where: str) -> _Language:
     raw_protocols = data.get("protocol", {})
     protocols = {key: _protocol(entry, f"{where}: protocol.{key}") for key, entry in raw_protocols.items()}
     return _Language(protocols, phrases, generic if generic != ("-",) else (), answers,
-                     Negation.of(cues, resets), discreet)
+                     Negation.of(cues, resets), discreet, dict(asks))
 
 
 def load_language(text: str, language: str, where: str) -> _Language:
@@ -249,6 +257,14 @@ def phrase(name: str, language: str, number: str) -> str:
         if text is not None:
             return text.replace(NUMBER_FIELD, number)
     raise ProtocolError(f"no phrase {name!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
+
+
+def ask(name: str, language: str) -> str:
+    """A dispatcher question (``location``, ``people``) in ``language``, else in English."""
+    if name not in ASKS:
+        raise ProtocolError(f"no question {name!r} (known: {', '.join(ASKS)})")
+    entry = _library().get(language) or _library()[FALLBACK_LANGUAGE]
+    return entry.asks[name]
 
 
 def languages() -> tuple[str, ...]:
