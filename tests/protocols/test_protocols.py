@@ -172,6 +172,13 @@ def test_the_old_generic_medical_reply_is_caught_as_harmful():
     assert contraindications(lookup("medical", "en", "112").text, "en", stands_in_for("medical")) == []
 
 
+def test_the_old_hazmat_reply_is_caught_as_harmful_for_carbon_monoxide():
+    old = ("Chemical or gas danger: leave upwind and uphill now. Call 112. 2. Told to shelter: go inside, "
+           "close windows, doors and vents, turn off fans.")
+    assert [hit for hit in contraindications(old, "en", stands_in_for("hazmat")) if hit.startswith("carbon")]
+    assert contraindications(lookup("hazmat", "en", "112").text, "en", stands_in_for("hazmat")) == []
+
+
 def test_conversation_steps_follow_the_answers():
     breathing = step("cpr", ("breathing",), "en", "999")
     assert "side" in breathing.text and "999" in breathing.text
