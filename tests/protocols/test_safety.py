@@ -178,6 +178,8 @@ def test_the_same_danger_negated_passes(language, key, advice):
 
 def test_a_negation_does_not_reach_past_unless_and_then():
     assert contraindications("Do not panic, then pour water on the pan.", "en", ["pan_fire"])
+    assert contraindications("No, pour water on the pan.", "en", ["pan_fire"])
+    assert contraindications("Non, jetez de l'eau sur la casserole.", "fr", ["pan_fire"])
     assert contraindications("Never run it indoors. Stay inside with the windows open.", "en",
                              ["carbon_monoxide"])
 

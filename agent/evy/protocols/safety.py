@@ -54,7 +54,8 @@ class Negation:
     def forgives(self, sentence: str, start: int, end: int) -> bool:
         if self.cues is None or self.cues.match(sentence, start):
             return False  # the pattern spells out a refusal itself ("nothing to drink")
-        before = list(self.cues.finditer(sentence, 0, start))
+        # "No, pour water on it": a cue followed by a comma answers a question, it negates nothing.
+        before = [cue for cue in self.cues.finditer(sentence, 0, start) if sentence[cue.end():cue.end() + 1] != ","]
         if not before:
             return False
         return self.resets is None or not self.resets.search(sentence, before[-1].end(), end)
