@@ -96,6 +96,14 @@ def test_a_broken_file_is_a_one_line_error_naming_file_and_key(change, message):
     ("sw", "bado damu inatoka", None, "continuing"),
     ("ht", "li respire kounya", None, "breathing"),
     ("ht", "li pa respire", None, "not_breathing"),
+    ("en", "hes not better", None, "worse"),
+    ("en", "we havent found her", None, "continuing"),
+    ("en", "we are not out", None, "no"),
+    ("es", "no mejora nada", None, "worse"),
+    ("fr", "on l a pas retrouve", None, "continuing"),
+    ("pt", "nao melhorou", None, "worse"),
+    ("sw", "hana nafuu", None, "worse"),
+    ("ht", "nou poko jwenn li", None, "continuing"),
     ("en", "thanks", None, None),
 ])
 def test_replies_in_an_open_case_get_their_answer_class(language, reply, expects, answer):
