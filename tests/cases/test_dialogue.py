@@ -138,3 +138,21 @@ def test_any_conversation_keeps_the_case_rules(messages: list[str], start: tuple
         assert turn.case.updated_at >= before.updated_at
         if turn.text is not None and not turn.closed:
             assert NUMBER in turn.text or "Case" in turn.text
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "pt", "sw", "ht"])
+def test_each_language_has_every_text_in_gsm7(language: str) -> None:
+    from evy.cases.dialogue import words
+    from evy.sms.gsm7 import is_gsm7
+
+    vocabulary = words(language)
+    assert set(vocabulary.texts) == {"case", "noted", "keep_going", "closed", "status", "no_case"}
+    assert set(vocabulary.statuses) == {str(status) for status in Status}
+    for text in [*vocabulary.texts.values(), *vocabulary.statuses.values()]:
+        assert is_gsm7(text.format(code="2BE4", number="999", status="x", ago="5 min")), text
+    assert vocabulary.safe and vocabulary.status and vocabulary.people
+
+
+def test_status_without_a_case_says_so() -> None:
+    turn = next_turn(new_case(), "status", ROUTINE, number=NUMBER, now=1)
+    assert "no open case" in turn.text

@@ -151,7 +151,9 @@ def next_turn(case: Case, text: str, reading: Reading, *, number: str, now: floa
     if says_safe(text, language) and not reading.emergency:
         closed = sender_safe(replace(case, last_in_at=now), now)
         return Turn(closed, vocabulary.texts["closed"].format(code=case_code(case.id)), closed=True)
-    if asks_status(text, language) and not reading.emergency and case.topic is not None:
+    if asks_status(text, language) and not reading.emergency and case.category is None:
+        return Turn(replace(case, last_in_at=now), vocabulary.texts["no_case"])
+    if asks_status(text, language) and not reading.emergency:
         status = vocabulary.statuses[str(case.status)]
         reply = vocabulary.texts["status"].format(code=case_code(case.id), status=status,
                                                   ago=_ago(now - case.updated_at))
@@ -217,11 +219,10 @@ def _pending_question(case: Case, protocol_question: tuple[str, str] | None = No
         return text, (*case.asked, key)
     if not case.emergency:
         return None, case.asked
-    texts = words(case.language).texts
     if case.location_text is None and WHERE not in case.asked:
-        return texts["where"], (*case.asked, WHERE)
+        return library.ask("location", case.language), (*case.asked, WHERE)
     if case.people is None and PEOPLE not in case.asked and case.category not in ("medical", None):
-        return texts["people"], (*case.asked, PEOPLE)
+        return library.ask("people", case.language), (*case.asked, PEOPLE)
     return None, case.asked
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
@@ -42,18 +43,17 @@ def _cell(value: object) -> object:
     return value
 
 
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
 def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(value) is not None
 
 
 def to_csv(cases: Iterable[Case], last_texts: Mapping[int, str | None] | None = None) -> str:
     last_texts = last_texts or {}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # RFC 4180: CRLF rows, so a CR or LF inside a text is always quoted
     writer.writerow([name for name, _, _ in _COLUMNS] + ["last_message"])
     writer.writerow([tag for _, tag, _ in _COLUMNS] + ["#description"])
     for case in cases:

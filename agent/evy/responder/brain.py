@@ -72,7 +72,8 @@ class BrainResponder:
             category=result.category,
             sources=(f"EVY protocol {protocol.language}/{protocol.key}: {protocol.source}",),
             max_segments=self.max_segments,
-            wants_followup=self._may_follow(result) and self._budget().allow_followup,
+            # A discreet reply (violence at home) is the only SMS: a second one could be read by the abuser.
+            wants_followup=not protocol.discreet and self._may_follow(result) and self._budget().allow_followup,
         )
 
     def _may_follow(self, result: Triage) -> bool:
