@@ -17,6 +17,7 @@ from evy.pipeline.crash import POINTS
 from evy.pipeline.kit import join_replies
 from evy.sms.simmodem import SimModem
 from evy.store import Store
+from evy.store import cases as case_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -71,6 +72,11 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
             assert store.integrity_check() == "ok"
             states = store.db.execute("SELECT state, COUNT(*) FROM messages GROUP BY state").fetchall()
             assert [tuple(r) for r in states] == [("handled", len(SENDERS))]
+            for sender in SENDERS:  # one case per sender, holding its message: a crash makes no second case
+                case = case_store.latest_for(store, sender)
+                assert case is not None and case.emergency
+                assert [entry.direction for entry in case_store.thread(store, case.id)] == ["in", "out"]
+            assert len(case_store.board(store, statuses=None)) == len(SENDERS)
     finally:
         sim.stop()
 
