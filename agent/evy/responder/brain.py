@@ -23,6 +23,7 @@ from evy.compress import compress, to_gsm7
 from evy.config import Config
 from evy.power import UNLIMITED, Budget, ResourceMonitor
 from evy.protocols import for_triage, name_the_number, phrase
+from evy.protocols.library import GENERAL
 from evy.responder import vetting
 from evy.responder.base import Inbound, Reply
 from evy.responder.knowledge import Knowledge
@@ -138,7 +139,8 @@ class BrainResponder:
         text = vetting.clean(answer)
         # The sender's message is no source: an answer repeating what they asked it to say is not grounded.
         reason = vetting.reject_reason(text, language=result.language, first_reply=first.text,
-                                       passages=[p.text for p in passages], emergency_number=self.number)
+                                       passages=[p.text for p in passages], emergency_number=self.number,
+                                       about=(result.topic or result.category or GENERAL,))
         if reason:
             log.info("model answer not sent (%s): %.80r", reason, text)
             return None
