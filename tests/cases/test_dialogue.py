@@ -10,15 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evy.cases.code import case_code
-from evy.cases.dialogue import Reading, next_turn, people_count, says_safe
+from evy.cases.dialogue import next_turn, people_count, says_safe
 from evy.cases.state import Case, Status
+from evy.responder.base import Priority
+from evy.router import Triage
 
 NUMBER = "999"
-ROUTINE = Reading(emergency=False, category=None, topic=None, priority=3, language="en")
+ROUTINE = Triage(emergency=False, category=None, topic=None, priority=Priority.ROUTINE, language="en")
 
 
-def reading(topic: str | None, category: str | None, *, priority: int = 0, language: str = "en") -> Reading:
-    return Reading(emergency=priority <= 1, category=category, topic=topic, priority=priority, language=language)
+def reading(topic: str | None, category: str | None, *, priority: int = 0, language: str = "en") -> Triage:
+    return Triage(emergency=priority <= 1, category=category, topic=topic, priority=Priority(priority),
+                  language=language)
 
 
 def new_case(case_id: int = 7) -> Case:

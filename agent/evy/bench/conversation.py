@@ -35,7 +35,7 @@ def _figures(prefix: str, samples: list[float]) -> dict:
 
 
 def run(quick: bool) -> dict:
-    from evy.cases.dialogue import Reading, next_turn
+    from evy.cases.dialogue import next_turn
     from evy.cases.state import Case
     from evy.config import parse
     from evy.pipeline.conversation import Conversation
@@ -55,10 +55,8 @@ def run(quick: bool) -> dict:
                 begin = time.perf_counter_ns()
                 result = triage(text)
                 triage_us.append((time.perf_counter_ns() - begin) / 1000)
-                reading = Reading(result.emergency, result.category, result.topic, int(result.priority),
-                                  result.language)
                 begin = time.perf_counter_ns()
-                case = next_turn(case, text, reading, number="999", now=float(step)).case
+                case = next_turn(case, text, result, number="999", now=float(step)).case
                 context_us.append((time.perf_counter_ns() - begin) / 1000)
 
     config = parse('country = "KE"\n[brain]\nfollowup = false\n')

@@ -20,6 +20,7 @@ from evy.cases.code import case_code
 from evy.cases.location import Location, find_location
 from evy.cases.state import Case, escalate, sender_safe
 from evy.protocols import library
+from evy.router import Triage
 from evy.router.normalize import fold, tokens
 
 WHERE = "where"
@@ -61,17 +62,6 @@ def words(language: str) -> Words:
                  status=tuple(tuple(tokens(item)) for item in data["status_words"]),
                  people=frozenset(fold(item) for item in data["people_words"]),
                  numbers={word: value for value, word in enumerate(number_words, start=1)})
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What triage made of one message (the fields of evy.router.Triage the conversation needs)."""
-
-    emergency: bool
-    category: str | None
-    topic: str | None
-    priority: int
-    language: str
 
 
 @dataclass(frozen=True)
@@ -142,7 +132,7 @@ def _ago(seconds: float) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
 
 
-def next_turn(case: Case, text: str, reading: Reading, *, number: str, now: float,
+def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float,
               reference: tuple[float, float] | None = None) -> Turn:
     """The case after ``text`` and what to answer. ``case`` is the sender's open case (a freshly opened
     one for a first message); ``reading`` is the message's triage; ``reference`` the kit's position."""
@@ -172,7 +162,7 @@ def next_turn(case: Case, text: str, reading: Reading, *, number: str, now: floa
     if answer is not None and not _takes_over(case, reading):
         return _next_step(located, current, answer, number=number, now=now)
 
-    updated = escalate(located, category=reading.category, topic=reading.topic, priority=reading.priority,
+    updated = escalate(located, category=reading.category, topic=reading.topic, priority=int(reading.priority),
                        emergency=reading.emergency, language=language, now=now)
     if updated.step == "" and (updated.topic, updated.category) != (case.topic, case.category) and (
             reading.emergency or reading.topic is not None or reading.category is not None):
@@ -200,7 +190,7 @@ def _current_step(case: Case, number: str) -> library.Step | None:
         return library.step(key, (), case.language, number)
 
 
-def _takes_over(case: Case, reading: Reading) -> bool:
+def _takes_over(case: Case, reading: Triage) -> bool:
     """A new, more urgent emergency outranks an answer to the current step ("yes, and now the house is
     on fire")."""
     return reading.emergency and reading.priority < case.priority and reading.topic != case.topic

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 
 from evy.cases.code import case_code
-from evy.cases.dialogue import Reading, Turn, next_turn
+from evy.cases.dialogue import Turn, next_turn
 from evy.cases.state import Case
 from evy.compress import compress
 from evy.config import Config
@@ -50,8 +50,7 @@ class Conversation:
         now = time.time() if now is None else now
         case = self.case_for(message.sender, now)
         result = triage(message.text)
-        reading = Reading(result.emergency, result.category, result.topic, int(result.priority), result.language)
-        turn = next_turn(case, message.text, reading, number=self.number, now=now,
+        turn = next_turn(case, message.text, result, number=self.number, now=now,
                          reference=self.config["cases.kit_position"])
         if turn.text is None:
             reply = self.responder.respond(message)
