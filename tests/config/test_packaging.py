@@ -42,3 +42,20 @@ def test_wheel_builds_in_a_fresh_venv_with_every_data_file(fresh_python, tmp_pat
                     "-w", str(tmp_path), str(ROOT)], check=True, timeout=600)
     [wheel] = tmp_path.glob("evy-*.whl")
     assert_complete(wheel)
+
+
+@pytest.mark.slow
+def test_image_agent_stage_builds_the_wheel_in_a_fresh_venv(fresh_python, tmp_path):
+    """`invoke build-image`'s agent stage, run by a fresh venv's Python as the README's path would."""
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        f"sys.path.insert(0, {str(ROOT / 'image')!r})\n"
+        "from evyimage.agent import build_agent_wheel\nfrom evyimage.progress import BuildLog\n"
+        f"work = Path({str(tmp_path)!r})\n"
+        f"with BuildLog(work / 'build.log') as log:\n"
+        f"    print(build_agent_wheel(Path({str(ROOT)!r}), work, log))\n"
+    )
+    result = subprocess.run([str(fresh_python), "-c", script], capture_output=True, text=True, timeout=600)
+    log = (tmp_path / "build.log").read_text() if (tmp_path / "build.log").exists() else ""
+    assert result.returncode == 0, f"{result.stderr[-2000:]}\n{log[-2000:]}"
+    assert_complete(Path(result.stdout.strip().splitlines()[-1]))
