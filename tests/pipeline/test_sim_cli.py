@@ -147,3 +147,20 @@ def test_a_message_the_guards_drop_is_reported_under_its_number(sim):
     mark = sim.type("my house is on fire")
     sim.expect(r"^\(#2 \"my house is on fire\" not answered: \w", timeout=30, start=mark)
     assert sim.close() == 0
+
+
+@pytest.mark.slow
+def test_piped_lines_each_get_their_answer_before_sim_exits(tmp_path):
+    """Input from a pipe ends at once: sim waits for every answer and follow-up, even for a repeated line."""
+    import subprocess
+
+    config = tmp_path / "evy.toml"
+    config.write_text(CONFIG)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "agent"),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-m", "evy", "sim", "--config", str(config), "--timeout", "60"],
+                            input=f"HELP\nHELP\n{DROWNING}\n", capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    headers = [(r["kind"], r["message"]) for r in replies_on(result.stdout)]
+    assert sorted(headers) == [("answer", 1), ("answer", 2), ("answer", 3), ("follow-up", 3)], result.stdout
+    assert "gave up" not in result.stdout
