@@ -13,7 +13,12 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from evy.pipeline.kit import ReceivedReply, SimulatedKit
+    from evy.store import Store
+    from evy.store.conversation import AnsweredMessage
 
 LINK_WAIT = 5.0  # seconds a reply on the phone may wait for the agent to record it as sent
 QUOTE_CHARS = 40
@@ -42,7 +47,7 @@ class Transcript:
     """A thread that prints each whole reply when it reaches the phone, marked with the message it answers,
     and each message the agent closed without a reply, with the reason."""
 
-    def __init__(self, kit, out: TextIO):
+    def __init__(self, kit: SimulatedKit, out: TextIO):
         self.kit, self.out = kit, out
         self.accounted: set[int] = set()  # message ids shown answered or unanswered
         self.error: str | None = None
@@ -84,7 +89,7 @@ class Transcript:
                 self._stop.wait(0.05)
             self._print_new(store)
 
-    def _print_new(self, store) -> None:
+    def _print_new(self, store: Store) -> None:
         from evy.pipeline.kit import join_replies
         from evy.store.conversation import answered_by_part, unanswered_after
 
@@ -104,7 +109,7 @@ class Transcript:
             self.accounted.add(message.message_id)
             self._last_unanswered = message.message_id
 
-    def _print_reply(self, reply, answered) -> None:
+    def _print_reply(self, reply: ReceivedReply, answered: AnsweredMessage | None) -> None:
         if answered is None:
             header = "<< a reply the agent has no record of"
         elif answered.message_id is None:
