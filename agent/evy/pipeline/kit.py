@@ -19,7 +19,7 @@ from evy.responder.factory import make_responder
 from evy.sms.modem import make_modem
 from evy.sms.simmodem import SimModem
 from evy.sms.simnet import SentMessage
-from evy.store import Store
+from evy.store import Store, inbox, outbox
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ReceivedReply:
     encoding: str
     segments: int
     complete: bool  # every part of it has left
+    references: tuple[int, ...] = ()  # the TP-MR of each part, in order: the store links them to the message
 
 
 def join_replies(sent: list[SentMessage]) -> list[ReceivedReply]:
@@ -47,7 +48,8 @@ def join_replies(sent: list[SentMessage]) -> list[ReceivedReply]:
         parts.sort(key=lambda p: p.submit.concat.seq if p.submit.concat else 1)
         total = parts[0].submit.concat.total if parts[0].submit.concat else 1
         replies.append(ReceivedReply(recipient, "".join(p.submit.text for p in parts),
-                                     str(parts[0].submit.encoding), len(parts), len(parts) >= total))
+                                     str(parts[0].submit.encoding), len(parts), len(parts) >= total,
+                                     tuple(p.reference for p in parts)))
     return replies
 
 
@@ -100,6 +102,12 @@ class SimulatedKit:
         self.sim.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def settled(self, store: Store) -> bool:
+        """Nothing left to do: every message handled, no follow-up still being written, nothing queued to send.
+        ``store`` is the caller's own connection to this kit's database (a connection stays in its thread)."""
+        followups_running = self.agent._followups_running  # only the agent knows a follow-up is on its way
+        return not followups_running and not inbox.pending(store, limit=1) and outbox.next_due_time(store) is None
 
     def replies(self, count: int, timeout: float = 10.0) -> list[ReceivedReply]:
         """Wait until ``count`` whole replies have left (all their parts), then return every reply so far."""

@@ -47,6 +47,17 @@ def test_each_run_gets_its_own_identity(tmp_path):
     assert key.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
 
 
+@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="needs ssh-keygen (openssh-client)")
+def test_the_agent_accepts_the_seeds_mesh_key(tmp_path):
+    """First boot writes the seed's key to the key file as it is; the agent must then join with it."""
+    from evy.mesh.keys import NetworkKey
+
+    seed, _ = make_test_seed(tmp_path, "KE")
+    key_file = tmp_path / "mesh.key"
+    key_file.write_text(seed.mesh_key.lower() + "\n")
+    assert NetworkKey.load(key_file).network_id >= 0
+
+
 @pytest.mark.skipif(not FIRSTBOOT.exists() or not shutil.which("ssh-keygen"), reason="needs the image's firstboot.py")
 def test_the_images_first_boot_accepts_the_harness_seed(tmp_path):
     """The contract with the image: its own validator takes what the harness writes."""
