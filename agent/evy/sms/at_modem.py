@@ -143,7 +143,9 @@ class AtModem(Modem):
         self.identity = " ".join(ident) if ident else None
 
     def _wait_until_answering(self, budget: float) -> None:
-        """``AT`` until OK (autobaud, boot, stale input); ModemTimeout if the modem stays silent."""
+        """``AT`` until OK (autobaud, boot, stale input); ModemTimeout if the modem stays silent. A prompt left
+        pending (a crashed agent) is cleared first, or every probe would be swallowed as PDU text."""
+        self._session_required().clear_prompt()
         deadline = time.monotonic() + budget
         attempts = 0
         last: ModemError | None = None
