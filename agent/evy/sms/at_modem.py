@@ -372,10 +372,11 @@ class AtModem(Modem):
         return {"state": "ready" if registered else "not-registered", "signal": signal,
                 "registered": registered, "operator": operator}
 
-    def _rescan(self) -> list[ModemEvent]:
+    def _rescan(self, everything: bool = False) -> list[ModemEvent]:
         """Storage holds something while nothing is pending: a +CMTI may have been lost (noise, a timeout, a
-        reboot), so announce every received message still stored; re-reading one is harmless."""
-        if not self.capacity or self.capacity[0] == 0 or self._events:
+        reboot), so announce every received message still stored; re-reading one is harmless. The heartbeat's
+        rescan trusts AT+CPMS?'s count; a sweep (``everything``) lists storage whatever it says."""
+        if not everything and (not self.capacity or self.capacity[0] == 0 or self._events):
             return []
         found = self._list_stored()
         if found:

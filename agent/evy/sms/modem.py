@@ -126,6 +126,7 @@ class ModemSettings:
     retry_backoff: float = 0.5
     probe_attempts: int = 5
     poll_interval: float = 2.0
+    sweep_interval: float = 60.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | Any) -> ModemSettings:
@@ -160,6 +161,7 @@ class Modem(ABC):
         self._pending: list[ModemEvent] = []
         self._failed_heartbeats = 0
         self._last_heartbeat = 0.0
+        self._last_sweep = 0.0
         self._restart_reason: str | None = None  # set by a driver that saw the modem reboot by itself
         self.log = logging.getLogger(f"evy.sms.{type(self).__name__}")
 
@@ -185,7 +187,7 @@ class Modem(ABC):
                 raise
             self._opened = True
             self._failed_heartbeats = 0
-            self._last_heartbeat = self._clock()
+            self._last_heartbeat = self._last_sweep = self._clock()
             self._refresh_status()
             self.log.info("modem ready: %s", self._status)
 
@@ -260,12 +262,15 @@ class Modem(ABC):
         return self._status
 
     def wait_events(self, timeout: float) -> list[ModemEvent]:
-        """Block up to ``timeout`` s for events; run the watchdog while idle (it may reset the modem)."""
+        """Block up to ``timeout`` s for events; run the watchdog while idle (it may reset the modem), and
+        sweep the storage every ``sweep_interval`` s, busy or not."""
         deadline = self._clock() + max(0.0, timeout)
         while True:
             with self._lock:
                 self._require_open()
                 self._check_restart()
+                if self._clock() - self._last_sweep >= self.settings.sweep_interval:
+                    self._sweep()
                 if self._pending:
                     events, self._pending = self._pending, []
                     return events
@@ -295,7 +300,23 @@ class Modem(ABC):
             # Nothing blocked above (modem down, or a polling backend): wait without holding the lock.
             time.sleep(min(slice_, 0.2))
 
-    # the watchdog
+    # the storage sweep and the watchdog
+
+    def _sweep(self) -> None:
+        """Announce every received message still in storage. Modems drop new-message indications (during a
+        command, after a brown-out, on a busy line), and the idle watchdog's rescan never runs while events
+        keep coming, so this runs on its own clock; announcing a message twice is harmless (the second read
+        finds its slot empty, or the store already has it)."""
+        self._last_sweep = self._clock()
+        if self._status.state not in ("ready", "not-registered"):
+            return
+        try:
+            self._pending.extend(self._rescan(everything=True))
+        except PinError:
+            raise
+        except ModemError as exc:
+            self._note_failure(exc)
+            self.log.warning("sweeping the message storage failed: %s", exc)
 
     def _watchdog(self, force: bool = False) -> None:
         self._last_heartbeat = self._clock()
@@ -430,8 +451,9 @@ class Modem(ABC):
     def _poll(self, timeout: float) -> list[ModemEvent]:
         """Wait up to ``timeout`` for unsolicited events (returns early when one arrives)."""
 
-    def _rescan(self) -> list[ModemEvent]:
-        """After a good heartbeat: events for stored messages whose indication was lost (default none)."""
+    def _rescan(self, everything: bool = False) -> list[ModemEvent]:
+        """Events for stored messages whose indication was lost: after a good heartbeat (quiet line; drivers
+        may skip the listing when storage looks empty) or, with ``everything``, a full sweep (default none)."""
         return []
 
     @abstractmethod
