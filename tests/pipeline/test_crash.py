@@ -1,5 +1,10 @@
 """SIGKILL a real `evy run` at each pipeline step, restart it on the same simulated modem and SIM, and prove
-that every message got exactly one reply (each part sent once) and the database is intact."""
+that every message got exactly one reply (each part sent once) and the database is intact. The same check
+covers a modem that vanishes (USB unplugged) for longer than the outbox's attempt budget and comes back,
+with the agent left running or killed meanwhile.
+
+Each case prints one line of the matrix: messages, kills, answered exactly once, lost, duplicated parts.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +36,19 @@ def start_agent(config: Path, crash_at: str | None = None) -> subprocess.Popen:
         env["EVY_CRASH_AT"] = crash_at
     return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def tally(point: str, sim: SimModem, kills: int) -> dict[str, int]:
+    """The matrix line for one case: how many senders got exactly one whole reply, none, or a part twice."""
+    replies = join_replies(list(sim.sent))
+    whole = {sender: sum(1 for r in replies if r.recipient == sender and r.complete) for sender in SENDERS}
+    seqs = [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
+    counts = {"messages": len(SENDERS), "kills": kills,
+              "exactly_once": sum(1 for n in whole.values() if n == 1),
+              "lost": sum(1 for n in whole.values() if n == 0),
+              "duplicated": len(seqs) - len(set(seqs))}
+    print(f"crash-matrix {point}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
 
 
 def wait_for_replies(sim: SimModem, count: int, timeout: float = 30.0):
@@ -62,6 +81,8 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=15) == 0, "SIGTERM stops the agent cleanly"
 
+        counts = tally(point, sim, kills=1)
+        assert counts["exactly_once"] == len(SENDERS) and counts["duplicated"] == 0, counts
         assert sorted(r.recipient for r in replies) == SENDERS, f"one reply per sender: {replies}"
         assert all(r.complete and "999" in r.text for r in replies)
         seqs = [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
@@ -72,6 +93,54 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
             states = store.db.execute("SELECT state, COUNT(*) FROM messages GROUP BY state").fetchall()
             assert [tuple(r) for r in states] == [("handled", len(SENDERS))]
     finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["modem_gone", "modem_gone_killed"])
+def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_once(tmp_path, kill):
+    """The port vanishes right after the first part leaves (its answer never arrives), stays away far longer
+    than three attempts' backoff, and comes back on another pty behind the same by-id style link."""
+    link = tmp_path / "ttyModem"
+    sim = SimModem(link=str(link)).start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{link}"\n'
+                      "command_timeout = 1.0\nretry_backoff = 0.05\nheartbeat = 1.0\n"
+                      "[outbox]\nbackoff = 0.1\nmax_attempts = 3\nmodem_hold = 0.5\n[brain]\nfollowup = false\n")
+    budget = 0.1 * (2 ** 3 - 1)  # every backoff of three attempts
+    gone = threading.Event()
+
+    def unplug_after_the_first_send(sent) -> None:
+        sim.on_sent = None
+        sim.unplug()
+        gone.set()
+
+    sim.on_sent = unplug_after_the_first_send
+    agent = start_agent(config)
+    kills = 0
+    try:
+        start = datetime.now(UTC).replace(microsecond=0)
+        for n, sender in enumerate(SENDERS):
+            sim.deliver(sender, LONG if n == 1 else f"help {n}, fire near the clinic", timestamp=start)
+        assert gone.wait(30), "the first part was sent"
+        if kill:
+            agent.send_signal(signal.SIGKILL)
+            agent.wait(timeout=10)
+            kills = 1
+            agent = start_agent(config)  # it waits for a modem that is not there
+        time.sleep(max(6.0, 4 * budget))
+        assert agent.poll() is None, "the agent waits for the modem"
+        sim.plug()
+        wait_for_replies(sim, len(SENDERS), timeout=40)
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+        counts = tally("modem_gone_killed" if kill else "modem_gone", sim, kills)
+        assert counts["exactly_once"] == len(SENDERS) and counts["duplicated"] == 0, counts
+        with Store.open(tmp_path / "evy.db") as store:
+            rows = [tuple(r) for r in store.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")]
+            assert rows == [("sent", len(SENDERS))], f"no reply given up: {rows}"
+    finally:
+        if agent.poll() is None:
+            agent.kill()
         sim.stop()
 
 

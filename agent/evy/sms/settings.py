@@ -56,6 +56,9 @@ SETTINGS = [
     Setting("outbox.network_hold", number(0.1, 3600), 30.0,
             "Seconds every reply waits after the network refused one (no attempt is counted); with the mesh on, "
             "held replies go to a kit that has coverage meanwhile."),
+    Setting("outbox.modem_hold", number(0.1, 3600), 10.0,
+            "Seconds every reply waits after the modem itself failed while sending (port gone, no answer, "
+            "rebooted); no attempt is counted, so an outage of any length never gives a reply up."),
     Setting("guards.rate_limit", integer(1, 10000), 10, "Messages per sender answered per rate window."),
     Setting("guards.rate_window", number(1, 86400), 600.0, "Length of the rate-limit window in seconds."),
     Setting("guards.loop_repeats", integer(2, 100), 3,
