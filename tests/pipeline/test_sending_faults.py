@@ -129,3 +129,15 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
         except subprocess.TimeoutExpired:
             agent.kill()
         sim.stop()
+
+
+def test_sent_parts_left_in_storage_by_an_earlier_run_are_freed_at_start():
+    from evy.sms import pdu
+
+    sim = SimModem(storage_size=5)
+    left = [sim.store(pdu.encode_submit(PHONE, f"an old reply {n}")[0].hex, stat=3) for n in range(3)]
+    with SimulatedKit(NO_LLM, sim=sim) as kit:
+        assert not set(left) & set(sim.stored), "slots of sent parts do not fill the SIM for ever"
+        kit.sim.deliver(PHONE, "help")
+        assert kit.replies(1)[0].recipient == PHONE
+    assert sim.sent and all(p.submit.text != "an old reply 0" for p in sim.sent), "nothing old was sent"

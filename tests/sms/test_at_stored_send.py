@@ -26,6 +26,7 @@ def test_store_then_send_then_delete(sim, modem):
     reference = modem.send_stored(location)
     assert sim.wait_sent(1)[0].reference == reference
     assert modem.outgoing_state(location) == "sent" and modem.list_unsent() == []
+    assert modem.list_sent() == [location]
     assert modem.list_stored() == []  # outgoing parts are never mistaken for received messages
     modem.delete(location)
     assert modem.outgoing_state(location) is None

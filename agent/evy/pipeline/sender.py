@@ -82,6 +82,8 @@ class Sender:
         for location in self.modem.list_unsent():
             if location not in known:  # written by a crashed run before it was recorded: never sent
                 self.modem.delete(location)
+        for location in self.modem.list_sent():  # recorded as sent, but the slot was never freed
+            self.modem.delete(location)
 
     # -- sending ---------------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -207,7 +209,7 @@ class Sender:
     def _free_slot(self, location: int) -> None:
         try:
             self.modem.delete(location)
-        except ModemError as exc:  # left for recover(), which deletes unknown unsent and sent slots
+        except ModemError as exc:  # left for recover() at the next start, which frees such slots
             log.warning("could not free modem storage slot %d: %s", location, exc)
 
     def _store_outgoing(self, submit: pdu.SubmitPart) -> int | None:

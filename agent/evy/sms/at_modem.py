@@ -321,7 +321,13 @@ class AtModem(Modem):
         return None
 
     def _list_unsent(self) -> list[int]:
-        lines = self._cmd("AT+CMGL=2", "+CMGL:", timeout=max(self.settings.command_timeout, 10.0))
+        return self._list_outgoing(2)
+
+    def _list_sent(self) -> list[int]:
+        return self._list_outgoing(3)
+
+    def _list_outgoing(self, stat: int) -> list[int]:
+        lines = self._cmd(f"AT+CMGL={stat}", "+CMGL:", timeout=max(self.settings.command_timeout, 10.0))
         return sorted(int(info_fields(header, "+CMGL:")[0]) for header, _pdu in _pairs(lines, "+CMGL:"))
 
     @staticmethod

@@ -256,6 +256,10 @@ class Modem(ABC):
         """Locations of stored, unsent SUBMIT parts (AT+CMGL=2)."""
         return self._call("list unsent", self._list_unsent)
 
+    def list_sent(self) -> list[int]:
+        """Locations of stored SUBMIT parts already sent (AT+CMGL=3)."""
+        return self._call("list sent", self._list_sent)
+
     def status(self) -> ModemStatus:
         """The state as of the last check (open, heartbeat, error); no I/O and no lock (an immutable value),
         so other threads can read it while ``wait_events`` holds the port."""
@@ -445,6 +449,9 @@ class Modem(ABC):
     _store_outgoing = _send_stored = _outgoing_state = _no_stored_sending
 
     def _list_unsent(self) -> list[int]:
+        return []
+
+    def _list_sent(self) -> list[int]:
         return []
 
     @abstractmethod
