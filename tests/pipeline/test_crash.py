@@ -52,6 +52,12 @@ def tally(point: str, sim: SimModem, kills: int) -> dict[str, int]:
     return counts
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def all_answered(sim: SimModem) -> bool:
     return sum(r.complete for r in join_replies(list(sim.sent))) >= len(SENDERS)
 
@@ -154,8 +160,11 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
             agent.wait(timeout=10)
             kills = 1
             agent = start_agent(config)  # it waits for a modem that is not there
-        time.sleep(max(6.0, 4 * budget))
+        time.sleep(2.0)
+        busy = cpu_seconds(agent.pid)
+        time.sleep(max(4.0, 4 * budget))
         assert agent.poll() is None, "the agent waits for the modem"
+        assert cpu_seconds(agent.pid) - busy < 1.0, "waiting for the modem does not spin the CPU"
         sim.plug()
         wait_for_replies(sim, len(SENDERS), timeout=40)
         agent.send_signal(signal.SIGTERM)

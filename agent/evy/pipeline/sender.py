@@ -87,9 +87,14 @@ class Sender:
 
     # -- sending ---------------------------------------------------------------------------------------
     def flush(self) -> None:
-        if self.modem.status().state not in USABLE:
-            return  # the modem is away or being reset: the queue waits and no reply spends an attempt
-        for entry in outbox.due(self.store):
+        due = outbox.due(self.store)
+        if not due:
+            return
+        status = self.modem.status()
+        if status.state not in USABLE:  # away or being reset: the queue waits and no reply spends an attempt
+            self._hold_for_the_modem(f"the modem is {status.state} ({status.last_error or 'no error yet'})")
+            return
+        for entry in due:
             try:
                 for part in outbox.parts(self.store, entry.id):
                     if part.state != "sent":
@@ -103,9 +108,13 @@ class Sender:
             except ModemError as exc:
                 # The modem itself failed (port gone, no answer, rebooted mid-send), not this reply: hold
                 # every reply without counting an attempt; the watchdog brings the modem back.
-                outbox.hold_all(self.store, time.time() + self.config["outbox.modem_hold"], str(exc))
-                log.warning("modem failure while sending (%s); replies held, no attempt counted", exc)
+                self._hold_for_the_modem(str(exc))
                 return
+
+    def _hold_for_the_modem(self, reason: str) -> None:
+        """Postpone every queued reply (durably, so the idle loop sleeps instead of spinning on due replies)."""
+        outbox.hold_all(self.store, time.time() + self.config["outbox.modem_hold"], reason)
+        log.warning("replies held for %.0f s, no attempt counted: %s", self.config["outbox.modem_hold"], reason)
 
     def relay_held(self) -> int:
         """No network here: hand each untouched queued reply to a kit that has coverage, if one is heard."""
