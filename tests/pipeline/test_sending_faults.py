@@ -141,3 +141,18 @@ def test_sent_parts_left_in_storage_by_an_earlier_run_are_freed_at_start():
         kit.sim.deliver(PHONE, "help")
         assert kit.replies(1)[0].recipient == PHONE
     assert sim.sent and all(p.submit.text != "an old reply 0" for p in sim.sent), "nothing old was sent"
+
+
+def test_a_late_cmgw_answer_leaves_no_copy_behind_in_storage():
+    """The part is stored, but its +CMGW comes after the timeout: written again, the first copy is an
+    unrecorded STO UNSENT slot; left there, every such fault would take a slot until the SIM is full and the
+    network holds all incoming messages back."""
+    sim = SimModem()
+    sim.slow_next(1.5, command="CMGW")
+    with SimulatedKit(NO_LLM, sim=sim, modem__command_timeout=0.5, outbox__modem_hold=0.5) as kit:
+        kit.sim.deliver(PHONE, "help, the bridge is gone")
+        kit.replies(1, timeout=20)
+        assert outbox_settled(kit.store) == [("sent", 0)]
+        [reply] = settle(sim)
+        assert reply.complete and len(parts_sent(sim)) == len(set(parts_sent(sim)))
+        assert not [n for n, slot in sim.storage.items() if slot.stat in (2, 3)], sim.stored

@@ -36,6 +36,7 @@ class Sender:
         # Parts that left but could not be recorded (a full disk): never sent again by this process, only
         # recorded once the store takes writes again. Keyed (outbox_id, seq); the value is the TP-MR.
         self._unrecorded: dict[tuple[int, int], int | None] = {}
+        self._modem_failed = False  # since the last sweep of orphaned slots
 
     def enqueue(self, db: sqlite3.Connection, *, message_id: int | None, kind: str, recipient: str, text: str,
                 priority: int, max_segments: int = 3, keep_ucs2: bool = False) -> int | None:
@@ -69,21 +70,25 @@ class Sender:
             outbox.set_part(self.store, part, "pending")
         if not self.stored_sending:
             return
-        known = set()
         for part in outbox.parts_in_state(self.store, "stored"):
             state = self.modem.outgoing_state(part.location)
             if state == "sent":
                 outbox.set_part(self.store, part, "sent")
                 self.modem.delete(part.location)
-            elif state == "unsent":
-                known.add(part.location)
-            else:
+            elif state is None:
                 outbox.set_part(self.store, part, "pending")
-        for location in self.modem.list_unsent():
-            if location not in known:  # written by a crashed run before it was recorded: never sent
+        self.free_orphaned_slots()
+
+    def free_orphaned_slots(self) -> None:
+        """Free outgoing slots no part is recorded in: unsent ones were written by a crashed run, or by an
+        AT+CMGW whose answer came too late (never sent; the part is written again), sent ones were recorded
+        but never freed. Left alone, each would hold a slot until the SIM is full and deaf."""
+        self._modem_failed = False
+        known = {part.location for part in outbox.parts_in_state(self.store, "stored")}
+        for location in self.modem.list_unsent() + self.modem.list_sent():
+            if location not in known:
+                log.info("freeing modem storage slot %d (no reply part is recorded in it)", location)
                 self.modem.delete(location)
-        for location in self.modem.list_sent():  # recorded as sent, but the slot was never freed
-            self.modem.delete(location)
 
     # -- sending ---------------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -94,6 +99,8 @@ class Sender:
         if status.state not in USABLE:  # away or being reset: the queue waits and no reply spends an attempt
             self._hold_for_the_modem(f"the modem is {status.state} ({status.last_error or 'no error yet'})")
             return
+        if self._modem_failed and self.stored_sending:
+            self.free_orphaned_slots()  # a failed AT+CMGW may have stored the part all the same
         for entry in due:
             try:
                 for part in outbox.parts(self.store, entry.id):
@@ -108,6 +115,7 @@ class Sender:
             except ModemError as exc:
                 # The modem itself failed (port gone, no answer, rebooted mid-send), not this reply: hold
                 # every reply without counting an attempt; the watchdog brings the modem back.
+                self._modem_failed = True
                 self._hold_for_the_modem(str(exc))
                 return
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from evy.sms.errors import CmsError, ModemError, PinError, PortError
+from evy.sms.errors import CmsError, ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Deliver, StatusReport
 
 log = logging.getLogger("evy.sms.modem")
@@ -239,9 +239,11 @@ class Modem(ABC):
     supports_stored_send = False
 
     def store_outgoing(self, part: Any) -> int:
-        """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location."""
+        """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location. A timeout is raised, not
+        retried: the part may have been stored all the same, and the caller frees such unrecorded slots."""
         return self._call("store outgoing", lambda: self._store_outgoing(part),
-                          retry_if=lambda exc: exc.transient and getattr(exc, "code", None) != 322)
+                          retry_if=lambda exc: exc.transient and not isinstance(exc, ModemTimeout)
+                          and getattr(exc, "code", None) != 322)
 
     def send_stored(self, location: int) -> int:
         """AT+CMSS: send the part at ``location``; returns the TP-MR. Retried only when nothing left."""
