@@ -83,12 +83,12 @@ class Sender:
         """Free outgoing slots no part is recorded in: unsent ones were written by a crashed run, or by an
         AT+CMGW whose answer came too late (never sent; the part is written again), sent ones were recorded
         but never freed. Left alone, each would hold a slot until the SIM is full and deaf."""
-        self._modem_failed = False
         known = {part.location for part in outbox.parts_in_state(self.store, "stored")}
         for location in self.modem.list_unsent() + self.modem.list_sent():
             if location not in known:
                 log.info("freeing modem storage slot %d (no reply part is recorded in it)", location)
                 self.modem.delete(location)
+        self._modem_failed = False
 
     # -- sending ---------------------------------------------------------------------------------------
     def flush(self) -> None:
