@@ -260,3 +260,12 @@ def test_a_failing_follow_up_leaves_the_first_reply_standing():
         kit.sim.deliver(PHONE, "how do I splint an arm")
         assert kit.replies(1)[0].text == "First steps: call 999."
         assert len(settle(kit, 0.8)) == 1
+
+
+def test_a_message_whose_indication_was_lost_is_still_answered():
+    with SimulatedKit('country = "KE"' + NO_LLM, modem__sweep_interval=1.0) as kit:  # heartbeat stays 30 s
+        kit.sim.lose_urcs(1)
+        kit.sim.deliver(PHONE, "my +CMTI never came")
+        assert kit.replies(1, timeout=10)[0].recipient == PHONE
+        settle(kit)
+        assert not kit.sim.storage

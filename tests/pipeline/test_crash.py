@@ -1,5 +1,10 @@
 """SIGKILL a real `evy run` at each pipeline step, restart it on the same simulated modem and SIM, and prove
-that every message got exactly one reply (each part sent once) and the database is intact."""
+that every message got exactly one reply (each part sent once) and the database is intact. The same check
+covers a modem that vanishes (USB unplugged) for longer than the outbox's attempt budget and comes back,
+with the agent left running or killed meanwhile.
+
+Each case prints one line of the matrix: messages, kills, answered exactly once, lost, duplicated parts.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +28,7 @@ from evy.store import cases as case_store
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 SENDERS = ["+254700000101", "+254700000102", "+254700000103"]
+KILLS_PER_POINT = 3
 LONG = "we are stuck on the roof of the school with 12 children, the water is still rising, please send a boat " * 2
 
 
@@ -31,6 +38,41 @@ def start_agent(config: Path, crash_at: str | None = None) -> subprocess.Popen:
         env["EVY_CRASH_AT"] = crash_at
     return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def tally(point: str, sim: SimModem, kills: int) -> dict[str, int]:
+    """The matrix line for one case: how many senders got exactly one whole reply, none, or a part twice."""
+    replies = join_replies(list(sim.sent))
+    whole = {sender: sum(1 for r in replies if r.recipient == sender and r.complete) for sender in SENDERS}
+    seqs = [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
+    counts = {"messages": len(SENDERS), "kills": kills,
+              "exactly_once": sum(1 for n in whole.values() if n == 1),
+              "lost": sum(1 for n in whole.values() if n == 0),
+              "duplicated": len(seqs) - len(set(seqs))}
+    print(f"crash-matrix {point}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def all_answered(sim: SimModem) -> bool:
+    return sum(r.complete for r in join_replies(list(sim.sent))) >= len(SENDERS)
+
+
+def died_before_all_answered(agent: subprocess.Popen, sim: SimModem, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if agent.poll() is not None:
+            assert agent.returncode == -signal.SIGKILL, agent.stderr.read()
+            return True
+        if all_answered(sim):
+            return False
+        time.sleep(0.05)
+    raise TimeoutError("the restarted agent neither crashed nor answered")
 
 
 def wait_for_replies(sim: SimModem, count: int, timeout: float = 30.0):
@@ -57,12 +99,24 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
         for n, sender in enumerate(SENDERS):
             sim.deliver(sender, LONG if n == 1 else f"help {n}, fire near the clinic", timestamp=start)
         assert agent.wait(timeout=30) == -signal.SIGKILL, f"the agent did not crash at {point}: {agent.stderr.read()}"
+        kills = 1
+        # Restarts die at the same step again (at its first occurrence) while that step still comes up:
+        # a crash during recovery from a crash.
+        while kills < KILLS_PER_POINT and not all_answered(sim):
+            agent = start_agent(config, crash_at=point)
+            if not died_before_all_answered(agent, sim):
+                agent.send_signal(signal.SIGTERM)
+                assert agent.wait(timeout=15) == 0
+                break
+            kills += 1
 
         agent = start_agent(config)
         replies = wait_for_replies(sim, len(SENDERS))
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=15) == 0, "SIGTERM stops the agent cleanly"
 
+        counts = tally(point, sim, kills=kills)
+        assert counts["exactly_once"] == len(SENDERS) and counts["duplicated"] == 0, counts
         assert sorted(r.recipient for r in replies) == SENDERS, f"one reply per sender: {replies}"
         assert all(r.complete and "999" in r.text for r in replies)
         seqs = [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
@@ -78,6 +132,57 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
                 assert [entry.direction for entry in case_store.thread(store, case.id)] == ["in", "out"]
             assert len(case_store.board(store, statuses=None)) == len(SENDERS)
     finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize("kill", [False, True], ids=["modem_gone", "modem_gone_killed"])
+def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_once(tmp_path, kill):
+    """The port vanishes right after the first part leaves (its answer never arrives), stays away far longer
+    than three attempts' backoff, and comes back on another pty behind the same by-id style link."""
+    link = tmp_path / "ttyModem"
+    sim = SimModem(link=str(link)).start()
+    config = tmp_path / "evy.toml"
+    config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{link}"\n'
+                      "command_timeout = 1.0\nretry_backoff = 0.05\nheartbeat = 1.0\n"
+                      "[outbox]\nbackoff = 0.1\nmax_attempts = 3\nmodem_hold = 0.5\n[brain]\nfollowup = false\n")
+    budget = 0.1 * (2 ** 3 - 1)  # every backoff of three attempts
+    gone = threading.Event()
+
+    def unplug_after_the_first_send(sent) -> None:
+        sim.on_sent = None
+        sim.unplug()
+        gone.set()
+
+    sim.on_sent = unplug_after_the_first_send
+    agent = start_agent(config)
+    kills = 0
+    try:
+        start = datetime.now(UTC).replace(microsecond=0)
+        for n, sender in enumerate(SENDERS):
+            sim.deliver(sender, LONG if n == 1 else f"help {n}, fire near the clinic", timestamp=start)
+        assert gone.wait(30), "the first part was sent"
+        if kill:
+            agent.send_signal(signal.SIGKILL)
+            agent.wait(timeout=10)
+            kills = 1
+            agent = start_agent(config)  # it waits for a modem that is not there
+        time.sleep(2.0)
+        busy = cpu_seconds(agent.pid)
+        time.sleep(max(4.0, 4 * budget))
+        assert agent.poll() is None, "the agent waits for the modem"
+        assert cpu_seconds(agent.pid) - busy < 1.0, "waiting for the modem does not spin the CPU"
+        sim.plug()
+        wait_for_replies(sim, len(SENDERS), timeout=40)
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=15) == 0
+        counts = tally("modem_gone_killed" if kill else "modem_gone", sim, kills)
+        assert counts["exactly_once"] == len(SENDERS) and counts["duplicated"] == 0, counts
+        with Store.open(tmp_path / "evy.db") as store:
+            rows = [tuple(r) for r in store.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")]
+            assert rows == [("sent", len(SENDERS))], f"no reply given up: {rows}"
+    finally:
+        if agent.poll() is None:
+            agent.kill()
         sim.stop()
 
 

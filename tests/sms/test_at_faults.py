@@ -347,3 +347,68 @@ def test_a_junk_line_inside_an_answer_is_kept_out_of_it(sim, modem):
     sim.urcs_inside_next_answer()
     sim.emit_urc("x#!junk")  # lands between "+CMGR: ..." and the PDU line
     assert modem.read(1).message.text == "junk around me"
+
+
+# --- a modem left at the > prompt ---------------------------------------------------------------------------
+
+
+def leave_at_prompt(sim: SimModem, command: str = "AT+CMGW=19") -> None:
+    """What an agent killed between the prompt and Ctrl-Z leaves: the modem waiting for PDU text."""
+    import contextlib
+    import os
+
+    fd = os.open(sim.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        os.write(fd, b"AT+CMGF=0\r")  # PDU mode, as the killed agent had set it
+        time.sleep(0.05)
+        os.write(fd, command.encode() + b"\r")
+        deadline = time.monotonic() + 2
+        seen = b""
+        while b">" not in seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+            with contextlib.suppress(BlockingIOError):
+                seen += os.read(fd, 100)
+        assert b">" in seen, f"no prompt: {seen!r}"
+        os.write(fd, part().hex.encode())  # the PDU went out, the Ctrl-Z never did
+    finally:
+        os.close(fd)
+
+
+def test_the_simulated_modem_swallows_commands_at_the_prompt(sim):
+    leave_at_prompt(sim)
+    import serial
+
+    with serial.Serial(sim.port, timeout=0.5) as raw:
+        raw.write(b"AT\r")
+        assert b"OK" not in raw.read(64), "at the prompt, AT is PDU text, not a command"
+        raw.write(b"\x1b")  # ESC abandons the input
+        assert b"OK" in raw.read(64)
+        raw.write(b"AT\r")
+        assert b"OK" in raw.read(64)
+    assert sim.stored == {} and sim.sent == [], "nothing was stored or sent"
+
+
+def test_a_modem_left_at_the_prompt_by_a_killed_agent_is_cleared_on_open(sim):
+    leave_at_prompt(sim)
+    with AtModem(at_settings(sim)) as modem:
+        assert modem.status().state == "ready"
+        location = modem.store_outgoing(part("after the prompt"))
+        modem.send_stored(location)
+    assert [s.submit.text for s in sim.wait_sent(1)] == ["after the prompt"]
+
+
+def test_a_prompt_that_appears_behind_the_drivers_back_is_cleared_after_the_silence(sim, modem):
+    leave_at_prompt(sim, "AT+CMGS=19")  # e.g. a stray command from another process on the port
+    # The first AT+CMGR is swallowed as PDU text; after that unexpected silence the driver clears the prompt
+    # and its retry is answered, without a modem reset.
+    assert modem.read(1) is None
+    assert sum(1 for c in sim.commands if c == "AT+CMGR=1") == 1, "the swallowed one never reached the modem"
+    assert sim.sent == [] and sim.reboots == 0, "the half-typed PDU was abandoned, not sent"
+
+
+def test_a_modem_that_gives_up_at_the_prompt_by_itself_is_in_step_afterwards(sim):
+    sim.prompt_timeout = 0.3
+    leave_at_prompt(sim)
+    time.sleep(0.5)
+    with AtModem(at_settings(sim)) as modem:
+        assert modem.read(1) is None

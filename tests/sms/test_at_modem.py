@@ -236,3 +236,23 @@ def test_storage_full_is_reported_once_per_filling():
         while time.monotonic() < deadline:
             events += modem.wait_events(0.1)
         assert len(of_type(events, StorageFull)) == 1
+
+
+def test_a_lost_indication_is_found_while_other_messages_keep_arriving(sim):
+    """A flood keeps events pending at every wait, so the idle watchdog never runs; the periodic sweep still
+    reads the whole storage (Gammu SMSD polls for the same reason)."""
+    with AtModem(at_settings(sim, heartbeat=0.3, sweep_interval=1.0)) as modem:
+        sim.lose_urcs(1)
+        (lost, _), = [(m, None) for m in sim.deliver(SENDER, "my +CMTI was lost")]
+        found: list[str] = []
+        deadline = time.monotonic() + 6
+        n = 0
+        while lost.text not in found and time.monotonic() < deadline:
+            n += 1
+            sim.deliver(f"+2547110{n:05d}", f"flood {n}")
+            time.sleep(0.05)  # its +CMTI is waiting before every call: the line is never quiet
+            for event in modem.wait_events(0.5):
+                if isinstance(event, NewMessage) and (stored := modem.read(event.location)) is not None:
+                    found.append(stored.message.text)
+                    modem.delete(event.location)
+        assert lost.text in found, f"the lost message is still on the SIM after {n} others: {sim.stored}"

@@ -26,6 +26,7 @@ def test_store_then_send_then_delete(sim, modem):
     reference = modem.send_stored(location)
     assert sim.wait_sent(1)[0].reference == reference
     assert modem.outgoing_state(location) == "sent" and modem.list_unsent() == []
+    assert modem.list_sent() == [location]
     assert modem.list_stored() == []  # outgoing parts are never mistaken for received messages
     modem.delete(location)
     assert modem.outgoing_state(location) is None
@@ -65,3 +66,13 @@ def test_a_full_sim_refuses_to_store_with_cms_322():
         with pytest.raises(CmsError) as caught:
             modem.store_outgoing(part())
         assert caught.value.code == 322 and caught.value.category == "storage"
+
+
+def test_a_late_cmgw_answer_is_raised_not_written_again(sim, modem):
+    from evy.sms.errors import ModemTimeout
+
+    sim.slow_next(1.0, command="CMGW")  # stored at once; +CMGW comes after command_timeout (0.5 s)
+    with pytest.raises(ModemTimeout):
+        modem.store_outgoing(part())
+    assert sum(1 for c in sim.commands if c.startswith("AT+CMGW=")) == 1, "one copy, not one per retry"
+    assert len(modem.list_unsent()) == 1, "the caller finds the unrecorded copy and frees it"

@@ -10,7 +10,7 @@ _target, _, _nth = os.environ.get("EVY_CRASH_AT", "").partition(":")
 _remaining = int(_nth or 1)
 
 POINTS = ("after_receive", "after_store", "after_sim_delete", "after_case_opened", "after_reply_queued",
-          "after_modem_write", "during_send", "after_send")
+          "after_modem_write", "during_send", "after_send", "at_prompt")
 
 
 def crashpoint(name: str) -> None:

@@ -143,7 +143,9 @@ class AtModem(Modem):
         self.identity = " ".join(ident) if ident else None
 
     def _wait_until_answering(self, budget: float) -> None:
-        """``AT`` until OK (autobaud, boot, stale input); ModemTimeout if the modem stays silent."""
+        """``AT`` until OK (autobaud, boot, stale input); ModemTimeout if the modem stays silent. A prompt left
+        pending (a crashed agent) is cleared first, or every probe would be swallowed as PDU text."""
+        self._session_required().clear_prompt()
         deadline = time.monotonic() + budget
         attempts = 0
         last: ModemError | None = None
@@ -319,7 +321,13 @@ class AtModem(Modem):
         return None
 
     def _list_unsent(self) -> list[int]:
-        lines = self._cmd("AT+CMGL=2", "+CMGL:", timeout=max(self.settings.command_timeout, 10.0))
+        return self._list_outgoing(2)
+
+    def _list_sent(self) -> list[int]:
+        return self._list_outgoing(3)
+
+    def _list_outgoing(self, stat: int) -> list[int]:
+        lines = self._cmd(f"AT+CMGL={stat}", "+CMGL:", timeout=max(self.settings.command_timeout, 10.0))
         return sorted(int(info_fields(header, "+CMGL:")[0]) for header, _pdu in _pairs(lines, "+CMGL:"))
 
     @staticmethod
@@ -370,10 +378,11 @@ class AtModem(Modem):
         return {"state": "ready" if registered else "not-registered", "signal": signal,
                 "registered": registered, "operator": operator}
 
-    def _rescan(self) -> list[ModemEvent]:
+    def _rescan(self, everything: bool = False) -> list[ModemEvent]:
         """Storage holds something while nothing is pending: a +CMTI may have been lost (noise, a timeout, a
-        reboot), so announce every received message still stored; re-reading one is harmless."""
-        if not self.capacity or self.capacity[0] == 0 or self._events:
+        reboot), so announce every received message still stored; re-reading one is harmless. The heartbeat's
+        rescan trusts AT+CPMS?'s count; a sweep (``everything``) lists storage whatever it says."""
+        if not everything and (not self.capacity or self.capacity[0] == 0 or self._events):
             return []
         found = self._list_stored()
         if found:

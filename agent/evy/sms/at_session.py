@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from evy.pipeline.crash import crashpoint
 from evy.sms import cms
 from evy.sms.at_lines import LineReader, Urc, is_final, is_hex, parse_urc
 from evy.sms.errors import ModemRestarted, ModemTimeout, PortError
@@ -61,7 +62,9 @@ class AtSession:
         while not self._reader.take_prompt():
             lines = self._next_lines(deadline, command, on_timeout=lambda: self._write(ESC, "ESC"))
             self._route(lines, command, f"+{verb}:", {command}, [])
-        self._write(pdu.encode("ascii") + CTRL_Z, f"<PDU {len(pdu) // 2} octets>")
+        self._write(pdu.encode("ascii"), f"<PDU {len(pdu) // 2} octets>")
+        crashpoint("at_prompt")  # the crash tests kill the agent here: the modem waits for the Ctrl-Z
+        self._write(CTRL_Z, "Ctrl-Z")
         return self._collect(command, time.monotonic() + timeout, f"+{verb}:", echoes={command, pdu})
 
     def poll(self, timeout: float) -> None:
@@ -73,6 +76,13 @@ class AtSession:
                 self._handle(line, None, None, set(), [])
             if lines:
                 return
+
+    def clear_prompt(self, quiet: float = 0.1) -> None:
+        """ESC: abandon PDU input the modem may still be waiting for (an agent killed between the ``>`` and the
+        Ctrl-Z, a lost Ctrl-Z), which would swallow every command as PDU text. A modem at its command line
+        ignores it (V.250: whatever precedes "AT" is ignored); the OK of an abandoned prompt is dropped."""
+        self._write(ESC, "ESC (clear a pending > prompt)")
+        self.drain(quiet=quiet, limit=max(0.5, quiet))
 
     def drain(self, quiet: float = 0.1, limit: float = 1.0, until_final: bool = False) -> None:
         """Swallow what is still arriving (URCs are dispatched, stray results dropped) until the line is quiet
@@ -203,6 +213,7 @@ class AtSession:
     def _resynchronise(self, timeout: float) -> None:
         """After a timeout the late answer may still come: let it, then prove the line is in step with AT."""
         self.drain(limit=timeout, until_final=True)
+        self.clear_prompt()  # a silence may mean the modem sits at a > prompt
         self._out_of_step = False
         self._write(b"AT\r", "AT (resync)")
         self._collect("AT", time.monotonic() + timeout, None, {"AT"})

@@ -165,7 +165,7 @@ class GammuModem(Modem):
         self._announced &= seen
         return events
 
-    def _rescan(self) -> list[ModemEvent]:
+    def _rescan(self, everything: bool = False) -> list[ModemEvent]:
         """Every heartbeat, forget what was announced: whatever is still stored (not yet handled and
         deleted) is announced again by the next poll, so nothing waits forever on the SIM."""
         self._announced.clear()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from evy.sms.errors import CmsError, ModemError, PinError, PortError
+from evy.sms.errors import CmsError, ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Deliver, StatusReport
 
 log = logging.getLogger("evy.sms.modem")
@@ -126,6 +126,7 @@ class ModemSettings:
     retry_backoff: float = 0.5
     probe_attempts: int = 5
     poll_interval: float = 2.0
+    sweep_interval: float = 60.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | Any) -> ModemSettings:
@@ -160,6 +161,7 @@ class Modem(ABC):
         self._pending: list[ModemEvent] = []
         self._failed_heartbeats = 0
         self._last_heartbeat = 0.0
+        self._last_sweep = 0.0
         self._restart_reason: str | None = None  # set by a driver that saw the modem reboot by itself
         self.log = logging.getLogger(f"evy.sms.{type(self).__name__}")
 
@@ -185,7 +187,7 @@ class Modem(ABC):
                 raise
             self._opened = True
             self._failed_heartbeats = 0
-            self._last_heartbeat = self._clock()
+            self._last_heartbeat = self._last_sweep = self._clock()
             self._refresh_status()
             self.log.info("modem ready: %s", self._status)
 
@@ -237,9 +239,11 @@ class Modem(ABC):
     supports_stored_send = False
 
     def store_outgoing(self, part: Any) -> int:
-        """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location."""
+        """AT+CMGW: keep a SUBMIT part in storage (unsent); returns its location. A timeout is raised, not
+        retried: the part may have been stored all the same, and the caller frees such unrecorded slots."""
         return self._call("store outgoing", lambda: self._store_outgoing(part),
-                          retry_if=lambda exc: exc.transient and getattr(exc, "code", None) != 322)
+                          retry_if=lambda exc: exc.transient and not isinstance(exc, ModemTimeout)
+                          and getattr(exc, "code", None) != 322)
 
     def send_stored(self, location: int) -> int:
         """AT+CMSS: send the part at ``location``; returns the TP-MR. Retried only when nothing left."""
@@ -254,18 +258,25 @@ class Modem(ABC):
         """Locations of stored, unsent SUBMIT parts (AT+CMGL=2)."""
         return self._call("list unsent", self._list_unsent)
 
+    def list_sent(self) -> list[int]:
+        """Locations of stored SUBMIT parts already sent (AT+CMGL=3)."""
+        return self._call("list sent", self._list_sent)
+
     def status(self) -> ModemStatus:
         """The state as of the last check (open, heartbeat, error); no I/O and no lock (an immutable value),
         so other threads can read it while ``wait_events`` holds the port."""
         return self._status
 
     def wait_events(self, timeout: float) -> list[ModemEvent]:
-        """Block up to ``timeout`` s for events; run the watchdog while idle (it may reset the modem)."""
+        """Block up to ``timeout`` s for events; run the watchdog while idle (it may reset the modem), and
+        sweep the storage every ``sweep_interval`` s, busy or not."""
         deadline = self._clock() + max(0.0, timeout)
         while True:
             with self._lock:
                 self._require_open()
                 self._check_restart()
+                if self._clock() - self._last_sweep >= self.settings.sweep_interval:
+                    self._sweep()
                 if self._pending:
                     events, self._pending = self._pending, []
                     return events
@@ -295,7 +306,23 @@ class Modem(ABC):
             # Nothing blocked above (modem down, or a polling backend): wait without holding the lock.
             time.sleep(min(slice_, 0.2))
 
-    # the watchdog
+    # the storage sweep and the watchdog
+
+    def _sweep(self) -> None:
+        """Announce every received message still in storage. Modems drop new-message indications (during a
+        command, after a brown-out, on a busy line), and the idle watchdog's rescan never runs while events
+        keep coming, so this runs on its own clock; announcing a message twice is harmless (the second read
+        finds its slot empty, or the store already has it)."""
+        self._last_sweep = self._clock()
+        if self._status.state not in ("ready", "not-registered"):
+            return
+        try:
+            self._pending.extend(self._rescan(everything=True))
+        except PinError:
+            raise
+        except ModemError as exc:
+            self._note_failure(exc)
+            self.log.warning("sweeping the message storage failed: %s", exc)
 
     def _watchdog(self, force: bool = False) -> None:
         self._last_heartbeat = self._clock()
@@ -426,12 +453,16 @@ class Modem(ABC):
     def _list_unsent(self) -> list[int]:
         return []
 
+    def _list_sent(self) -> list[int]:
+        return []
+
     @abstractmethod
     def _poll(self, timeout: float) -> list[ModemEvent]:
         """Wait up to ``timeout`` for unsolicited events (returns early when one arrives)."""
 
-    def _rescan(self) -> list[ModemEvent]:
-        """After a good heartbeat: events for stored messages whose indication was lost (default none)."""
+    def _rescan(self, everything: bool = False) -> list[ModemEvent]:
+        """Events for stored messages whose indication was lost: after a good heartbeat (quiet line; drivers
+        may skip the listing when storage looks empty) or, with ``everything``, a full sweep (default none)."""
         return []
 
     @abstractmethod

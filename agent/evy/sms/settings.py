@@ -44,6 +44,9 @@ SETTINGS = [
             "`AT` probes at start-up (autobaud, booting modem) before the modem counts as silent."),
     Setting("modem.poll_interval", number(0.1, 600), 2.0,
             "Seconds between checks for new messages where the backend has no URCs (gammu)."),
+    Setting("modem.sweep_interval", number(1, 86400), 60.0,
+            "Seconds between full reads of the modem's message storage, busy or not, for messages whose "
+            "new-message indication (+CMTI) was lost; a quiet line is also rescanned at every heartbeat."),
     Setting("store.multipart_timeout", number(1, 86400), 600.0,
             "Seconds to wait for the missing parts of a multipart SMS before answering what arrived."),
     Setting("store.retention_days", integer(1, 3650), 30, "Days handled messages are kept before deletion."),
@@ -53,6 +56,9 @@ SETTINGS = [
     Setting("outbox.network_hold", number(0.1, 3600), 30.0,
             "Seconds every reply waits after the network refused one (no attempt is counted); with the mesh on, "
             "held replies go to a kit that has coverage meanwhile."),
+    Setting("outbox.modem_hold", number(0.1, 3600), 10.0,
+            "Seconds every reply waits after the modem itself failed while sending (port gone, no answer, "
+            "rebooted); no attempt is counted, so an outage of any length never gives a reply up."),
     Setting("guards.rate_limit", integer(1, 10000), 10, "Messages per sender answered per rate window."),
     Setting("guards.rate_window", number(1, 86400), 600.0, "Length of the rate-limit window in seconds."),
     Setting("guards.loop_repeats", integer(2, 100), 3,

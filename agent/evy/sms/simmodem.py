@@ -3,7 +3,14 @@
 The agent opens ``SimModem.port`` (the pty's slave) with pyserial exactly as it opens ``/dev/ttyS0``; a
 thread answers AT commands in PDU mode on the master side (the pty plumbing is ``simpty.PtyDevice``).
 The simulated network is scriptable (incoming messages, delivery reports, registration) and faults can be
-injected (error results, silence, line noise, slow or chopped answers, a full SIM, reboots, SIM PIN/PUK).
+injected (error results, silence, line noise, slow or chopped answers, a full SIM, reboots, SIM PIN/PUK, lost
+URCs, a storage slot wiped under the modem, the whole modem unplugged and plugged back).
+
+At the ``>`` prompt of AT+CMGS/AT+CMGW it behaves as the SIM800 and SIM7000 manuals describe: everything
+until Ctrl-Z (send/store) or ESC (abandon) is taken as PDU text, so a client that died at the prompt leaves a
+modem that swallows every later command. The manuals give no prompt timeout (their 60 s "max response time"
+counts from Ctrl-Z), and field reports show modems waiting there until power-cycled: ``prompt_timeout`` is
+None by default; set it to model a modem that gives up (it then answers ERROR).
 
 Thread safety: public methods take one lock shared with the thread.
 """
@@ -85,10 +92,10 @@ class SimModem(PtyDevice):
                  model: str = "sim800", registered: bool = True, smsc: str | None = simnet.DEFAULT_SMSC,
                  operator: str = "Safaricom", signal: int = 18, boot_time: float = 0.05,
                  first_reference: int = 0, puk_locked: bool = False, sim_inserted: bool = True,
-                 phone_storage_size: int = 50):
+                 phone_storage_size: int = 50, link: str | None = None):
         if model not in MODELS:
             raise ValueError(f"unknown simulated model {model!r} (choose {', '.join(MODELS)})")
-        super().__init__()
+        super().__init__(link)
         self.model = model
         self.storage_size = storage_size
         self.factory_echo = echo
@@ -107,8 +114,12 @@ class SimModem(PtyDevice):
         # (e.g. a report for only one part of a multipart reply).
         self.report_for: Callable[[SentMessage], int | None] | None = None
         self.report_delay = 0.01
+        # Called (in the modem's thread, with its lock held) for every SUBMIT it hands to the network, before
+        # the +CMGS/+CMSS answer goes out: a test's way to make something fail right after a send.
+        self.on_sent: Callable[[SentMessage], None] | None = None
         # faults
         self.response_delay = 0.0
+        self.prompt_timeout: float | None = None  # seconds at the > prompt before giving up; None: never
         self.noise_before_answers = 0  # >0: this many noise bytes precede every answer
         # observable state
         self.sent: list[SentMessage] = []
@@ -123,7 +134,10 @@ class SimModem(PtyDevice):
         self._state = _Volatile(echo=echo)
         self._rules: list[_Rule] = []
         self._silent_until: float | None = None  # float("inf"): until resume()
-        self._slow: list[float] = []
+        self._slow: list[tuple[float, str | None]] = []  # (delay, only for this command or None)
+        self._current = ""  # the command being answered
+        self._lost_urcs = 0
+        self._wiped_slots = 0
         self._reboot_on_send = False
         self._reboot_on_command: str | None = None
         self._hold_urcs = False
@@ -214,10 +228,24 @@ class SimModem(PtyDevice):
             self._silent_until = None
         self._wake()
 
-    def slow_next(self, seconds: float, count: int = 1) -> None:
-        """The next ``count`` answers come ``seconds`` late."""
+    def slow_next(self, seconds: float, count: int = 1, command: str | None = None) -> None:
+        """The next ``count`` answers (to ``command`` only, e.g. "CMSS", if given) come ``seconds`` late; what
+        the command does (a send) happens at once, only its answer is late."""
+        name = command.upper().lstrip("+") if command else None
         with self._lock:
-            self._slow.extend([seconds] * count)
+            self._slow.extend([(seconds, name)] * count)
+
+    def lose_urcs(self, count: int = 1) -> None:
+        """The next ``count`` unsolicited indications (+CMTI, +CDSI, +CMT, ...) never reach the port, as on a
+        busy UART or during a brown-out; what they announce is still stored."""
+        with self._lock:
+            self._lost_urcs += count
+
+    def wipe_slot_on_next_send(self, count: int = 1) -> None:
+        """The next ``count`` AT+CMSS find their slot emptied under the modem (a SIM swapped or wiped), and
+        answer CMS 321 "invalid memory index" as a modem does."""
+        with self._lock:
+            self._wiped_slots += count
 
     def inject_noise(self, data: bytes | None = None, size: int = 24) -> bytes:
         """Emit line noise now: ``data`` or random non-text bytes (what a loose jumper or power-up gives)."""
@@ -265,6 +293,15 @@ class SimModem(PtyDevice):
             for name in ("CPIN", "CMGL", "CMGR", "CMGD", "CMGS", "CPMS"):
                 self._rules.append(_Rule(name, "cme", 14, commands))
 
+    def plug(self) -> None:
+        """Plugged back in after ``unplug``: the modem lost power meanwhile, so it boots (settings forgotten,
+        storage kept)."""
+        with self._lock:
+            was_plugged = self.plugged
+            super().plug()
+            if not was_plugged:
+                self._reboot()
+
     # --- observation
 
     @property
@@ -294,7 +331,12 @@ class SimModem(PtyDevice):
     # --- output
 
     def _answer(self, lines: Sequence[str], final: str = "OK") -> None:
-        delay = self.response_delay + (self._slow.pop(0) if self._slow else 0.0)
+        delay = self.response_delay
+        for position, (seconds, command) in enumerate(self._slow):
+            if command in (None, self._current):
+                delay += seconds
+                del self._slow[position]
+                break
         if self._held and not self._held_after_prompt:
             lines = [*lines[:1], *self._held, *lines[1:]]
             self._held, self._hold_urcs = [], False
@@ -305,6 +347,10 @@ class SimModem(PtyDevice):
 
     def _urc(self, *lines: str) -> None:
         if self._silent():
+            return
+        if self._lost_urcs > 0:
+            self._lost_urcs -= 1
+            log.info("simulated modem lost the URC %s", lines[0])
             return
         if self._hold_urcs:
             self._held.extend(lines)
@@ -362,6 +408,9 @@ class SimModem(PtyDevice):
     # --- commands
 
     def _command(self, line: str) -> None:
+        start = line.upper().find("AT")
+        if start > 0:  # V.250: whatever precedes the AT prefix (an ESC, line noise) is ignored
+            line = line[start:]
         self.commands.append(line)
         match = _COMMAND.match(line)
         if not match:
@@ -372,6 +421,7 @@ class SimModem(PtyDevice):
         number, rest = match.group(2), match.group(3)
         if not name:
             name = "AT"
+        self._current = name
         if name == self._reboot_on_command:
             self._reboot_on_command = None
             self._reboot()
@@ -672,11 +722,19 @@ class SimModem(PtyDevice):
         if self._state.cmgf != 0 or length is None or not 7 <= length <= 164:
             self._error("cms", 302 if self._state.cmgf != 0 else 304)
             return
-        self._cmgs = _Pending(length)
+        self._cmgs = pending = _Pending(length)
         self._emit_raw(b"\r\n> ", self.response_delay)
+        if self.prompt_timeout is not None:
+            self._timers.append((time.monotonic() + self.prompt_timeout, lambda: self._prompt_expired(pending)))
         if self._held and self._held_after_prompt:
             self._emit_raw("".join(f"\r\n{line}\r\n" for line in self._held).encode("ascii"))
             self._held, self._hold_urcs, self._held_after_prompt = [], False, False
+
+    def _prompt_expired(self, pending: _Pending) -> None:
+        if self._cmgs is pending:
+            log.info("simulated modem gave up waiting at the > prompt")
+            self._cmgs = None
+            self._answer([], "ERROR")
 
     def _at_cmgw(self, rest: str) -> None:
         self._at_cmgs(rest)
@@ -699,6 +757,9 @@ class SimModem(PtyDevice):
         if self._sim_blocked():
             return
         index = _int(rest.lstrip("=").split(",")[0])
+        if self._wiped_slots > 0 and index is not None:
+            self._wiped_slots -= 1
+            self.memories[self._state.write_storage].pop(index, None)
         slot = self.memories[self._state.write_storage].get(index) if index is not None else None
         if slot is None or slot.stat not in (2, 3):
             self._error("cms", 321)
@@ -742,7 +803,9 @@ class SimModem(PtyDevice):
         self.sent.append(sent)
         self._sent_changed.notify_all()
         if stored is not None:
-            stored.stat = 3
+            stored.stat = 3  # STO SENT: kept in storage (it survives an agent crash or a reboot)
+        if self.on_sent is not None:
+            self.on_sent(sent)
         self._answer([f"+CMSS: {reference}" if stored is not None else f"+CMGS: {reference}"])
         status = self.report_for(sent) if self.report_for is not None else self.report_status
         if submit.request_status_report and status is not None:

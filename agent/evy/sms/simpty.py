@@ -2,6 +2,8 @@
 
 Whoever opens ``port`` (the pty's slave) sees a serial device. The device keeps the slave open itself, so it
 outlives clients that close the port or are SIGKILLed; output nobody reads is dropped, like on a UART.
+``unplug`` makes it vanish as a USB modem does (the client's descriptor fails, the path is gone) and ``plug``
+brings it back on a new pty; ``link``, a stable symlink to the current pty, plays udev's /dev/serial/by-id.
 Subclasses handle input in ``_receive`` and write with ``_emit_raw``; ``_timers`` run actions later. One
 re-entrant lock, ``_lock``, is held by the thread whenever it calls into the subclass.
 """
@@ -24,8 +26,9 @@ log = logging.getLogger("evy.sms.simpty")
 
 
 class PtyDevice:
-    def __init__(self) -> None:
+    def __init__(self, link: str | None = None) -> None:
         self.port = ""
+        self.link = link  # a symlink kept pointing at the current pty (None: no link)
         self.chunk_size = 0  # >0: output is written in chunks this big, ``chunk_gap`` s apart
         self.chunk_gap = 0.001
         self.dropped_bytes = 0  # written while nobody was reading
@@ -42,11 +45,8 @@ class PtyDevice:
     def start(self) -> Self:
         if self._thread is not None:
             return self
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo or CR/LF translation by the pty itself: like a real UART
-        os.set_blocking(self._master, False)
+        self._open_pty()
         self._wake_r, self._wake_w = os.pipe()
-        self.port = os.ttyname(self._slave)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"{type(self).__name__} {self.port}",
                                         daemon=True)
@@ -60,10 +60,49 @@ class PtyDevice:
         self._wake()
         self._thread.join(timeout=5)
         self._thread = None
-        for fd in (self._master, self._slave, self._wake_r, self._wake_w):
+        self._close_pty()
+        for fd in (self._wake_r, self._wake_w):
             if fd >= 0:
                 os.close(fd)
-        self._master = self._slave = self._wake_r = self._wake_w = -1
+        self._wake_r = self._wake_w = -1
+
+    def unplug(self) -> None:
+        """The device vanishes (USB cable pulled, brown-out): the client's descriptor fails with EIO, the port
+        and ``link`` are gone, output not yet read is lost. What the device keeps (a SIM's storage) survives."""
+        with self._lock:
+            self._close_pty()
+            self._out.clear()
+        self._wake()
+
+    def plug(self) -> None:
+        """The device comes back, on a new pty (``port`` changes; ``link`` follows it)."""
+        with self._lock:
+            if self._master < 0:
+                self._open_pty()
+        self._wake()
+
+    @property
+    def plugged(self) -> bool:
+        return self._master >= 0
+
+    def _open_pty(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo or CR/LF translation by the pty itself: like a real UART
+        os.set_blocking(self._master, False)
+        self.port = os.ttyname(self._slave)
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
+            os.symlink(self.port, self.link)
+
+    def _close_pty(self) -> None:
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = -1
 
     def __enter__(self) -> Self:
         return self.start()
@@ -111,23 +150,29 @@ class PtyDevice:
                 self._run_timers(now)
                 self._flush_output(now)
                 timeout = self._next_wakeup(now)
+                master = self._master
+            watched = [self._wake_r] + ([master] if master >= 0 else [])
             try:
-                readable, _, _ = select.select([self._master, self._wake_r], [], [], timeout)
+                readable, _, _ = select.select(watched, [], [], timeout)
             except (OSError, ValueError):
-                return
+                if self._stopping:
+                    return
+                continue  # unplugged while waiting: look again
             if self._wake_r in readable:
                 os.read(self._wake_r, 4096)
-            if self._master in readable:
-                try:
-                    data = os.read(self._master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    if exc.errno == errno.EIO:  # nobody has the slave open: wait for the next client
-                        time.sleep(0.02)
-                        continue
-                    raise
+            if master >= 0 and master in readable:
                 with self._lock:
+                    if master != self._master:
+                        continue  # unplugged meanwhile
+                    try:
+                        data = os.read(master, 4096)
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:
+                        if exc.errno == errno.EIO:  # nobody has the slave open: wait for the next client
+                            time.sleep(0.02)
+                            continue
+                        raise
                     try:
                         self._receive(data)
                     except Exception:  # a device bug must not silence it for the rest of a run
@@ -151,6 +196,9 @@ class PtyDevice:
     def _flush_output(self, now: float) -> None:
         while self._out and self._out[0][0] <= now:
             _, data = self._out.popleft()
+            if self._master < 0:
+                self.dropped_bytes += len(data)  # unplugged: nobody can read it
+                continue
             try:
                 os.write(self._master, data)
             except BlockingIOError:

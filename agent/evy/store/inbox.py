@@ -37,40 +37,80 @@ def add_part(store: Store, message: Deliver, pdu: str, now: float | None = None)
 
 
 def assemble(store: Store, multipart_timeout: float, now: float | None = None) -> int:
-    """Turn complete (or timed-out) groups of parts into messages; returns how many were made."""
+    """Turn complete (or timed-out) multipart messages, and every single-part SMS, into messages; returns how
+    many were made. Parts more than ``multipart_timeout`` apart never make one message (see
+    :func:`_split_messages`)."""
     now = time.time() if now is None else now
     made = 0
     # Not durable: after a power cut the parts are simply joined again (they are durable).
     with store.transaction(durable=False) as db:
-        groups = db.execute(
-            "SELECT sender, concat_ref, concat_total, MIN(received_at) AS first, COUNT(DISTINCT seq) AS n"
-            " FROM parts WHERE message_id IS NULL GROUP BY sender, concat_ref, concat_total"
-        ).fetchall()
-        for group in groups:
-            single = group["concat_ref"] == SINGLE
-            complete = group["n"] >= group["concat_total"]
-            if not (single or complete or now - group["first"] >= multipart_timeout):
-                continue
-            rows = db.execute(
-                "SELECT id, seq, text, encoding, received_at FROM parts WHERE message_id IS NULL"
-                " AND sender = ? AND concat_ref = ? AND concat_total = ? ORDER BY seq, id",
-                (group["sender"], group["concat_ref"], group["concat_total"]),
-            ).fetchall()
-            # Single parts each become their own message; a multipart group becomes one (a duplicate
-            # part is linked to it too, but its text is used once).
-            batches = [([row], [row]) for row in rows] if single else [(_unique_seqs(rows), rows)]
-            for used, linked in batches:
-                text = "".join(row["text"] for row in used)
-                encoding = "ucs2" if any(row["encoding"] == "ucs2" for row in used) else used[0]["encoding"]
-                incomplete = not single and len(used) < group["concat_total"]
-                message_id = db.execute(
-                    "INSERT INTO messages(sender, text, encoding, incomplete, received_at) VALUES (?, ?, ?, ?, ?)",
-                    (group["sender"], text, encoding, int(incomplete), max(r["received_at"] for r in used)),
-                ).lastrowid
-                db.executemany("UPDATE parts SET message_id = ? WHERE id = ?",
-                               [(message_id, row["id"]) for row in linked])
+        for row in db.execute(
+            "SELECT id, sender, seq, text, encoding, received_at FROM parts WHERE message_id IS NULL"
+            " AND concat_ref = ? ORDER BY id", (SINGLE,),
+        ).fetchall():
+            _make_message(db, row["sender"], [row], [row], incomplete=False)
+            made += 1
+        groups: dict[tuple[str, int, int], list] = {}
+        for row in db.execute(
+            "SELECT id, sender, scts, concat_ref, concat_total, seq, text, encoding, received_at FROM parts"
+            " WHERE message_id IS NULL AND concat_ref != ? ORDER BY id", (SINGLE,),
+        ).fetchall():
+            groups.setdefault((row["sender"], row["concat_ref"], row["concat_total"]), []).append(row)
+        for (sender, _ref, total), rows in groups.items():
+            for linked in _split_messages(rows, multipart_timeout):
+                used = _unique_seqs(sorted(linked, key=lambda r: (r["seq"], r["id"])))
+                complete = len(used) >= total
+                if not (complete or now - min(r["received_at"] for r in linked) >= multipart_timeout):
+                    continue
+                _make_message(db, sender, used, linked, incomplete=not complete)
                 made += 1
     return made
+
+
+def _make_message(db, sender: str, used: list, linked: list, incomplete: bool) -> None:
+    """One message from ``used`` (one part per number, in order); every part in ``linked`` points to it."""
+    text = "".join(row["text"] for row in used)
+    encoding = "ucs2" if any(row["encoding"] == "ucs2" for row in used) else used[0]["encoding"]
+    message_id = db.execute(
+        "INSERT INTO messages(sender, text, encoding, incomplete, received_at) VALUES (?, ?, ?, ?, ?)",
+        (sender, text, encoding, int(incomplete), max(r["received_at"] for r in used)),
+    ).lastrowid
+    db.executemany("UPDATE parts SET message_id = ? WHERE id = ?", [(message_id, row["id"]) for row in linked])
+
+
+def _split_messages(rows: list, gap: float) -> list[list]:
+    """The messages among one sender's waiting parts that share a concatenation reference and part count.
+
+    The reference is 8 bits and some phones reuse one for every message, so it alone does not name a
+    message. In the order the SMS centre stamped them, a part joins the latest message that can take it: one
+    that began at most ``gap`` seconds earlier and holds no part with its number and another text (the same
+    number and text is a repeat, used once). Otherwise it starts a new message.
+    """
+    messages: list[list] = []
+    for row in sorted(rows, key=lambda r: (_stamped(r), r["id"])):
+        home = None
+        for message in reversed(messages):
+            if _stamped(row) - _stamped(message[0]) > gap:
+                continue
+            if any(held["seq"] == row["seq"] and held["text"] != row["text"] for held in message):
+                continue
+            home = message
+            break
+        if home is None:
+            messages.append([row])
+        else:
+            home.append(row)
+    return messages
+
+
+def _stamped(row) -> float:
+    """When the SMS centre stamped the part (epoch seconds); when it has no stamp, when it was received."""
+    if row["scts"]:
+        try:
+            return datetime.fromisoformat(row["scts"]).timestamp()
+        except ValueError:
+            pass
+    return row["received_at"]
 
 
 def _unique_seqs(rows: list) -> list:
