@@ -185,3 +185,11 @@ def _assert_same_concat(udh: dict, concat: Concat | None) -> None:
         return
     ref = udh["ID16bit"] if concat.ref_bits == 16 else udh["ID8bit"]
     assert (ref, udh["AllParts"], udh["PartNumber"]) == (concat.ref, concat.total, concat.seq)
+
+
+def test_a_combining_mark_stays_with_its_letter_as_gammu_keeps_it():
+    """Found by the cross-check: a part must not start with a bare accent (U+0300 after the 67th unit)."""
+    text = "0" * 67 + "\u0300" + "000"
+    ours = segments.split(text, Encoding.UCS2)
+    assert ours == ["0" * 66, "0\u0300000"]
+    assert [part["Text"] for part in gammu_parts(text, Encoding.UCS2, 8)] == ours

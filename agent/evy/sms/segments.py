@@ -3,10 +3,13 @@
 One SMS carries 140 octets of user data: 160 GSM-7 septets, 70 UCS-2 units or 140 octets of 8-bit data.
 A concatenated part loses 6 octets to its UDH (7 with a 16-bit reference), leaving 153 septets / 67 units /
 134 octets (152 / 66 / 133). Cuts fall between characters only, so a GSM-7 escape sequence and a UTF-16
-surrogate pair always stay in one part.
+surrogate pair always stay in one part; a combining mark (an accent typed after its letter) stays with its
+letter too, as phones and Gammu keep it, so no part starts with a bare accent.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 from evy.sms import gsm7, ucs2
 from evy.sms.errors import CodecError
@@ -84,7 +87,7 @@ def _cut(text: str, encoding: Encoding, ref_bits: int) -> list[str]:
     if total <= budget(encoding, multipart=False):
         return [text]
     limit = budget(encoding, multipart=True, ref_bits=ref_bits)
-    if total == len(text):  # every character one unit: plain slicing
+    if total == len(text) and not any(map(unicodedata.combining, text)):  # one unit each: plain slicing
         return [text[start:start + limit] for start in range(0, len(text), limit)]
     if encoding is Encoding.GSM7:
         sizes = list(map(gsm7.char_septets, text))
@@ -92,10 +95,17 @@ def _cut(text: str, encoding: Encoding, ref_bits: int) -> list[str]:
         sizes = [char_units(char, encoding) for char in text]
     parts: list[str] = []
     start = used = 0
-    for index, size in enumerate(sizes):
-        if used + size > limit:
-            parts.append(text[start:index])
-            start, used = index, 0
-        used += size
+    index = 0
+    while index < len(text):
+        if used + sizes[index] > limit:
+            cut = index
+            while cut > start + 1 and unicodedata.combining(text[cut]):
+                cut -= 1  # back to the letter the marks belong to
+            if unicodedata.combining(text[cut]):
+                cut = index  # a part of nothing but marks: cut where the budget says
+            parts.append(text[start:cut])
+            start, used, index = cut, 0, cut
+        used += sizes[index]
+        index += 1
     parts.append(text[start:])
     return parts
