@@ -1,4 +1,5 @@
-"""The shipped protocol library: complete, sourced, naming the number, and SMS-sized in every language."""
+"""The shipped protocol library: complete, sourced, naming the number, SMS-sized, the same shape in every
+language, and safe: every text passes the contraindications of every protocol it can be sent for."""
 
 from __future__ import annotations
 
@@ -7,30 +8,68 @@ import re
 import pytest
 
 from evy.compress import compress
-from evy.protocols import emergency_number, for_triage, keys, languages, lookup
+from evy.protocols import (
+    alarming_words,
+    contraindications,
+    emergency_number,
+    for_triage,
+    keys,
+    languages,
+    lookup,
+    paths,
+    stands_in_for,
+    step,
+)
 from evy.protocols.errors import ProtocolError
-from evy.protocols.library import _library
+from evy.protocols.library import STANDS_IN_FOR, UNIVERSAL_FALLBACKS, _library
 from evy.protocols.numbers import table
 from evy.router import CATEGORIES, LANGUAGES
 from evy.router.lexicon import default_lexicon
-from evy.sms import gsm7
+from evy.sms import gsm7, segments
 
 MEDICAL_CASES = {"cpr", "choking", "bleeding", "burns", "drowning", "hypothermia", "heat_stroke", "fracture",
                  "snake_bite", "poisoning", "allergic_reaction", "seizure", "stroke", "diabetic", "childbirth"}
+ADDED = {"heart_attack", "spinal_injury", "pan_fire", "electric_shock", "carbon_monoxide", "gas_leak",
+         "vehicle_in_water", "heat_exhaustion", "low_blood_sugar", "dehydration", "febrile_seizure", "landslide",
+         "wildfire", "tsunami", "domestic_violence", "lost_child", "mental_health", "food_distribution"}
+SHIPPED = ("en", "es", "fr", "pt", "sw", "ht")
 # The longest number a kit may carry: an override such as a local rescue line in international format.
 NUMBERS = ["112", "1990", "+254700123456"]
+LONG_NUMBER = NUMBERS[-1]
+
+
+def every_step(language: str):
+    for key in keys(language):
+        for path in paths(key, language):
+            yield key, path, step(key, path, language, LONG_NUMBER)
 
 
 def test_every_language_has_every_protocol():
-    expected = set(CATEGORIES) | MEDICAL_CASES | set(default_lexicon().topics) | {"general"}
-    assert set(languages()) >= set(LANGUAGES)
-    for language in LANGUAGES:
+    expected = set(CATEGORIES) | MEDICAL_CASES | set(default_lexicon().topics) | ADDED | {"general"}
+    assert set(languages()) == set(SHIPPED) >= set(LANGUAGES)
+    for language in SHIPPED:
         assert set(keys(language)) == expected, language
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("language", SHIPPED[1:])
+def test_every_language_has_the_same_steps_questions_and_answer_classes_as_english(language):
+    english, other = _library()["en"], _library()[language]
+    for key in keys("en"):
+        assert paths(key, language) == paths(key, "en"), key
+        for path in paths(key, "en"):
+            ours, theirs = step(key, path, "en", "1"), step(key, path, language, "1")
+            assert theirs.language == language, (key, path)
+            assert (theirs.question is None) == (ours.question is None), (key, path)
+            assert theirs.expects == ours.expects, (key, path)
+        assert other.protocols[key].discreet == english.protocols[key].discreet, key
+        assert other.protocols[key].must_not, key
+    for answer, phrases in other.answers.items():
+        assert phrases, answer
+
+
+@pytest.mark.parametrize("language", SHIPPED)
 @pytest.mark.parametrize("number", NUMBERS)
-def test_every_protocol_names_the_number_and_fits_three_gsm7_segments(language, number):
+def test_every_first_reply_names_the_number_and_fits_three_gsm7_segments(language, number):
     for key in keys(language):
         protocol = lookup(key, language, number)
         assert protocol.language == language
@@ -39,20 +78,98 @@ def test_every_protocol_names_the_number_and_fits_three_gsm7_segments(language, 
         assert result.segments <= 3, (key, result.segments)
         assert result.dropped == 0, f"{language}/{key}: a sentence had to be dropped"
         assert number in result.text, (key, result.text)
+        if protocol.question:
+            assert result.text.rstrip().endswith("?"), f"{language}/{key}: the question comes last"
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_next_step_names_the_number_and_fits_two_sms(language):
+    for key, path, found in every_step(language):
+        if not path:
+            continue
+        result = compress(found.text, max_segments=2, language=language)
+        assert result.dropped == 0 and result.segments <= 2, (key, path, result.segments)
+        assert LONG_NUMBER in result.text, (key, path)
+
+
+@pytest.mark.parametrize("language", ("sw", "ht"))
+def test_swahili_and_haitian_creole_are_written_in_gsm7(language):
+    for key, path, found in every_step(language):
+        assert not gsm7.non_gsm7_chars(found.text), (key, path, gsm7.non_gsm7_chars(found.text))
+
+
+@pytest.mark.parametrize("language", SHIPPED)
 def test_every_protocol_has_a_source_and_keeps_its_numbered_steps(language):
-    for key, entry in _library()[language].items():
-        assert len(entry["source"]) > 10, key
-        steps = re.findall(r"^(\d)\. ", entry["text"], re.MULTILINE)
+    for key, entry in _library()[language].protocols.items():
+        assert len(entry.source) > 10, key
+        steps = re.findall(r"^(\d)\. ", entry.text, re.MULTILINE)
         assert steps == [str(i) for i in range(1, len(steps) + 1)], key
         compressed = compress(lookup(key, language, "112").text, language=language).text
         assert re.findall(r"^(\d)\. ", compressed, re.MULTILINE) == steps, key
 
 
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_text_passes_the_contraindications_of_every_protocol_it_can_stand_in_for(language):
+    broken = [(key, path, hit) for key, path, found in every_step(language)
+              for hit in contraindications(found.text, language, stands_in_for(key))]
+    assert broken == []
+
+
+def test_fallbacks_stand_in_for_every_protocol():
+    covered = {member for members in STANDS_IN_FOR.values() for member in members}
+    assert set(STANDS_IN_FOR) <= set(CATEGORIES)
+    assert covered | set(STANDS_IN_FOR) | set(UNIVERSAL_FALLBACKS) == set(keys("en"))
+    assert set(stands_in_for("general")) == set(keys("en"))
+    assert {"heat_stroke", "dehydration", "low_blood_sugar", "hypothermia", "spinal_injury"} <= set(
+        stands_in_for("medical"))
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_fallback_first_replies_give_the_number_first_and_ask_one_question(language):
+    for key in ("medical", *STANDS_IN_FOR):
+        reply = lookup(key, language, LONG_NUMBER)
+        if reply.question:
+            assert reply.question.count("?") == 1, key
+    medical = lookup("medical", language, LONG_NUMBER)
+    assert LONG_NUMBER in medical.text.splitlines()[0]
+    assert medical.question and {"awake", "unresponsive", "not_breathing"} <= set(medical.expects)
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_discreet_replies_alarm_no_onlooker_and_ask_nothing(language):
+    discreet = [key for key, entry in _library()[language].protocols.items() if entry.discreet]
+    assert discreet == ["domestic_violence"]
+    reply = lookup("domestic_violence", language, "112")
+    assert reply.question is None and reply.expects == ()
+    assert alarming_words(reply.text, language) == []
+    assert compress(reply.text, max_segments=2, language=language).segments <= 2
+
+
+def test_the_old_generic_medical_reply_is_caught_as_harmful():
+    old = ("Medical emergency: call 112 now. 1. Keep yourself safe. 2. Not breathing normally: CPR. "
+           "3. Bleeding: press hard on it. 4. Keep them warm, nothing to eat or drink.")
+    harmed = {hit.split(":")[0] for hit in contraindications(old, "en", stands_in_for("medical"))}
+    assert {"heat_stroke", "heat_exhaustion", "dehydration", "low_blood_sugar"} <= harmed
+    assert contraindications(lookup("medical", "en", "112").text, "en", stands_in_for("medical")) == []
+
+
+def test_conversation_steps_follow_the_answers():
+    breathing = step("cpr", ("breathing",), "en", "999")
+    assert "side" in breathing.text and "999" in breathing.text
+    assert step("cpr", ("yes",), "en", "999").instructions == breathing.instructions  # "yes" shares the step
+    assert set(lookup("cpr", "en", "999").expects) >= {"breathing", "not_breathing"}
+    assert "tourniquet" in step("bleeding", ("continuing",), "es", "112").text
+    with pytest.raises(ProtocolError, match="no step for 'maybe'"):
+        step("cpr", ("maybe",), "en", "112")
+
+
+def test_sw_and_ht_are_full_languages():
+    assert lookup("cpr", "sw", "999").language == "sw"
+    assert lookup("cpr", "ht", "114").language == "ht"
+
+
 def test_unknown_language_falls_back_to_english():
-    protocol = lookup("cpr", "sw", "999")
+    protocol = lookup("cpr", "id", "999")
     assert protocol.language == "en" and "999" in protocol.text
 
 
@@ -60,6 +177,7 @@ def test_for_triage_prefers_topic_then_category_then_general():
     assert for_triage("choking", "medical", "es", "112").key == "choking"
     assert for_triage(None, "fire", "fr", "112").key == "fire"
     assert for_triage(None, None, "pt", "112").key == "general"
+    assert for_triage("pan_fire", "fire", "sw", "112").key == "pan_fire"
 
 
 def test_unknown_key_and_missing_number_are_errors():
@@ -95,3 +213,10 @@ def test_knowledge_base_wording_gets_the_real_number(language, text, expected):
 
     assert name_the_number(text, language, "999") == expected
     assert "999" in phrase("call", language, "999")
+
+
+def test_step_sizes_stay_within_one_sms_mostly():
+    """Figures for the docs: how many next steps fit one SMS with a long number (not a hard limit)."""
+    sizes = [segments.count(compress(found.text, language="en").text)[1]
+             for _, path, found in every_step("en") if path]
+    assert sum(size == 1 for size in sizes) / len(sizes) >= 0.9

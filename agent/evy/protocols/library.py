@@ -1,87 +1,240 @@
 """Verified emergency protocols, one data file per language (``data/<language>.toml``).
 
-Each protocol is an SMS-sized text with a ``{number}`` placeholder for the kit's emergency number and the
-public guidance it follows (``source``). Keys are the router's topics (``cpr``, ``choking``...), its
-categories (``fire``, ``flood``...) and ``general`` for a message that is neither.
+A protocol (``[protocol.KEY]``) is the first reply to a case and the steps that follow it, as data:
+
+- ``text``: the SMS-sized first reply, naming the kit's emergency number as ``{number}``;
+- ``source``: the public guidance it follows;
+- ``must_not``: regular expressions for its contraindications (see ``evy.protocols.safety``);
+- ``question`` (optional): the one key question that changes the advice, sent after the text;
+- ``next`` (with a question): answer class -> step, a step being a table with its own ``text``
+  (naming ``{number}``) and optionally its own ``question`` and ``next``, or the name of a sibling class
+  whose step it shares (``yes = "breathing"``);
+- ``discreet`` (optional, true): read by an onlooker it must alarm no one (the file's ``[discreet]``
+  words), and it asks nothing back.
+
+A file also holds ``[phrase]`` (short phrases; ``generic_number``), ``[answer]`` (answer class -> the folded
+words people reply with), ``[negation]`` (``cues`` and scope ``resets`` for the must_not check) and
+``[discreet] must_not``. Keys are the router's topics and categories, the finer protocols the triage can
+map to, and ``general`` for a message that is none of them.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from evy.protocols.errors import ProtocolError
+from evy.protocols.safety import Negation, alarming, violations
+from evy.router.normalize import tokens
 
 NUMBER_FIELD = "{number}"
 FALLBACK_LANGUAGE = "en"
 GENERAL = "general"
+# What a reply can say, whatever the language; each file's [answer] table gives its words for each class.
+ANSWER_CLASSES = ("yes", "no", "breathing", "not_breathing", "awake", "unresponsive", "stopped",
+                  "continuing", "better", "worse", "done")
+
+_MEDICAL = ("cpr", "choking", "bleeding", "burns", "drowning", "hypothermia", "heat_stroke", "heat_exhaustion",
+            "fracture", "snake_bite", "poisoning", "allergic_reaction", "seizure", "febrile_seizure", "stroke",
+            "heart_attack", "diabetic", "low_blood_sugar", "childbirth", "spinal_injury", "electric_shock",
+            "dehydration", "mental_health")
+# The protocols each fallback text may be sent for, when triage knows only the category (or nothing):
+# a fallback must be safe for every one of them. `general` and `other` stand in for every protocol.
+STANDS_IN_FOR: dict[str, tuple[str, ...]] = {
+    "medical": _MEDICAL,
+    "fire": ("pan_fire", "wildfire", "burns"),
+    "flood": ("drowning", "vehicle_in_water", "tsunami"),
+    "earthquake": ("landslide", "tsunami", "trapped"),
+    "storm": ("electric_shock", "flood"),
+    "trapped": ("landslide",),
+    "violence": ("domestic_violence",),
+    "hazmat": ("carbon_monoxide", "gas_leak", "poisoning"),
+    "missing_person": ("lost_child",),
+    "shelter": ("lost_child", "food_distribution"),
+    "water_food": ("dehydration", "food_distribution"),
+}
+UNIVERSAL_FALLBACKS = ("general", "other")
+
+_PROTOCOL_FIELDS = {"text", "source", "must_not", "question", "next", "discreet"}
+_STEP_FIELDS = {"text", "question", "next"}
+_SECTIONS = {"language", "phrase", "answer", "negation", "discreet", "protocol"}
 
 
 @dataclass(frozen=True)
-class Protocol:
+class Step:
+    """One reply of a protocol: the first (path ``()``) or the one an answer led to."""
+
     key: str
+    path: tuple[str, ...]
     language: str
-    text: str  # the number already filled in
-    source: str
+    instructions: str  # the number already filled in
+    question: str | None
+    expects: tuple[str, ...]  # the answer classes that lead on from here
+
+    @property
+    def text(self) -> str:
+        """What to send: the instructions, then the question."""
+        return f"{self.instructions}\n{self.question}" if self.question else self.instructions
+
+
+@dataclass(frozen=True)
+class Protocol(Step):
+    source: str = ""
+    discreet: bool = False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    text: str
+    question: str | None
+    next: dict[str, _Entry] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Protocol(_Entry):
+    source: str = ""
+    must_not: tuple[re.Pattern[str], ...] = ()
+    discreet: bool = False
+
+
+@dataclass(frozen=True)
+class _Language:
+    protocols: dict[str, _Protocol]
+    phrases: dict[str, str]
+    generic_number: tuple[str, ...]
+    answers: dict[str, tuple[tuple[str, ...], ...]]  # class -> its phrases as token tuples
+    negation: Negation
+    discreet: tuple[re.Pattern[str], ...]
+
+
+# --- loading and validation ----------------------------------------------------------------------------------
+
+def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ProtocolError(f"{where}: {what} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _patterns(value: Any, where: str, what: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in _strings(value, where, what):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ProtocolError(f"{where}: {what}: bad regular expression {pattern!r}: {exc}") from None
+    return tuple(compiled)
+
+
+def _entry(raw: Any, where: str, allowed: set[str]) -> tuple[str, str | None, dict[str, _Entry]]:
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: expected a table")
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ProtocolError(f"{where}: unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    text, question = raw.get("text"), raw.get("question")
+    if not isinstance(text, str) or NUMBER_FIELD not in text:
+        raise ProtocolError(f"{where}: text must name the number as {NUMBER_FIELD}")
+    if question is not None and (not isinstance(question, str) or not question.strip()):
+        raise ProtocolError(f"{where}: question must be a non-empty string")
+    steps = raw.get("next", {})
+    if steps and question is None:
+        raise ProtocolError(f"{where}: next steps need a question to ask")
+    if not isinstance(steps, dict):
+        raise ProtocolError(f"{where}: next must be a table of answer class -> step")
+    built: dict[str, _Entry] = {}
+    for answer, step in steps.items():
+        if answer not in ANSWER_CLASSES:
+            raise ProtocolError(f"{where}: next.{answer}: not an answer class ({', '.join(ANSWER_CLASSES)})")
+        if not isinstance(step, str):
+            built[answer] = _Entry(*_entry(step, f"{where}.next.{answer}", _STEP_FIELDS))
+    for answer, step in steps.items():
+        if isinstance(step, str):
+            if step not in built:
+                raise ProtocolError(f"{where}: next.{answer}: {step!r} is not a sibling step with a text")
+            built[answer] = built[step]
+    return text, question, built
+
+
+def _protocol(raw: Any, where: str) -> _Protocol:
+    text, question, steps = _entry(raw, where, _PROTOCOL_FIELDS)
+    source, discreet = raw.get("source"), raw.get("discreet", False)
+    if not isinstance(source, str) or len(source.strip()) < 10:
+        raise ProtocolError(f"{where}: source is required (the public guidance it follows)")
+    if not isinstance(discreet, bool):
+        raise ProtocolError(f"{where}: discreet must be true or false")
+    if discreet and (question is not None or steps):
+        raise ProtocolError(f"{where}: a discreet protocol asks nothing back (no question, no next)")
+    must_not = _patterns(raw.get("must_not"), where, "must_not")
+    if not must_not:
+        raise ProtocolError(f"{where}: must_not needs at least one contraindication")
+    return _Protocol(text, question, steps, source, must_not, discreet)
+
+
+def _language(data: dict[str, Any], where: str) -> _Language:
+    unknown = sorted(set(data) - _SECTIONS)
+    if unknown:
+        raise ProtocolError(f"{where}: unknown section {unknown[0]!r}")
+    phrases = dict(data.get("phrase", {}))
+    generic = _strings(phrases.pop("generic_number", []) or ["-"], where, "phrase.generic_number")
+    for name, text in phrases.items():
+        if not isinstance(text, str) or NUMBER_FIELD not in text:
+            raise ProtocolError(f"{where}: phrase.{name} must name the number as {NUMBER_FIELD}")
+    raw_answers = data.get("answer", {})
+    if set(raw_answers) != set(ANSWER_CLASSES):
+        missing = sorted(set(ANSWER_CLASSES) ^ set(raw_answers))
+        raise ProtocolError(f"{where}: [answer] must list exactly the answer classes; wrong: {', '.join(missing)}")
+    answers = {}
+    for answer in ANSWER_CLASSES:
+        phrases_of = tuple(tuple(tokens(words)) for words in _strings(raw_answers[answer], where, f"answer.{answer}"))
+        if not all(phrases_of):
+            raise ProtocolError(f"{where}: answer.{answer}: a phrase has no words")
+        answers[answer] = phrases_of
+    negation = data.get("negation", {})
+    cues = _strings(negation.get("cues"), where, "negation.cues")
+    resets = _strings(negation.get("resets"), where, "negation.resets")
+    discreet = _patterns(data.get("discreet", {}).get("must_not"), where, "discreet.must_not")
+    raw_protocols = data.get("protocol", {})
+    protocols = {key: _protocol(entry, f"{where}: protocol.{key}") for key, entry in raw_protocols.items()}
+    return _Language(protocols, phrases, generic if generic != ("-",) else (), answers,
+                     Negation.of(cues, resets), discreet)
+
+
+def load_language(text: str, language: str, where: str) -> _Language:
+    """One language's data file, checked; any fault is a one-line ProtocolError naming ``where`` and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{where}: not valid TOML: {exc}") from None
+    if data.get("language") != language:
+        raise ProtocolError(f"{where}: `language` must be {language!r}")
+    return _language(data, where)
 
 
 @cache
-def _library() -> dict[str, dict[str, dict[str, str]]]:
-    """language -> key -> {"text", "source"}, every entry checked."""
-    return _load()[0]
-
-
-@cache
-def _phrases() -> dict[str, dict[str, str]]:
-    """language -> phrase name -> text with {number}."""
-    return _load()[1]
-
-
-@cache
-def _load() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]],
-                     dict[str, tuple[str, ...]]]:
+def _library() -> dict[str, _Language]:
     folder = resources.files("evy.protocols").joinpath("data")
-    library: dict[str, dict[str, dict[str, str]]] = {}
-    phrases: dict[str, dict[str, str]] = {}
-    generics: dict[str, tuple[str, ...]] = {}
+    library: dict[str, _Language] = {}
     for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
         if not item.name.endswith(".toml") or item.name == "emergency_numbers.toml":
             continue
-        where = f"protocols/data/{item.name}"
-        try:
-            data = tomllib.loads(item.read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ProtocolError(f"{where}: not valid TOML: {exc}") from None
         language = item.name.removesuffix(".toml")
-        if data.get("language") != language:
-            raise ProtocolError(f"{where}: `language` must be {language!r}")
-        entries = data.get("protocol", {})
-        for key, entry in entries.items():
-            text, source = entry.get("text"), entry.get("source")
-            if not isinstance(text, str) or NUMBER_FIELD not in text:
-                raise ProtocolError(f"{where}: protocol.{key}: text must name the number as {NUMBER_FIELD}")
-            if not isinstance(source, str) or not source.strip():
-                raise ProtocolError(f"{where}: protocol.{key}: source is required")
-        library[language] = entries
-        phrases[language] = dict(data.get("phrase", {}))
-        generic = phrases[language].pop("generic_number", [])
-        if not isinstance(generic, list) or not all(isinstance(words, str) for words in generic):
-            raise ProtocolError(f"{where}: phrase.generic_number must be a list of strings")
-        generics[language] = tuple(generic)
-        for name, text in phrases[language].items():
-            if not isinstance(text, str) or NUMBER_FIELD not in text:
-                raise ProtocolError(f"{where}: phrase.{name} must name the number as {NUMBER_FIELD}")
+        library[language] = load_language(item.read_text("utf-8"), language, f"protocols/data/{item.name}")
     if FALLBACK_LANGUAGE not in library:
         raise ProtocolError(f"protocols/data: {FALLBACK_LANGUAGE}.toml is missing")
-    return library, phrases, generics
+    return library
 
+
+# --- the API -------------------------------------------------------------------------------------------------
 
 def name_the_number(text: str, language: str, number: str) -> str:
     """``text`` with "the emergency number" (in ``language``) replaced by the number itself."""
-    for words in _load()[2].get(language, ()):
+    entry = _library().get(language)
+    for words in entry.generic_number if entry else ():
         text = re.sub(re.escape(words), number, text, flags=re.IGNORECASE)
     return text
 
@@ -89,7 +242,8 @@ def name_the_number(text: str, language: str, number: str) -> str:
 def phrase(name: str, language: str, number: str) -> str:
     """A short phrase (``call``: "Emergency: call 112.") in ``language``, else in English."""
     for candidate in (language, FALLBACK_LANGUAGE):
-        text = _phrases().get(candidate, {}).get(name)
+        entry = _library().get(candidate)
+        text = entry.phrases.get(name) if entry else None
         if text is not None:
             return text.replace(NUMBER_FIELD, number)
     raise ProtocolError(f"no phrase {name!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
@@ -100,7 +254,16 @@ def languages() -> tuple[str, ...]:
 
 
 def keys(language: str = FALLBACK_LANGUAGE) -> tuple[str, ...]:
-    return tuple(sorted(_library().get(language, {})))
+    entry = _library().get(language)
+    return tuple(sorted(entry.protocols)) if entry else ()
+
+
+def _find(key: str, language: str) -> tuple[str, _Protocol]:
+    for candidate in (language, FALLBACK_LANGUAGE):
+        entry = _library().get(candidate)
+        if entry is not None and key in entry.protocols:
+            return candidate, entry.protocols[key]
+    raise ProtocolError(f"no protocol {key!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
 
 
 def lookup(key: str | None, language: str, number: str) -> Protocol:
@@ -112,17 +275,89 @@ def lookup(key: str | None, language: str, number: str) -> Protocol:
     if not number:
         raise ProtocolError("no emergency number to put in the protocol")
     key = key or GENERAL
-    library = _library()
-    for candidate in (language, FALLBACK_LANGUAGE):
-        entry = library.get(candidate, {}).get(key)
-        if entry is not None:
-            return Protocol(key, candidate, entry["text"].replace(NUMBER_FIELD, number), entry["source"])
-    raise ProtocolError(f"no protocol {key!r} in {language!r} or {FALLBACK_LANGUAGE!r}")
+    found, entry = _find(key, language)
+    return Protocol(key, (), found, entry.text.replace(NUMBER_FIELD, number), entry.question,
+                    tuple(entry.next), entry.source, entry.discreet)
+
+
+def step(key: str, path: Iterable[str], language: str, number: str) -> Step:
+    """The step of protocol ``key`` that the answers ``path`` lead to (``()``: the first reply)."""
+    if not number:
+        raise ProtocolError("no emergency number to put in the protocol")
+    path = tuple(path)
+    found, node = _find(key, language)
+    entry: _Entry = node
+    for depth, answer in enumerate(path):
+        if answer not in entry.next:
+            raise ProtocolError(f"protocol {key!r}: no step for {'/'.join(path[:depth + 1])!r}")
+        entry = entry.next[answer]
+    return Step(key, path, found, entry.text.replace(NUMBER_FIELD, number), entry.question, tuple(entry.next))
+
+
+def paths(key: str, language: str = FALLBACK_LANGUAGE) -> tuple[tuple[str, ...], ...]:
+    """Every step's path in protocol ``key``, the first reply's ``()`` first."""
+    def walk(entry: _Entry, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield prefix
+        for answer, child in entry.next.items():
+            yield from walk(child, (*prefix, answer))
+
+    return tuple(walk(_find(key, language)[1], ()))
 
 
 def for_triage(topic: str | None, category: str | None, language: str, number: str) -> Protocol:
     """The most specific protocol for a triage: its topic, else its category, else the general text."""
     for key in (topic, category):
-        if key and any(key in entries for entries in _library().values()):
+        if key and any(key in entry.protocols for entry in _library().values()):
             return lookup(key, language, number)
     return lookup(GENERAL, language, number)
+
+
+def stands_in_for(key: str) -> tuple[str, ...]:
+    """The protocols the text ``key`` may be sent for: itself, and for a fallback every protocol it covers."""
+    if key in UNIVERSAL_FALLBACKS:
+        return keys(FALLBACK_LANGUAGE)
+    return (key, *STANDS_IN_FOR.get(key, ()))
+
+
+def contraindications(text: str, language: str, keys_: Iterable[str]) -> list[str]:
+    """The ``must_not`` patterns of protocols ``keys_`` (in ``language``) that ``text`` breaks, as
+    "key: pattern". Empty: nothing found against it."""
+    entry = _library().get(language) or _library()[FALLBACK_LANGUAGE]
+    broken: list[str] = []
+    for key in keys_:
+        protocol = entry.protocols.get(key)
+        if protocol is None:
+            raise ProtocolError(f"no protocol {key!r} in {language!r}")
+        broken += [f"{key}: {hit}" for hit in violations(text, protocol.must_not, entry.negation)]
+    return broken
+
+
+def alarming_words(text: str, language: str) -> list[str]:
+    """The ``[discreet]`` patterns of ``language`` that ``text`` contains: words that would alarm someone
+    reading a discreet reply over the sender's shoulder."""
+    entry = _library().get(language) or _library()[FALLBACK_LANGUAGE]
+    return alarming(text, entry.discreet)
+
+
+def answer_phrases(language: str) -> dict[str, tuple[str, ...]]:
+    """Answer class -> the words people reply with in ``language`` (folded, SMS spelling)."""
+    entry = _library().get(language) or _library()[FALLBACK_LANGUAGE]
+    return {answer: tuple(" ".join(words) for words in found) for answer, found in entry.answers.items()}
+
+
+def classify_answer(text: str, language: str, expects: Iterable[str] = ANSWER_CLASSES) -> str | None:
+    """The answer class ``text`` gives among ``expects``: the class of its longest known phrase (the first
+    such phrase on a tie), or None when it says none of them."""
+    entry = _library().get(language) or _library()[FALLBACK_LANGUAGE]
+    words = tokens(text)
+    best: tuple[int, int, str] | None = None  # (-length, position, class)
+    for answer in expects:
+        for phrase_words in entry.answers.get(answer, ()):
+            size = len(phrase_words)
+            for position in range(len(words) - size + 1):
+                if tuple(words[position:position + size]) == phrase_words:
+                    candidate = (-size, position, answer)
+                    if best is None or candidate < best:
+                        best = candidate
+                    break
+    return best[2] if best else None
