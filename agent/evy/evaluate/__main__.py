@@ -15,11 +15,12 @@ from pathlib import Path
 
 from evy.config import Config, load, parse
 from evy.errors import EvyError
-from evy.evaluate import evalset, report, runner
+from evy.evaluate import corpus, evalset, report, runner
 from evy.evaluate.errors import EvalError
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_SET = REPO / "eval" / "messages.toml"
+DEFAULT_CORPUS = REPO / "eval" / "corpus"
 DEFAULT_COUNTRY = "KE"  # 999: a number no model says by habit, so naming it is a real check
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_TOKENS = 96
@@ -45,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rescore", metavar="JSON", type=Path,
                         help="score the replies recorded in an earlier run's JSON again (after editing the "
                         "set); no responder or model runs")
+    parser.add_argument("--corpus", metavar="SPLIT[,SPLIT]",
+                        help="score first replies on the labelled corpus instead (eval/corpus; splits train, dev, "
+                        "test: tune on train and dev, report test); protocols only, no model")
+    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS, help="the corpus folder")
     parser.add_argument("-v", "--verbose", action="store_true", help="a progress line per message on stderr")
     return parser
 
@@ -63,6 +68,17 @@ def make_config(args: argparse.Namespace) -> Config:
     return config.replace(llm__max_tokens=args.max_tokens, llm__timeout=args.timeout)
 
 
+def evaluate_corpus(args: argparse.Namespace) -> int:
+    messages = corpus.load(args.corpus_dir, args.corpus.split(","))
+    config = make_config(args)
+    started = time.perf_counter()
+    summary = {"split": args.corpus, **corpus.summarise(corpus.score(messages, config), details=not args.summary),
+               "wall_s": round(time.perf_counter() - started, 1)}
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    print(corpus.table(summary), file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -74,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    if args.corpus:
+        return evaluate_corpus(args)
     if not args.path.exists():
         raise EvalError(f"no eval set at {args.path}: pass --set FILE")
     if args.timeout <= 0 or args.max_tokens < 8:
