@@ -1,8 +1,11 @@
-"""Triage one message: emergency or not, category, topic (which protocol), priority and language.
+"""Triage one message: emergency or not, category, topic (which protocol), priority, language, confidence.
 
 One pass over the message's words: SMS shorthand is expanded, misspelt words are corrected to the nearest
 lexicon word (one edit away, for words of five letters or more), then every phrase of up to
-``longest_phrase`` words is looked up. The decision rules are below in `_decide`.
+``longest_phrase`` words is looked up. The rules decide from those hits alone (`_decide`); the learned
+model (``model.py``), which sees the hits and the words, decides with them (`_combine`): it copes with
+paraphrase and tells a report from a question, a joke or news. When it is unsure of the protocol it names
+only the category (whose reply is the category's safe fallback), and when unsure of that, nothing specific.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ from evy.router.lexicon import (
     Lexicon,
     default_lexicon,
 )
+from evy.router.features import evidence, features
+from evy.router.model import Scores, default_model
 from evy.router.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
-CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory
+CORRECTION_CACHE = 50_000
+EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
+TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
+CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text  # words remembered with their correction; bounded so a flood cannot eat memory
 
 
 @dataclass(frozen=True)
@@ -32,15 +40,35 @@ class Triage:
     priority: Priority
     language: str  # the sender's language: "en", "es", "fr", "pt"...
     topic: str | None = None  # the specific protocol, e.g. "cpr", "choking"; None for the category's own
+    confidence: float = 1.0  # how sure: of the protocol (or category) named for an emergency, else of calm
 
 
 def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str = DEFAULT_LANGUAGE) -> Triage:
+    """``lexicon``: a custom one decides by its rules alone (the shipped model learnt the shipped lexicon)."""
+    model = default_model() if lexicon is None else None
     lexicon = lexicon or default_lexicon()
+    rule, seen, found = read(text, lexicon, default_language)
+    if model is None:
+        return rule
+    return _combine(lexicon, rule, model.score(seen, found))
+
+
+def read(text: str, lexicon: Lexicon, default_language: str = DEFAULT_LANGUAGE
+         ) -> tuple[Triage, set[str], dict[str, list[float]]]:
+    """What the rules decide, and what the model sees: the message's features and the lexicon's evidence."""
+    words, hits = analyse(text, lexicon)
+    rule = _decide(lexicon, hits, default_language)
+    verdict = "life" if rule.priority is Priority.LIFE_THREATENING else "emergency" if rule.emergency else "calm"
+    return rule, features(words, hits, "?" in text, verdict), evidence(hits, lexicon.topics, rule.topic,
+                                                                      rule.category)
+
+
+def analyse(text: str, lexicon: Lexicon) -> tuple[list[str], list[Hit]]:
+    """The message's words (shorthand spelt out, misspellings corrected) and the lexicon's hits on them."""
     hits: list[Hit] = []
-    words = _expand(lexicon, tokens(text), hits)
-    words = [_correct(lexicon, word) for word in words]
+    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
     hits += _hits(lexicon, words)
-    return _decide(lexicon, hits, default_language)
+    return words, hits
 
 
 @dataclass(frozen=True)
@@ -53,9 +81,7 @@ class Mentions:
 
 def mentions(text: str, *, lexicon: Lexicon | None = None) -> Mentions:
     lexicon = lexicon or default_lexicon()
-    hits: list[Hit] = []
-    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
-    hits += _hits(lexicon, words)
+    _, hits = analyse(text, lexicon)
     topics = frozenset(hit.name for hit in hits if hit.kind == "topic")
     categories = {hit.name for hit in hits if hit.kind in ("category", "critical")}
     categories.update(lexicon.topics[name].category for name in topics)
@@ -133,6 +159,10 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             found = stems.get(word[:length])
             if found:
                 add(found, start, 1)  # the same word as an exact phrase: one vote
+    if lexicon.conditional:
+        met = {hit.name for hit in hits if hit.kind == "needs"}
+        hits = [hit for hit in hits if hit.kind != "topic" or hit.name not in lexicon.conditional
+                or hit.name in met]
     return hits
 
 
@@ -152,7 +182,7 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
         elif hit.kind == "topic":
             topics[hit.name] += hit.weight
             categories[lexicon.topics[hit.name].category] += hit.weight
-    language = _language(language_score, default_language, lexicon.languages)
+    language = _language(language_score, default_language, lexicon)
 
     life_topics = [name for name in topics if lexicon.topics[name].life_threatening]
     life = bool(kinds["life_threat"] or life_topics)
@@ -174,6 +204,9 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     else:
         return Triage(False, None, Priority.ROUTINE, language, None)
 
+    settled = bool(kinds["calm"] or kinds["remote"] or kinds["hypothetical"]) and not distress
+    if settled:  # "what if the house catches fire", "thanks, he is breathing fine now", "on the news"
+        return Triage(False, category, Priority.ROUTINE, language, topic)
     if life or category in critical:  # "trapped" is critical in a fire, not in a report about shelters
         return Triage(True, category, Priority.LIFE_THREATENING, language, topic)
     asking = kinds["question"] > 0 and not distress
@@ -181,9 +214,46 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     return Triage(emergency, category, Priority.EMERGENCY if emergency else Priority.ROUTINE, language, topic)
 
 
-def _language(score: Counter[str], default: str, known: tuple[str, ...]) -> str:
+def _language(score: Counter[str], default: str, lexicon: Lexicon) -> str:
+    """The best-scored language; a guest language is answered in its closest supported one."""
+    known = lexicon.languages
     if not score:
         return default if default in known or not known else known[0]
     best = max(score.values())
     leaders = [language for language, value in score.items() if value == best]
-    return default if default in leaders else sorted(leaders)[0]
+    found = default if default in leaders else sorted(leaders)[0]
+    return lexicon.answer_in.get(found, found)
+
+
+def _combine(lexicon: Lexicon, rule: Triage, scores: Scores) -> Triage:
+    """The model's reading, with the rules' priority and language; the protocol only when sure of it."""
+    known = {key: _category_of(lexicon, key) for key in scores.protocols}
+    by_category: Counter[str] = Counter()
+    for key, share in scores.protocols.items():
+        if known[key]:
+            by_category[known[key]] += share
+    best = max((key for key in scores.protocols if known[key]), key=scores.protocols.__getitem__)
+    emergency = scores.emergency >= EMERGENCY_THRESHOLD
+    topic: str | None
+    if scores.protocols[best] >= TOPIC_CONFIDENCE:
+        category, confidence = known[best], scores.protocols[best]
+        topic = best if best in lexicon.topics else None
+    else:
+        category = max(by_category, key=by_category.__getitem__)
+        confidence, topic = by_category[category], None
+        if confidence < CATEGORY_CONFIDENCE:
+            category = "other"
+    if not emergency:
+        calm = 1 - scores.emergency
+        return Triage(False, None if category == "other" else category, Priority.ROUTINE, rule.language,
+                      topic, round(calm, 3))
+    life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
+    return Triage(True, category, Priority.LIFE_THREATENING if life else Priority.EMERGENCY, rule.language, topic,
+                  round(confidence, 3))
+
+
+def _category_of(lexicon: Lexicon, key: str) -> str | None:
+    if key in SEVERITY_ORDER:
+        return key
+    topic = lexicon.topics.get(key)
+    return topic.category if topic else None
