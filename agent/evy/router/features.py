@@ -31,7 +31,7 @@ def features(words: list[str], hits: Iterable[Hit], asks: bool, rule: str) -> se
     for hit in hits:
         if hit.kind in ("category", "critical", "topic"):
             found.add(f"{hit.kind}:{hit.name}")
-        elif hit.kind in CUES:
+        elif hit.kind in CUES or hit.kind == "asks":
             found.add(f"cue:{hit.kind}")
     if asks:
         found.add("cue:?")

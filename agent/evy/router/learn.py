@@ -26,6 +26,8 @@ TRAINING_SPLITS = ("train", "dev")
 SKIPPED_KINDS = ("followup",)  # a reply inside a conversation: its meaning is the case's, not its own
 MIN_DOCUMENTS = 2  # a feature seen in fewer examples is noise
 L2 = 3e-3
+EMERGENCY_L2 = 3e-3
+EMERGENCY_BLIND = ("p ",)
 STEPS = 400
 RATE = 0.05
 PRUNE = 0.02  # weights smaller than this are dropped from the file
@@ -88,7 +90,12 @@ def train(rows: list[dict], lexicon: Lexicon) -> dict:
     emergency = np.array([float(row["emergency"]) for row in rows], dtype=np.float32)
     target = np.zeros((len(rows), len(classes)), dtype=np.float32)
     target[np.arange(len(rows)), [classes.index(row["protocol"]) for row in rows]] = 1.0
-    binary, _ = _fit(matrix, emergency[:, None], None)
+    # The emergency head sees whole words and the lexicon, not word pieces: whether a message reports a
+    # danger is said by its structure and its words, and pieces let it learn the scenarios by heart.
+    structural = matrix * np.array([not name.startswith(EMERGENCY_BLIND) for name in names], dtype=np.float32)
+    share = emergency.mean()
+    balance = np.where(emergency > 0, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
+    binary, _ = _fit(structural, emergency[:, None], None, balance, EMERGENCY_L2)
     multi, shared = _fit(matrix, target, proofs)
     weights = {}
     for number, name in enumerate(names):
@@ -103,7 +110,7 @@ def train(rows: list[dict], lexicon: Lexicon) -> dict:
             "protocol_bias": [0.0] * len(classes), "weights": weights}
 
 
-def _fit(matrix, target, proofs):
+def _fit(matrix, target, proofs, balance=None, l2=L2):
     """L2-regularised logistic regression (``proofs`` None, one column) or softmax regression with evidence
     weights shared by every class, by full-batch Adam. Returns the feature weights and the evidence weights."""
     import numpy as np
@@ -120,7 +127,9 @@ def _fit(matrix, target, proofs):
             exps = np.exp(logits - logits.max(axis=1, keepdims=True))
             predicted = exps / exps.sum(axis=1, keepdims=True)
         error = (predicted - target) / len(matrix)
-        gradients = [matrix.T @ error + L2 * weights]
+        if balance is not None:
+            error = error * balance[:, None]
+        gradients = [matrix.T @ error + l2 * weights]
         if proofs is not None:
             gradients.append(np.einsum("nc,nck->k", error, proofs))
         for number, (values, gradient) in enumerate(zip((weights, shared), gradients, strict=False)):

@@ -4,7 +4,8 @@ A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
 ``markers`` (common words that reveal the language), ``shorthand`` (SMS abbreviations to expand),
 ``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
 information request), the cues that a message reports no danger here and now: ``calm`` (thanks, all fine now,
-jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case", preparing),
+jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case", preparing), and
+the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
 ``needs``: phrases one of which must also be there for the topic to count (a fit is febrile with a fever).
@@ -37,9 +38,9 @@ SEVERITY_ORDER = (
 # Categories that are emergencies only when the sender says so (a plain question is an information request).
 INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
 
-CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical")
+CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical", "now")
 KINDS = ("marker", *CUES, "category", "critical", "topic", "needs")
-FUZZY_MIN_LENGTH = 5  # shorter words are too close to each other ("fire"/"fine") to correct safely
+FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
 
 
@@ -66,8 +67,7 @@ class Lexicon:
     answer_in: dict[str, str] = field(default_factory=dict)  # guest language -> the supported one to answer in
     phrases: dict[tuple[str, ...], list[Hit]] = field(default_factory=lambda: defaultdict(list))
     stems: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
-    shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    shorthand_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # who writes "pfv"
+    shorthand: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "n" -> {"pt": ("nao",)}
     topics: dict[str, Topic] = field(default_factory=dict)
     conditional: set[str] = field(default_factory=set)  # topics with ``needs``
     vocabulary: set[str] = field(default_factory=set)  # every word of every phrase: never "corrected"
@@ -90,7 +90,7 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
-    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "needs"):  # corrected to keywords
+    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs"):  # not corrected to
         lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
@@ -109,8 +109,7 @@ def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
             _phrase_hits(lexicon, phrase, Hit(language, kind, kind, 1), f"{where}: {key}")
     for short, long in data.get("shorthand", {}).items():
         short = "".join(tokens(short))
-        lexicon.shorthand.setdefault(short, tuple(tokens(long)))  # the first language's reading wins
-        lexicon.shorthand_languages[short] = (*lexicon.shorthand_languages.get(short, ()), language)
+        lexicon.shorthand.setdefault(short, {})[language] = tuple(tokens(long))
     for name, entry in data.get("category", {}).items():
         if name not in CATEGORIES:
             raise LexiconError(f"{where}: unknown category {name!r}; categories are {', '.join(CATEGORIES)}")

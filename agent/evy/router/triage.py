@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from evy.responder.base import Priority
 from evy.router.lexicon import (
+    CUES,
     FUZZY_MIN_LENGTH,
     INFORMATIONAL,
     SEVERITY_ORDER,
@@ -89,16 +90,34 @@ def mentions(text: str, *, lexicon: Lexicon | None = None) -> Mentions:
 
 
 def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
-    """Spell out SMS shorthand; each shorthand also hints at the languages that use it ("pfv": pt)."""
+    """Spell out SMS shorthand in the message's language ("n" is "nao" in Portuguese, but Creole's "n ap"
+    stays); each shorthand also hints at the languages that use it ("pfv": pt)."""
+    votes: Counter[str] | None = None
     expanded: list[str] = []
     for word in words:
-        long = lexicon.shorthand.get(word)
-        if long is None:
+        readings = lexicon.shorthand.get(word)
+        if readings is None:
             expanded.append(word)
             continue
-        expanded.extend(long)
-        hits.extend(Hit(language, "marker", "marker", 1) for language in lexicon.shorthand_languages[word])
+        if votes is None:
+            votes = _marker_votes(lexicon, words)
+        best = max(votes.values(), default=0)
+        chosen = next((language for language in readings if votes[language] == best), None)
+        if chosen is None:  # the message is in another language that writes this word as it is
+            expanded.append(word)
+            continue
+        expanded.extend(readings[chosen])
+        hits.extend(Hit(language, "marker", "marker", 1) for language in readings)
     return expanded
+
+
+def _marker_votes(lexicon: Lexicon, words: list[str]) -> Counter[str]:
+    votes: Counter[str] = Counter()
+    for word in words:
+        for hit in lexicon.phrases.get((word,), ()):
+            if hit.kind == "marker":
+                votes[hit.language] += 1
+    return votes
 
 
 def _correct(lexicon: Lexicon, word: str) -> str:
@@ -132,13 +151,15 @@ def _nearest(lexicon: Lexicon, word: str) -> str:
 
 def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     hits: list[Hit] = []
-    seen: set[tuple[int, int, str, str]] = set()
+    seen: set[tuple[int, int, str, str, str]] = set()
 
     def add(found: list[Hit], start: int, size: int) -> None:
         for hit in found:
             if hit.kind == "question" and start > 0:
-                continue  # a question word asks for information only at the start: "fire, what do i do?"
-            key = (start, size, hit.kind, hit.name)
+                # A question word asks for information only at the start ("fire, what do i do?"); later it
+                # is only a hint, for the model ("nimpoze mtoto vipi": how do I cool the child).
+                hit = Hit(hit.language, "asks", "asks", 1)
+            key = (start, size, hit.kind, hit.name, hit.language if hit.kind in CUES else "")
             if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
                 hits.append(Hit(hit.language, "marker", "marker", 1))
                 continue
@@ -163,7 +184,11 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
         met = {hit.name for hit in hits if hit.kind == "needs"}
         hits = [hit for hit in hits if hit.kind != "topic" or hit.name not in lexicon.conditional
                 or hit.name in met]
-    return hits
+    # Hazard words travel between languages, but a cue is a phrase of the message's own language: French
+    # "foot" (football) must not calm "cut on foot", Swahili "salio" (balance) not Spanish "salio".
+    votes = _marker_votes(lexicon, words)
+    best = max(votes.values(), default=0)
+    return [hit for hit in hits if hit.kind not in CUES and hit.kind != "asks" or votes[hit.language] >= best]
 
 
 def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
