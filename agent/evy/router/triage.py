@@ -246,7 +246,8 @@ def _language(score: Counter[str], default: str, lexicon: Lexicon) -> str:
         return default if default in known or not known else known[0]
     best = max(score.values())
     leaders = [language for language, value in score.items() if value == best]
-    found = default if default in leaders else sorted(leaders)[0]
+    supported = [language for language in leaders if language in known] or leaders  # a tie: ours
+    found = default if default in supported else sorted(supported)[0]
     return lexicon.answer_in.get(found, found)
 
 
