@@ -30,7 +30,8 @@ def features(words: list[str], hits: Iterable[Hit], asks: bool, rule: str) -> se
     found.update(f"b {first} {second}" for first, second in zip(words, words[1:], strict=False))
     for hit in hits:
         if hit.kind in ("category", "critical", "topic"):
-            found.add(f"{hit.kind}:{hit.name}")
+            if hit.weight:
+                found.add(f"{hit.kind}:{hit.name}")
         elif hit.kind in CUES or hit.kind == "asks":
             found.add(f"cue:{hit.kind}")
     if asks:
@@ -58,7 +59,7 @@ def evidence(hits: Iterable[Hit], topics: dict, rule_topic: str | None, rule_cat
     for hit in hits:
         if hit.kind == "topic":
             row(hit.name)[0] += hit.weight
-            if topics[hit.name].life_threatening:
+            if hit.weight and topics[hit.name].life_threatening:
                 row(hit.name)[6] = 1.0
         elif hit.kind == "category":
             row(hit.name)[1] += hit.weight

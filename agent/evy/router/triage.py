@@ -29,6 +29,7 @@ from evy.router.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
 CORRECTION_CACHE = 50_000
+FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
 EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text  # words remembered with their correction; bounded so a flood cannot eat memory
@@ -151,7 +152,8 @@ def _nearest(lexicon: Lexicon, word: str) -> str:
 
 def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     hits: list[Hit] = []
-    seen: set[tuple[int, int, str, str, str]] = set()
+    seen: dict[tuple[int, int, str, str, str], int] = {}  # -> where in hits
+    shared: dict[int, set[str]] = {}  # hit index -> every language whose lexicon has this phrase
 
     def add(found: list[Hit], start: int, size: int) -> None:
         for hit in found:
@@ -162,8 +164,10 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             key = (start, size, hit.kind, hit.name, hit.language if hit.kind in CUES else "")
             if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
                 hits.append(Hit(hit.language, "marker", "marker", 1))
+                shared[seen[key]].add(hit.language)
                 continue
-            seen.add(key)
+            seen[key] = len(hits)
+            shared[len(hits)] = {hit.language}
             hits.append(hit)
 
     phrases, stems, lengths = lexicon.phrases, lexicon.stems, lexicon.stem_lengths
@@ -180,15 +184,30 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             found = stems.get(word[:length])
             if found:
                 add(found, start, 1)  # the same word as an exact phrase: one vote
-    if lexicon.conditional:
-        met = {hit.name for hit in hits if hit.kind == "needs"}
-        hits = [hit for hit in hits if hit.kind != "topic" or hit.name not in lexicon.conditional
-                or hit.name in met]
+    met = {hit.name for hit in hits if hit.kind == "needs"}
     # Hazard words travel between languages, but a cue is a phrase of the message's own language: French
     # "foot" (football) must not calm "cut on foot", Swahili "salio" (balance) not Spanish "salio".
     votes = _marker_votes(lexicon, words)
     best = max(votes.values(), default=0)
-    return [hit for hit in hits if hit.kind not in CUES and hit.kind != "asks" or votes[hit.language] >= best]
+    kept = []
+    for index, hit in enumerate(hits):
+        if hit.kind == "topic" and hit.name in lexicon.conditional and hit.name not in met:
+            continue
+        if hit.kind in CUES or hit.kind == "asks":
+            if votes[hit.language] >= best:
+                kept.append(hit)
+        elif hit.kind in ("category", "critical", "topic") and all(
+                _foreign(language, votes, best, lexicon) for language in shared.get(index, (hit.language,))):
+            # A word of another supported language, in a message that is clearly not in it (Portuguese
+            # "pelando", burning hot, in Spanish "se le esta pelando la piel"): a hint, no vote.
+            kept.append(Hit(hit.language, hit.kind, hit.name, 0))
+        else:
+            kept.append(hit)
+    return kept
+
+
+def _foreign(language: str, votes: Counter[str], best: int, lexicon: Lexicon) -> bool:
+    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best and language in lexicon.languages
 
 
 def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
@@ -200,6 +219,8 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     for hit in hits:
         language_score[hit.language] += 1
         kinds[hit.kind] += 1
+        if hit.weight == 0:  # a foreign word: it tells the language, not the danger
+            continue
         if hit.kind in ("category", "critical"):
             categories[hit.name] += hit.weight
             if hit.kind == "critical":
