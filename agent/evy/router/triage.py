@@ -32,7 +32,8 @@ CORRECTION_CACHE = 50_000
 FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
 EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
-CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text  # words remembered with their correction; bounded so a flood cannot eat memory
+CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
+SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # words remembered with their correction; bounded so a flood cannot eat memory
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str =
     rule, seen, found = read(text, lexicon, default_language)
     if model is None:
         return rule
-    return _combine(lexicon, rule, model.score(seen, found))
+    return _combine(lexicon, rule, seen, found, model.score(seen, found))
 
 
 def read(text: str, lexicon: Lexicon, default_language: str = DEFAULT_LANGUAGE
@@ -154,6 +155,7 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     hits: list[Hit] = []
     seen: dict[tuple[int, int, str, str, str], int] = {}  # -> where in hits
     shared: dict[int, set[str]] = {}  # hit index -> every language whose lexicon has this phrase
+    spans: list[tuple[int, int]] = []  # hit index -> the words it covers
 
     def add(found: list[Hit], start: int, size: int) -> None:
         for hit in found:
@@ -164,10 +166,12 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             key = (start, size, hit.kind, hit.name, hit.language if hit.kind in CUES else "")
             if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
                 hits.append(Hit(hit.language, "marker", "marker", 1))
+                spans.append((start, start))
                 shared[seen[key]].add(hit.language)
                 continue
             seen[key] = len(hits)
             shared[len(hits)] = {hit.language}
+            spans.append((start, start + size))
             hits.append(hit)
 
     phrases, stems, lengths = lexicon.phrases, lexicon.stems, lexicon.stem_lengths
@@ -189,9 +193,16 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     # "foot" (football) must not calm "cut on foot", Swahili "salio" (balance) not Spanish "salio".
     votes = _marker_votes(lexicon, words)
     best = max(votes.values(), default=0)
+    # "msaada" calls for help, but "unga wa msaada" is relief flour: a call inside a longer phrase is none.
+    named = [spans[index] for index, hit in enumerate(hits) if hit.kind in ("category", "topic", "calm",
+                                                                            "hypothetical")]
     kept = []
     for index, hit in enumerate(hits):
         if hit.kind == "topic" and hit.name in lexicon.conditional and hit.name not in met:
+            continue
+        if hit.kind == "distress" and any(first <= spans[index][0] and spans[index][1] <= last
+                                          and last - first > spans[index][1] - spans[index][0]
+                                          for first, last in named):
             continue
         if hit.kind in CUES or hit.kind == "asks":
             if votes[hit.language] >= best:
@@ -272,15 +283,19 @@ def _language(score: Counter[str], default: str, lexicon: Lexicon) -> str:
     return lexicon.answer_in.get(found, found)
 
 
-def _combine(lexicon: Lexicon, rule: Triage, scores: Scores) -> Triage:
-    """The model's reading, with the rules' priority and language; the protocol only when sure of it."""
+def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, list[float]], scores: Scores
+             ) -> Triage:
+    """The model's reading, with the rules' priority and language; the protocol only when sure of it.
+
+    Two floors the model cannot lower: a call for help or a sign of a life at stake ("sos", "not
+    breathing") is an emergency unless the message says it is not here and now (a question alone does
+    not); and a need for water, food or information is not, unless it calls for help."""
     known = {key: _category_of(lexicon, key) for key in scores.protocols}
     by_category: Counter[str] = Counter()
     for key, share in scores.protocols.items():
         if known[key]:
             by_category[known[key]] += share
     best = max((key for key in scores.protocols if known[key]), key=scores.protocols.__getitem__)
-    emergency = scores.emergency >= EMERGENCY_THRESHOLD
     topic: str | None
     if scores.protocols[best] >= TOPIC_CONFIDENCE:
         category, confidence = known[best], scores.protocols[best]
@@ -290,10 +305,14 @@ def _combine(lexicon: Lexicon, rule: Triage, scores: Scores) -> Triage:
         confidence, topic = by_category[category], None
         if confidence < CATEGORY_CONFIDENCE:
             category = "other"
+    settled = bool(seen & SETTLED)
+    calling = "cue:distress" in seen or "cue:life_threat" in seen
+    emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
+    if category in ("water_food", "other") and topic in (None, "food_distribution") and not calling:
+        emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
     if not emergency:
-        calm = 1 - scores.emergency
         return Triage(False, None if category == "other" else category, Priority.ROUTINE, rule.language,
-                      topic, round(calm, 3))
+                      topic, round(1 - scores.emergency, 3))
     life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
     return Triage(True, category, Priority.LIFE_THREATENING if life else Priority.EMERGENCY, rule.language, topic,
                   round(confidence, 3))
