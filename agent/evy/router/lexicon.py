@@ -8,7 +8,8 @@ jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "i
 the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
-``needs``: phrases one of which must also be there for the topic to count (a fit is febrile with a fever).
+``needs``: phrases one of which must also be there for the topic to count (a fit is febrile with a fever),
+and ``unless``: phrases that stop it counting (burning hot with a fever is no heat stroke).
 Phrases are folded like messages (no accents, no apostrophes); a final ``*`` matches any word starting so.
 
 A guest language (``data/guest/<language>.toml``) has the same shape but only the words that travel (help,
@@ -39,7 +40,7 @@ SEVERITY_ORDER = (
 INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
 
 CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical", "now")
-KINDS = ("marker", *CUES, "category", "critical", "topic", "needs")
+KINDS = ("marker", *CUES, "category", "critical", "topic", "needs", "unless")
 FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
 
@@ -70,6 +71,7 @@ class Lexicon:
     shorthand: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "n" -> {"pt": ("nao",)}
     topics: dict[str, Topic] = field(default_factory=dict)
     conditional: set[str] = field(default_factory=set)  # topics with ``needs``
+    excluded: set[str] = field(default_factory=set)  # topics with ``unless``
     vocabulary: set[str] = field(default_factory=set)  # every word of every phrase: never "corrected"
     keywords: set[str] = field(default_factory=set)  # the words a misspelling may be corrected to
     deletions: dict[str, tuple[str, int]] = field(default_factory=dict)  # word minus a letter -> word, where
@@ -90,7 +92,7 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
-    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs"):  # not corrected to
+    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs", "unless"):
         lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
@@ -130,6 +132,9 @@ def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
         for phrase in _strings(entry.get("needs", []), f"{where}: topic.{name}.needs"):
             _phrase_hits(lexicon, phrase, Hit(language, "needs", name, 1), f"{where}: topic.{name}")
             lexicon.conditional.add(name)
+        for phrase in _strings(entry.get("unless", []), f"{where}: topic.{name}.unless"):
+            _phrase_hits(lexicon, phrase, Hit(language, "unless", name, 1), f"{where}: topic.{name}")
+            lexicon.excluded.add(name)
 
 
 def _index_deletions(lexicon: Lexicon) -> None:

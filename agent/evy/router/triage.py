@@ -32,7 +32,9 @@ CORRECTION_CACHE = 50_000
 FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
 EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
+AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
+UNFOUNDED_CONFIDENCE = 0.6
 SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # words remembered with their correction; bounded so a flood cannot eat memory
 
 
@@ -189,20 +191,23 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             if found:
                 add(found, start, 1)  # the same word as an exact phrase: one vote
     met = {hit.name for hit in hits if hit.kind == "needs"}
+    ruled_out = {hit.name for hit in hits if hit.kind == "unless"}
     # Hazard words travel between languages, but a cue is a phrase of the message's own language: French
     # "foot" (football) must not calm "cut on foot", Swahili "salio" (balance) not Spanish "salio".
     votes = _marker_votes(lexicon, words)
     best = max(votes.values(), default=0)
-    # "msaada" calls for help, but "unga wa msaada" is relief flour: a call inside a longer phrase is none.
-    named = [spans[index] for index, hit in enumerate(hits) if hit.kind in ("category", "topic", "calm",
-                                                                            "hypothetical")]
+    # A word inside a longer phrase means what the phrase means: "msaada" calls for help, but "unga wa
+    # msaada" is relief flour; "burning up with fever" is no fire.
+    named = [(spans[index], hit.name) for index, hit in enumerate(hits)
+             if hit.kind in ("category", "critical", "topic", "calm", "hypothetical")]
     kept = []
     for index, hit in enumerate(hits):
-        if hit.kind == "topic" and hit.name in lexicon.conditional and hit.name not in met:
+        if hit.kind == "topic" and (hit.name in lexicon.conditional and hit.name not in met
+                                    or hit.name in ruled_out):
             continue
-        if hit.kind == "distress" and any(first <= spans[index][0] and spans[index][1] <= last
-                                          and last - first > spans[index][1] - spans[index][0]
-                                          for first, last in named):
+        if hit.kind in ("distress", "category", "critical", "topic") and any(
+                first <= spans[index][0] and spans[index][1] <= last and name != hit.name
+                and last - first > spans[index][1] - spans[index][0] for (first, last), name in named):
             continue
         if hit.kind in CUES or hit.kind == "asks":
             if votes[hit.language] >= best:
@@ -297,20 +302,26 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
             by_category[known[key]] += share
     best = max((key for key in scores.protocols if known[key]), key=scores.protocols.__getitem__)
     topic: str | None
-    if scores.protocols[best] >= TOPIC_CONFIDENCE:
+    if scores.protocols[best] >= (AGREED_CONFIDENCE if best in (rule.topic, rule.category) else TOPIC_CONFIDENCE):
         category, confidence = known[best], scores.protocols[best]
         topic = best if best in lexicon.topics else None
     else:
         category = max(by_category, key=by_category.__getitem__)
         confidence, topic = by_category[category], None
-        if confidence < CATEGORY_CONFIDENCE:
-            category = "other"
+        # A bare call for help ("au secours svp"): with no lexicon word pointing anywhere, the words alone
+        # must be surer before the reply names a category.
+        bare = not found and "cue:distress" in seen
+        if confidence < (UNFOUNDED_CONFIDENCE if bare else CATEGORY_CONFIDENCE):
+            # The model is unsure even of the category: the rules' reading if they have one ("INCENDIO!!!").
+            category = rule.category if rule.category and not bare else "other"
     settled = bool(seen & SETTLED)
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
     if category in ("water_food", "other") and topic in (None, "food_distribution") and not calling:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
-    if not emergency:
+    if not emergency:  # an information request: about what the rules read in it, if the model can't say
+        if category == "other":
+            category, topic = rule.category, rule.topic
         return Triage(False, None if category == "other" else category, Priority.ROUTINE, rule.language,
                       topic, round(1 - scores.emergency, 3))
     life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
