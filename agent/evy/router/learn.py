@@ -33,15 +33,16 @@ RATE = 0.05
 PRUNE = 0.02  # weights smaller than this are dropped from the file
 
 
-def import_corpus(folder: Path) -> int:
-    """Copy the train and dev messages of the corpus in ``folder`` into ``examples.jsonl``."""
+def import_corpus(folder: Path, destination: Path = LEARNED / EXAMPLES[0]) -> int:
+    """Copy the train and dev messages of the corpus in ``folder`` into ``destination``; the test split is
+    never read (``load`` is asked for the training splits only)."""
     from evy.evaluate.corpus import load  # the corpus format and its situation -> protocol table
 
     messages = load(folder, TRAINING_SPLITS)
     lines = [json.dumps({"id": m.id, "lang": m.language, "text": m.text, "emergency": m.emergency,
                          "protocol": m.protocol, "kind": m.kind, "split": m.split}, ensure_ascii=False)
              for m in messages if m.split in TRAINING_SPLITS]
-    (LEARNED / EXAMPLES[0]).write_text("\n".join(lines) + "\n", "utf-8")
+    destination.write_text("\n".join(lines) + "\n", "utf-8")
     return len(lines)
 
 
