@@ -10,6 +10,7 @@ its kind, in every language. Names are short strings; the model file keys its we
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 
 from evy.router.lexicon import CUES, Hit
 
@@ -27,7 +28,7 @@ def features(words: list[str], hits: Iterable[Hit], asks: bool, rule: str) -> se
         if len(word) >= MIN_PIECE_WORD:
             padded = f"<{word}>"
             found.update(f"p {padded[start:start + PIECE]}" for start in range(len(padded) - PIECE + 1))
-    found.update(f"b {first} {second}" for first, second in zip(words, words[1:], strict=False))
+    found.update(f"b {first} {second}" for first, second in pairwise(words))
     for hit in hits:
         if hit.kind in ("category", "critical", "topic"):
             if hit.weight:

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from evy.responder.base import Priority
+from evy.router.features import evidence, features
 from evy.router.lexicon import (
     CUES,
     FUZZY_MIN_LENGTH,
@@ -23,19 +24,18 @@ from evy.router.lexicon import (
     Lexicon,
     default_lexicon,
 )
-from evy.router.features import evidence, features
 from evy.router.model import Scores, default_model
 from evy.router.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
-CORRECTION_CACHE = 50_000
+CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory
 FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
 EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
 AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
-UNFOUNDED_CONFIDENCE = 0.6
-SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # words remembered with their correction; bounded so a flood cannot eat memory
+UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard word
+SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # not here and now
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
              if hit.kind in ("category", "critical", "topic", "calm", "hypothetical")]
     kept = []
     for index, hit in enumerate(hits):
-        if hit.kind == "topic" and (hit.name in lexicon.conditional and hit.name not in met
+        if hit.kind == "topic" and ((hit.name in lexicon.conditional and hit.name not in met)
                                     or hit.name in ruled_out):
             continue
         if hit.kind in ("distress", "category", "critical", "topic") and any(
