@@ -317,7 +317,8 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     settled = bool(seen & SETTLED)
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
-    if category in ("water_food", "other") and topic in (None, "food_distribution") and not calling:
+    if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
+            None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
     if not emergency:  # an information request: about what the rules read in it, if the model can't say
         if category == "other":
