@@ -317,6 +317,8 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     settled = bool(seen & SETTLED)
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
+    if "cue:remote" in seen and not calling and "cue:now" not in seen:  # "heard on the radio..."
+        emergency = False
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
             None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
