@@ -9,7 +9,8 @@ the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
 ``needs``: phrases one of which must also be there for the topic to count (a fit is febrile with a fever),
-and ``unless``: phrases that stop it counting (burning hot with a fever is no heat stroke).
+``unless``: phrases that stop it counting (burning hot with a fever is no heat stroke), and ``urgent``: an
+emergency even when asked as a question ("where do I take a child I found alone?").
 Phrases are folded like messages (no accents, no apostrophes); a final ``*`` matches any word starting so.
 
 A guest language (``data/guest/<language>.toml``) has the same shape but only the words that travel (help,
@@ -59,6 +60,7 @@ class Topic:
     category: str
     rank: int
     life_threatening: bool
+    urgent: bool = False
 
 
 @dataclass
@@ -123,7 +125,8 @@ def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
         category = entry.get("category")
         if category not in CATEGORIES:
             raise LexiconError(f"{where}: topic.{name}: unknown category {category!r}")
-        topic = Topic(name, category, int(entry.get("rank", 0)), bool(entry.get("life_threatening", False)))
+        topic = Topic(name, category, int(entry.get("rank", 0)), bool(entry.get("life_threatening", False)),
+                      bool(entry.get("urgent", False)))
         known = lexicon.topics.setdefault(name, topic)
         if known != topic:
             raise LexiconError(f"{where}: topic.{name} differs from its definition in another language")

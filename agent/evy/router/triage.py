@@ -36,6 +36,7 @@ AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
 UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard word
 SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # not here and now
+ASKING = frozenset({"cue:question", "cue:?"})
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,10 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
     if "cue:remote" in seen and not calling and "cue:now" not in seen:  # "heard on the radio..."
         emergency = False
+    if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
+        emergency = False
+    if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
+        emergency = True  # a child found alone is an emergency even when the sender only asks where to go
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
             None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
