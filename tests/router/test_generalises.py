@@ -210,7 +210,62 @@ THIRD = [
 ]
 
 
-@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD)
+# A fourth batch, mostly distractors, measured once before any change for it: recognised 1.0, protocol or
+# its category's fallback 0.897, 7 false alarms of 19 ("any help to rebuild", "stuck in traffic", "how will
+# she hear the tsunami siren", "our goat fell in the well").
+FOURTH = [
+ ("our goat fell in the well, can someone help pull it out", False, None),
+ ("the fire brigade said the smoke from the dump is safe, is it?", False, None),
+ ("how do i stop a nosebleed in my son, it happens often", False, None),
+ ("my grandma is deaf, how will she hear the tsunami siren", False, None),
+ ("is the clinic open on sunday for vaccines", False, None),
+ ("we lost our house in the flood last year, any help to rebuild", False, None),
+ ("the kids are bored in the shelter, any games you know", False, None),
+ ("good morning EVY", False, None),
+ ("the bus to town is stuck in traffic, late again", False, None),
+ ("he's drowning in homework lol", False, None),
+ ("a woman is lying in the road after a motorbike hit her, shes bleeding from the head", True, "bleeding"),
+ ("my friend drank a lot and now we cant wake him and hes throwing up", True, "medical"),
+ ("small kid swallowed his grandmas pills, maybe 5 of them", True, "poisoning"),
+ ("lightning hit our hut and my brother is on the floor not breathing", True, "cpr"),
+ ("water came into the house in the night, the baby's cot is floating", True, "flood"),
+ ("we smell burning plastic and the wall socket is black and smoking", True, "fire"),
+ ("three men are beating a boy with sticks outside the market", True, "violence"),
+ ("the mud from the hill buried our neighbour's kitchen with the mother inside", True, "landslide"),
+ ("el perro del vecino mordio a mi hijo en la cara, sangra bastante", True, "bleeding"),
+ ("no encuentro a mi hija de 8 años desde la salida de la escuela", True, "lost_child"),
+ ("mi mama tiene diabetes y esta sudando frio y temblando, no contesta bien", True, "low_blood_sugar"),
+ ("se cayo el puente y hay un camion en el rio con el chofer adentro", True, "vehicle_in_water"),
+ ("hay mucho humo en el cerro y el fuego baja hacia las casas", True, "wildfire"),
+ ("cuanto cuesta el pasaje al albergue", False, None),
+ ("ya paso la tormenta, todos bien por aca, gracias", False, None),
+ ("mon mari a une douleur dans la poitrine qui descend dans le bras et il transpire", True, "heart_attack"),
+ ("mon bebe de 10 mois a de la fievre et il a des convulsions", True, "febrile_seizure"),
+ ("le toit de l'ecole s'est effondre pendant la secousse, des eleves sont coinces", True, "trapped"),
+ ("il y a un fil electrique tombe dans la flaque devant la maison", True, "electric_shock"),
+ ("est-ce que l'eau du robinet est potable apres l'inondation", False, None),
+ ("a que heure passe le camion d'eau demain", False, None),
+ ("meu pai caiu da escada e bateu a cabeca, ta vomitando e confuso", True, "medical"),
+ ("tem cheiro de gas forte na cozinha e o botijao ta chiando", True, "gas_leak"),
+ ("um homem ta com uma faca ameacando todo mundo na praça", True, "violence"),
+ ("minha vizinha ta em trabalho de parto e a bolsa estourou", True, "childbirth"),
+ ("que horas abre o posto de saude amanha", False, None),
+ ("mtoto ameanguka kwenye moto wa jikoni, mkono umeungua vibaya", True, "burns"),
+ ("mzee amepata kiharusi, mdomo umepinda na hawezi kusimama", True, "stroke"),
+ ("mafuriko yamefika nyumbani, maji yanaingia kwa kasi", True, "flood"),
+ ("kuna mtu ameumwa na nyoka mweusi, mguu unavimba", True, "snake_bite"),
+ ("je, kliniki iko wazi leo", False, None),
+ ("tumepata chakula, asanteni sana", False, None),
+ ("timoun nan tonbe nan pisin nan, li pa respire", True, "drowning"),
+ ("gen yon moun ki tonbe nan lari a, li pa reponn, li pa respire", True, "cpr"),
+ ("tanpèt la kraze kay nou, do kay la vole, nou anba tab la", True, "storm"),
+ ("pitit mwen an gen anpil dyare ak vomisman depi maten, li fèb", True, "dehydration"),
+ ("ki lè klinik la ap louvri", False, None),
+ ("mèsi, ambilans lan rive", False, None),
+]
+
+
+@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH)
 def test_later_batches(text, emergency, protocol):
     from evy.protocols import library
 

@@ -107,9 +107,10 @@ def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
         if votes is None:
             votes = _marker_votes(lexicon, words)
         best = max(votes.values(), default=0)
+        rival = max((value for language, value in votes.items() if language not in readings), default=0)
         chosen = next((language for language in readings if votes[language] == best), None)
-        if chosen is None:  # the message is in another language that writes this word as it is
-            expanded.append(word)
+        if chosen is None or (best and votes[chosen] <= rival):
+            expanded.append(word)  # the message may be in a language that writes this word as it is ("ki")
             continue
         expanded.extend(readings[chosen])
         hits.extend(Hit(language, "marker", "marker", 1) for language in readings)
@@ -318,7 +319,7 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     settled = bool(seen & SETTLED)
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
-    if "cue:remote" in seen and not calling and "cue:now" not in seen:  # "heard on the radio..."
+    if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
     if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
         emergency = False
