@@ -265,7 +265,59 @@ FOURTH = [
 ]
 
 
-@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH)
+# A fifth batch, written for the finished triage and measured once before any change for it: recognised
+# 0.938, protocol or its category's fallback 0.844, 2 false alarms of 14 ("my phone battery is dying").
+FIFTH = [
+ ("my son fell from the mango tree and his arm is bent in a weird way", True, "fracture"),
+ ("my dad is shaking, sweaty and confused, he takes insulin", True, "low_blood_sugar"),
+ ("she is having trouble breathing after a wasp sting, her face is huge", True, "allergic_reaction"),
+ ("the whole village is flooded and my grandmother cannot walk to the school", True, "flood"),
+ ("hot oil from the pan splashed on my leg, its blistering", True, "burns"),
+ ("an old man collapsed in the heat at the market and is talking nonsense, very hot skin", True, "heat_stroke"),
+ ("my sister says she has a plan to kill herself tonight", True, "mental_health"),
+ ("the wall of our house fell on my cousin, we can hear him under the bricks", True, "trapped"),
+ ("what number do i call for the fire brigade", False, None),
+ ("thank u for the water tablets", False, None),
+ ("is it normal that the ground shakes a little after a big quake", False, None),
+ ("my phone battery is dying, will text later", False, None),
+ ("mi hijo se corto con un vidrio y la sangre sale a chorros", True, "bleeding"),
+ ("mi esposa tiene contracciones cada dos minutos y esta sangrando", True, "bleeding"),
+ ("se cayo un cable de luz en la calle y mi perro murio al tocarlo, hay niños cerca", True, "electric_shock"),
+ ("el humo de la estufa de carbon nos tiene a todos mareados y con vomito", True, "carbon_monoxide"),
+ ("hola, a que hora cierran el centro de acopio", False, None),
+ ("jajaja ese partido estuvo de infarto", False, None),
+ ("mon petit frere s'est noye dans la riviere, on l'a sorti, il ne respire pas", True, "drowning"),
+ ("un serpent a mordu mon pere a la main, elle devient noire", True, "snake_bite"),
+ ("des bandits armes sont entres dans le village et tirent partout", True, "violence"),
+ ("ma fille a bu de l'eau de javel, elle pleure", True, "poisoning"),
+ ("ou peut-on recharger les telephones au camp", False, None),
+ ("c'etait chaud le match hier soir mdr", False, None),
+ ("o fogo ta subindo o morro e vindo pro bairro, muita fumaça", True, "wildfire"),
+ ("meu tio ta com a boca torta e nao consegue levantar o braço", True, "stroke"),
+ ("a enchente levou o carro com minha irma dentro", True, "vehicle_in_water"),
+ ("tem um menino perdido chorando na rodoviaria, ninguem sabe dos pais", True, "lost_child"),
+ ("onde eu consigo lona pra cobrir o telhado", False, None),
+ ("valeu pessoal, a chuva ja parou aqui", False, None),
+ ("mama anatetemeka, ana homa kali na macho yamepinduka", True, "febrile_seizure"),
+ ("kuna harufu ya gesi jikoni na mtungi unatoa sauti", True, "gas_leak"),
+ ("mume wangu amenipiga na kunitishia kwa panga, nimejificha kwa jirani", True, "domestic_violence"),
+ ("baba ameanguka kutoka juu ya paa, hawezi kusogeza miguu", True, "spinal_injury"),
+ ("watoto wanaharisha maji kama ya mchele, wamedhoofika", True, "dehydration"),
+ ("gari la maji litakuja saa ngapi leo", False, None),
+ ("habari, mimi ni mwalimu, nataka kujua kuhusu mafunzo ya huduma ya kwanza", False, None),
+ ("vwazen an pran kouran, li tonbe atè, fil la toujou sou li", True, "electric_shock"),
+ ("gen yon gwo dife nan mòn nan k ap desann sou kay yo", True, "wildfire"),
+ ("papa m ap plenn doulè nan pwatrin li ak bra goch li", True, "heart_attack"),
+ ("ti bebe a vale yon bouton, li pa ka respire", True, "choking"),
+ ("lanmè a monte sou wout la apre tranbleman an, dlo ap antre nan vil la", True, "tsunami"),
+ ("kote m ka jwenn tant pou fanmi m", False, None),
+ ("mèsi anpil pou konsèy yo, nou byen", False, None),
+ ("aiuto, mia madre ha un dolore forte al petto", True, "heart_attack"),
+ ("banjir masuk rumah, kami di atap", True, "flood"),
+]
+
+
+@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH + FIFTH)
 def test_later_batches(text, emergency, protocol):
     from evy.protocols import library
 

@@ -53,7 +53,7 @@ CASES = [
     ("someone broke into my house", True, "violence", EM, "en", None),
     ("help me find my son", True, "missing_person", EM, "en", None),
     ("shes having a baby", True, "medical", EM, "en", "childbirth"),
-    ("hes diabetic and passed out", True, "medical", LT, "en", "diabetic"),  # says: unresponsive, nothing by mouth
+    ("hes diabetic and passed out", True, "medical", LT, "en", "low_blood_sugar"),  # unresponsive: nothing by mouth
     ("my friend overdosed", True, "medical", LT, "en", "poisoning"),
     ("my daughter is missing since this morning", True, "missing_person", EM, "en", None),
     # Spanish

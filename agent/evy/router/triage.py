@@ -318,7 +318,9 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
             category = rule.category if rule.category and not bare else "other"
     settled = bool(seen & SETTLED)
     calling = "cue:distress" in seen or "cue:life_threat" in seen
-    emergency = scores.emergency >= EMERGENCY_THRESHOLD or (calling and not settled)
+    # The rules' life threat ("under the rubble", "gunfire") stands too, when nothing asks or settles it.
+    life = rule.priority is Priority.LIFE_THREATENING and not seen & ASKING
+    emergency = scores.emergency >= EMERGENCY_THRESHOLD or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
     if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
