@@ -317,7 +317,49 @@ FIFTH = [
 ]
 
 
-@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH + FIFTH)
+# A sixth batch, measured once on the triage as committed before it: recognised 0.962, protocol or its
+# category's fallback 0.808, 1 false alarm of 10 ("the storm last night was scary but we are all ok").
+SIXTH = [
+ ("my husband fell asleep drunk with a cigarette and the mattress is burning, he wont wake", True, "fire"),
+ ("boy got hit by a car, his leg is twisted and bone is showing", True, "fracture"),
+ ("kid drank from a bottle of weed killer in the shed", True, "poisoning"),
+ ("she just fainted after giving birth and theres a lot of blood", True, "bleeding"),
+ ("the creek turned brown and is rising over the road, our car is stalled in it", True, "vehicle_in_water"),
+ ("we hear screaming under the collapsed church", True, "trapped"),
+ ("a man is threatening people with a gun at the water point", True, "violence"),
+ ("my neighbour's boy has been missing since yesterday after the flood", True, "missing_person"),
+ ("where do we register for the cash transfer", False, None),
+ ("the storm last night was scary but we are all ok", False, None),
+ ("can i give paracetamol to a 2 year old with a cold", False, None),
+ ("mi papa tiene la cara chueca y no puede hablar bien desde hace una hora", True, "stroke"),
+ ("un niño se esta ahogando en el rio, ya no sale", True, "drowning"),
+ ("me pico una abeja y se me esta cerrando la garganta", True, "allergic_reaction"),
+ ("hay un incendio forestal y el viento lo trae hacia la escuela", True, "wildfire"),
+ ("cuando vuelve la luz en el barrio", False, None),
+ ("mon voisin a pris une decharge en reparant le poteau, il ne bouge plus", True, "electric_shock"),
+ ("ma mere a vomi toute la nuit avec la diarrhee, elle ne tient plus debout", True, "dehydration"),
+ ("il y a une fuite de gaz dans l'immeuble, ca sent tres fort", True, "gas_leak"),
+ ("est-ce que vous avez des moustiquaires", False, None),
+ ("minha avo nao acorda, ta respirando mas nao responde", True, "medical"),
+ ("caiu uma arvore em cima de uma casa e tem gente presa", True, "trapped"),
+ ("o mar recuou muito e fez um barulho estranho depois do terremoto", True, "tsunami"),
+ ("onde consigo remedio pra pressao de graça", False, None),
+ ("mwanangu amekunywa mafuta ya taa na anakohoa sana", True, "poisoning"),
+ ("mtoto amezama mtoni, tumemtoa lakini hapumui", True, "drowning"),
+ ("nyumba yetu inaungua na bibi bado yuko ndani", True, "fire"),
+ ("moshi wa jenereta umejaa chumbani, watoto wanalalamika kichwa", True, "carbon_monoxide"),
+ ("mvua imeacha? tunaweza kurudi nyumbani", False, None),
+ ("asante kwa ujumbe wenu", False, None),
+ ("gen yon nonm ki tonbe nan kanal la, li pa soti", True, "drowning"),
+ ("madanm mwen ap akouche, dlo a pete deja", True, "childbirth"),
+ ("yon chen mòde pitit mwen nan janm, san ap koule anpil", True, "bleeding"),
+ ("siklòn nan ap kraze tout bagay, nou bezwen ed kounya a", True, "storm"),
+ ("ki kote pou m al chache dlo pwop", False, None),
+ ("bonswa, kijan nou ye", False, None),
+]
+
+
+@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH + FIFTH + SIXTH)
 def test_later_batches(text, emergency, protocol):
     from evy.protocols import library
 
