@@ -2,9 +2,10 @@
 
 The examples the agent carries are ``data/learned/examples.jsonl``: the ``train`` and ``dev`` splits of
 the labelled corpus (``--corpus DIR`` copies them from the corpus folder; the held-out ``test`` split is
-refused by construction) plus EVY's own labelled SMS (``extra.jsonl``). The model (``model.json``)
-records the sha256 of the examples and lexicon files it learnt from; a test fails when they drift apart,
-so editing a lexicon or the examples means running this again (a few seconds; needs numpy, a dev tool).
+refused by construction) plus, if present, EVY's own labelled SMS in the same format (``extra.jsonl``).
+The model (``model.json``) records the sha256 of the examples and lexicon files it learnt from; a test
+fails when they drift apart, so editing a lexicon or the examples means running this again (a few
+seconds; needs numpy, a dev tool).
 """
 
 from __future__ import annotations
