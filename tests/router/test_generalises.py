@@ -53,6 +53,13 @@ CALM = [
     ("tujiandae vipi kwa mafuriko mwaka huu", "sw"),
     ("mesi anpil pou ed la, tout moun byen", "ht"),
     ("kijan pou n prepare pou sezon siklon an", "ht"),
+    # a question about a flooded road, far-away news, figurative hearts, what-ifs, a food truck
+    ("will the bridge road be flooded tomorrow, we want to drive to town", "en"),
+    ("my heart is breaking for the families in the north after the flood", "en"),
+    ("nimesikia kwenye redio kuna mafuriko kaskazini, mungu awasaidie", "sw"),
+    ("m tande nan radyo gen tranblemannte nan sid, bondye beni yo", "ht"),
+    ("what if a tsunami comes while we are at the beach", "en"),
+    ("el camion de la comida llega hoy?", "es"),
 ]
 
 
