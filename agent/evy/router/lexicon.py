@@ -195,6 +195,8 @@ def data_files() -> tuple[dict[str, str], dict[str, str]]:
     folder = resources.files("evy.router").joinpath("data")
 
     def read(where) -> dict[str, str]:
+        if not where.is_dir():
+            return {}
         return {item.name.removesuffix(".toml"): item.read_text("utf-8")
                 for item in where.iterdir() if item.name.endswith(".toml")}
 
