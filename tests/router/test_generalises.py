@@ -366,7 +366,44 @@ SIXTH = [
 ]
 
 
-@pytest.mark.parametrize(("text", "emergency", "protocol"), SECOND + THIRD + FOURTH + FIFTH + SIXTH)
+# A seventh batch, SMS shorthand and calls for help in six languages, measured once: recognised 0.917,
+# protocol or its category's fallback 0.917, 1 false alarm of 6 ("tks a lot, the fire is out now").
+SEVENTH = [
+ ("pls hlp my bro cut his hand bad w machete blood evrywhere", True, "bleeding"),
+ ("fire!!! kitchen n living room, kids out but dad still inside", True, "fire"),
+ ("baby not breathin plz wat do", True, "cpr"),
+ ("sos flood water up 2 our necks", True, "flood"),
+ ("gas smel v strong in flat, shud we leave", True, "gas_leak"),
+ ("mi hermano se desmayo y no respira, ayudaaa", True, "cpr"),
+ ("xfa ayuda mi abuela se cayo y no se puede mover la pierna", True, "fracture"),
+ ("incendio en el mercado, hay gente atrapada", True, "fire"),
+ ("q hago? mi hijo tiene fiebre y convulsiona", True, "febrile_seizure"),
+ ("mi tia esta con dolor de pecho y le falta el aire", True, "heart_attack"),
+ ("svp aidez nous mon fils s'est etouffe avec un bonbon", True, "choking"),
+ ("au secours inondation on est bloques sur le toit", True, "flood"),
+ ("ma femme accouche, la tete sort", True, "childbirth"),
+ ("qqn a ete poignardé devant chez moi il saigne bcp", True, "bleeding"),
+ ("socorro meu pai ta tendo um derrame, boca torta", True, "stroke"),
+ ("pfv ajuda minha filha foi picada por cobra", True, "snake_bite"),
+ ("enchente invadiu a casa, estamos presos no segundo andar", True, "flood"),
+ ("meu filho bebeu soda caustica", True, "poisoning"),
+ ("help please, mtoto wangu hapumui", True, "cpr"),
+ ("moto moto! nyumba inaungua, tuma msaada", True, "fire"),
+ ("msaada, tetemeko limeangusha nyumba, watu wamefukiwa", True, "trapped"),
+ ("anmwe! dife nan kay la, timoun yo anndan", True, "fire"),
+ ("sekou, manman m pa respire", True, "cpr"),
+ ("tanpri ede nou, dlo a ap monte nou sou do kay", True, "flood"),
+ ("hi EVY, just testing the number", False, None),
+ ("ok merci bcp", False, None),
+ ("gracias, ya llegaron los bomberos", False, None),
+ ("tks a lot, the fire is out now", False, None),
+ ("asante, tuko salama sasa", False, None),
+ ("mesi, dife a fin etenn", False, None),
+]
+
+
+@pytest.mark.parametrize(("text", "emergency", "protocol"),
+                         SECOND + THIRD + FOURTH + FIFTH + SIXTH + SEVENTH)
 def test_later_batches(text, emergency, protocol):
     from evy.protocols import library
 
