@@ -1,6 +1,8 @@
-"""Rule-based, multilingual triage: is a message an emergency, of which kind, how urgent, in which language.
+"""Multilingual triage: is a message an emergency, of which kind, how urgent, in which language, how sure.
 
-Each language is one data file in ``data/`` (``en.toml``, ``es.toml``...); adding a language is adding a file.
+Rules over a lexicon (one data file per language in ``data/``; adding a language is adding a file; guest
+languages in ``data/guest/``) and a small learned model over the same hits and the message's words
+(``data/learned/``, trained by ``python -m evy.router.learn``).
 """
 
 from evy.router.lexicon import CATEGORIES, LANGUAGES

@@ -3,9 +3,18 @@
 A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
 ``markers`` (common words that reveal the language), ``shorthand`` (SMS abbreviations to expand),
 ``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
-information request), ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
-``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag and ``words``.
+information request), the cues that a message reports no danger here and now: ``calm`` (thanks, all fine now,
+jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case", preparing), and
+the cue that it does: ``now`` ("right now", "still"),
+``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
+``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
+``needs``: phrases one of which must also be there for the topic to count (a fit is febrile with a fever),
+``unless``: phrases that stop it counting (burning hot with a fever is no heat stroke), and ``urgent``: an
+emergency even when asked as a question ("where do I take a child I found alone?").
 Phrases are folded like messages (no accents, no apostrophes); a final ``*`` matches any word starting so.
+
+A guest language (``data/guest/<language>.toml``) has the same shape but only the words that travel (help,
+hazard names, a few markers) and ``answer_in``: the supported language its senders are answered in.
 """
 
 from __future__ import annotations
@@ -31,8 +40,9 @@ SEVERITY_ORDER = (
 # Categories that are emergencies only when the sender says so (a plain question is an information request).
 INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
 
-KINDS = ("marker", "distress", "life_threat", "question", "category", "critical", "topic")
-FUZZY_MIN_LENGTH = 5  # shorter words are too close to each other ("fire"/"fine") to correct safely
+CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical", "now")
+KINDS = ("marker", *CUES, "category", "critical", "topic", "needs", "unless")
+FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
 
 
@@ -50,17 +60,20 @@ class Topic:
     category: str
     rank: int
     life_threatening: bool
+    urgent: bool = False
 
 
 @dataclass
 class Lexicon:
     languages: tuple[str, ...] = ()
     names: dict[str, str] = field(default_factory=dict)  # language code -> its own name ("Español")
+    answer_in: dict[str, str] = field(default_factory=dict)  # guest language -> the supported one to answer in
     phrases: dict[tuple[str, ...], list[Hit]] = field(default_factory=lambda: defaultdict(list))
     stems: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
-    shorthand: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    shorthand_languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # who writes "pfv"
+    shorthand: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # "n" -> {"pt": ("nao",)}
     topics: dict[str, Topic] = field(default_factory=dict)
+    conditional: set[str] = field(default_factory=set)  # topics with ``needs``
+    excluded: set[str] = field(default_factory=set)  # topics with ``unless``
     vocabulary: set[str] = field(default_factory=set)  # every word of every phrase: never "corrected"
     keywords: set[str] = field(default_factory=set)  # the words a misspelling may be corrected to
     deletions: dict[str, tuple[str, int]] = field(default_factory=dict)  # word minus a letter -> word, where
@@ -81,7 +94,7 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
-    if hit.kind not in ("marker", "question"):  # misspellings are corrected towards keywords only
+    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs", "unless"):
         lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
@@ -94,14 +107,13 @@ def _strings(value: object, where: str) -> list[str]:
 
 def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
     where = f"router/data/{language}.toml"
-    for kind in ("marker", "distress", "life_threat", "question"):
+    for kind in ("marker", *CUES):
         key = "markers" if kind == "marker" else kind
         for phrase in _strings(data.get(key, []), f"{where}: {key}"):
             _phrase_hits(lexicon, phrase, Hit(language, kind, kind, 1), f"{where}: {key}")
     for short, long in data.get("shorthand", {}).items():
         short = "".join(tokens(short))
-        lexicon.shorthand.setdefault(short, tuple(tokens(long)))  # the first language's reading wins
-        lexicon.shorthand_languages[short] = (*lexicon.shorthand_languages.get(short, ()), language)
+        lexicon.shorthand.setdefault(short, {})[language] = tuple(tokens(long))
     for name, entry in data.get("category", {}).items():
         if name not in CATEGORIES:
             raise LexiconError(f"{where}: unknown category {name!r}; categories are {', '.join(CATEGORIES)}")
@@ -113,12 +125,19 @@ def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
         category = entry.get("category")
         if category not in CATEGORIES:
             raise LexiconError(f"{where}: topic.{name}: unknown category {category!r}")
-        topic = Topic(name, category, int(entry.get("rank", 0)), bool(entry.get("life_threatening", False)))
+        topic = Topic(name, category, int(entry.get("rank", 0)), bool(entry.get("life_threatening", False)),
+                      bool(entry.get("urgent", False)))
         known = lexicon.topics.setdefault(name, topic)
         if known != topic:
             raise LexiconError(f"{where}: topic.{name} differs from its definition in another language")
         for phrase in _strings(entry.get("words", []), f"{where}: topic.{name}.words"):
             _phrase_hits(lexicon, phrase, Hit(language, "topic", name, 1), f"{where}: topic.{name}")
+        for phrase in _strings(entry.get("needs", []), f"{where}: topic.{name}.needs"):
+            _phrase_hits(lexicon, phrase, Hit(language, "needs", name, 1), f"{where}: topic.{name}")
+            lexicon.conditional.add(name)
+        for phrase in _strings(entry.get("unless", []), f"{where}: topic.{name}.unless"):
+            _phrase_hits(lexicon, phrase, Hit(language, "unless", name, 1), f"{where}: topic.{name}")
+            lexicon.excluded.add(name)
 
 
 def _index_deletions(lexicon: Lexicon) -> None:
@@ -129,16 +148,29 @@ def _index_deletions(lexicon: Lexicon) -> None:
             lexicon.deletions.setdefault(word[:index] + word[index + 1:], (word, index))
 
 
-def compile_lexicon(files: dict[str, str]) -> Lexicon:
-    """Compile language data files (language code -> TOML text) into one index."""
+def _load(language: str, text: str, where: str) -> dict:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"{where}: not valid TOML: {exc}") from None
+    if data.get("language") != language:
+        raise LexiconError(f"{where}: `language` must be {language!r}")
+    return data
+
+
+def compile_lexicon(files: dict[str, str], guests: dict[str, str] | None = None) -> Lexicon:
+    """Compile language data files (language code -> TOML text), and guest language files, into one index."""
     lexicon = Lexicon(languages=tuple(sorted(files)))
     for language, text in sorted(files.items()):
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise LexiconError(f"router/data/{language}.toml: not valid TOML: {exc}") from None
-        if data.get("language") != language:
-            raise LexiconError(f"router/data/{language}.toml: `language` must be {language!r}")
+        data = _load(language, text, f"router/data/{language}.toml")
+        lexicon.names[language] = str(data.get("name", language))
+        _add_language(lexicon, language, data)
+    for language, text in sorted((guests or {}).items()):
+        where = f"router/data/guest/{language}.toml"
+        data = _load(language, text, where)
+        if data.get("answer_in") not in lexicon.languages:
+            raise LexiconError(f"{where}: `answer_in` must be one of {', '.join(lexicon.languages)}")
+        lexicon.answer_in[language] = data["answer_in"]
         lexicon.names[language] = str(data.get("name", language))
         _add_language(lexicon, language, data)
     lexicon.phrases = dict(lexicon.phrases)
@@ -152,12 +184,23 @@ def compile_lexicon(files: dict[str, str]) -> Lexicon:
 @cache
 def default_lexicon() -> Lexicon:
     """Every language file shipped in ``evy/router/data``."""
-    folder = resources.files("evy.router").joinpath("data")
-    files = {item.name.removesuffix(".toml"): item.read_text("utf-8")
-             for item in folder.iterdir() if item.name.endswith(".toml")}
+    files, guests = data_files()
     if not files:
         raise LexiconError("router/data: no language files")
-    return compile_lexicon(files)
+    return compile_lexicon(files, guests)
 
 
-LANGUAGES = ("en", "es", "fr", "pt")  # shipped; default_lexicon().languages lists what is actually loaded
+def data_files() -> tuple[dict[str, str], dict[str, str]]:
+    """The shipped language files and guest language files: code -> TOML text."""
+    folder = resources.files("evy.router").joinpath("data")
+
+    def read(where) -> dict[str, str]:
+        if not where.is_dir():
+            return {}
+        return {item.name.removesuffix(".toml"): item.read_text("utf-8")
+                for item in where.iterdir() if item.name.endswith(".toml")}
+
+    return read(folder), read(folder.joinpath("guest"))
+
+
+LANGUAGES = ("en", "es", "fr", "ht", "pt", "sw")  # shipped; default_lexicon().languages lists what is loaded

@@ -1,8 +1,11 @@
-"""Triage one message: emergency or not, category, topic (which protocol), priority and language.
+"""Triage one message: emergency or not, category, topic (which protocol), priority, language, confidence.
 
 One pass over the message's words: SMS shorthand is expanded, misspelt words are corrected to the nearest
 lexicon word (one edit away, for words of five letters or more), then every phrase of up to
-``longest_phrase`` words is looked up. The decision rules are below in `_decide`.
+``longest_phrase`` words is looked up. The rules decide from those hits alone (`_decide`); the learned
+model (``model.py``), which sees the hits and the words, decides with them (`_combine`): it copes with
+paraphrase and tells a report from a question, a joke or news. When it is unsure of the protocol it names
+only the category (whose reply is the category's safe fallback), and when unsure of that, nothing specific.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from evy.responder.base import Priority
+from evy.router.features import evidence, features
 from evy.router.lexicon import (
+    CUES,
     FUZZY_MIN_LENGTH,
     INFORMATIONAL,
     SEVERITY_ORDER,
@@ -19,10 +24,19 @@ from evy.router.lexicon import (
     Lexicon,
     default_lexicon,
 )
+from evy.router.model import Scores, default_model
 from evy.router.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
 CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory
+FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
+EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
+TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
+AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
+CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
+UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard word
+SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # not here and now
+ASKING = frozenset({"cue:question", "cue:?"})
 
 
 @dataclass(frozen=True)
@@ -32,15 +46,35 @@ class Triage:
     priority: Priority
     language: str  # the sender's language: "en", "es", "fr", "pt"...
     topic: str | None = None  # the specific protocol, e.g. "cpr", "choking"; None for the category's own
+    confidence: float = 1.0  # how sure: of the protocol (or category) named for an emergency, else of calm
 
 
 def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str = DEFAULT_LANGUAGE) -> Triage:
+    """``lexicon``: a custom one decides by its rules alone (the shipped model learnt the shipped lexicon)."""
+    model = default_model() if lexicon is None else None
     lexicon = lexicon or default_lexicon()
+    rule, seen, found = read(text, lexicon, default_language)
+    if model is None:
+        return rule
+    return _combine(lexicon, rule, seen, found, model.score(seen, found))
+
+
+def read(text: str, lexicon: Lexicon, default_language: str = DEFAULT_LANGUAGE
+         ) -> tuple[Triage, set[str], dict[str, list[float]]]:
+    """What the rules decide, and what the model sees: the message's features and the lexicon's evidence."""
+    words, hits = analyse(text, lexicon)
+    rule = _decide(lexicon, hits, default_language)
+    verdict = "life" if rule.priority is Priority.LIFE_THREATENING else "emergency" if rule.emergency else "calm"
+    return rule, features(words, hits, "?" in text, verdict), evidence(hits, lexicon.topics, rule.topic,
+                                                                      rule.category)
+
+
+def analyse(text: str, lexicon: Lexicon) -> tuple[list[str], list[Hit]]:
+    """The message's words (shorthand spelt out, misspellings corrected) and the lexicon's hits on them."""
     hits: list[Hit] = []
-    words = _expand(lexicon, tokens(text), hits)
-    words = [_correct(lexicon, word) for word in words]
+    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
     hits += _hits(lexicon, words)
-    return _decide(lexicon, hits, default_language)
+    return words, hits
 
 
 @dataclass(frozen=True)
@@ -53,9 +87,7 @@ class Mentions:
 
 def mentions(text: str, *, lexicon: Lexicon | None = None) -> Mentions:
     lexicon = lexicon or default_lexicon()
-    hits: list[Hit] = []
-    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
-    hits += _hits(lexicon, words)
+    _, hits = analyse(text, lexicon)
     topics = frozenset(hit.name for hit in hits if hit.kind == "topic")
     categories = {hit.name for hit in hits if hit.kind in ("category", "critical")}
     categories.update(lexicon.topics[name].category for name in topics)
@@ -63,16 +95,35 @@ def mentions(text: str, *, lexicon: Lexicon | None = None) -> Mentions:
 
 
 def _expand(lexicon: Lexicon, words: list[str], hits: list[Hit]) -> list[str]:
-    """Spell out SMS shorthand; each shorthand also hints at the languages that use it ("pfv": pt)."""
+    """Spell out SMS shorthand in the message's language ("n" is "nao" in Portuguese, but Creole's "n ap"
+    stays); each shorthand also hints at the languages that use it ("pfv": pt)."""
+    votes: Counter[str] | None = None
     expanded: list[str] = []
     for word in words:
-        long = lexicon.shorthand.get(word)
-        if long is None:
+        readings = lexicon.shorthand.get(word)
+        if readings is None:
             expanded.append(word)
             continue
-        expanded.extend(long)
-        hits.extend(Hit(language, "marker", "marker", 1) for language in lexicon.shorthand_languages[word])
+        if votes is None:
+            votes = _marker_votes(lexicon, words)
+        best = max(votes.values(), default=0)
+        rival = max((value for language, value in votes.items() if language not in readings), default=0)
+        chosen = next((language for language in readings if votes[language] == best), None)
+        if chosen is None or (best and votes[chosen] <= rival):
+            expanded.append(word)  # the message may be in a language that writes this word as it is ("ki")
+            continue
+        expanded.extend(readings[chosen])
+        hits.extend(Hit(language, "marker", "marker", 1) for language in readings)
     return expanded
+
+
+def _marker_votes(lexicon: Lexicon, words: list[str]) -> Counter[str]:
+    votes: Counter[str] = Counter()
+    for word in words:
+        for hit in lexicon.phrases.get((word,), ()):
+            if hit.kind == "marker":
+                votes[hit.language] += 1
+    return votes
 
 
 def _correct(lexicon: Lexicon, word: str) -> str:
@@ -106,17 +157,25 @@ def _nearest(lexicon: Lexicon, word: str) -> str:
 
 def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     hits: list[Hit] = []
-    seen: set[tuple[int, int, str, str]] = set()
+    seen: dict[tuple[int, int, str, str, str], int] = {}  # -> where in hits
+    shared: dict[int, set[str]] = {}  # hit index -> every language whose lexicon has this phrase
+    spans: list[tuple[int, int]] = []  # hit index -> the words it covers
 
     def add(found: list[Hit], start: int, size: int) -> None:
         for hit in found:
             if hit.kind == "question" and start > 0:
-                continue  # a question word asks for information only at the start: "fire, what do i do?"
-            key = (start, size, hit.kind, hit.name)
+                # A question word asks for information only at the start ("fire, what do i do?"); later it
+                # is only a hint, for the model ("nimpoze mtoto vipi": how do I cool the child).
+                hit = Hit(hit.language, "asks", "asks", 1)
+            key = (start, size, hit.kind, hit.name, hit.language if hit.kind in CUES else "")
             if key in seen:  # "terremoto" is Spanish and Portuguese: one word, one vote, two language hints
                 hits.append(Hit(hit.language, "marker", "marker", 1))
+                spans.append((start, start))
+                shared[seen[key]].add(hit.language)
                 continue
-            seen.add(key)
+            seen[key] = len(hits)
+            shared[len(hits)] = {hit.language}
+            spans.append((start, start + size))
             hits.append(hit)
 
     phrases, stems, lengths = lexicon.phrases, lexicon.stems, lexicon.stem_lengths
@@ -133,7 +192,40 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
             found = stems.get(word[:length])
             if found:
                 add(found, start, 1)  # the same word as an exact phrase: one vote
-    return hits
+    met = {hit.name for hit in hits if hit.kind == "needs"}
+    ruled_out = {hit.name for hit in hits if hit.kind == "unless"}
+    # Hazard words travel between languages, but a cue is a phrase of the message's own language: French
+    # "foot" (football) must not calm "cut on foot", Swahili "salio" (balance) not Spanish "salio".
+    votes = _marker_votes(lexicon, words)
+    best = max(votes.values(), default=0)
+    # A word inside a longer phrase means what the phrase means: "msaada" calls for help, but "unga wa
+    # msaada" is relief flour; "burning up with fever" is no fire.
+    named = [(spans[index], hit.name) for index, hit in enumerate(hits)
+             if hit.kind in ("category", "critical", "topic", "calm", "hypothetical")]
+    kept = []
+    for index, hit in enumerate(hits):
+        if hit.kind == "topic" and ((hit.name in lexicon.conditional and hit.name not in met)
+                                    or hit.name in ruled_out):
+            continue
+        if hit.kind in ("distress", "category", "critical", "topic") and any(
+                first <= spans[index][0] and spans[index][1] <= last and name != hit.name
+                and last - first > spans[index][1] - spans[index][0] for (first, last), name in named):
+            continue
+        if hit.kind in CUES or hit.kind == "asks":
+            if votes[hit.language] >= best:
+                kept.append(hit)
+        elif hit.kind in ("category", "critical", "topic") and all(
+                _foreign(language, votes, best, lexicon) for language in shared.get(index, (hit.language,))):
+            # A word of another supported language, in a message that is clearly not in it (Portuguese
+            # "pelando", burning hot, in Spanish "se le esta pelando la piel"): a hint, no vote.
+            kept.append(Hit(hit.language, hit.kind, hit.name, 0))
+        else:
+            kept.append(hit)
+    return kept
+
+
+def _foreign(language: str, votes: Counter[str], best: int, lexicon: Lexicon) -> bool:
+    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best and language in lexicon.languages
 
 
 def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
@@ -145,6 +237,8 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     for hit in hits:
         language_score[hit.language] += 1
         kinds[hit.kind] += 1
+        if hit.weight == 0:  # a foreign word: it tells the language, not the danger
+            continue
         if hit.kind in ("category", "critical"):
             categories[hit.name] += hit.weight
             if hit.kind == "critical":
@@ -152,7 +246,7 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
         elif hit.kind == "topic":
             topics[hit.name] += hit.weight
             categories[lexicon.topics[hit.name].category] += hit.weight
-    language = _language(language_score, default_language, lexicon.languages)
+    language = _language(language_score, default_language, lexicon)
 
     life_topics = [name for name in topics if lexicon.topics[name].life_threatening]
     life = bool(kinds["life_threat"] or life_topics)
@@ -174,6 +268,9 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     else:
         return Triage(False, None, Priority.ROUTINE, language, None)
 
+    settled = bool(kinds["calm"] or kinds["remote"] or kinds["hypothetical"]) and not distress
+    if settled:  # "what if the house catches fire", "thanks, he is breathing fine now", "on the news"
+        return Triage(False, category, Priority.ROUTINE, language, topic)
     if life or category in critical:  # "trapped" is critical in a fire, not in a report about shelters
         return Triage(True, category, Priority.LIFE_THREATENING, language, topic)
     asking = kinds["question"] > 0 and not distress
@@ -181,9 +278,70 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     return Triage(emergency, category, Priority.EMERGENCY if emergency else Priority.ROUTINE, language, topic)
 
 
-def _language(score: Counter[str], default: str, known: tuple[str, ...]) -> str:
+def _language(score: Counter[str], default: str, lexicon: Lexicon) -> str:
+    """The best-scored language; a guest language is answered in its closest supported one."""
+    known = lexicon.languages
     if not score:
         return default if default in known or not known else known[0]
     best = max(score.values())
     leaders = [language for language, value in score.items() if value == best]
-    return default if default in leaders else sorted(leaders)[0]
+    supported = [language for language in leaders if language in known] or leaders  # a tie: ours
+    found = default if default in supported else sorted(supported)[0]
+    return lexicon.answer_in.get(found, found)
+
+
+def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, list[float]], scores: Scores
+             ) -> Triage:
+    """The model's reading, with the rules' priority and language; the protocol only when sure of it.
+
+    Two floors the model cannot lower: a call for help or a sign of a life at stake ("sos", "not
+    breathing") is an emergency unless the message says it is not here and now (a question alone does
+    not); and a need for water, food or information is not, unless it calls for help."""
+    known = {key: _category_of(lexicon, key) for key in scores.protocols}
+    by_category: Counter[str] = Counter()
+    for key, share in scores.protocols.items():
+        if known[key]:
+            by_category[known[key]] += share
+    best = max((key for key in scores.protocols if known[key]), key=scores.protocols.__getitem__)
+    topic: str | None
+    if scores.protocols[best] >= (AGREED_CONFIDENCE if best in (rule.topic, rule.category) else TOPIC_CONFIDENCE):
+        category, confidence = known[best], scores.protocols[best]
+        topic = best if best in lexicon.topics else None
+    else:
+        category = max(by_category, key=by_category.__getitem__)
+        confidence, topic = by_category[category], None
+        # A bare call for help ("au secours svp"): with no lexicon word pointing anywhere, the words alone
+        # must be surer before the reply names a category.
+        bare = not found and "cue:distress" in seen
+        if confidence < (UNFOUNDED_CONFIDENCE if bare else CATEGORY_CONFIDENCE):
+            # The model is unsure even of the category: the rules' reading if they have one ("INCENDIO!!!").
+            category = rule.category if rule.category and not bare else "other"
+    settled = bool(seen & SETTLED)
+    calling = "cue:distress" in seen or "cue:life_threat" in seen
+    # The rules' life threat ("under the rubble", "gunfire") stands too, when nothing asks or settles it.
+    life = rule.priority is Priority.LIFE_THREATENING and not seen & ASKING
+    emergency = scores.emergency >= EMERGENCY_THRESHOLD or ((calling or life) and not settled)
+    if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
+        emergency = False
+    if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
+        emergency = False
+    if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
+        emergency = True  # a child found alone is an emergency even when the sender only asks where to go
+    if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
+            None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
+        emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
+    if not emergency:  # an information request: about what the rules read in it, if the model can't say
+        if category == "other":
+            category, topic = rule.category, rule.topic
+        return Triage(False, None if category == "other" else category, Priority.ROUTINE, rule.language,
+                      topic, round(1 - scores.emergency, 3))
+    life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
+    return Triage(True, category, Priority.LIFE_THREATENING if life else Priority.EMERGENCY, rule.language, topic,
+                  round(confidence, 3))
+
+
+def _category_of(lexicon: Lexicon, key: str) -> str | None:
+    if key in SEVERITY_ORDER:
+        return key
+    topic = lexicon.topics.get(key)
+    return topic.category if topic else None

@@ -1,0 +1,169 @@
+"""Train the triage model from labelled SMS: ``python -m evy.router.learn [--corpus DIR] [--splits ...]``.
+
+The examples the agent carries are ``data/learned/examples.jsonl``: the ``train`` and ``dev`` splits of
+the labelled corpus (``--corpus DIR`` copies them from the corpus folder; the held-out ``test`` split is
+refused by construction) plus, if present, EVY's own labelled SMS in the same format (``extra.jsonl``).
+The model (``model.json``) records the sha256 of the examples and lexicon files it learnt from; a test
+fails when they drift apart, so editing a lexicon or the examples means running this again (a few
+seconds; needs numpy, a dev tool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from evy.router.features import EVIDENCE
+from evy.router.lexicon import CATEGORIES, Lexicon, compile_lexicon, data_files
+from evy.router.model import FORMAT, MODEL_FILE
+from evy.router.triage import read
+
+LEARNED = Path(__file__).parent / "data" / "learned"
+EXAMPLES = ("examples.jsonl", "extra.jsonl")
+TRAINING_SPLITS = ("train", "dev")
+SKIPPED_KINDS = ("followup",)  # a reply inside a conversation: its meaning is the case's, not its own
+MIN_DOCUMENTS = 2  # a feature seen in fewer examples is noise
+L2 = 3e-3
+EMERGENCY_L2 = 3e-3
+EMERGENCY_BLIND = ("p ",)
+STEPS = 400
+RATE = 0.05
+PRUNE = 0.02  # weights smaller than this are dropped from the file
+
+
+def import_corpus(folder: Path, destination: Path = LEARNED / EXAMPLES[0]) -> int:
+    """Copy the train and dev messages of the corpus in ``folder`` into ``destination``; the test split is
+    never read (``load`` is asked for the training splits only)."""
+    from evy.evaluate.corpus import load  # the corpus format and its situation -> protocol table
+
+    messages = load(folder, TRAINING_SPLITS)
+    lines = [json.dumps({"id": m.id, "lang": m.language, "text": m.text, "emergency": m.emergency,
+                         "protocol": m.protocol, "kind": m.kind, "split": m.split}, ensure_ascii=False)
+             for m in messages if m.split in TRAINING_SPLITS]
+    destination.write_text("\n".join(lines) + "\n", "utf-8")
+    return len(lines)
+
+
+def examples(splits: tuple[str, ...] = TRAINING_SPLITS) -> list[dict]:
+    found = []
+    for name in EXAMPLES:
+        path = LEARNED / name
+        if path.is_file():
+            found += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [row for row in found if row["split"] in splits and row["kind"] not in SKIPPED_KINDS]
+
+
+def digest() -> str:
+    """sha256 of everything the model is learnt from: the examples and the lexicon files."""
+    files, guests = data_files()
+    hashed = hashlib.sha256()
+    for name in EXAMPLES:
+        path = LEARNED / name
+        hashed.update(path.read_bytes() if path.is_file() else b"")
+    for group in (files, guests):
+        for language in sorted(group):
+            hashed.update(language.encode() + b"\0" + group[language].encode())
+    return hashed.hexdigest()
+
+
+def train(rows: list[dict], lexicon: Lexicon) -> dict:
+    import numpy as np
+
+    read_rows = [read(row["text"], lexicon) for row in rows]
+    seen = [found for _, found, _ in read_rows]
+    counts: dict[str, int] = {}
+    for found in seen:
+        for name in found:
+            counts[name] = counts.get(name, 0) + 1
+    names = sorted(name for name, count in counts.items()
+                   if count >= MIN_DOCUMENTS or not name.startswith(("w ", "p ", "b ")))
+    index = {name: number for number, name in enumerate(names)}
+    classes = sorted({*CATEGORIES, *lexicon.topics, *(row["protocol"] for row in rows)})
+    matrix = np.zeros((len(rows), len(names)), dtype=np.float32)
+    proofs = np.zeros((len(rows), len(classes), len(EVIDENCE)), dtype=np.float32)
+    for number, (_, found, proof) in enumerate(read_rows):
+        matrix[number, [index[name] for name in found if name in index]] = 1.0
+        for key, values in proof.items():
+            if key in classes:
+                proofs[number, classes.index(key)] = values
+    emergency = np.array([float(row["emergency"]) for row in rows], dtype=np.float32)
+    target = np.zeros((len(rows), len(classes)), dtype=np.float32)
+    target[np.arange(len(rows)), [classes.index(row["protocol"]) for row in rows]] = 1.0
+    # The emergency head sees whole words and the lexicon, not word pieces: whether a message reports a
+    # danger is said by its structure and its words, and pieces let it learn the scenarios by heart.
+    structural = matrix * np.array([not name.startswith(EMERGENCY_BLIND) for name in names], dtype=np.float32)
+    share = emergency.mean()
+    balance = np.where(emergency > 0, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
+    binary, _ = _fit(structural, emergency[:, None], None, balance, EMERGENCY_L2)
+    multi, shared = _fit(matrix, target, proofs)
+    weights = {}
+    for number, name in enumerate(names):
+        row: list[float] = [round(float(binary[number, 0]), 3)]
+        for klass in range(len(classes)):
+            if abs(multi[number, klass]) >= PRUNE:
+                row += [klass, round(float(multi[number, klass]), 3)]
+        if len(row) > 1 or abs(row[0]) >= PRUNE:
+            weights[name] = row
+    return {"format": FORMAT, "digest": digest(), "examples": len(rows), "classes": classes,
+            "evidence": [round(float(value), 3) for value in shared], "emergency_bias": 0.0,
+            "protocol_bias": [0.0] * len(classes), "weights": weights}
+
+
+def _fit(matrix, target, proofs, balance=None, l2=L2):
+    """L2-regularised logistic regression (``proofs`` None, one column) or softmax regression with evidence
+    weights shared by every class, by full-batch Adam. Returns the feature weights and the evidence weights."""
+    import numpy as np
+
+    weights = np.zeros((matrix.shape[1], target.shape[1]), dtype=np.float32)
+    shared = np.zeros(len(EVIDENCE), dtype=np.float32)
+    moments = [np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(shared), np.zeros_like(shared)]
+    for step in range(1, STEPS + 1):
+        logits = matrix @ weights
+        if proofs is None:
+            predicted = 1 / (1 + np.exp(-np.clip(logits, -30, 30)))
+        else:
+            logits = logits + proofs @ shared
+            exps = np.exp(logits - logits.max(axis=1, keepdims=True))
+            predicted = exps / exps.sum(axis=1, keepdims=True)
+        error = (predicted - target) / len(matrix)
+        if balance is not None:
+            error = error * balance[:, None]
+        gradients = [matrix.T @ error + l2 * weights]
+        if proofs is not None:
+            gradients.append(np.einsum("nc,nck->k", error, proofs))
+        for number, (values, gradient) in enumerate(zip((weights, shared), gradients, strict=False)):
+            first, second = moments[2 * number], moments[2 * number + 1]
+            first *= 0.9
+            first += 0.1 * gradient
+            second *= 0.999
+            second += 0.001 * gradient * gradient
+            values -= RATE * (first / (1 - 0.9 ** step)) / (np.sqrt(second / (1 - 0.999 ** step)) + 1e-8)
+    return weights, shared
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evy.router.learn", description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="copy the train and dev splits of this corpus folder first")
+    parser.add_argument("--splits", default=",".join(TRAINING_SPLITS),
+                        help="learn from these splits only (train: to measure on dev)")
+    args = parser.parse_args(argv)
+    if args.corpus:
+        print(f"{import_corpus(args.corpus)} examples from {args.corpus}", file=sys.stderr)
+    splits = tuple(args.splits.split(","))
+    if set(splits) - set(TRAINING_SPLITS):
+        parser.error(f"--splits: only {', '.join(TRAINING_SPLITS)} may be learnt from")
+    files, guests = data_files()
+    rows = examples(splits)
+    model = train(rows, compile_lexicon(files, guests))
+    (LEARNED / MODEL_FILE).write_text(json.dumps(model, separators=(",", ":"), ensure_ascii=False) + "\n",
+                                      "utf-8")
+    print(f"{MODEL_FILE}: {len(rows)} examples ({args.splits}), {len(model['weights'])} features, "
+          f"{len(model['classes'])} protocols", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
