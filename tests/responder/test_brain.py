@@ -52,7 +52,7 @@ def brain_with(make_config, answer, extra: str = "") -> tuple[BrainResponder, Sc
 
 
 @pytest.mark.parametrize(("text", "country", "number", "language", "priority", "marker"), [
-    ("my son fell through ice not breathing", "KE", "999", "en", Priority.LIFE_THREATENING, "chest"),
+    ("my son fell through ice not breathing", "KE", "999", "en", Priority.LIFE_THREATENING, "5 rescue breaths"),
     ("mi bebe no respira ayuda", "MX", "911", "es", Priority.LIFE_THREATENING, "pecho"),
     ("il y a le feu chez moi", "FR", "112", "fr", Priority.EMERGENCY, "fumée"),
     ("socorro, enchente, estamos no telhado", "BR", "192", "pt", Priority.LIFE_THREATENING, "telhado"),

@@ -29,6 +29,7 @@ from evy.responder.base import Inbound, Reply
 from evy.responder.knowledge import Knowledge
 from evy.router import Mentions, Triage, mentions, triage
 from evy.router.lexicon import default_lexicon
+from evy.router.model import default_model
 from evy.sms import segments
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class BrainResponder:
         in the background, so the first emergency does not pay for it. Optional; returns at once."""
         for_triage("cpr", "medical", "en", self.number)
         default_lexicon()
+        default_model()
         if self.knowledge is not None:
             self.knowledge.start()
 
