@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evy.compress import compress, needs_ucs2
 from evy.config import Config
 from evy.evaluate.errors import EvalError
 from evy.protocols import library
 from evy.responder.base import Inbound
 from evy.responder.brain import BrainResponder
-from evy.sms import segments
 
 SPLITS = ("train", "dev", "test")
 CATEGORIES = ("medical", "fire", "flood", "earthquake", "storm", "trapped", "violence", "hazmat",
@@ -116,6 +116,12 @@ class Scored:
     ms: float
 
 
+def _sms_sent(reply, asked: str) -> int:
+    """How many SMS the reply takes as the agent sends it (the sender's own compression, GSM-7 unless the
+    sender's script needs UCS-2)."""
+    return compress(reply.text, max_segments=reply.max_segments, keep_ucs2=needs_ucs2(asked)).segments
+
+
 def _protocol_of(sources: tuple[str, ...]) -> str:
     for source in sources:
         if source.startswith("EVY protocol "):
@@ -144,7 +150,7 @@ def score(messages: list[Message], config: Config) -> list[Scored]:
         known = expected in set(library.keys())
         dangerous = tuple(library.contraindications(reply.text, message.language, [expected])) if known else ()
         results.append(Scored(message, reply.text, got, reply.emergency, _fit(expected, got) if known else "wrong",
-                              dangerous, config.emergency_number in reply.text, segments.count(reply.text)[1],
+                              dangerous, config.emergency_number in reply.text, _sms_sent(reply, message.text),
                               elapsed))
     return results
 
