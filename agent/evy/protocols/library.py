@@ -60,6 +60,45 @@ STANDS_IN_FOR: dict[str, tuple[str, ...]] = {
     "water_food": ("dehydration", "food_distribution"),
 }
 UNIVERSAL_FALLBACKS = ("general", "other")
+# Conditions a triage reading one SMS can mistake for each other (a confused, sweating diabetic reads like a
+# stroke; a gas smell after shaking like an earthquake): a message can be routed to any protocol of its group,
+# so each text must be safe for every other member too. Each group is a clique; MIMICS is symmetric by
+# construction.
+LOOK_ALIKES: tuple[tuple[str, ...], ...] = (
+    ("stroke", "low_blood_sugar", "diabetic"),
+    ("seizure", "low_blood_sugar", "febrile_seizure"),
+    ("seizure", "stroke"),
+    ("heart_attack", "mental_health"),
+    ("heart_attack", "allergic_reaction"),
+    ("fracture", "spinal_injury"),
+    ("drowning", "hypothermia", "cpr"),
+    ("heat_stroke", "heat_exhaustion", "dehydration"),
+    ("fire", "pan_fire", "wildfire", "burns"),
+    ("burns", "electric_shock"),
+    ("flood", "vehicle_in_water", "tsunami", "drowning"),
+    ("poisoning", "carbon_monoxide", "allergic_reaction"),
+    ("hazmat", "gas_leak", "carbon_monoxide"),
+    ("poisoning", "mental_health"),
+    ("electric_shock", "storm"),
+    ("violence", "domestic_violence"),
+    ("missing_person", "lost_child"),
+    ("earthquake", "gas_leak", "landslide", "trapped"),
+    ("bleeding", "snake_bite"),
+    ("bleeding", "childbirth"),
+    ("choking", "allergic_reaction", "cpr"),
+    ("low_blood_sugar", "diabetic", "dehydration"),
+)
+
+
+def _mimics(groups: tuple[tuple[str, ...], ...]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, set[str]] = {}
+    for group in groups:
+        for key in group:
+            found.setdefault(key, set()).update(other for other in group if other != key)
+    return {key: tuple(sorted(others)) for key, others in sorted(found.items())}
+
+
+MIMICS: dict[str, tuple[str, ...]] = _mimics(LOOK_ALIKES)
 
 _PROTOCOL_FIELDS = {"text", "source", "must_not", "question", "next", "discreet"}
 _STEP_FIELDS = {"text", "question", "next"}
@@ -335,6 +374,20 @@ def stands_in_for(key: str) -> tuple[str, ...]:
     if key in UNIVERSAL_FALLBACKS:
         return keys(FALLBACK_LANGUAGE)
     return (key, *STANDS_IN_FOR.get(key, ()))
+
+
+def mistaken_for(key: str) -> tuple[str, ...]:
+    """The protocols a case routed to ``key`` may really be (its look-alikes, ``MIMICS``)."""
+    return MIMICS.get(key, ())
+
+
+def must_be_safe_for(key: str) -> tuple[str, ...]:
+    """Every protocol whose ``must_not`` the text ``key`` must pass: what it stands in for and what a case
+    sent it may really be (the look-alikes of itself and of each protocol it stands in for)."""
+    found = dict.fromkeys(stands_in_for(key))
+    for covered in tuple(found):
+        found.update(dict.fromkeys(mistaken_for(covered)))
+    return tuple(found)
 
 
 def contraindications(text: str, language: str, keys_: Iterable[str]) -> list[str]:
