@@ -34,7 +34,7 @@ def chat_model_path(chat_entry) -> Path:
 def make_config(data_dir: Path, **settings: object):
     """A validated config on ``data_dir``; settings as ``llm__model="x"`` (paths may be Path objects)."""
     values = {key: str(value) if isinstance(value, Path) else value for key, value in settings.items()}
-    return parse(f'data_dir = "{data_dir}"\n').replace(**values)
+    return parse(f'data_dir = "{data_dir}"\n[llm]\nenabled = true\n').replace(**values)
 
 
 @pytest.fixture(scope="session")

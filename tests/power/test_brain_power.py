@@ -40,7 +40,8 @@ class ScriptedRuntime:
 @pytest.fixture(scope="module")
 def kb_config(tmp_path_factory):
     data = tmp_path_factory.mktemp("evy-power-kb")
-    config = parse(f'data_dir = "{data}"\nresponder = "brain"\ncountry = "KE"\n[rag]\nembed_model = ""\n')
+    config = parse(f'data_dir = "{data}"\nresponder = "brain"\ncountry = "KE"\n[llm]\nenabled = true\n'
+                   '[rag]\nembed_model = ""\n')
     opened = Knowledge(config, use_model=False)
     assert opened.wait(time.monotonic() + 120)
     yield config, opened._index

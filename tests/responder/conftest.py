@@ -15,6 +15,8 @@ def kb_dir(tmp_path_factory):
 @pytest.fixture
 def make_config(kb_dir):
     def make(extra: str = "") -> object:
+        """A brain config; the model writes routine follow-ups (off by default) unless ``extra`` says not."""
+        extra = extra if "[llm]" in extra else f"{extra}\n[llm]\nenabled = true\n"
         return parse(f'data_dir = "{kb_dir}"\nresponder = "brain"\n{extra}\n[rag]\nembed_model = ""\n')
 
     return make

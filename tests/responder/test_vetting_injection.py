@@ -156,7 +156,8 @@ def open_brain(tmp_path_factory):
     opened = []
 
     def make() -> BrainResponder:
-        brain = BrainResponder(parse(f'data_dir = "{data_dir}"\nresponder = "brain"\n[rag]\nembed_model = ""\n'))
+        brain = BrainResponder(parse(f'data_dir = "{data_dir}"\nresponder = "brain"\n[llm]\nenabled = true\n'
+                                     '[rag]\nembed_model = ""\n'))
         opened.append(brain)
         assert brain.knowledge.wait(time.monotonic() + 120)
         return brain

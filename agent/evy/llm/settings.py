@@ -3,8 +3,12 @@
 from evy.config.schema import Setting, boolean, integer, number, optional_path, string
 
 SETTINGS = [
-    Setting("llm.enabled", boolean, True,
-            "Use the local model for follow-up answers; when false (or the model is unusable) templates only."),
+    # Off by default: on the eval (eval/README.md) the model's follow-ups added no fact the knowledge base did
+    # not, and two of them were garbled or harmful text that passed every check.
+    Setting("llm.enabled", boolean, False,
+            "Let the local model write follow-up answers to routine questions (never to emergencies). Off by "
+            "default: follow-ups are then reviewed knowledge-base text only. Turn on with a bigger model "
+            "pinned and evaluated (`invoke eval`)."),
     Setting("llm.model", string, "auto",
             "Chat model to load, by its name in models.lock; `auto` picks the largest pinned chat model "
             "that fits in free memory."),
