@@ -23,13 +23,15 @@ def _fail(exc: ImageError) -> Exit:
 
 @task(help={"profile": "profile name in image/profiles/ or a path to a .toml (default: field)",
             "rebuild_base": "rebuild the cached base root even if its key matches",
-            "xz_level": "xz compression level for NAME.img.xz (default 1)"})
-def build_image(c, profile="field", rebuild_base=False, xz_level=1):
+            "xz_level": "xz compression level for NAME.img.xz (default 1)",
+            "cache_dir": "build cache outside the checkout (default $EVY_IMAGE_CACHE, else /var/cache/evy-image)"})
+def build_image(c, profile="field", rebuild_base=False, xz_level=1, cache_dir=""):
     """Build out/NAME.img (+ .img.xz .bmap .sha256 .manifest.json .vmlinuz .initrd .build.log). Needs root."""
-    from evyimage.pipeline import BuildOptions, build
+    from evyimage.pipeline import BuildOptions, build, default_cache_dir
 
     try:
-        build(BuildOptions(profile=profile, rebuild_base=rebuild_base, xz_level=int(xz_level)))
+        build(BuildOptions(profile=profile, rebuild_base=rebuild_base, xz_level=int(xz_level),
+                           cache_dir=Path(cache_dir) if cache_dir else default_cache_dir()))
     except ImageError as exc:
         raise _fail(exc) from None
 
