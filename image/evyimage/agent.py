@@ -41,8 +41,10 @@ def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
             shutil.copy2(repo / name, source / name)
     shutil.copytree(repo / "agent", source / "agent",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "-w", out, source])
+    # Build isolation: pip installs the [build-system] requirements into a throwaway environment, so the
+    # build does not depend on whichever setuptools/wheel the calling venv happens to carry.
+    log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", out,
+             source])
     built = sorted(out.glob("evy-*.whl"))
     if not built:
         from evyimage.errors import StageError
