@@ -16,6 +16,8 @@ from evyimage.profile import Profile
 from evyimage.progress import BuildLog
 
 CONFIG_PATH = Path("etc/evy/evy.toml")
+# Where first boot stores a seeded mesh key (it reads this setting back from the config), under data_dir.
+MESH_KEY_FILE = "secrets/mesh.key"
 
 
 @dataclass
@@ -95,8 +97,11 @@ def agent_config_text(config: dict[str, Any], image_name: str) -> str:
 
 
 def image_config(profile: Profile, has_models: bool) -> dict[str, Any]:
-    """The profile's agent config, pointing the model settings at what the image carries."""
+    """The profile's agent config, pointing the model settings at what the image carries and the mesh key at
+    the file first boot writes."""
     config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in profile["agent.config"].items()}
+    if "data_dir" in config:
+        config.setdefault("mesh", {}).setdefault("key_file", f"{config['data_dir'].rstrip('/')}/{MESH_KEY_FILE}")
     if has_models:
         llm = config.setdefault("llm", {})
         llm.setdefault("lockfile", "/" + str(models.LOCK_IN_IMAGE))
