@@ -46,6 +46,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import growdata  # beside this script
+
 SEED_NAME = "evy-seed.toml"
 APPLIED_NAME = "evy-seed.applied.toml"
 REJECTED_NAME = "evy-seed.rejected.txt"
@@ -274,6 +276,13 @@ class FirstBoot:
                 self.run("ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-C", f"root@{kind}", "-f", str(key))
         self.log("SSH host keys generated")
 
+    def grow_data(self) -> None:
+        """The data partition takes the rest of the card (a failure is reported, never fatal)."""
+        try:
+            growdata.grow(self.data, self.log)
+        except (growdata.GrowError, OSError, subprocess.SubprocessError) as exc:
+            self.log(f"data partition not grown: {one_line(exc)}")
+
     # -- seed
     def apply_seed(self, seed: dict[str, Any]) -> None:
         if "hostname" in seed:
@@ -435,6 +444,8 @@ class FirstBoot:
                 seed = self.read_seed()
             except SeedError as exc:
                 error = exc
+        if self.remount and not (self.data / DONE_MARKER).exists():
+            self.grow_data()
         try:
             self._remount(self.lower, "rw")
             try:
