@@ -1,5 +1,5 @@
-"""Image tasks (merged into the root namespace by ../tasks.py): build-image, boot-test, flash, setup-host,
-image-check (the bounded CI part)."""
+"""Image tasks (merged into the root namespace by ../tasks.py): build-image, boot-test, boot-test-mesh, flash,
+setup-host, image-check (the bounded CI part)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,23 @@ def boot_test(c, image="", timeout=420, keep=False):
 
     try:
         report = run_boot_test(Path(image) if image else default_image(REPO / "out"), timeout=float(timeout),
+                               keep=keep)
+    except ImageError as exc:
+        raise _fail(exc) from None
+    for line in report.lines():
+        print(line)
+
+
+@task(help={"image": "image to boot twice over (default out/evy-hil.img)",
+            "timeout": "seconds allowed for each step (boot, relay)",
+            "keep": "leave the scratch disks in build/boot-test-mesh/ for inspection"})
+def boot_test_mesh(c, image="", timeout=900, keep=False):
+    """Two kits in two QEMU guests joined by a virtual cable (UDP radio twin): the one without coverage gets
+    its SMS reply out through the other."""
+    from evyimage.meshtest import run_mesh_test
+
+    try:
+        report = run_mesh_test(Path(image) if image else REPO / "out" / "evy-hil.img", timeout=float(timeout),
                                keep=keep)
     except ImageError as exc:
         raise _fail(exc) from None
