@@ -135,6 +135,7 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
         result.llama = {"llama_cpp_python": build.version, "sdist_sha256": build.sdist_sha256,
                         "cmake_flags": list(llama.CMAKE_FLAGS), "libraries": libraries}
         log.say(f"llama-cpp-python {build.version} with llama.cpp for armv8-a ({len(libraries)} libraries)")
+    compile_bytecode(tree, log)
     entries = models.select(repo / "models.lock", profile["agent.models"], repo)
     installed = models.install(entries, tree, repo, downloads, work, log)
     result.models = [vars(m) for m in installed]
@@ -146,6 +147,25 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
     if gid is not None:
         os.chown(config_file, 0, gid)
     return result
+
+
+def compile_bytecode(tree: Path, log: BuildLog) -> None:
+    """Byte-compile what was unpacked into /usr/local with the image's own Python (under qemu-user): the root
+    is read-only and the unit sets PYTHONDONTWRITEBYTECODE, so without this every start compiles the agent,
+    llama_cpp and the rest in memory again. checked-hash pycs stay valid when the build clamps file times."""
+    site = wheels.site_packages(tree)
+    log.run(["chroot", tree, "python3", "-m", "compileall", "-q", "-j", "2", "--invalidation-mode", "checked-hash",
+             "/" + str(site.relative_to(tree))], env={"LC_ALL": "C.UTF-8"})
+    missing = missing_bytecode(site, "cpython-" + wheels.python_version(tree).replace(".", ""))
+    if missing:
+        from evyimage.errors import StageError
+        raise StageError(f"no bytecode for {len(missing)} modules, e.g. {missing[0]}")
+
+
+def missing_bytecode(site: Path, cache_tag: str) -> list[str]:
+    """Modules under ``site`` without a ``__pycache__/NAME.<cache_tag>.pyc`` beside them."""
+    return [str(py.relative_to(site)) for py in sorted(site.rglob("*.py"))
+            if not (py.parent / "__pycache__" / f"{py.stem}.{cache_tag}.pyc").exists()]
 
 
 def group_id(tree: Path, name: str) -> int | None:
