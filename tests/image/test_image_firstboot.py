@@ -174,6 +174,7 @@ def test_rejected_seed_keeps_no_secret_and_a_corrected_seed_is_applied_at_the_ne
     assert (dirs["data"] / firstboot.DONE_MARKER).exists()  # identity is done; the seed is retried
     (dirs["boot"] / "evy-seed.toml").write_text(SEED)
     assert run(dirs) == 0
+    assert "SSH host keys" not in capsys.readouterr().out  # identity was made once, on the first boot
     assert (dirs["lower"] / "etc/hostname").read_text() == "kit-07\n"
     assert not (dirs["boot"] / firstboot.REJECTED_NAME).exists()
     assert json.loads((dirs["data"] / firstboot.STATUS_NAME).read_text()) | {"time": ""} == {

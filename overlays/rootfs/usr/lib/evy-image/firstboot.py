@@ -444,13 +444,15 @@ class FirstBoot:
                 seed = self.read_seed()
             except SeedError as exc:
                 error = exc
-        if self.remount and not (self.data / DONE_MARKER).exists():
+        first = not (self.data / DONE_MARKER).exists()
+        if self.remount and first:
             self.grow_data()
         try:
             self._remount(self.lower, "rw")
             try:
-                self.machine_id()
-                self.ssh_host_keys()
+                if first:
+                    self.machine_id()
+                    self.ssh_host_keys()
                 if seed is not None:
                     self.apply_seed(seed)
             except (OSError, subprocess.SubprocessError, SeedError) as exc:
