@@ -270,8 +270,8 @@ def _mesh_joined(boot: Guest, report: BootReport, seed: KitSeed) -> None:
     """The seeded key is the agent's: on the UDP radio twin (no SX1276 in QEMU) the agent opens the mesh node
     with it, and `evy mesh status` shows the kit in that network."""
     try:
-        boot.use_udp_radio("127.0.0.1:47700", ["127.0.0.1:47701"], "localhost")
-        line = boot.wait_log("evy-agent", "mesh node 0x[0-9a-f]+ up|not joining the mesh", 240)
+        since = boot.use_udp_radio("127.0.0.1:47700", ["127.0.0.1:47701"], "localhost")
+        line = boot.wait_log("evy-agent", "mesh node 0x[0-9a-f]+ up|not joining the mesh", 240, since)
         status = boot.mesh_status()
         ok = ("up" in line and status.get("key_configured") is True and status.get("network") == seed.network_id()
               and bool(status.get("node_id")))

@@ -165,11 +165,13 @@ class Guest:
             time.sleep(3)
         return state
 
-    def wait_log(self, unit: str, pattern: str, timeout: float) -> str:
-        """The first journal line of ``unit`` (this boot) matching the extended regex ``pattern``, or ""."""
+    def wait_log(self, unit: str, pattern: str, timeout: float, since: str = "") -> str:
+        """The first journal line of ``unit`` (this boot, or since the guest's epoch second ``since``)
+        matching the extended regex ``pattern``, or ""."""
         deadline = time.monotonic() + timeout
+        window = f"--since @{since}" if since else "-b"
         while time.monotonic() < deadline:
-            code, line = self.sh(f"journalctl -b -u {unit} -o cat --no-pager | grep -m1 -E '{pattern}'")
+            code, line = self.sh(f"journalctl {window} -u {unit} -o cat --no-pager | grep -m1 -E '{pattern}'")
             if code == 0 and line:
                 return line
             time.sleep(3)
@@ -217,9 +219,10 @@ class Guest:
         if code != 0:
             raise BootTestError(f"cannot update /etc/evy/evy.toml: {out[-300:]}")
 
-    def use_udp_radio(self, bind: str, peers: list[str], allow: str, **mesh: object) -> None:
+    def use_udp_radio(self, bind: str, peers: list[str], allow: str, **mesh: object) -> str:
         """The agent's mesh on the UDP radio twin, and a runtime drop-in opening just ``allow`` through the
-        unit's IPAddressDeny=any. Restarts the agent."""
+        unit's IPAddressDeny=any. Restarts the agent; returns the guest's epoch second before the restart."""
+        since = self.out("date +%s")
         self.set_agent_config({"mesh": {"enabled": True, "radio": "udp", "udp_bind": bind, "udp_peers": peers,
                                         **mesh}})
         dropin = f"[Service]\\nIPAddressAllow={allow}\\n"
@@ -227,6 +230,7 @@ class Guest:
                             "systemctl daemon-reload && systemctl restart evy-agent", 120)
         if code != 0:
             raise BootTestError(f"cannot restart the agent on the UDP radio: {out[-300:]}")
+        return since
 
     def lab_interface(self, mac: str, address: str) -> str:
         """Bring up the virtual link whose NIC has ``mac`` with ``address`` (CIDR); returns its name."""

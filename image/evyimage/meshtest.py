@@ -28,6 +28,7 @@ class Kit:
     mac: str
     modem: object
     guest: Guest | None = None
+    since: str = ""  # the guest's clock when its agent was restarted on the lab link
 
 
 def run_mesh_test(image: Path, timeout: float = 900, keep: bool = False) -> BootReport:
@@ -90,11 +91,11 @@ def _relay(kits: list[Kit], report: BootReport, begun: float, timeout: float) ->
                 kit.modem.store(pdu)
         kit.guest.set_agent_config({"outbox": {"network_hold": 5.0, "backoff": 1.0}, "brain": {"followup": False},
                                     "modem": {"status_reports": False}})
-        kit.guest.use_udp_radio(f"{kit.address}:{RADIO_PORT}", [f"{peer.address}:{RADIO_PORT}"],
-                                f"{SUBNET}.0/24", beacon_interval=5.0, spreading_factor=7)
+        kit.since = kit.guest.use_udp_radio(f"{kit.address}:{RADIO_PORT}", [f"{peer.address}:{RADIO_PORT}"],
+                                            f"{SUBNET}.0/24", beacon_interval=5.0, spreading_factor=7)
     report.timings["both_kits_ready"] = time.monotonic() - begun
     for kit in kits:
-        line = kit.guest.wait_log("evy-agent", "mesh node 0x[0-9a-f]+ up|not joining the mesh", 300)
+        line = kit.guest.wait_log("evy-agent", "mesh node 0x[0-9a-f]+ up|not joining the mesh", 300, kit.since)
         report.add(f"kit {kit.name} joined the mesh", " up" in line, line)
     started = time.monotonic()
     replies = []
