@@ -392,6 +392,12 @@ class FirstBoot:
     def wipe_seed(self, seed: dict[str, Any] | None, error: BaseException | None) -> None:
         """Overwrite and remove the seed file, and leave a secret-free record of what happened beside it."""
         path = self.boot / SEED_NAME
+        size = path.stat().st_size
+        with path.open("r+b") as handle:  # overwrite in place before unlinking (FAT keeps the clusters)
+            handle.write(b"\0" * size)
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if error is None and seed is not None:
             (self.boot / APPLIED_NAME).write_text(f"# applied by evy-firstboot at {stamp}; secrets removed\n"
@@ -403,12 +409,6 @@ class FirstBoot:
                 f"PSK and the modem PIN). Fix it and put it back; it is applied at the next boot.\n"
                 f"error: {one_line(error)}\nkeys it held (values removed): {', '.join(self.seed_keys) or '?'}\n",
                 encoding="utf-8")
-        size = path.stat().st_size
-        with path.open("r+b") as handle:  # overwrite in place before unlinking (FAT keeps the clusters)
-            handle.write(b"\0" * size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
         self.log(f"seed file {'applied and ' if error is None else ''}wiped from {self.boot}")
 
     def write_status(self, outcome: str, error: BaseException | None) -> None:
@@ -474,7 +474,8 @@ class FirstBoot:
             (self.data / DONE_MARKER).write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
             os.sync()
         if error is not None:
-            self.log(f"ERROR: seed file {self.boot / SEED_NAME} NOT applied: {one_line(error)}")
+            what = f"seed file {self.boot / SEED_NAME} NOT applied" if has_seed else "first boot failed"
+            self.log(f"ERROR: {what}: {one_line(error)}")
             return 1
         return 0
 
