@@ -3,6 +3,7 @@ refusals that leave a card untouched, and the sysfs reading. (The boot test grow
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -106,3 +107,19 @@ def test_partition_is_read_from_sysfs(tmp_path):
     (part / "partition").unlink()
     with pytest.raises(growdata.GrowError, match="not on a disk partition"):
         growdata.partition_of(tmp_path, links)
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("losetup") is None, reason="needs root and losetup")
+def test_the_kernel_understands_the_resize_request(tmp_path):
+    """BLKPG on a real (loop) disk: the kernel checks the request's size and fields before it looks for the
+    partition, so "no such partition" (ENXIO), not EINVAL, shows the request is laid out as it expects."""
+    disk = card(tmp_path)
+    loop = subprocess.run(["losetup", "--find", "--show", str(disk)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    try:
+        with pytest.raises(OSError) as raised:
+            growdata.resize_kernel_partition(Path(loop), 3, 34 * MIB, 200 * MIB)
+        assert raised.value.errno == errno.ENXIO
+    finally:
+        subprocess.run(["losetup", "--detach", loop], check=True)

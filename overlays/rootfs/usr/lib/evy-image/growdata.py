@@ -8,7 +8,10 @@ table that disagrees with the kernel) leaves the card as it is.
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import os
+import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ ALIGN = 2048  # sectors: partitions end on a MiB boundary
 MIN_GROWTH = 16 * 2048  # sectors: less slack than 16 MiB is not worth touching the table for
 LINUX, GPT_PROTECTIVE, EXTENDED = 0x83, 0xEE, (0x05, 0x0F, 0x85)
 MAX_SECTORS = 0xFFFFFFFF  # an MBR entry's 32-bit count: 2 TiB
+BLKPG, BLKPG_RESIZE_PARTITION = 0x1269, 3  # <linux/blkpg.h>
 
 
 class GrowError(ValueError):
@@ -107,6 +111,24 @@ def partition_of(path: Path, sys_block: Path = Path("/sys/dev/block")) -> BlockP
                           number(node / "start"), number(node / "size"), number(node.parent / "size"))
 
 
+def blkpg_resize_request(number: int, start: int, sectors: int) -> bytes:
+    """struct blkpg_partition (start and length in bytes, the partition number, empty names)."""
+    return struct.pack("qqi64s64s4x", start * SECTOR, sectors * SECTOR, number, b"", b"")
+
+
+def resize_kernel_partition(disk: Path, number: int, start: int, sectors: int) -> None:
+    """Tell the kernel the partition's new length in place (BLKPG_RESIZE_PARTITION, what util-linux's
+    resizepart does; that tool is in util-linux-extra, not in the image), so the mounted filesystem can grow
+    online. The table on disk is already written."""
+    request = ctypes.create_string_buffer(blkpg_resize_request(number, start, sectors))
+    argument = struct.pack("iiiP", BLKPG_RESIZE_PARTITION, 0, len(request.raw), ctypes.addressof(request))
+    fd = os.open(disk, os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, BLKPG, argument)
+    finally:
+        os.close(fd)
+
+
 def grow(mountpoint: Path, log=print) -> bool:
     """Grow the partition under ``mountpoint`` and its ext4 (online) to the end of the card. True if grown."""
     part = partition_of(mountpoint)
@@ -127,8 +149,7 @@ def grow(mountpoint: Path, log=print) -> bool:
         os.fsync(fd)
     finally:
         os.close(fd)
-    # The kernel's partition is resized in place (BLKPG), so the mounted filesystem can follow online.
-    subprocess.run(["resizepart", str(part.disk), str(part.number), str(sectors)], check=True)
+    resize_kernel_partition(part.disk, part.number, part.start, sectors)
     subprocess.run(["resize2fs", str(part.device)], check=True, capture_output=True)
     log(f"data partition {part.device} grown from {part.sectors * SECTOR >> 20} MiB to "
         f"{sectors * SECTOR >> 20} MiB")
