@@ -58,7 +58,10 @@ def scratch_disk(image: Path, disk: Path, seed_text: str, grow_mib: int = 0) -> 
             handle.truncate(disk.stat().st_size + (grow_mib << 20))
     seed = disk.with_name(disk.stem + "-seed.toml")
     seed.write_text(seed_text, encoding="utf-8")
-    subprocess.run(["mcopy", "-i", fat(disk), str(seed), "::evy-seed.toml"], check=True, env=MTOOLS_ENV)
+    try:
+        subprocess.run(["mcopy", "-i", fat(disk), str(seed), "::evy-seed.toml"], check=True, env=MTOOLS_ENV)
+    finally:
+        seed.unlink()  # it holds the run's mesh key and PIN
 
 
 def qemu_cmdline(image_cmdline: str) -> str:
