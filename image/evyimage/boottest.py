@@ -226,7 +226,8 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem, seed
         report.add("agent sandboxed with a watchdog, never given up on",
                    all(f in sandbox for f in ("ProtectSystem=strict", "User=evy", "WatchdogUSec=1min",
                                               "StartLimitIntervalUSec=0", "MemoryDenyWriteExecute=yes",
-                                              "IPAddressDeny=0.0.0.0/0")), sandbox.replace("\n", " "))
+                                              "IPAddressDeny=")) and "0.0.0.0/0" in sandbox and "::/0" in sandbox,
+                   sandbox.replace("\n", " "))
         record_times(report, "boot1", boot.boot_times(to_login, work / "boot1-analyze.txt"))
         if modem is not None and agent_state == "active":
             _sms_round_trip(boot, report, modem)  # under MemoryDenyWriteExecute: llama.cpp answers
