@@ -193,10 +193,11 @@ class Guest:
         active = self.out("systemctl show evy-agent -p ActiveEnterTimestampMonotonic --value")
         if active.isdigit() and int(active) > 0:
             times.agent_ready = offset + int(active) / 1e6
-        line = self.out("journalctl -b -u evy-agent -o short-monotonic --no-pager | grep -m1 'agent ready in'")
-        stamp = re.match(r"\[\s*([0-9.]+)\]", line)
-        if stamp:
-            times.agent_serving = offset + float(stamp.group(1))
+        if self.wait_log("evy-agent", "agent ready in", 180):
+            line = self.out("journalctl -b -u evy-agent -o short-monotonic --no-pager | grep -m1 'agent ready in'")
+            stamp = re.match(r"\[\s*([0-9.]+)\]", line)
+            if stamp:
+                times.agent_serving = offset + float(stamp.group(1))
         times.systemd = self.out("systemd-analyze time 2>&1 | head -1")
         report = [f"# {save_to.stem}: power-on → login {to_login:.1f} s, → agent READY "
                   f"{times.agent_ready or 0:.1f} s, → agent serving {times.agent_serving or 0:.1f} s", "",
@@ -204,7 +205,9 @@ class Guest:
                   "$ systemd-analyze critical-chain evy-agent.service",
                   self.out("systemd-analyze critical-chain --no-pager evy-agent.service 2>&1", 120), "",
                   "$ systemd-analyze critical-chain", self.out("systemd-analyze critical-chain --no-pager 2>&1", 120),
-                  "", "$ systemd-analyze blame", self.out("systemd-analyze blame --no-pager 2>&1 | head -40", 120)]
+                  "", "$ systemd-analyze blame", self.out("systemd-analyze blame --no-pager 2>&1 | head -40", 120),
+                  "", "$ journalctl -u evy-agent (this boot, first lines)",
+                  self.out("journalctl -b -u evy-agent -o short-monotonic --no-pager | head -20")]
         save_to.write_text("\n".join(report) + "\n", encoding="utf-8")
         return times
 
