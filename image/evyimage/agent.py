@@ -28,7 +28,7 @@ class AgentInstall:
     models: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
+def build_agent_wheel(repo: Path, work: Path, log: BuildLog, python: str = sys.executable) -> Path:
     out = work / "agent-wheel"
     if out.exists():
         shutil.rmtree(out)
@@ -45,8 +45,7 @@ def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
     # Build isolation: pip installs the [build-system] requirements into a throwaway environment, so the
     # build does not depend on whichever setuptools/wheel the calling venv happens to carry.
-    log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", out,
-             source])
+    log.run([python, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", out, source])
     built = sorted(out.glob("evy-*.whl"))
     if not built:
         from evyimage.errors import StageError
