@@ -206,6 +206,9 @@ class Guest:
                   self.out("systemd-analyze critical-chain --no-pager evy-agent.service 2>&1", 120), "",
                   "$ systemd-analyze critical-chain", self.out("systemd-analyze critical-chain --no-pager 2>&1", 120),
                   "", "$ systemd-analyze blame", self.out("systemd-analyze blame --no-pager 2>&1 | head -40", 120),
+                  "", "$ python3 -X importtime -c 'import evy.pipeline.runner' (slowest cumulative, µs)",
+                  self.out("python3 -X importtime -c 'import evy.pipeline.runner' 2>&1 | sort -t'|' -k2 -n | "
+                           "tail -25", 180),
                   "", "$ journalctl -u evy-agent (this boot, first lines)",
                   self.out("journalctl -b -u evy-agent -o short-monotonic --no-pager | head -20")]
         save_to.write_text("\n".join(report) + "\n", encoding="utf-8")
