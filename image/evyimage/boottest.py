@@ -332,7 +332,11 @@ def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str
         state = boot.wait_active("evy-agent.service", 240)
         report.add("agent service active after reboot", state == "active", state)
         boot.out("systemctl is-system-running --wait", timeout=300)
-        record_times(report, "boot2", boot.boot_times(to_login, work / "boot2-analyze.txt"))
+        times = boot.boot_times(to_login, work / "boot2-analyze.txt")
+        record_times(report, "boot2", times)
+        report.add("agent serving after reboot (modem opened: its device class allowed in time)",
+                   times.agent_serving is not None,
+                   "" if times.agent_serving else boot.out("journalctl -b -u evy-agent -o cat -n 3")[-300:])
         _ssh_login(report, seed, ssh_port, "second boot")
         boot.poweroff()
     except BootTestError as exc:

@@ -94,3 +94,21 @@ def test_llama_cpp_runs_with_memory_deny_write_execute():
         pytest.skip("kernel without PR_SET_MDWE (Linux < 6.3)")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "generated:" in result.stdout
+
+
+# DeviceAllow=char-NAME → the module that registers NAME in /proc/devices (Debian arm64; built-ins omitted:
+# ttyS 8250, ttyAMA pl011, virtio-portsdev, gpiochip, spi (spidev); rtc is read-only and built in).
+DEVICE_CLASS_MODULES = {"ttyUSB": "usbserial", "ttyACM": "cdc_acm", "i2c": "i2c_dev"}
+BUILT_IN_CLASSES = {"ttyS", "ttyAMA", "virtio-portsdev", "gpiochip", "spi", "rtc"}
+
+
+def test_every_allowed_device_class_exists_before_the_agent_starts(tree):
+    """systemd resolves DeviceAllow=char-NAME once, at start: a class whose driver loads later (a USB modem
+    enumerating after the agent started) is denied for the agent's whole life. Second boot in QEMU: EPERM on
+    /dev/ttyUSB0 for ever, the agent never served."""
+    classes = {value.split()[0].removeprefix("char-") for value in settings(tree / UNIT)["DeviceAllow"]
+               if value.startswith("char-")}
+    loaded = {line.strip() for line in (tree / "etc/modules-load.d/evy-agent-devices.conf").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert classes - BUILT_IN_CLASSES == set(DEVICE_CLASS_MODULES)
+    assert set(DEVICE_CLASS_MODULES.values()) <= loaded
