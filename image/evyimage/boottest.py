@@ -192,6 +192,7 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem, seed
     boot = Guest(argv, report.log, timeout)
     try:
         to_login = boot.to_login()
+        report.timings["boot1_to_login"] = to_login
         report.add("kernel + initramfs + overlayroot reach the login prompt", True)
         try:
             boot.login()
@@ -353,6 +354,7 @@ def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str
     boot = Guest(argv, report.log, timeout)
     try:
         to_login = boot.to_login()
+        report.timings["boot2_to_login"] = to_login
         try:
             boot.login()
         except BootTestError:
