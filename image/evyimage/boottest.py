@@ -26,7 +26,16 @@ from pathlib import Path
 
 from evyimage import hostcheck
 from evyimage.errors import BootTestError
-from evyimage.guest import BootTimes, Guest, extract_boot, partitions, qemu_cmdline, qemu_command, scratch_disk
+from evyimage.guest import (
+    BootTimes,
+    Guest,
+    extract_boot,
+    partitions,
+    put_seed,
+    qemu_cmdline,
+    qemu_command,
+    scratch_disk,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = """hostname = "{hostname}"
@@ -165,6 +174,8 @@ def run_boot_test(image: Path, timeout: float = 420, keep: bool = False) -> Boot
                             partitions(image)[-1]["size"] * 512)
         if token:
             _second_boot(argv, report, timeout, token, seed, ssh_port, work)
+            if report.ok and "evy-hil" in image.name:
+                _bad_seed_then_corrected(argv, disk, report, timeout, seed)
     finally:
         if modem is not None:
             modem.stop()
@@ -380,5 +391,47 @@ def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str
         boot.poweroff()
     except BootTestError as exc:
         report.add("second boot", False, str(exc))
+    finally:
+        boot.console.kill()
+
+
+BAD_SEED = 'hostname = "Bad_Host"\n[modem]\npin = "9876"\n'
+
+
+def _bad_seed_then_corrected(argv: list[str], disk: Path, report: BootReport, timeout: float,
+                             seed: KitSeed) -> None:
+    """A technician puts a bad seed on the card (third boot): it is wiped with its PIN, the error is on the
+    console and in the status file; then a corrected one (fourth boot) is applied."""
+    put_seed(disk, BAD_SEED)
+    boot = Guest(argv, report.log, timeout)
+    try:
+        boot.to_login()
+        boot.login()
+        console = boot.console.text_since(0)
+        report.add("bad seed: error on the console", "evy-firstboot: ERROR: seed file" in console and
+                   "hostname" in console)
+        leftovers = boot.out("ls /boot/firmware | grep -i seed; grep -rl 9876 /boot/firmware /var/lib/evy "
+                             "/etc/evy 2>/dev/null; cat /var/lib/evy/firstboot-status.json")
+        report.add("bad seed: wiped with its PIN, rejected in the status file",
+                   "evy-seed.toml" not in leftovers.split() and "evy-seed.rejected.txt" in leftovers
+                   and "9876" not in leftovers and '"seed": "rejected"' in leftovers, leftovers.replace("\n", " "))
+        boot.poweroff()
+    except BootTestError as exc:
+        report.add("bad seed boot", False, str(exc))
+        return
+    finally:
+        boot.console.kill()
+    put_seed(disk, seed.text().replace(seed.hostname, "evy-reseeded"))
+    boot = Guest(argv, report.log, timeout)
+    try:
+        boot.to_login()
+        boot.login()
+        state = boot.out("cat /etc/hostname; ls /boot/firmware | grep -i seed; "
+                         "cat /var/lib/evy/firstboot-status.json")
+        report.add("corrected seed applied at the next boot", state.startswith("evy-reseeded") and
+                   "evy-seed.rejected.txt" not in state and '"seed": "applied"' in state, state.replace("\n", " "))
+        boot.poweroff()
+    except BootTestError as exc:
+        report.add("corrected seed boot", False, str(exc))
     finally:
         boot.console.kill()

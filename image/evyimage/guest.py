@@ -56,10 +56,15 @@ def scratch_disk(image: Path, disk: Path, seed_text: str, grow_mib: int = 0) -> 
     if grow_mib:
         with disk.open("r+b") as handle:
             handle.truncate(disk.stat().st_size + (grow_mib << 20))
+    put_seed(disk, seed_text)
+
+
+def put_seed(disk: Path, seed_text: str) -> None:
+    """Write evy-seed.toml onto the (powered-off) disk's FAT partition, as a technician's laptop would."""
     seed = disk.with_name(disk.stem + "-seed.toml")
     seed.write_text(seed_text, encoding="utf-8")
     try:
-        subprocess.run(["mcopy", "-i", fat(disk), str(seed), "::evy-seed.toml"], check=True, env=MTOOLS_ENV)
+        subprocess.run(["mcopy", "-o", "-i", fat(disk), str(seed), "::evy-seed.toml"], check=True, env=MTOOLS_ENV)
     finally:
         seed.unlink()  # it holds the run's mesh key and PIN
 
