@@ -1,5 +1,5 @@
-"""Image tasks (merged into the root namespace by ../tasks.py): build-image, boot-test, flash, setup-host,
-image-check (the bounded CI part)."""
+"""Image tasks (merged into the root namespace by ../tasks.py): build-image, boot-test, boot-test-mesh, flash,
+setup-host, image-check (the bounded CI part)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,15 @@ def _fail(exc: ImageError) -> Exit:
 
 @task(help={"profile": "profile name in image/profiles/ or a path to a .toml (default: field)",
             "rebuild_base": "rebuild the cached base root even if its key matches",
-            "xz_level": "xz compression level for NAME.img.xz (default 1)"})
-def build_image(c, profile="field", rebuild_base=False, xz_level=1):
+            "xz_level": "xz compression level for NAME.img.xz (default 1)",
+            "cache_dir": "build cache outside the checkout (default $EVY_IMAGE_CACHE, else /var/cache/evy-image)"})
+def build_image(c, profile="field", rebuild_base=False, xz_level=1, cache_dir=""):
     """Build out/NAME.img (+ .img.xz .bmap .sha256 .manifest.json .vmlinuz .initrd .build.log). Needs root."""
-    from evyimage.pipeline import BuildOptions, build
+    from evyimage.pipeline import BuildOptions, build, default_cache_dir
 
     try:
-        build(BuildOptions(profile=profile, rebuild_base=rebuild_base, xz_level=int(xz_level)))
+        build(BuildOptions(profile=profile, rebuild_base=rebuild_base, xz_level=int(xz_level),
+                           cache_dir=Path(cache_dir) if cache_dir else default_cache_dir()))
     except ImageError as exc:
         raise _fail(exc) from None
 
@@ -43,6 +45,23 @@ def boot_test(c, image="", timeout=420, keep=False):
 
     try:
         report = run_boot_test(Path(image) if image else default_image(REPO / "out"), timeout=float(timeout),
+                               keep=keep)
+    except ImageError as exc:
+        raise _fail(exc) from None
+    for line in report.lines():
+        print(line)
+
+
+@task(help={"image": "image to boot twice over (default out/evy-hil.img)",
+            "timeout": "seconds allowed for each step (boot, relay)",
+            "keep": "leave the scratch disks in build/boot-test-mesh/ for inspection"})
+def boot_test_mesh(c, image="", timeout=900, keep=False):
+    """Two kits in two QEMU guests joined by a virtual cable (UDP radio twin): the one without coverage gets
+    its SMS reply out through the other."""
+    from evyimage.meshtest import run_mesh_test
+
+    try:
+        report = run_mesh_test(Path(image) if image else REPO / "out" / "evy-hil.img", timeout=float(timeout),
                                keep=keep)
     except ImageError as exc:
         raise _fail(exc) from None

@@ -16,6 +16,8 @@ from evyimage.profile import Profile
 from evyimage.progress import BuildLog
 
 CONFIG_PATH = Path("etc/evy/evy.toml")
+# Where first boot stores a seeded mesh key (it reads this setting back from the config), under data_dir.
+MESH_KEY_FILE = "secrets/mesh.key"
 
 
 @dataclass
@@ -26,7 +28,7 @@ class AgentInstall:
     models: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
+def build_agent_wheel(repo: Path, work: Path, log: BuildLog, python: str = sys.executable) -> Path:
     out = work / "agent-wheel"
     if out.exists():
         shutil.rmtree(out)
@@ -41,8 +43,9 @@ def build_agent_wheel(repo: Path, work: Path, log: BuildLog) -> Path:
             shutil.copy2(repo / name, source / name)
     shutil.copytree(repo / "agent", source / "agent",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-    log.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "-w", out, source])
+    # Build isolation: pip installs the [build-system] requirements into a throwaway environment, so the
+    # build does not depend on whichever setuptools/wheel the calling venv happens to carry.
+    log.run([python, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-w", out, source])
     built = sorted(out.glob("evy-*.whl"))
     if not built:
         from evyimage.errors import StageError
@@ -93,8 +96,11 @@ def agent_config_text(config: dict[str, Any], image_name: str) -> str:
 
 
 def image_config(profile: Profile, has_models: bool) -> dict[str, Any]:
-    """The profile's agent config, pointing the model settings at what the image carries."""
+    """The profile's agent config, pointing the model settings at what the image carries and the mesh key at
+    the file first boot writes."""
     config = {k: (dict(v) if isinstance(v, dict) else v) for k, v in profile["agent.config"].items()}
+    if "data_dir" in config:
+        config.setdefault("mesh", {}).setdefault("key_file", f"{config['data_dir'].rstrip('/')}/{MESH_KEY_FILE}")
     if has_models:
         llm = config.setdefault("llm", {})
         llm.setdefault("lockfile", "/" + str(models.LOCK_IN_IMAGE))
@@ -128,6 +134,7 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
         result.llama = {"llama_cpp_python": build.version, "sdist_sha256": build.sdist_sha256,
                         "cmake_flags": list(llama.CMAKE_FLAGS), "libraries": libraries}
         log.say(f"llama-cpp-python {build.version} with llama.cpp for armv8-a ({len(libraries)} libraries)")
+    compile_bytecode(tree, log)
     entries = models.select(repo / "models.lock", profile["agent.models"], repo)
     installed = models.install(entries, tree, repo, downloads, work, log)
     result.models = [vars(m) for m in installed]
@@ -139,6 +146,25 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
     if gid is not None:
         os.chown(config_file, 0, gid)
     return result
+
+
+def compile_bytecode(tree: Path, log: BuildLog) -> None:
+    """Byte-compile what was unpacked into /usr/local with the image's own Python (under qemu-user): the root
+    is read-only and the unit sets PYTHONDONTWRITEBYTECODE, so without this every start compiles the agent,
+    llama_cpp and the rest in memory again. checked-hash pycs stay valid when the build clamps file times."""
+    site = wheels.site_packages(tree)
+    log.run(["chroot", tree, "python3", "-m", "compileall", "-q", "-j", "2", "--invalidation-mode", "checked-hash",
+             "/" + str(site.relative_to(tree))], env={"LC_ALL": "C.UTF-8"})
+    missing = missing_bytecode(site, "cpython-" + wheels.python_version(tree).replace(".", ""))
+    if missing:
+        from evyimage.errors import StageError
+        raise StageError(f"no bytecode for {len(missing)} modules, e.g. {missing[0]}")
+
+
+def missing_bytecode(site: Path, cache_tag: str) -> list[str]:
+    """Modules under ``site`` without a ``__pycache__/NAME.<cache_tag>.pyc`` beside them."""
+    return [str(py.relative_to(site)) for py in sorted(site.rglob("*.py"))
+            if not (py.parent / "__pycache__" / f"{py.stem}.{cache_tag}.pyc").exists()]
 
 
 def group_id(tree: Path, name: str) -> int | None:

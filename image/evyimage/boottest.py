@@ -1,12 +1,15 @@
 """`invoke boot-test`: boot a scratch copy of the image in QEMU (virt, Cortex-A72, the image's own kernel and
 initrd from its FAT partition, the disk as virtio) twice, and check over the serial console that the card
 behaves as a field kit must: overlay root over a read-only lower, tmpfs logs, a persistent data partition
-(a file written there survives the reboot, one written to /etc doesn't), first boot applied the seed file,
-SSH is key-only and the agent service is up and answers an SMS through a simulated modem (the agent's own
-SIM800 simulator on a host pty, attached to the guest as a USB serial adapter, /dev/ttyUSB0).
+(a file written there survives the reboot, one written to /etc doesn't) grown to fill a card bigger than the
+image, first boot applied the seed file, SSH is key-only and logs in with the seeded key (from the host's
+loopback), the agent joined the mesh with the seeded key (`evy mesh status`, on the UDP radio twin) and
+answers an SMS through a simulated modem (the agent's own SIM800 simulator on a host pty, attached to the
+guest as a USB serial adapter, /dev/ttyUSB0). Each boot saves `systemd-analyze` time, critical chain and
+blame beside the console log.
 
-Logging in needs a test profile (``test_login = true``, e.g. image/profiles/hil.toml); on a field image the
-test stops after checking that the kernel, overlayroot and systemd reached the login prompt."""
+Logging in on the console needs a test profile (``test_login = true``, e.g. image/profiles/hil.toml); a field
+image is checked over SSH with the seeded key instead (login, agent, seed, a file surviving the reboot)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import json
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,18 +25,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evyimage import hostcheck
-from evyimage.console import Console, Shell
 from evyimage.errors import BootTestError
+from evyimage.guest import (
+    BootTimes,
+    Guest,
+    extract_boot,
+    partitions,
+    put_seed,
+    qemu_cmdline,
+    qemu_command,
+    scratch_disk,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-SEED = """hostname = "evy-boottest"
+SEED = """hostname = "{hostname}"
 country = "KE"
-ssh_authorized_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBoottestBoottestBoottestBoottestBoottest0 boot-test"]
+ssh_authorized_keys = ["{ssh_key}"]
 [modem]
 pin = "4321"
 [mesh]
-key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+key = "{mesh_key}"
 """
+CARD_EXTRA_MIB = 1024  # the scratch card is this much bigger than the image: first boot must take it
 SMS_SENDER = "+254711000111"
 
 
@@ -71,115 +85,70 @@ def default_image(out_dir: Path) -> Path:
     raise BootTestError(f"no image in {out_dir}; run `invoke build-image --profile hil` first")
 
 
-def _partitions(image: Path) -> list[dict]:
-    out = subprocess.run(["sfdisk", "--json", str(image)], capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["partitiontable"]["partitions"]
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def _fat(image: Path) -> str:
-    return f"{image}@@{_partitions(image)[0]['start'] * 512}"
+@dataclass
+class KitSeed:
+    """A seed with a fresh mesh key and an SSH key pair made for this run (the private key stays in work/)."""
+
+    hostname: str
+    mesh_key: str
+    ssh_private: Path
+
+    @classmethod
+    def make(cls, work: Path, hostname: str, mesh_key: str | None = None) -> KitSeed:
+        private = work / "id_ed25519"
+        if not private.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "boot-test", "-f", str(private)],
+                           check=True)
+        return cls(hostname, mesh_key or secrets.token_hex(mesh_key_bytes()), private)
+
+    def text(self) -> str:
+        public = self.ssh_private.with_suffix(".pub").read_text().strip()
+        return SEED.format(hostname=self.hostname, ssh_key=public, mesh_key=self.mesh_key)
+
+    def network_id(self) -> str:
+        return f"{load_agent().NetworkKey.from_secret(bytes.fromhex(self.mesh_key)).network_id:04x}"
 
 
-def read_boot_file(image: Path, name: str) -> bytes:
-    return subprocess.run(["mtype", "-i", _fat(image), f"::{name}"], capture_output=True, check=True,
-                          env={"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/bin:/bin"}).stdout
-
-
-def extract_boot(image: Path, work: Path) -> tuple[Path, Path, str]:
-    """Kernel, initrd and the kernel command line, as the Pi firmware would take them from the FAT."""
-    config = read_boot_file(image, "config.txt").decode()
-    kernel = re.search(r"^\s*kernel=(\S+)", config, re.MULTILINE)
-    initrd = re.search(r"^\s*initramfs\s+(\S+)", config, re.MULTILINE)
-    if not kernel or not initrd:
-        raise BootTestError("config.txt on the image names no kernel/initramfs")
-    paths = []
-    for name in (kernel.group(1), initrd.group(1)):
-        target = work / name
-        target.write_bytes(read_boot_file(image, name))
-        paths.append(target)
-    cmdline = read_boot_file(image, "cmdline.txt").decode().strip()
-    return paths[0], paths[1], cmdline
-
-
-def qemu_cmdline(image_cmdline: str) -> str:
-    """The image's cmdline.txt with the Pi consoles swapped for QEMU virt's PL011."""
-    kept = [arg for arg in image_cmdline.split() if not arg.startswith("console=")]
-    # Emulated on a busy host, udev can take minutes to announce the disks; systemd's 90 s default device
-    # timeout would then drop to the emergency shell. Real hardware never needs this.
-    return " ".join([*kept, "console=ttyAMA0", "systemd.default_device_timeout_sec=900"])
-
-
-def qemu_command(disk: Path, kernel: Path, initrd: Path, cmdline: str, modem_pty: str | None) -> list[str]:
-    command = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1024",
-               "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-               "-kernel", str(kernel), "-initrd", str(initrd), "-append", cmdline,
-               "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe",
-               "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0,romfile=",
-               "-device", "virtio-rng-pci"]
-    if modem_pty:
-        command += ["-device", "qemu-xhci", "-chardev", f"serial,id=modem,path={modem_pty}",
-                    "-device", "usb-serial,chardev=modem"]
-    return command
-
-
-class _Boot:
-    """One power-on of the scratch disk."""
-
-    def __init__(self, argv: list[str], log: Path, timeout: float) -> None:
-        self.console = Console(argv, log)
-        self.timeout = timeout
-        self.shell = Shell(self.console)
-
-    def to_login(self) -> float:
-        begun = time.monotonic()
-        self.console.start()
-        self.console.expect(r"overlayroot: .*configured root", self.timeout, "overlayroot in the initramfs")
-        self.console.expect(r"login: ?$", self.timeout, "login prompt")
-        return time.monotonic() - begun
-
-    def login(self) -> None:
-        self.console.send("root\n")
-        match = self.console.expect(r"(Password: ?$|# ?$|Login incorrect)", 60, "root login")
-        if "Password" in match.group(1):
-            self.console.send("\n")
-            match = self.console.expect(r"(# ?$|Login incorrect)", 60, "root login")
-        if "incorrect" in match.group(1):
-            raise BootTestError("root login refused: is this a test profile image (image.test_login = true)?")
-        self.console.send("dmesg -n 1\n")  # kernel messages must not land inside command output
-        self.shell.prepare()
-
-    def sh(self, command: str, timeout: float = 60) -> tuple[int, str]:
-        return self.shell.run(command, timeout)
-
-    def out(self, command: str, timeout: float = 60) -> str:
-        return self.shell.run(command, timeout)[1]
-
-    def wait_active(self, unit: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        state = ""
-        while time.monotonic() < deadline:
-            state = self.out(f"systemctl is-active {unit}")
-            if state in ("active", "failed"):
-                return state
-            time.sleep(3)
-        return state
-
-    def poweroff(self) -> None:
-        self.console.send("systemctl poweroff\n")
-        self.console.stop(120)
-
-
-def _load_sim_modem():
+def load_agent():
+    """The agent's own modules from this checkout: the SIM800 simulator and the mesh key format."""
     agent = str(REPO / "agent")
     if agent not in sys.path:
         sys.path.insert(0, agent)
-    from evy.sms.simmodem import SimModem
+    from evy.mesh import keys
+    from evy.pipeline import kit
+    from evy.sms import simmodem, simnet
 
-    return SimModem
+    class Agent:
+        SimModem = simmodem.SimModem
+        NetworkKey = keys.NetworkKey
+        deliver_parts = staticmethod(simnet.deliver_parts)
+        join_replies = staticmethod(kit.join_replies)
+
+    return Agent
+
+
+def mesh_key_bytes() -> int:
+    return json.loads((REPO / "agent/evy/mesh/key_format.json").read_text(encoding="utf-8"))["bytes"]
+
+
+def ssh_run(seed: KitSeed, port: int, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Log in over SSH (QEMU forwards the host's 127.0.0.1:port to the guest's 22) with the seeded key only."""
+    return subprocess.run(["ssh", "-i", str(seed.ssh_private), "-p", str(port), "-o", "IdentitiesOnly=yes",
+                           "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                           "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR",
+                           "root@127.0.0.1", command],
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def run_boot_test(image: Path, timeout: float = 420, keep: bool = False) -> BootReport:
-    hostcheck.require_tools(hostcheck.BOOT_TEST_TOOLS | {"mtype": "mtools", "sfdisk": "fdisk"})
+    hostcheck.require_tools(hostcheck.BOOT_TEST_TOOLS | {"mtype": "mtools", "sfdisk": "fdisk",
+                                                         "ssh": "openssh-client", "ssh-keygen": "openssh-client"})
     if not image.exists():
         raise BootTestError(f"{image} does not exist; run `invoke build-image` first")
     work = REPO / "build" / "boot-test" / image.stem
@@ -188,23 +157,25 @@ def run_boot_test(image: Path, timeout: float = 420, keep: bool = False) -> Boot
     work.mkdir(parents=True)
     report = BootReport(image, log=work / "console.log")
     disk = work / "disk.img"
-    subprocess.run(["cp", "--sparse=always", str(image), str(disk)], check=True)
+    seed = KitSeed.make(work, "evy-boottest")
+    scratch_disk(image, disk, seed.text(), grow_mib=CARD_EXTRA_MIB)
     kernel, initrd, image_cmdline = extract_boot(disk, work)
-    seed = work / "evy-seed.toml"
-    seed.write_text(SEED, encoding="utf-8")
-    subprocess.run(["mcopy", "-i", _fat(disk), str(seed), "::evy-seed.toml"], check=True,
-                   env={"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/bin:/bin"})
     modem = None
     try:
-        modem = _load_sim_modem()(model="sim800").start()
+        modem = load_agent().SimModem(model="sim800").start()
     except Exception as exc:  # the agent's simulator is optional for the boot checks themselves
         report.add("simulated modem on the host", False, f"cannot start: {exc}")
-    argv = qemu_command(disk, kernel, initrd, qemu_cmdline(image_cmdline), modem.port if modem else None)
+    ssh_port = free_port()
+    argv = qemu_command(disk, kernel, initrd, qemu_cmdline(image_cmdline), modem.port if modem else None,
+                        ssh_port=ssh_port)
     (work / "qemu.sh").write_text(" ".join(argv) + "\n", encoding="utf-8")
     try:
-        token = _first_boot(argv, report, timeout, modem)
+        token = _first_boot(argv, report, timeout, modem, seed, ssh_port, work,
+                            partitions(image)[-1]["size"] * 512)
         if token:
-            _second_boot(argv, report, timeout, token)
+            _second_boot(argv, report, timeout, token, seed, ssh_port, work)
+            if report.ok and "evy-hil" in image.name:
+                _bad_seed_then_corrected(argv, disk, report, timeout, seed)
     finally:
         if modem is not None:
             modem.stop()
@@ -218,25 +189,37 @@ def run_boot_test(image: Path, timeout: float = 420, keep: bool = False) -> Boot
     return report
 
 
-def _first_boot(argv: list[str], report: BootReport, timeout: float, modem) -> str | None:
+def record_times(report: BootReport, name: str, times: BootTimes) -> None:
+    report.timings[f"{name}_to_login"] = times.to_login
+    if times.agent_ready is not None:
+        report.timings[f"{name}_agent_ready"] = times.agent_ready
+    if times.agent_serving is not None:
+        report.timings[f"{name}_agent_serving"] = times.agent_serving
+
+
+def _first_boot(argv: list[str], report: BootReport, timeout: float, modem, seed: KitSeed, ssh_port: int,
+                work: Path, image_data_bytes: int) -> str | None:
     """Returns the token written to the data partition and /etc, or None if the boot couldn't go that far."""
-    boot = _Boot(argv, report.log, timeout)
+    boot = Guest(argv, report.log, timeout)
     try:
-        report.timings["boot1_to_login"] = boot.to_login()
+        to_login = boot.to_login()
+        report.timings["boot1_to_login"] = to_login
         report.add("kernel + initramfs + overlayroot reach the login prompt", True)
         try:
             boot.login()
-        except BootTestError as exc:
-            report.add("console login (test profile)", False, str(exc))
-            return None
+        except BootTestError:  # a field image: no console login, so the checks go over SSH
+            return _field_image_over_ssh(boot, report, seed, ssh_port, None)
         state = boot.out("systemctl is-system-running --wait", timeout=300)
         report.add("systemd reached running", state == "running",
                    state if state == "running" else f"{state}; failed: {boot.out('systemctl --failed --no-legend')}")
         _mount_checks(boot, report)
+        _grown_data_check(boot, report, image_data_bytes)
         code, _ = boot.sh("test -e /boot/firmware/evy-seed.toml")
         applied = boot.out("cat /boot/firmware/evy-seed.applied.toml")
-        report.add("first boot applied the seed and wiped it from FAT", code != 0 and "evy-boottest" in applied
-                   and "4321" not in applied and "00112233" not in applied, applied.replace("\n", "; ")[:120])
+        report.add("first boot applied the seed and wiped it from FAT", code != 0 and seed.hostname in applied
+                   and "4321" not in applied and seed.mesh_key[:8] not in applied, applied.replace("\n", "; ")[:120])
+        status = boot.out("cat /var/lib/evy/firstboot-status.json")
+        report.add("first boot status for `evy status`", '"seed": "applied"' in status, status)
         pin = boot.out("grep -c '^pin = \"4321\"' /etc/evy/evy.toml; stat -c %a:%G /etc/evy/evy.toml")
         report.add("modem PIN in the agent config, readable by evy only", pin.split() == ["1", "640:evy"], pin)
         report.add("machine-id generated", bool(re.fullmatch(r"[0-9a-f]{32}", boot.out("cat /etc/machine-id"))))
@@ -244,15 +227,23 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem) -> s
                    boot.sh("test -s /var/lib/evy/ssh/ssh_host_ed25519_key")[0] == 0)
         sshd = boot.out("sshd -T 2>/dev/null | grep -Ei '^(passwordauthentication|kbdinteractiveauthentication) '")
         report.add("SSH is key-only", sshd.lower().count(" no") == 2, sshd.replace("\n", "; "))
+        _ssh_login(report, seed, ssh_port, "first boot")
         agent_state = boot.wait_active("evy-agent.service", 240)
         detail = agent_state if agent_state == "active" else boot.out(
             "journalctl -u evy-agent --no-pager -n 8 -o cat")[-600:]
         report.add("agent service active", agent_state == "active", detail)
-        sandbox = boot.out("systemctl show evy-agent -p ProtectSystem -p User -p WatchdogUSec -p Restart")
-        report.add("agent sandboxed with a watchdog", "ProtectSystem=strict" in sandbox and "User=evy" in sandbox
-                   and "WatchdogUSec=1min" in sandbox, sandbox.replace("\n", " "))
+        sandbox = boot.out("systemctl show evy-agent -p ProtectSystem -p User -p WatchdogUSec -p Restart "
+                           "-p StartLimitIntervalUSec -p MemoryDenyWriteExecute -p IPAddressDeny")
+        report.add("agent sandboxed with a watchdog, never given up on",
+                   all(f in sandbox for f in ("ProtectSystem=strict", "User=evy", "WatchdogUSec=1min",
+                                              "StartLimitIntervalUSec=0", "MemoryDenyWriteExecute=yes",
+                                              "IPAddressDeny=")) and "0.0.0.0/0" in sandbox and "::/0" in sandbox,
+                   sandbox.replace("\n", " "))
+        record_times(report, "boot1", boot.boot_times(to_login, work / "boot1-analyze.txt"))
         if modem is not None and agent_state == "active":
-            _sms_round_trip(boot, report, modem)
+            _sms_round_trip(boot, report, modem)  # under MemoryDenyWriteExecute: llama.cpp answers
+        if agent_state == "active":
+            _mesh_joined(boot, report, seed)
         token = secrets.token_hex(8)
         boot.sh(f"echo {token} > /var/lib/evy/boot-test.marker && echo {token} > /etc/boot-test.marker && sync")
         boot.poweroff()
@@ -264,7 +255,79 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem) -> s
         boot.console.kill()
 
 
-def _mount_checks(boot: _Boot, report: BootReport) -> None:
+def _field_image_over_ssh(boot: Guest, report: BootReport, seed: KitSeed, port: int, token: str | None
+                          ) -> str | None:
+    """A field image has no console login: log in over SSH with the seeded key (the only way in) and check
+    the kit from there. First boot (token None) returns the token it wrote to the data partition."""
+    when = "first boot" if token is None else "second boot"
+    deadline, result = time.monotonic() + 300, None
+    while time.monotonic() < deadline:  # sshd may still be starting when the login prompt shows
+        try:
+            result = ssh_run(seed, port, "cat /etc/hostname")
+        except subprocess.TimeoutExpired:
+            continue
+        if result.returncode == 0:
+            break
+        time.sleep(5)
+    ok = result is not None and result.stdout.strip() == seed.hostname
+    report.add(f"field image: SSH login with the seeded key ({when})", ok,
+               "" if result is None else (result.stdout + result.stderr).strip()[-200:])
+    if not ok:
+        return None
+    checks = ssh_run(seed, port, "systemctl is-active evy-agent; cat /var/lib/evy/firstboot-status.json; "
+                                 "cat /var/lib/evy/boot-test.marker 2>/dev/null; true", 300).stdout.split("\n")
+    report.add(f"field image: agent active, seed applied ({when})", checks[0] == "active"
+               and '"seed": "applied"' in checks[1], " ".join(checks)[:200])
+    if token is not None:
+        report.add("field image: data partition file survived the reboot", token in checks)
+        ssh_run(seed, port, "systemctl --no-block poweroff")
+        boot.console.stop(120)
+        return token
+    token = secrets.token_hex(8)
+    ssh_run(seed, port, f"echo {token} > /var/lib/evy/boot-test.marker && sync && systemctl --no-block poweroff")
+    boot.console.stop(120)
+    return token
+
+
+def _grown_data_check(boot: Guest, report: BootReport, image_data_bytes: int) -> None:
+    """sysfs sectors of the card and of the data partition, and the mounted filesystem's size in bytes."""
+    sizes = boot.out("p=$(basename $(readlink -f /dev/disk/by-label/EVYDATA)); d=$(basename $(readlink -f "
+                     "/sys/class/block/$p/..)); cat /sys/class/block/$d/size /sys/class/block/$p/start "
+                     "/sys/class/block/$p/size; df -B1 --output=size /var/lib/evy | tail -1")
+    try:
+        disk, start, size, filesystem = (int(n) for n in sizes.split())
+        ok = (disk - (start + size)) * 512 < 16 << 20 and filesystem > image_data_bytes + (CARD_EXTRA_MIB << 19)
+    except ValueError:
+        ok = False
+    report.add("data partition and its ext4 grown to the end of a bigger card", ok,
+               f"card/start/size sectors, fs bytes: {sizes.split()}")
+
+
+def _ssh_login(report: BootReport, seed: KitSeed, port: int, when: str) -> None:
+    try:
+        result = ssh_run(seed, port, "cat /etc/hostname")
+        ok, detail = result.stdout.strip() == seed.hostname, (result.stdout + result.stderr).strip()[-200:]
+    except subprocess.TimeoutExpired:
+        ok, detail = False, "ssh timed out"
+    report.add(f"SSH login with the seeded key ({when})", ok, detail)
+
+
+def _mesh_joined(boot: Guest, report: BootReport, seed: KitSeed) -> None:
+    """The seeded key is the agent's: on the UDP radio twin (no SX1276 in QEMU) the agent opens the mesh node
+    with it, and `evy mesh status` shows the kit in that network."""
+    try:
+        since = boot.use_udp_radio("127.0.0.1:47700", ["127.0.0.1:47701"], "localhost")
+        line = boot.wait_log("evy-agent", "mesh node 0x[0-9a-f]+ up|not joining the mesh", 240, since)
+        status = boot.mesh_status()
+        ok = ("up" in line and status.get("key_configured") is True and status.get("network") == seed.network_id()
+              and bool(status.get("node_id")))
+        report.add("agent joined the mesh with the seeded key (evy mesh status)", ok,
+                   f"{line}; network {status.get('network')} node {status.get('node_id')}")
+    except BootTestError as exc:
+        report.add("agent joined the mesh with the seeded key (evy mesh status)", False, str(exc))
+
+
+def _mount_checks(boot: Guest, report: BootReport) -> None:
     root = boot.out("findmnt -n -o FSTYPE /")
     report.add("root is an overlay", root == "overlay", root)
     lower = boot.out("findmnt -n -o FSTYPE,OPTIONS /media/root-ro")
@@ -281,7 +344,7 @@ def _mount_checks(boot: _Boot, report: BootReport) -> None:
     report.add("journal is volatile", boot.sh("test -d /run/log/journal && ! test -d /var/log/journal")[0] == 0)
 
 
-def _sms_round_trip(boot: _Boot, report: BootReport, modem) -> None:
+def _sms_round_trip(boot: Guest, report: BootReport, modem) -> None:
     begun = time.monotonic()
     try:
         modem.deliver(SMS_SENDER, "Help! My neighbour collapsed and is not breathing")
@@ -297,23 +360,78 @@ def _sms_round_trip(boot: _Boot, report: BootReport, modem) -> None:
                    f"{type(exc).__name__}: {exc}; agent log: {log}")
 
 
-def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str) -> None:
-    boot = _Boot(argv, report.log, timeout)
+def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str, seed: KitSeed,
+                 ssh_port: int, work: Path) -> None:
+    boot = Guest(argv, report.log, timeout)
     try:
-        report.timings["boot2_to_login"] = boot.to_login()
-        boot.login()
+        to_login = boot.to_login()
+        report.timings["boot2_to_login"] = to_login
+        try:
+            boot.login()
+        except BootTestError:
+            _field_image_over_ssh(boot, report, seed, ssh_port, token)
+            return
         report.add("data partition file survived the reboot",
                    boot.out("cat /var/lib/evy/boot-test.marker") == token)
         report.add("file written to /etc did not survive (read-only root)",
                    boot.sh("test -e /etc/boot-test.marker")[0] != 0)
-        report.add("hostname from the seed kept", boot.out("cat /etc/hostname") == "evy-boottest",
+        report.add("hostname from the seed kept", boot.out("cat /etc/hostname") == seed.hostname,
                    boot.out("cat /etc/hostname"))
         report.add("first boot ran once only", boot.out("systemctl is-active evy-firstboot") != "active"
                    or boot.sh("journalctl -b -u evy-firstboot -o cat | grep -q 'SSH host keys generated'")[0] != 0)
         state = boot.wait_active("evy-agent.service", 240)
         report.add("agent service active after reboot", state == "active", state)
+        boot.out("systemctl is-system-running --wait", timeout=300)
+        times = boot.boot_times(to_login, work / "boot2-analyze.txt")
+        record_times(report, "boot2", times)
+        report.add("agent serving after reboot (modem opened: its device class allowed in time)",
+                   times.agent_serving is not None,
+                   "" if times.agent_serving else boot.out("journalctl -b -u evy-agent -o cat -n 3")[-300:])
+        _ssh_login(report, seed, ssh_port, "second boot")
         boot.poweroff()
     except BootTestError as exc:
         report.add("second boot", False, str(exc))
+    finally:
+        boot.console.kill()
+
+
+BAD_SEED = 'hostname = "Bad_Host"\n[modem]\npin = "9876"\n'
+
+
+def _bad_seed_then_corrected(argv: list[str], disk: Path, report: BootReport, timeout: float,
+                             seed: KitSeed) -> None:
+    """A technician puts a bad seed on the card (third boot): it is wiped with its PIN, the error is on the
+    console and in the status file; then a corrected one (fourth boot) is applied."""
+    put_seed(disk, BAD_SEED)
+    boot = Guest(argv, report.log, timeout)
+    try:
+        boot.to_login()
+        boot.login()
+        console = boot.console.text_since(0)
+        report.add("bad seed: error on the console", "evy-firstboot: ERROR: seed file" in console and
+                   "hostname" in console)
+        leftovers = boot.out("ls /boot/firmware | grep -i seed; grep -rl 9876 /boot/firmware /var/lib/evy "
+                             "/etc/evy 2>/dev/null; cat /var/lib/evy/firstboot-status.json")
+        report.add("bad seed: wiped with its PIN, rejected in the status file",
+                   "evy-seed.toml" not in leftovers.split() and "evy-seed.rejected.txt" in leftovers
+                   and "9876" not in leftovers and '"seed": "rejected"' in leftovers, leftovers.replace("\n", " "))
+        boot.poweroff()
+    except BootTestError as exc:
+        report.add("bad seed boot", False, str(exc))
+        return
+    finally:
+        boot.console.kill()
+    put_seed(disk, seed.text().replace(seed.hostname, "evy-reseeded"))
+    boot = Guest(argv, report.log, timeout)
+    try:
+        boot.to_login()
+        boot.login()
+        state = boot.out("cat /etc/hostname; ls /boot/firmware | grep -i seed; "
+                         "cat /var/lib/evy/firstboot-status.json")
+        report.add("corrected seed applied at the next boot", state.startswith("evy-reseeded") and
+                   "evy-seed.rejected.txt" not in state and '"seed": "applied"' in state, state.replace("\n", " "))
+        boot.poweroff()
+    except BootTestError as exc:
+        report.add("corrected seed boot", False, str(exc))
     finally:
         boot.console.kill()

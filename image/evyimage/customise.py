@@ -19,6 +19,27 @@ DEVICE_GROUPS = ("gpio", "spi", "i2c")
 AGENT_GROUPS = ("dialout", *DEVICE_GROUPS)
 ENABLE = ("evy-firstboot.service", "evy-agent.service", "evy-clock.service", "systemd-networkd.service",
           "fake-hwclock-save.timer", "systemd-timesyncd.service", "ssh.service")
+# Boot time (measured with the boot test's systemd-analyze blame under QEMU; each is seconds under emulation
+# and minutes off the agent's start in total): ldconfig, the journal catalog and update-done run at *every*
+# boot because /etc/.updated lands on the overlay's tmpfs (ConditionNeedsUpdate), and the image's ld.so.cache
+# and catalog are made at build time; the kit mounts no configfs, debugfs, tracefs, hugetlbfs, mqueue, fuse or
+# pstore, loads no DRM, runs no foreign binaries (binfmt), takes no ip= from the kernel command line and has
+# no getty on tty2-6.
+BOOT_TIME_MASK = (
+    "ldconfig.service", "systemd-journal-catalog-update.service", "systemd-update-done.service",
+    "sys-kernel-config.mount", "modprobe@configfs.service", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "dev-hugepages.mount", "dev-mqueue.mount", "sys-fs-fuse-connections.mount", "modprobe@fuse.service",
+    "systemd-pstore.service", "modprobe@efi_pstore.service", "modprobe@drm.service", "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount", "systemd-network-generator.service", "getty-static.service",
+)
+# Generators systemd runs before anything else, for things the kit never has: sshd on AF_VSOCK (probing it
+# loads vsock and takes seconds under emulation), GPT auto-mounts (the card is MBR), hibernation, TPM2, SysV
+# init scripts, rc.local, offline system updates.
+MASKED_GENERATORS = (
+    "systemd-ssh-generator", "systemd-gpt-auto-generator", "systemd-hibernate-resume-generator",
+    "systemd-tpm2-generator", "systemd-sysv-generator", "systemd-rc-local-generator",
+    "systemd-system-update-generator",
+)
 # systemd-firstboot would prompt on the console (machine-id is empty until our own first boot);
 # systemd-remount-fs would remount the overlay root with overlayroot's fstab options and fail (overlayroot
 # owns /, every other mount has its own unit);
@@ -27,7 +48,7 @@ ENABLE = ("evy-firstboot.service", "evy-agent.service", "evy-clock.service", "sy
 # writable root and a network the kit doesn't have.
 MASK = ("systemd-firstboot.service", "systemd-remount-fs.service", "sshd-keygen.service",
         "fake-hwclock-load.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
-        "e2scrub_reap.service", "dpkg-db-backup.timer", "man-db.timer", "fstrim.timer")
+        "e2scrub_reap.service", "dpkg-db-backup.timer", "man-db.timer", "fstrim.timer", *BOOT_TIME_MASK)
 # Debian masks hostapd at install; first boot enables it when the seed asks for access-point mode.
 UNMASK = ("hostapd.service",)
 
@@ -116,11 +137,20 @@ def units(tree: Path, profile: Profile, log: BuildLog) -> None:
     log.run(["systemctl", f"--root={tree}", "enable", *present])
     masks = [u for u in MASK if _unit_exists(tree, u)]
     log.run(["systemctl", f"--root={tree}", "mask", *masks])
+    generators = tree / "etc/systemd/system-generators"
+    generators.mkdir(parents=True, exist_ok=True)
+    for name in MASKED_GENERATORS:
+        link = generators / name
+        if not link.is_symlink():
+            link.symlink_to("/dev/null")
 
 
 def _unit_exists(tree: Path, unit: str) -> bool:
-    return any((tree / folder / unit).exists() for folder in ("etc/systemd/system", "usr/lib/systemd/system",
-                                                               "lib/systemd/system"))
+    """The unit, or for an instance (modprobe@drm.service) its template, is installed."""
+    prefix, at, rest = unit.partition("@")
+    names = [unit, f"{prefix}@.{rest.rsplit('.', 1)[-1]}"] if at else [unit]
+    return any((tree / folder / name).exists() for folder in ("etc/systemd/system", "usr/lib/systemd/system",
+                                                               "lib/systemd/system") for name in names)
 
 
 # Hooks that need the overlays in place (units live in overlays) run after the overlay stage.

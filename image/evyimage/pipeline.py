@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import platform
@@ -20,13 +21,23 @@ from evyimage.progress import BuildLog, format_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES_DIR = REPO / "image" / "profiles"
+# The cache (base root tarball, .debs, llama.cpp build, downloads) lives outside the checkout so that a fresh
+# clone or work tree on the same machine reuses it: the base root alone is most of an hour under qemu-user.
+CACHE_ENV = "EVY_IMAGE_CACHE"
+DEFAULT_CACHE_DIR = Path("/var/cache/evy-image")
+
+
+def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
+    """$EVY_IMAGE_CACHE if set (and not empty), else /var/cache/evy-image."""
+    value = (os.environ if environ is None else environ).get(CACHE_ENV, "").strip()
+    return Path(value) if value else DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True)
 class BuildOptions:
     profile: str = "field"
     out_dir: Path = REPO / "out"
-    cache_dir: Path = REPO / "build" / "image-cache"
+    cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
     work_dir: Path = REPO / "build" / "image-work"
     rebuild_base: bool = False
     xz_level: int = 1

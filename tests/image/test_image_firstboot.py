@@ -1,5 +1,6 @@
 """The first-boot script on an unpacked tree: identity, seed applied to both roots, secrets wiped from FAT."""
 
+import json
 import shutil
 import subprocess
 import tomllib
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import firstboot
 import pytest
+from evyimage import agent, profile
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from evy.mesh.keys import KEY_BYTES, NetworkKey
 
 SEED = """hostname = "kit-07"
 country = "KE"
@@ -20,8 +24,10 @@ psk = "password"
 [modem]
 pin = "1234"
 [mesh]
-key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+key = "00112233445566778899AABBCCDDEEFF"
 """
+PROFILES = Path(__file__).resolve().parents[2] / "image" / "profiles"
+
 needs_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen (openssh-client)")
 
 
@@ -42,9 +48,13 @@ def kit(tmp_path: Path, seed: str | None = SEED, keys: Path | None = None) -> di
         path.mkdir()
     if keys is not None:
         shutil.copytree(keys, dirs["data"] / "ssh")
+    # The agent config exactly as the image build writes it, plus one setting of the kit's own.
+    config = agent.image_config(profile.load(PROFILES / "field.toml"), True)
+    config["llm"]["threads"] = 2
+    text = agent.agent_config_text(config, "evy-field")
     for root in (dirs["root"], dirs["lower"]):
         (root / "etc/evy").mkdir(parents=True)
-        (root / "etc/evy/evy.toml").write_text('data_dir = "/var/lib/evy"\n\n[llm]\nthreads = 2\n')
+        (root / "etc/evy/evy.toml").write_text(text)
         (root / "etc/machine-id").write_text("")
     if seed is not None:
         (dirs["boot"] / "evy-seed.toml").write_text(seed)
@@ -65,6 +75,8 @@ def test_seed_applied_once_and_wiped(tmp_path):
         assert len((root / "etc/machine-id").read_text().strip()) == 32
         config = tomllib.loads((root / "etc/evy/evy.toml").read_text())
         assert config["country"] == "KE" and config["modem"]["pin"] == "1234" and config["llm"]["threads"] == 2
+        assert config["mesh"]["enabled"] is True
+        assert (root / "etc/ssh/authorized_keys/root").read_text().startswith("ssh-ed25519 ")
         wpa = (root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
         # IEEE 802.11i test vector: passphrase "password", SSID "IEEE"
         assert "psk=f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e" in wpa
@@ -72,12 +84,39 @@ def test_seed_applied_once_and_wiped(tmp_path):
         assert (root / "etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service").is_symlink()
     assert (dirs["root"] / "etc/machine-id").read_text() == (dirs["lower"] / "etc/machine-id").read_text()
     assert (dirs["data"] / "ssh/ssh_host_ed25519_key").exists()
-    assert (dirs["data"] / "ssh/authorized_keys/root").read_text().startswith("ssh-ed25519 ")
     assert (dirs["data"] / "secrets/mesh.key").stat().st_mode & 0o077 == 0
     assert not (dirs["boot"] / "evy-seed.toml").exists()
     applied = (dirs["boot"] / "evy-seed.applied.toml").read_text()
     assert "kit-07" in applied and "password" not in applied and "1234" not in applied and "0011" not in applied
     assert (dirs["data"] / ".firstboot-done").exists()
+    assert json.loads((dirs["data"] / firstboot.STATUS_NAME).read_text())["seed"] == "applied"
+
+
+@needs_keygen
+def test_seeded_mesh_key_is_what_the_agent_config_points_at_and_loads(tmp_path, host_keys):
+    """The kit's agent reads the seeded key: the image config's mesh.key_file is the file first boot wrote."""
+    dirs = kit(tmp_path, keys=host_keys)
+    assert run(dirs) == 0
+    config = tomllib.loads((dirs["root"] / "etc/evy/evy.toml").read_text())
+    key_file = Path(config["mesh"]["key_file"])
+    assert key_file == Path(config["data_dir"]) / "secrets/mesh.key"
+    stored = dirs["data"] / key_file.relative_to(config["data_dir"])
+    assert NetworkKey.load(stored) == NetworkKey.from_secret(bytes.fromhex("00112233445566778899aabbccddeeff"))
+
+
+def test_seed_mesh_key_takes_the_agents_key_format():
+    good = "a1b2" * (KEY_BYTES // 2)
+    assert firstboot.validate({"mesh": {"key": good}})
+    for bad in ("a1" * (KEY_BYTES * 2), "a1" * (KEY_BYTES - 1), "00" * KEY_BYTES, "zz" * KEY_BYTES):
+        with pytest.raises(firstboot.SeedError, match=r"mesh\.key"):
+            firstboot.validate({"mesh": {"key": bad}})
+
+
+@settings(max_examples=100, deadline=None)
+@given(secret=st.binary(min_size=KEY_BYTES, max_size=KEY_BYTES).filter(lambda b: len(set(b)) > 1))
+def test_every_key_the_seed_accepts_the_agent_accepts(secret):
+    stored = firstboot.check_mesh_key(secret.hex().upper())
+    assert NetworkKey.from_secret(bytes.fromhex(stored)) == NetworkKey.from_secret(secret)
 
 
 @needs_keygen
@@ -108,13 +147,38 @@ def test_no_seed_still_makes_identity(tmp_path, host_keys):
     ('colour = "red"\n', "colour: unknown key"),
     ('hostname = \n', "not valid TOML"),
 ])
-def test_bad_seed_is_left_in_place_and_reported(tmp_path, capsys, host_keys, seed, message):
+def test_bad_seed_is_wiped_and_reported(tmp_path, capsys, host_keys, seed, message):
     dirs = kit(tmp_path, seed, host_keys)
     assert run(dirs) == 1
     assert message in capsys.readouterr().out
-    assert (dirs["boot"] / "evy-seed.toml").read_text() == seed  # the technician can fix it
+    assert not (dirs["boot"] / "evy-seed.toml").exists()  # it may hold secrets: never left on FAT
+    assert message in (dirs["boot"] / firstboot.REJECTED_NAME).read_text()
+    status = json.loads((dirs["data"] / firstboot.STATUS_NAME).read_text())
+    assert status["seed"] == "rejected" and message in status["error"]
     assert (dirs["data"] / "ssh/ssh_host_ed25519_key").exists()
     assert not (dirs["lower"] / "etc/hostname").exists()
+
+
+@needs_keygen
+def test_rejected_seed_keeps_no_secret_and_a_corrected_seed_is_applied_at_the_next_boot(tmp_path, capsys,
+                                                                                       host_keys):
+    bad = SEED.replace('pin = "1234"', 'pin = "1234"\npuk = "87654321"').replace('psk = "password"', "psk = 31415926")
+    dirs = kit(tmp_path, bad, host_keys)
+    assert run(dirs) == 1
+    shown = capsys.readouterr().out + (dirs["boot"] / firstboot.REJECTED_NAME).read_text()
+    shown += (dirs["data"] / firstboot.STATUS_NAME).read_text()
+    for secret in ("31415926", "87654321", "1234", "0011", "AABB"):
+        assert secret not in shown
+    assert "wifi.psk" in shown and "modem.puk" in shown
+    assert not list(dirs["boot"].glob("evy-seed.toml*"))
+    assert (dirs["data"] / firstboot.DONE_MARKER).exists()  # identity is done; the seed is retried
+    (dirs["boot"] / "evy-seed.toml").write_text(SEED)
+    assert run(dirs) == 0
+    assert "SSH host keys" not in capsys.readouterr().out  # identity was made once, on the first boot
+    assert (dirs["lower"] / "etc/hostname").read_text() == "kit-07\n"
+    assert not (dirs["boot"] / firstboot.REJECTED_NAME).exists()
+    assert json.loads((dirs["data"] / firstboot.STATUS_NAME).read_text()) | {"time": ""} == {
+        "seed": "applied", "error": None, "time": ""}
 
 
 _scalars = st.one_of(st.text(max_size=20), st.integers(-10**6, 10**6), st.booleans(),

@@ -72,9 +72,8 @@ def test_agent_unit_sandbox_restart_watchdog(rendered):
     assert "/var/lib/evy" in service["Unit"]["RequiresMountsFor"]
 
 
-def test_firstboot_unit_runs_once_before_ssh_and_agent(rendered):
+def test_firstboot_unit_runs_before_ssh_and_agent(rendered):
     service = unit(rendered / "etc/systemd/system/evy-firstboot.service")
-    assert service["Unit"]["ConditionPathExists"] == "!/var/lib/evy/.firstboot-done"
     before = service["Unit"]["Before"].split()
     assert "ssh.service" in before and "evy-agent.service" in before
     assert os.access(rendered / "usr/lib/evy-image/firstboot.py", os.X_OK)
@@ -94,3 +93,18 @@ def test_binary_files_and_symlinks_copied(tmp_path):
     overlays.apply(source, tree, {})
     assert (tree / "etc/blob").read_bytes() == b"\xff\xfe{{ x }}"
     assert os.readlink(tree / "etc/link") == "blob"
+
+
+def test_ssh_authorized_keys_are_outside_the_agents_data_partition(rendered):
+    """sshd's StrictModes refuses a key file under a directory not owned by root or the user; data_dir is evy's."""
+    data_dir = profile.load(REPO / "image/profiles/field.toml")["agent.config"]["data_dir"]
+    lines = (rendered / "etc/ssh/sshd_config.d/evy.conf").read_text().splitlines()
+    [keys] = [line.split()[1:] for line in lines if line.startswith("AuthorizedKeysFile")]
+    assert "/etc/ssh/authorized_keys/%u" in keys
+    assert not any(path.startswith(data_dir) for path in keys)
+
+
+def test_first_boot_runs_again_for_a_new_seed(rendered):
+    conditions = (rendered / "etc/systemd/system/evy-firstboot.service").read_text()
+    assert "ConditionPathExists=|!/var/lib/evy/.firstboot-done" in conditions
+    assert "ConditionPathExists=|/boot/firmware/evy-seed.toml" in conditions

@@ -39,6 +39,13 @@ def test_field_profile_has_no_password_path():
         assert needed in field["base.packages"]
 
 
+def test_both_profiles_carry_the_lora_driver_dependencies():
+    """The SX1276 driver (agent/evy/mesh) needs GPIO lines and the SPI bus from Debian's Python bindings."""
+    for name in ("field.toml", "hil.toml"):
+        packages = profile.load(PROFILES / name)["base.packages"]
+        assert {"python3-libgpiod", "python3-spidev"} <= set(packages), name
+
+
 def test_resolve_by_name_and_unknown_name():
     assert profile.resolve("field", PROFILES) == PROFILES / "field.toml"
     with pytest.raises(ProfileError, match=r"not found.*field"):

@@ -1,5 +1,7 @@
 """Offline wheel installs into an image tree, done on the host without pip or emulation."""
 
+import py_compile
+import sys
 import zipfile
 from pathlib import Path
 
@@ -67,3 +69,18 @@ def test_find_downloaded_normalises_names(tmp_path):
     (tmp_path / "sqlite_vec-0.1.9-py3-none-manylinux_2_17_aarch64.whl").write_bytes(b"")
     assert wheels.find_downloaded("sqlite-vec==0.1.9", tmp_path) is not None
     assert wheels.find_downloaded("sqlite-vec==0.1.8", tmp_path) is None
+
+
+def test_missing_bytecode_is_found(tmp_path):
+    import compileall
+
+    from evyimage.agent import missing_bytecode
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text("X = 1\n")
+    tag = sys.implementation.cache_tag
+    assert missing_bytecode(tmp_path, tag) == ["pkg/__init__.py", "pkg/mod.py"]
+    compileall.compile_dir(tmp_path, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    assert missing_bytecode(tmp_path, tag) == []

@@ -1,16 +1,21 @@
 """The network key: read from a key file, never built in. Without a configured key a kit does not join.
 
-A key file holds 16 random bytes as 32 hex digits (``evy mesh keygen FILE`` writes one); blank lines and
-``#`` comments are allowed. Two values are derived from it with HKDF-SHA256: the AES-128 key and the
-16-bit network id hash that lets a receiver drop other networks' frames before trying to decrypt them.
+A key file holds ``KEY_BYTES`` random bytes as hex digits (``evy mesh keygen FILE`` writes one); blank lines
+and ``#`` comments are allowed. The length is declared once, in ``key_format.json`` beside this module, which
+the image's first boot reads as data (it checks a seeded key before the agent ever runs).
+
+Two values are derived from it with HKDF-SHA256: the AES-128 key and the 16-bit network id hash that lets a
+receiver drop other networks' frames before trying to decrypt them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -18,7 +23,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from evy.mesh.errors import KeyFileError
 
-KEY_BYTES = 16
+KEY_FORMAT = json.loads(resources.files("evy.mesh").joinpath("key_format.json").read_text(encoding="utf-8"))
+KEY_BYTES: int = KEY_FORMAT["bytes"]
 
 
 def _derive(secret: bytes, label: bytes, length: int) -> bytes:

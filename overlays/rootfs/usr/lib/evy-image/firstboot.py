@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""EVY first boot (runs once, before SSH, the network and the agent): give this card its own identity and
-apply the per-kit seed file that the field team put on the FAT boot partition, then wipe its secrets.
+"""EVY first boot (before SSH, the network and the agent): give this card its own identity (once) and apply
+the per-kit seed file that the field team put on the FAT boot partition (whenever one is there), then wipe it.
 
 Identity: a new machine-id (written to the read-only lower root, briefly remounted read-write) and new SSH
 host keys (on the data partition). The seed file ``evy-seed.toml`` may set:
@@ -16,10 +16,16 @@ host keys (on the data partition). The seed file ``evy-seed.toml`` may set:
     [modem]
     pin = "1234"
     [mesh]
-    key = "64 hex digits"
+    key = "32 hex digits"             # the agent's key format, evy/mesh/key_format.json
 
-Afterwards the seed file is overwritten and removed; ``evy-seed.applied.toml`` keeps its non-secret part.
-Stdlib only: this runs on the kit.
+Afterwards the seed file is overwritten and removed, valid or not (it holds the Wi-Fi PSK and the modem PIN in
+clear text): ``evy-seed.applied.toml`` keeps the non-secret part of an applied seed, ``evy-seed.rejected.txt``
+says why a seed was refused (no values), and ``STATUS_NAME`` on the data partition records the outcome for
+``evy status``. A corrected seed put back on the card is applied at the next boot.
+
+Standard library only, and the agent is never imported: this must run (identity, wiping secrets) even when
+the agent package is broken or half-installed, and before the agent's own dependencies are usable. The mesh
+key format is read as data from the agent's declaration instead.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -39,15 +46,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import growdata  # beside this script
+
 SEED_NAME = "evy-seed.toml"
 APPLIED_NAME = "evy-seed.applied.toml"
+REJECTED_NAME = "evy-seed.rejected.txt"
 DONE_MARKER = ".firstboot-done"
+STATUS_NAME = "firstboot-status.json"  # on the data partition; read by `evy status`
 AGENT_CONFIG = Path("etc/evy/evy.toml")
+AUTHORIZED_KEYS = Path("etc/ssh/authorized_keys")  # sshd_config: AuthorizedKeysFile … /etc/ssh/authorized_keys/%u
 SECRET_KEYS = {("wifi", "psk"), ("modem", "pin"), ("mesh", "key")}
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
-_MESH_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 _KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
               "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 
@@ -58,10 +69,33 @@ class SeedError(ValueError):
 
 # ---------------------------------------------------------------- seed validation
 
-def _text(value: Any, key: str) -> str:
+def _text(value: Any, key: str, secret: bool = False) -> str:
     if not isinstance(value, str) or not value or any(c in value for c in "\n\r\0"):
-        raise SeedError(f"{key}: expected a one-line string, got {value!r}")
+        shown = f"a {type(value).__name__}" if secret else repr(value)  # a secret never reaches the console
+        raise SeedError(f"{key}: expected a one-line string, got {shown}")
     return value
+
+
+def mesh_key_bytes() -> int:
+    """The agent's mesh key length, from its one declaration (evy/mesh/key_format.json), read as data."""
+    spec = importlib.util.find_spec("evy")  # finds the package without running any of it
+    if spec is None or spec.origin is None:
+        raise SeedError("mesh.key: the agent (evy) is not installed, so the key format is unknown")
+    declared = Path(spec.origin).parent / "mesh" / "key_format.json"
+    try:
+        return int(json.loads(declared.read_text(encoding="utf-8"))["bytes"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SeedError(f"mesh.key: cannot read the agent's key format {declared}: {exc}") from None
+
+
+def check_mesh_key(text: str) -> str:
+    """The key as the agent will read it (lower-case hex), or SeedError. Never echoes the key."""
+    size = mesh_key_bytes()
+    if not re.fullmatch(f"[0-9a-fA-F]{{{size * 2}}}", text):
+        raise SeedError(f"mesh.key: expected {size * 2} hex digits ({size} bytes; `evy mesh keygen` makes one)")
+    if len(set(bytes.fromhex(text))) == 1:
+        raise SeedError("mesh.key: a constant byte pattern is not a key; `evy mesh keygen` makes one")
+    return text.lower()
 
 
 def validate(seed: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +127,7 @@ def validate(seed: dict[str, Any]) -> dict[str, Any]:
         ssid = _text(wifi.get("ssid"), "wifi.ssid")
         if len(ssid.encode()) > 32:
             raise SeedError("wifi.ssid: longer than 32 bytes")
-        psk = _text(wifi.get("psk"), "wifi.psk")
+        psk = _text(wifi.get("psk"), "wifi.psk", secret=True)
         if not 8 <= len(psk) <= 63:
             raise SeedError("wifi.psk: must be 8 to 63 characters")
         if "country" not in seed:
@@ -101,17 +135,27 @@ def validate(seed: dict[str, Any]) -> dict[str, Any]:
     channel = wifi.get("channel", 6)
     if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= 13:
         raise SeedError(f"wifi.channel: expected 1 to 13, got {channel!r}")
-    for table, key, pattern, what in (("modem", "pin", _PIN, "4 to 8 digits"),
-                                      ("mesh", "key", _MESH_KEY, "64 hex digits")):
+    for table, key in (("modem", "pin"), ("mesh", "key")):
         section = seed.get(table, {})
         if not isinstance(section, dict):
             raise SeedError(f"{table}: expected a table")
         for name in section:
             if name != key:
                 raise SeedError(f"{table}.{name}: unknown key (known: {key})")
-        if key in section and not pattern.match(_text(section[key], f"{table}.{key}")):
-            raise SeedError(f"{table}.{key}: expected {what}")
+    pin = seed.get("modem", {}).get("pin")
+    if pin is not None and not _PIN.match(_text(pin, "modem.pin", secret=True)):
+        raise SeedError("modem.pin: expected 4 to 8 digits")
+    if "key" in seed.get("mesh", {}):
+        check_mesh_key(_text(seed["mesh"]["key"], "mesh.key", secret=True))
     return seed
+
+
+def key_names(data: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of every key (no values): what a rejected seed held, safe to show."""
+    names = []
+    for key, value in data.items():
+        names += key_names(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+    return names
 
 
 def public_part(seed: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +206,7 @@ class FirstBoot:
     def __init__(self, root: Path, lower: Path | None, boot: Path, data_dir: Path, remount: bool) -> None:
         self.root, self.lower, self.boot, self.data = root, lower, boot, data_dir
         self.remount = remount
+        self.seed_keys: list[str] = []
 
     def log(self, text: str) -> None:
         print(f"evy-firstboot: {text}", flush=True)
@@ -231,6 +276,13 @@ class FirstBoot:
                 self.run("ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-C", f"root@{kind}", "-f", str(key))
         self.log("SSH host keys generated")
 
+    def grow_data(self) -> None:
+        """The data partition takes the rest of the card (a failure is reported, never fatal)."""
+        try:
+            growdata.grow(self.data, self.log)
+        except (growdata.GrowError, OSError, subprocess.SubprocessError) as exc:
+            self.log(f"data partition not grown: {one_line(exc)}")
+
     # -- seed
     def apply_seed(self, seed: dict[str, Any]) -> None:
         if "hostname" in seed:
@@ -241,23 +293,33 @@ class FirstBoot:
             if self.root == Path("/"):
                 self.run("hostname", name)
             self.log(f"hostname {name}")
+        if "key" in seed.get("mesh", {}):
+            self._mesh_key(seed["mesh"]["key"])
         self._agent_config(seed)
         if seed.get("ssh_authorized_keys"):
-            folder = self.data / "ssh" / "authorized_keys"
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / "root"
-            target.write_text("\n".join(seed["ssh_authorized_keys"]) + "\n", encoding="utf-8")
-            target.chmod(0o600)
+            # sshd (StrictModes) only trusts a key file whose every directory is root's: the data partition
+            # is the agent's (evy), so the keys live on the root, committed to the lower like the hostname.
+            self.write_system_file(AUTHORIZED_KEYS / "root", "\n".join(seed["ssh_authorized_keys"]) + "\n", 0o644)
             self.log(f"{len(seed['ssh_authorized_keys'])} SSH authorized key(s) for root")
-        if "key" in seed.get("mesh", {}):
-            secrets = self.data / "secrets"
-            secrets.mkdir(parents=True, exist_ok=True)
-            key_file = secrets / "mesh.key"
-            key_file.write_text(seed["mesh"]["key"].lower() + "\n", encoding="utf-8")
-            key_file.chmod(0o600)
-            self._chown_evy(secrets, key_file)
-            self.log("mesh key stored")
         self._wifi(seed)
+
+    def _mesh_key(self, key: str) -> None:
+        """Written where the image's agent config points mesh.key_file (declared once, by the image build)."""
+        config = self._read_agent_config()
+        target = config.get("mesh", {}).get("key_file")
+        if not target:
+            raise SeedError(f"mesh.key: /{AGENT_CONFIG} names no mesh.key_file to store it in")
+        kit_data = Path(config.get("data_dir", "/var/lib/evy"))
+        if not Path(target).is_relative_to(kit_data):
+            raise SeedError(f"mesh.key: mesh.key_file {target} is not on the data partition ({kit_data})")
+        key_file = self.data / Path(target).relative_to(kit_data)
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(check_mesh_key(key) + "\n")
+        os.chmod(key_file, 0o600)
+        self._chown_evy(key_file.parent, key_file)
+        self.log("mesh key stored")
 
     def _chown_evy(self, *paths: Path) -> None:
         if os.geteuid() != 0:
@@ -270,17 +332,24 @@ class FirstBoot:
         for path in paths:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
-    def _agent_config(self, seed: dict[str, Any]) -> None:
-        if "country" not in seed and "pin" not in seed.get("modem", {}):
-            return
+    def _read_agent_config(self) -> dict[str, Any]:
         path = self.root / AGENT_CONFIG
-        config = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def _agent_config(self, seed: dict[str, Any]) -> None:
+        if "country" not in seed and "pin" not in seed.get("modem", {}) and "key" not in seed.get("mesh", {}):
+            return
+        config = self._read_agent_config()
         if "country" in seed:
             config["country"] = seed["country"]
         if "pin" in seed.get("modem", {}):
             config.setdefault("modem", {})["pin"] = seed["modem"]["pin"]
+        if "key" in seed.get("mesh", {}):
+            config.setdefault("mesh", {})["enabled"] = True  # a kit given a network key joins it
         self.write_system_file(AGENT_CONFIG, dumps_toml(config), 0o640, group="evy")
-        self.log("agent config updated (country, modem PIN)")
+        self.log("agent config updated (" + ", ".join(
+            name for name, given in (("country", "country" in seed), ("modem PIN", "pin" in seed.get("modem", {})),
+                                     ("mesh on", "key" in seed.get("mesh", {}))) if given) + ")")
 
     def _wifi(self, seed: dict[str, Any]) -> None:
         wifi, country = seed.get("wifi", {}), seed.get("country")
@@ -311,28 +380,46 @@ class FirstBoot:
             self.log(f"Wi-Fi access point {wifi['ssid']!r}")
 
     # -- the seed file on FAT
-    def read_seed(self) -> dict[str, Any] | None:
+    def read_seed(self) -> dict[str, Any]:
         path = self.boot / SEED_NAME
-        if not path.exists():
-            return None
         try:
-            return validate(tomllib.loads(path.read_text(encoding="utf-8")))
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SeedError(f"not valid TOML: {exc}") from None
+        self.seed_keys = key_names(data)
+        return validate(data)
 
-    def wipe_seed(self, seed: dict[str, Any]) -> None:
+    def wipe_seed(self, seed: dict[str, Any] | None, error: BaseException | None) -> None:
+        """Overwrite and remove the seed file, and leave a secret-free record of what happened beside it."""
         path = self.boot / SEED_NAME
-        record = dumps_toml(public_part(seed))
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        (self.boot / APPLIED_NAME).write_text(f"# applied by evy-firstboot at {stamp}; secrets removed\n"
-                                              + record, encoding="utf-8")
         size = path.stat().st_size
         with path.open("r+b") as handle:  # overwrite in place before unlinking (FAT keeps the clusters)
             handle.write(b"\0" * size)
             handle.flush()
             os.fsync(handle.fileno())
         path.unlink()
-        self.log(f"seed file applied and wiped from {self.boot}")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if error is None and seed is not None:
+            (self.boot / APPLIED_NAME).write_text(f"# applied by evy-firstboot at {stamp}; secrets removed\n"
+                                                  + dumps_toml(public_part(seed)), encoding="utf-8")
+            (self.boot / REJECTED_NAME).unlink(missing_ok=True)
+        else:
+            (self.boot / REJECTED_NAME).write_text(
+                f"evy-firstboot at {stamp}: {SEED_NAME} was NOT applied and has been wiped (it may hold the Wi-Fi\n"
+                f"PSK and the modem PIN). Fix it and put it back; it is applied at the next boot.\n"
+                f"error: {one_line(error)}\nkeys it held (values removed): {', '.join(self.seed_keys) or '?'}\n",
+                encoding="utf-8")
+        self.log(f"seed file {'applied and ' if error is None else ''}wiped from {self.boot}")
+
+    def write_status(self, outcome: str, error: BaseException | None) -> None:
+        """``{"seed": "applied"|"rejected"|"none", "error": one line or null, "time": ISO 8601 UTC}``."""
+        status = {"seed": outcome, "error": one_line(error) if error is not None else None,
+                  "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        target = self.data / STATUS_NAME
+        partial = target.with_name(f".{STATUS_NAME}.new")
+        partial.write_text(json.dumps(status) + "\n", encoding="utf-8")
+        partial.chmod(0o644)
+        os.replace(partial, target)
 
     def _remount(self, mountpoint: Path | None, mode: str) -> None:
         if not (self.remount and mountpoint is not None and os.path.ismount(mountpoint)):
@@ -348,34 +435,53 @@ class FirstBoot:
         self.log(f"warning: could not remount {mountpoint} read-only; it will be at the next boot")
 
     def main(self) -> int:
-        seed_error = None
-        try:
-            seed = self.read_seed()
-        except SeedError as exc:
-            seed, seed_error = None, exc
-        self._remount(self.lower, "rw")
-        try:
-            self.machine_id()
-            self.ssh_host_keys()
-            if seed is not None:
-                self.apply_seed(seed)
-        finally:
-            os.sync()
-            self._remount(self.lower, "ro")
-        if seed is not None:
-            self._remount(self.boot, "rw")
+        """Identity (once), then the seed if there is one. Whatever happens, a seed file is wiped and the
+        outcome written to the status file; a bad seed is reported (console, status) and the unit fails."""
+        has_seed = (self.boot / SEED_NAME).exists()
+        seed, error = None, None
+        if has_seed:
             try:
-                self.wipe_seed(seed)
+                seed = self.read_seed()
+            except SeedError as exc:
+                error = exc
+        first = not (self.data / DONE_MARKER).exists()
+        if self.remount and first:
+            self.grow_data()
+        try:
+            self._remount(self.lower, "rw")
+            try:
+                if first:
+                    self.machine_id()
+                    self.ssh_host_keys()
+                if seed is not None:
+                    self.apply_seed(seed)
+            except (OSError, subprocess.SubprocessError, SeedError) as exc:
+                error = error or exc
             finally:
                 os.sync()
-                self._remount(self.boot, "ro")
-        (self.data / DONE_MARKER).write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
-        os.sync()
-        if seed_error is not None:
-            # Identity is done; the seed stays on FAT for the technician to fix, and we say why.
-            self.log(f"seed file {self.boot / SEED_NAME} NOT applied: {seed_error}")
+                self._remount(self.lower, "ro")
+        finally:
+            if has_seed:
+                self._remount(self.boot, "rw")
+                try:
+                    self.wipe_seed(seed, error)
+                finally:
+                    os.sync()
+                    self._remount(self.boot, "ro")
+            self.write_status("none" if not has_seed else "applied" if error is None else "rejected", error)
+            os.sync()
+        if (self.data / "ssh" / "ssh_host_ed25519_key").exists():
+            (self.data / DONE_MARKER).write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
+            os.sync()
+        if error is not None:
+            what = f"seed file {self.boot / SEED_NAME} NOT applied" if has_seed else "first boot failed"
+            self.log(f"ERROR: {what}: {one_line(error)}")
             return 1
         return 0
+
+
+def one_line(error: BaseException | None) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
