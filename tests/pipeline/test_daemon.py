@@ -67,3 +67,27 @@ def test_status_without_a_database_is_a_one_line_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "evy", "status", "--config", str(config)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_status_reports_what_first_boot_made_of_the_seed(tmp_path):
+    """The image's first boot writes firstboot-status.json beside the database; `evy status` shows it, so a
+    rejected seed (wiped for its secrets) is visible without a console."""
+    from evy.store import Store
+
+    config = tmp_path / "evy.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n')
+    Store.open(tmp_path / "evy.db").close()
+
+    def status() -> dict:
+        done = subprocess.run([sys.executable, "-m", "evy", "status", "--config", str(config)],
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert "first_boot" not in status()
+    record = {"seed": "rejected", "error": "evy-seed.toml: country: 'XX' is not a known country",
+              "time": "2026-12-07T12:00:00Z"}
+    (tmp_path / "firstboot-status.json").write_text(json.dumps(record))
+    assert status()["first_boot"] == record
+    (tmp_path / "firstboot-status.json").write_text("{not json")
+    assert status()["first_boot"]["seed"] == "unknown"

@@ -37,10 +37,11 @@ def show_status(args: argparse.Namespace) -> int:
     config = load(args.config)
     path = database_path(config)
     room = free_bytes(path.parent)
+    first_boot = _first_boot(path.parent)
     if not path.exists():
         if path.parent.exists() and room < MIN_FREE_BYTES:
             print_json({"store": {"state": f"disk full: {path} cannot be created; the agent answers from memory",
-                                  "free_bytes": room, "incidents": []}})
+                                  "free_bytes": room, "incidents": []}, **first_boot})
             return 0
         raise StoreError(f"{path}: no database yet (has `evy run` started with this config?)")
     try:
@@ -48,5 +49,21 @@ def show_status(args: argparse.Namespace) -> int:
     except StoreFull as exc:  # the agent works from memory; what the disk holds is still worth showing
         store = Store.copy_in_memory(path, f"{exc}; the agent answers from memory, figures are from the disk")
     with store:
-        print_json(status(store))
+        print_json({**status(store), **first_boot})
     return 0
+
+
+FIRST_BOOT_STATUS = "firstboot-status.json"  # written by the image's first boot (overlays/.../firstboot.py)
+
+
+def _first_boot(data_dir) -> dict:
+    """What the image's first boot made of the seed ({"first_boot": {"seed": "applied"|"rejected"|"none",
+    "error", "time"}}), when this is a kit; nothing elsewhere."""
+    import json
+
+    try:
+        return {"first_boot": json.loads((data_dir / FIRST_BOOT_STATUS).read_text(encoding="utf-8"))}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        return {"first_boot": {"seed": "unknown", "error": f"{FIRST_BOOT_STATUS} unreadable: {exc}"}}
