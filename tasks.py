@@ -39,6 +39,8 @@ HOST_PACKAGES = {
     "xz-utils": "xz",
     "zstd": "zstd",  # the image's initramfs
     "openssh-client": "ssh-keygen",  # first-boot and HIL seed keys
+    "mount": "losetup",  # the data-partition growth test asks a real loop device
+    "systemd": "systemd-analyze",  # the agent unit's exposure score (systemd-analyze security --offline)
 }
 
 

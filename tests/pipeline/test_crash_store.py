@@ -156,31 +156,8 @@ def test_crash_matrix_damaged_database(tmp_path):
     assert total["lost"] == total["duplicated"] == 0
 
 
-@pytest.fixture
-def small_partition(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mountpoint = tmp_path / "data"
-    mountpoint.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mountpoint
-    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
-def fill_up(partition: Path) -> Path:
-    ballast = partition / "ballast"
-    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return ballast
 
 
 FULL_DISK = [  # where the kill lands while the store lives in memory (or moves back to disk)
@@ -192,7 +169,7 @@ FULL_DISK = [  # where the kill lands while the store lives in memory (or moves 
 ]
 
 
-def test_crash_matrix_full_disk_at_start(tmp_path, small_partition):
+def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
     total = Counter()
     for case, crash_at in enumerate(FULL_DISK):
         data_dir = small_partition / f"case{case}"
@@ -202,7 +179,7 @@ def test_crash_matrix_full_disk_at_start(tmp_path, small_partition):
         sim = SimModem(storage_size=30).start()
         config = config_file(directory, data_dir, sim.port)
         senders = [f"+2547220{case:02d}{n:03d}" for n in range(len(TEXTS))]
-        ballast = fill_up(small_partition)
+        ballast = fill_disk(small_partition / "ballast")
         try:
             if crash_at == "after_persist:1":
                 agent = start(config, crash_at)

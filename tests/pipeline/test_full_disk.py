@@ -3,7 +3,6 @@ there is room, then it is stored and answered. Uses a real, tiny tmpfs (needs ro
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -18,18 +17,6 @@ from evy.sms.simmodem import SimModem
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-@pytest.fixture
-def small_partition(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mountpoint = tmp_path / "data"
-    mountpoint.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mountpoint
-    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
 def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, small_partition):

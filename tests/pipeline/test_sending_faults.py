@@ -4,7 +4,6 @@ that fills right after a send. Every reply leaves, and no part leaves twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -63,38 +62,18 @@ def test_a_slot_wiped_under_the_modem_is_written_again_and_the_rest_of_the_reply
         assert kit.store.db.execute("SELECT state FROM outbox").fetchone()[0] == "sent"
 
 
-@pytest.fixture
-def small_partition(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mountpoint = tmp_path / "data"
-    mountpoint.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mountpoint
-    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
-def fill(path) -> None:
-    with open(path, "wb") as ballast:  # to the last block
-        try:
-            while True:
-                ballast.write(b"\0" * 65536)
-                ballast.flush()
-        except OSError:
-            pass
 
 
 @pytest.mark.slow
-def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition):
+def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk):
     sim = SimModem().start()
     ballast = small_partition / "ballast"
 
     def fill_the_disk(sent) -> None:  # between AT+CMSS and the agent recording it
         sim.on_sent = None
-        fill(ballast)
+        fill_disk(ballast)
 
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'

@@ -5,7 +5,6 @@ tmpfs (needs root to mount) and a real `evy run` on the pty simulator."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,31 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 SENDERS = ["+254711000101", "+254711000102", "+254711000103"]
 
 
-@pytest.fixture
-def small_partition(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mountpoint = tmp_path / "data"
-    mountpoint.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mountpoint)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mountpoint
-    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
-def fill_up(partition: Path) -> Path:
-    ballast = partition / "ballast"
-    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return ballast
 
 
 def write_config(tmp_path: Path, data_dir: Path, port: str) -> Path:
@@ -94,7 +70,7 @@ def status(config: Path) -> dict:
 
 @pytest.mark.parametrize("history", [False, True], ids=["first-start", "restart-with-history"])
 def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the_sim(tmp_path, small_partition,
-                                                                                     history):
+                                                                                     fill_disk, history):
     sim = SimModem(storage_size=30).start()
     database = small_partition
     config = write_config(tmp_path, small_partition, sim.port)
@@ -106,7 +82,7 @@ def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the
             assert wait_until(lambda: len(join_replies(list(sim.sent))) == 1, 30)
             stop(agent)
         before = len(join_replies(list(sim.sent)))
-        ballast = fill_up(small_partition)
+        ballast = fill_disk(small_partition / "ballast")
         sim.fail_next("CMSS", cms=331, count=10)  # no network for ~10 s: the replies wait, so do the messages
 
         agent = start(config)
