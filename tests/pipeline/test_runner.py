@@ -28,20 +28,27 @@ def notifications(listener: socket.socket, seconds: float) -> list[tuple[float, 
     return received
 
 
-def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
-    """A modem that swallows every command (left at a `>` prompt, hung firmware): the agent retries, but
-    after one watchdog timeout without progress systemd must be left to restart it."""
-    master, slave = os.openpty()  # a serial port with a modem that never answers
+def run_with_watchdog(tmp_path, port: str, timeout: float, modem_settings: str = ""):
+    """A real `evy run` on ``port`` under a systemd-like watchdog of ``timeout`` s, and the socket its
+    notifications arrive on."""
     config = tmp_path / "evy.toml"
-    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{os.ttyname(slave)}"\ncommand_timeout = 0.3\n'
+    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{port}"\n{modem_settings}'
                       "[brain]\nfollowup = false\n")
     notify_path = str(tmp_path / "notify.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(notify_path)
-    timeout = 2.0
     env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": str(int(timeout * 1e6))}
     agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
                              stderr=subprocess.PIPE, text=True)
+    return agent, listener
+
+
+def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
+    """A modem that swallows every command (left at a `>` prompt, hung firmware): the agent retries, but
+    after one watchdog timeout without progress systemd must be left to restart it."""
+    master, slave = os.openpty()  # a serial port with a modem that never answers
+    timeout = 2.0
+    agent, listener = run_with_watchdog(tmp_path, os.ttyname(slave), timeout, "command_timeout = 0.3\n")
     try:
         received = notifications(listener, 4 * timeout)
         ready_at = next(at for at, m in received if m.startswith("READY=1"))
@@ -63,15 +70,8 @@ def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
     from evy.sms.simmodem import SimModem
 
     sim = SimModem().start()
-    config = tmp_path / "evy.toml"
-    config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n')
-    notify_path = str(tmp_path / "notify.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(notify_path)
     timeout = 2.0
-    env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": str(int(timeout * 1e6))}
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
-                             stderr=subprocess.PIPE, text=True)
+    agent, listener = run_with_watchdog(tmp_path, sim.port, timeout)
     try:
         received = notifications(listener, 4 * timeout)
         pings = [at for at, m in received if "WATCHDOG=1" in m]
