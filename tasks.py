@@ -122,10 +122,17 @@ def docs(c):
 
 @task(name="eval", help={"quick": "only the 12 messages marked quick (CI-sized)",
                           "no_llm": "protocol replies only; the bare-model baseline is skipped",
-                          "summary": "leave the per-message details out of the JSON"})
-def evaluate(c, quick=False, no_llm=False, summary=False):
+                          "summary": "leave the per-message details out of the JSON",
+                          "corpus": "score first replies on the labelled corpus instead: train, dev or test "
+                                    "(tune on train and dev, report test)",
+                          "blind": "score the one-shot blind set (eval/blind) instead"})
+def evaluate(c, quick=False, no_llm=False, summary=False, corpus="", blind=False):
     """EVY's responder vs the bare local model on eval/messages.toml; JSON on stdout, a table on stderr."""
     flags = [flag for flag, on in (("--quick", quick), ("--no-llm", no_llm), ("--summary", summary)) if on]
+    if blind:
+        flags += ["--corpus", "test", "--corpus-dir", str(ROOT / "eval" / "blind")]
+    elif corpus:
+        flags += ["--corpus", shlex.quote(corpus)]
     c.run(f"{sys.executable} -m evy.evaluate {' '.join(flags)}", pty=False)
 
 
