@@ -269,3 +269,16 @@ def test_a_message_whose_indication_was_lost_is_still_answered():
         assert kit.replies(1, timeout=10)[0].recipient == PHONE
         settle(kit)
         assert not kit.sim.storage
+
+
+def test_a_follow_up_is_dropped_once_the_sender_has_written_again():
+    """A follow-up still being worked on when the sender writes again would answer a conversation that
+    has moved on (CPR detail after "he is breathing now"); it is dropped, the newer message gets its own."""
+    with SimulatedKit('country = "KE"', engine=SlowSecondOpinion(1.0)) as kit:
+        kit.sim.deliver(PHONE, "how do I splint an arm")
+        kit.replies(1)
+        kit.sim.deliver(PHONE, "and how do I clean a small cut")
+        kit.replies(3, timeout=15)
+        texts = [reply.text for reply in settle(kit, 2.5)]
+        assert "More detail for: and how do I clean a small cut" in texts
+        assert "More detail for: how do I splint an arm" not in texts

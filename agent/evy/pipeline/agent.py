@@ -174,7 +174,11 @@ class Agent:
         while not self._followups.empty():
             message, reply = self._followups.get_nowait()
             self._followups_running -= 1
-            if reply is not None:
+            if reply is not None and inbox.written_since(self.store, message.sender, message.message_id):
+                # The conversation has moved on ("he is breathing now"): more CPR detail would contradict it.
+                log.info("follow-up to message %d dropped: %s has written since", message.message_id,
+                         message.sender)
+            elif reply is not None:
                 self.queue_reply(message, reply, kind="followup")
         if self.mesh is not None:
             self._mesh_hand_overs()

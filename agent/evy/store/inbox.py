@@ -150,6 +150,12 @@ def mark_handled(db, message_id: int, verdict: str, now: float | None = None) ->
                (verdict, time.time() if now is None else now, message_id))
 
 
+def written_since(store: Store, sender: str, message_id: int) -> bool:
+    """Whether ``sender`` has sent a message after message ``message_id``."""
+    return store.db.execute("SELECT 1 FROM messages WHERE sender = ? AND id > ? LIMIT 1",
+                            (sender, message_id)).fetchone() is not None
+
+
 def recent_from(store: Store, sender: str, since: float) -> list[tuple[float, str]]:
     """(received_at, text) of handled messages from one sender since ``since`` (rate limit, loop breaker)."""
     rows = store.db.execute(
