@@ -127,6 +127,8 @@ def test_gammu_decodes_our_submits(recipient, text, smsc, ref_bits, concat_ref):
 def test_gammu_decodes_our_delivers(sender, text, encoding, moment, quarters, concat):
     if encoding is Encoding.GSM7 and not gsm7.is_gsm7(text):
         encoding = Encoding.UCS2
+    # One DELIVER is one SMS: 60 characters outside the BMP are 120 UTF-16 units, more than 70 fit.
+    assume(encoding is not Encoding.UCS2 or len(text.encode("utf-16-be")) + (6 if concat else 0) <= 140)
     data = text.encode("utf-8")[:100] if encoding is Encoding.BIT8 else b""
     if data:
         text = data.decode("latin-1")
