@@ -10,6 +10,7 @@ The ``test`` split is held out: tune on ``train`` and ``dev``, report ``test``.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 import tomllib
 from collections import Counter, defaultdict
@@ -21,9 +22,11 @@ from pathlib import Path
 from evy.compress import compress, needs_ucs2
 from evy.config import Config
 from evy.evaluate.errors import EvalError
+from evy.pipeline.conversation import Conversation
 from evy.protocols import library
 from evy.responder.base import Inbound
 from evy.responder.brain import BrainResponder
+from evy.store import Store
 
 SPLITS = ("train", "dev", "test")
 CATEGORIES = ("medical", "fire", "flood", "earthquake", "storm", "trapped", "violence", "hazmat",
@@ -113,6 +116,7 @@ class Scored:
     dangerous: tuple[str, ...]  # contraindications of the real situation the reply contains
     names_number: bool
     sms: int
+    questions: int  # questions the reply asks back
     ms: float
 
 
@@ -138,20 +142,25 @@ def _fit(expected: str, got: str) -> str:
 
 
 def score(messages: list[Message], config: Config) -> list[Scored]:
+    """Each message as the first of its own case, answered as the agent answers it (the conversation around
+    the responder: the protocol, its one question, the case code), on a scratch database."""
     responder = BrainResponder(config, llm=False)
     results = []
-    for number, message in enumerate(messages, start=1):
-        inbound = Inbound(number, "+10000000000", message.text, datetime.now(UTC))
-        start = time.perf_counter()
-        reply = responder.respond(inbound)
-        elapsed = (time.perf_counter() - start) * 1000
-        got = _protocol_of(reply.sources)
-        expected = message.protocol
-        known = expected in set(library.keys())
-        dangerous = tuple(library.contraindications(reply.text, message.language, [expected])) if known else ()
-        results.append(Scored(message, reply.text, got, reply.emergency, _fit(expected, got) if known else "wrong",
-                              dangerous, config.emergency_number in reply.text, _sms_sent(reply, message.text),
-                              elapsed))
+    with tempfile.TemporaryDirectory() as scratch, Store.open(Path(scratch) / "evy.db") as store:
+        conversation = Conversation(config, store, responder)
+        for number, message in enumerate(messages, start=1):
+            inbound = Inbound(number, f"+1{number:010d}", message.text, datetime.now(UTC))
+            start = time.perf_counter()
+            reply = conversation.answer(inbound).reply or responder.respond(inbound)
+            elapsed = (time.perf_counter() - start) * 1000
+            got = _protocol_of(reply.sources)
+            expected = message.protocol
+            known = expected in set(library.keys())
+            dangerous = tuple(library.contraindications(reply.text, message.language, [expected])) if known else ()
+            results.append(Scored(message, reply.text, got, reply.emergency,
+                                  _fit(expected, got) if known else "wrong", dangerous,
+                                  config.emergency_number in reply.text, _sms_sent(reply, message.text),
+                                  sum(line.rstrip().endswith("?") for line in reply.text.splitlines()), elapsed))
     return results
 
 
@@ -202,6 +211,8 @@ def summarise(results: list[Scored], *, details: bool = False) -> dict:
         "number_named_in_flagged": _rate(sum(r.flagged and r.names_number for r in results),
                                          sum(r.flagged for r in results)),
         "max_sms": max((r.sms for r in results), default=0),
+        "sms_per_first_reply": round(statistics.fmean(r.sms for r in results), 2) if results else None,
+        "questions_per_first_reply": round(statistics.fmean(r.questions for r in results), 2) if results else None,
         "first_reply_ms_median": round(statistics.median(r.ms for r in results), 3) if results else None,
         "by_language": {key: _figures(value) for key, value in sorted(by["language"].items())},
         "by_category": {key: _figures(value) for key, value in sorted(by["category"].items())},
