@@ -36,17 +36,16 @@ def _row(case: Case) -> tuple:
     return tuple(values[name] for name in COLUMNS)
 
 
-def latest_for(db: sqlite3.Connection | Store, sender: str) -> Case | None:
+def latest_for(store: Store, sender: str) -> Case | None:
     """The sender's most recently updated case, open or not."""
-    conn = db.db if isinstance(db, Store) else db
-    row = conn.execute(f"{_SELECT} WHERE sender = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
+    row = store.db.execute(f"{_SELECT} WHERE sender = ? ORDER BY updated_at DESC, id DESC LIMIT 1",
                        (sender,)).fetchone()
     return None if row is None else _case(row)
 
 
-def current(db: sqlite3.Connection | Store, sender: str, now: float, quiet_close: float) -> Case | None:
+def current(store: Store, sender: str, now: float, quiet_close: float) -> Case | None:
     """The open case a message from ``sender`` at ``now`` joins, or None (it opens a new one)."""
-    case = latest_for(db, sender)
+    case = latest_for(store, sender)
     return case if joins(case, now, quiet_close) else None
 
 
