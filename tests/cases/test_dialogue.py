@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from evy.cases.code import case_code
 from evy.cases.dialogue import next_turn, people_count, says_safe
 from evy.cases.state import Case, Status
-from evy.responder.base import Priority
-from evy.router import Triage
+from evy.messages import Priority
+from evy.triage import Triage
 
 NUMBER = "999"
 ROUTINE = Triage(emergency=False, category=None, topic=None, priority=Priority.ROUTINE, language="en")

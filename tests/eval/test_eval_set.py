@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from evy.evaluate import EvalSetError, load, parse
 from evy.evaluate.evalset import LANGUAGES
-from evy.router import CATEGORIES
+from evy.triage import CATEGORIES
 
 SHIPPED = Path(__file__).resolve().parents[2] / "eval" / "messages.toml"
 

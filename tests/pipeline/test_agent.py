@@ -156,7 +156,7 @@ def test_garbage_on_the_line_loses_nothing(kit):
 def test_emergency_reply_leaves_before_routine_ones(kit):
     kit.agent.stop()  # pause the loop: queue both, then let one flush decide the order
     time.sleep(0.2)
-    from evy.responder.base import Inbound, Priority, Reply
+    from evy.messages import Inbound, Priority, Reply
 
     now = __import__("datetime").datetime.now()
     for n, (sender, priority) in enumerate((("+254700000001", Priority.ROUTINE),
@@ -227,12 +227,12 @@ class SlowSecondOpinion:
         self.delay, self.fail = delay, fail
 
     def respond(self, message):
-        from evy.responder.base import Reply
+        from evy.messages import Reply
 
         return Reply("First steps: call 999.", wants_followup=True)
 
     def follow_up(self, message, first, deadline):
-        from evy.responder.base import Reply
+        from evy.messages import Reply
 
         time.sleep(self.delay)
         if self.fail:

@@ -10,8 +10,8 @@ import pytest
 
 from evy.cases.code import case_code
 from evy.config.loader import parse
+from evy.messages import Inbound, Priority
 from evy.pipeline.conversation import Conversation
-from evy.responder.base import Inbound, Priority
 from evy.responder.brain import BrainResponder
 from evy.store import Store
 from evy.store import cases as case_store

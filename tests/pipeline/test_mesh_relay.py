@@ -108,8 +108,8 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
     """A kit on the mesh (it holds the key, so its frames authenticate) relays replies to numbers no SMS can
     reach: the receiving kit rejects each, logs it and still sends the good relay that follows."""
     from evy.config import load
+    from evy.messages import Priority
     from evy.pipeline.meshlink import MeshLink
-    from evy.responder.base import Priority
 
     key = generate_key_file(tmp_path / "mesh.key")
     online = SimModem().start()

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from evy.config import parse
+from evy.messages import Inbound
 from evy.power import ResourceMonitor
 from evy.power.sim import SimulatedSource
-from evy.responder.base import Inbound
 from evy.responder.brain import BrainResponder
 from evy.responder.factory import make_responder
 from evy.responder.knowledge import Knowledge

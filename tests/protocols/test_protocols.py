@@ -23,9 +23,9 @@ from evy.protocols import (
 from evy.protocols.errors import ProtocolError
 from evy.protocols.library import STANDS_IN_FOR, UNIVERSAL_FALLBACKS, _library
 from evy.protocols.numbers import table
-from evy.router import CATEGORIES, LANGUAGES
-from evy.router.lexicon import default_lexicon
 from evy.sms import gsm7, segments
+from evy.triage import CATEGORIES, LANGUAGES
+from evy.triage.lexicon import default_lexicon
 
 MEDICAL_CASES = {"cpr", "choking", "bleeding", "burns", "drowning", "hypothermia", "heat_stroke", "fracture",
                  "snake_bite", "poisoning", "allergic_reaction", "seizure", "stroke", "diabetic", "childbirth"}

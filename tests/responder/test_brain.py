@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from evy.llm import LlmTimeout
-from evy.responder.base import Inbound, Priority, Reply
+from evy.messages import Inbound, Priority, Reply
 from evy.responder.brain import BrainResponder
 from evy.responder.knowledge import Knowledge
 from evy.responder.vetting import (

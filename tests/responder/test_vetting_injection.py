@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evy.messages import Inbound
 from evy.responder import vetting
-from evy.responder.base import Inbound
 from evy.responder.brain import BrainResponder
 
 NUMBER = "112"

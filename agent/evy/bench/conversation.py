@@ -38,12 +38,12 @@ def run(quick: bool) -> dict:
     from evy.cases.dialogue import next_turn
     from evy.cases.state import Case
     from evy.config import parse
+    from evy.messages import Inbound
     from evy.pipeline.conversation import Conversation
-    from evy.responder.base import Inbound
     from evy.responder.brain import BrainResponder
-    from evy.router import triage
     from evy.store import Store
     from evy.store import cases as case_store
+    from evy.triage import triage
 
     rounds = 5 if quick else 50
     context_us: list[float] = []

@@ -30,13 +30,13 @@ MESSAGES = [
 ]
 
 
-LABELLED = Path(__file__).resolve().parents[3] / "tests" / "router" / "data"
+LABELLED = Path(__file__).resolve().parents[3] / "tests" / "triage" / "data"
 
 
 def accuracy(cases: list[list]) -> dict:
     """Agreement with labelled SMS: category, life threat (recall and precision), emergency, language."""
-    from evy.responder.base import Priority
-    from evy.router import triage
+    from evy.messages import Priority
+    from evy.triage import triage
 
     right_category = right_language = right_emergency = 0
     life_true = life_found = life_flagged = 0
@@ -67,11 +67,11 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run(quick: bool) -> dict:
     from evy.config import parse
-    from evy.responder.base import Inbound
+    from evy.messages import Inbound
     from evy.responder.brain import BrainResponder
-    from evy.router import triage
-    from evy.router.lexicon import default_lexicon
-    from evy.router.model import default_model
+    from evy.triage import triage
+    from evy.triage.lexicon import default_lexicon
+    from evy.triage.model import default_model
 
     started = time.perf_counter()
     lexicon = default_lexicon()

@@ -20,8 +20,8 @@ from evy.cases.code import case_code
 from evy.cases.location import Location, find_location
 from evy.cases.state import Case, escalate, sender_safe
 from evy.protocols import library
-from evy.router import Triage
-from evy.router.normalize import fold, tokens
+from evy.triage import Triage
+from evy.triage.normalize import fold, tokens
 
 WHERE = "where"
 PEOPLE = "people"

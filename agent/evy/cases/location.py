@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from evy.router.normalize import fold
+from evy.triage.normalize import fold
 
 
 @dataclass(frozen=True)

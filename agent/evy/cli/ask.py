@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from evy.cli import print_json
 from evy.config import load
-from evy.responder.base import Inbound, Priority, Reply
+from evy.messages import Inbound, Priority, Reply
 from evy.responder.errors import ResponderError
 
 _SENDER = re.compile(r"^\+?[0-9]{3,20}$")
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def ask(args: argparse.Namespace) -> int:
     from evy.compress import compress, needs_ucs2
     from evy.responder.brain import BrainResponder
-    from evy.router import triage
+    from evy.triage import triage
 
     text = " ".join(args.text).strip()
     if not text:

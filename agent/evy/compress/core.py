@@ -47,7 +47,7 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
         raise CompressError(f"max_segments must be 1-{MAX_BUDGET}, got {max_segments!r}")
     _, naive = segments.count(text)
     if language is None:
-        from evy.router import triage
+        from evy.triage import triage
 
         language = triage(text[:400]).language
 

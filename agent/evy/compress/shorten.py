@@ -10,7 +10,7 @@ from importlib import resources
 
 from evy.compress.errors import CompressError
 from evy.compress.translit import to_gsm7
-from evy.router.normalize import fold
+from evy.triage.normalize import fold
 
 # A key written without accents also matches the accented text ("E importante" matches "É importante").
 _VARIANTS = {"a": "aàáâãäå", "e": "eèéêë", "i": "iìíîï", "o": "oòóôõöø", "u": "uùúûü", "c": "cç", "n": "nñ"}

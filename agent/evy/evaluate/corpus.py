@@ -22,9 +22,9 @@ from pathlib import Path
 from evy.compress import compress, needs_ucs2
 from evy.config import Config
 from evy.evaluate.errors import EvalError
+from evy.messages import Inbound
 from evy.pipeline.conversation import Conversation
 from evy.protocols import library
-from evy.responder.base import Inbound
 from evy.responder.brain import BrainResponder
 from evy.store import Store
 

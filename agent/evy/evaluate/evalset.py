@@ -14,7 +14,7 @@ from typing import Any
 from evy.errors import read_text
 from evy.evaluate.errors import EvalSetError
 from evy.evaluate.folding import fold, fold_pattern
-from evy.router import CATEGORIES
+from evy.triage import CATEGORIES
 
 LANGUAGES = ("en", "es", "fr", "pt")
 NUMBER_TOKEN = "{number}"  # in a pattern: the configured emergency number

@@ -10,7 +10,7 @@ from evy.evaluate.errors import EvalError
 from evy.evaluate.evalset import NUMBER_TOKEN, Case
 from evy.evaluate.runner import Answer
 from evy.evaluate.scoring import Score, score
-from evy.router import triage
+from evy.triage import triage
 
 _FOREIGN_NUMBER = re.compile(r"(?<!\d)(\d{3})(?!\d)")
 

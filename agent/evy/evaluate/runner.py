@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from evy.compress import compress, needs_ucs2
 from evy.config import Config
 from evy.evaluate.evalset import Case
-from evy.responder.base import Inbound, Reply
+from evy.messages import Inbound, Reply
 from evy.sms import segments
 
 log = logging.getLogger(__name__)

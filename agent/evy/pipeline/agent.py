@@ -21,6 +21,7 @@ from dataclasses import replace
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
+from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
 from evy.pipeline.crash import crashpoint
@@ -28,7 +29,7 @@ from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
-from evy.responder.base import Inbound, Priority, Reply, Responder
+from evy.responder.base import Responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver

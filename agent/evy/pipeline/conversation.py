@@ -16,11 +16,12 @@ from evy.cases.dialogue import Turn, next_turn
 from evy.cases.state import Case
 from evy.compress import compress
 from evy.config import Config
+from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.crash import crashpoint
-from evy.responder.base import Inbound, Priority, Reply, Responder
-from evy.router import triage
+from evy.responder.base import Responder
 from evy.store import Store
 from evy.store import cases as case_store
+from evy.triage import triage
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from evy.mesh.frames import Priority as MeshPriority
 from evy.mesh.messages import Beacon, SmsRelay
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
+from evy.messages import Priority
 from evy.power.resources import ResourceMonitor
-from evy.responder.base import Priority
 from evy.sms import address
 from evy.sms.errors import CodecError
 

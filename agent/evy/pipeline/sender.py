@@ -15,9 +15,9 @@ import time
 
 from evy.compress import compress
 from evy.config import Config
+from evy.messages import Priority
 from evy.pipeline.crash import crashpoint
 from evy.pipeline.meshlink import MeshLink
-from evy.responder.base import Priority
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError

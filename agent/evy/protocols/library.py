@@ -15,7 +15,7 @@ A protocol (``[protocol.KEY]``) is the first reply to a case and the steps that 
 A file also holds ``[phrase]`` (short phrases; ``generic_number``), ``[ask]`` (the questions that belong
 to no one protocol: ``location``, ``people``), ``[answer]`` (answer class -> the folded
 words people reply with), ``[negation]`` (``cues`` and scope ``resets`` for the must_not check) and
-``[discreet] must_not``. Keys are the router's topics and categories, the finer protocols the triage can
+``[discreet] must_not``. Keys are triage's topics and categories, the finer protocols the triage can
 map to, and ``general`` for a message that is none of them.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from evy.protocols.errors import ProtocolError
 from evy.protocols.safety import Negation, alarming, violations
-from evy.router.normalize import tokens
+from evy.triage.normalize import tokens
 
 NUMBER_FIELD = "{number}"
 FALLBACK_LANGUAGE = "en"
@@ -326,7 +326,7 @@ def _find(key: str, language: str) -> tuple[str, _Protocol]:
 def lookup(key: str | None, language: str, number: str) -> Protocol:
     """The protocol ``key`` in ``language`` (English if that language lacks it), naming ``number``.
 
-    ``key`` None gives the general help text. An unknown key is an error: the router and the library
+    ``key`` None gives the general help text. An unknown key is an error: triage and the library
     must agree on names, and a test checks that they do.
     """
     if not number:

@@ -6,7 +6,7 @@ It is the floor every other responder stands on: no model, no index, no I/O, sam
 from __future__ import annotations
 
 from evy.config import Config
-from evy.responder.base import Inbound, Priority, Reply
+from evy.messages import Inbound, Priority, Reply
 
 
 class BasicResponder:

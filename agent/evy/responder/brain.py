@@ -21,16 +21,16 @@ from typing import Any
 
 from evy.compress import compress, to_gsm7
 from evy.config import Config
+from evy.messages import Inbound, Reply
 from evy.power import UNLIMITED, Budget, ResourceMonitor
 from evy.protocols import for_triage, name_the_number, phrase
 from evy.protocols.library import GENERAL
 from evy.responder import vetting
-from evy.responder.base import Inbound, Reply
 from evy.responder.knowledge import Knowledge
-from evy.router import Mentions, Triage, mentions, triage
-from evy.router.lexicon import default_lexicon
-from evy.router.model import default_model
 from evy.sms import segments
+from evy.triage import Mentions, Triage, mentions, triage
+from evy.triage.lexicon import default_lexicon
+from evy.triage.model import default_model
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from evy.protocols.library import GENERAL, contraindications, stands_in_for
-from evy.router import triage
-from evy.router.normalize import fold, tokens
+from evy.triage import triage
+from evy.triage.normalize import fold, tokens
 
 _NUMBER = re.compile(r"\d+")
 # Digits that may be one phone number: an optional +, then digits joined by spaces, dots, dashes or brackets.

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from evy.responder.base import Inbound
+from evy.messages import Inbound
 from evy.sms.message import Deliver
 from evy.store.db import Store
 

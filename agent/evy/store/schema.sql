@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS messages (
     incomplete  INTEGER NOT NULL DEFAULT 0,
     received_at REAL    NOT NULL,
     state       TEXT    NOT NULL DEFAULT 'new',
-    verdict     TEXT,                        -- what the guards/router decided, for `evy status` and audits
+    verdict     TEXT,                        -- what the guards/triage decided, for `evy status` and audits
     handled_at  REAL
 );
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state, received_at);

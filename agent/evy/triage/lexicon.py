@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from evy.router.errors import LexiconError
-from evy.router.normalize import tokens
+from evy.triage.errors import LexiconError
+from evy.triage.normalize import tokens
 
 CATEGORIES = (
     "medical", "fire", "flood", "earthquake", "storm", "trapped", "violence", "hazmat",
@@ -106,7 +106,7 @@ def _strings(value: object, where: str) -> list[str]:
 
 
 def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
-    where = f"router/data/{language}.toml"
+    where = f"triage/data/{language}.toml"
     for kind in ("marker", *CUES):
         key = "markers" if kind == "marker" else kind
         for phrase in _strings(data.get(key, []), f"{where}: {key}"):
@@ -162,11 +162,11 @@ def compile_lexicon(files: dict[str, str], guests: dict[str, str] | None = None)
     """Compile language data files (language code -> TOML text), and guest language files, into one index."""
     lexicon = Lexicon(languages=tuple(sorted(files)))
     for language, text in sorted(files.items()):
-        data = _load(language, text, f"router/data/{language}.toml")
+        data = _load(language, text, f"triage/data/{language}.toml")
         lexicon.names[language] = str(data.get("name", language))
         _add_language(lexicon, language, data)
     for language, text in sorted((guests or {}).items()):
-        where = f"router/data/guest/{language}.toml"
+        where = f"triage/data/guest/{language}.toml"
         data = _load(language, text, where)
         if data.get("answer_in") not in lexicon.languages:
             raise LexiconError(f"{where}: `answer_in` must be one of {', '.join(lexicon.languages)}")
@@ -183,16 +183,16 @@ def compile_lexicon(files: dict[str, str], guests: dict[str, str] | None = None)
 
 @cache
 def default_lexicon() -> Lexicon:
-    """Every language file shipped in ``evy/router/data``."""
+    """Every language file shipped in ``evy/triage/data``."""
     files, guests = data_files()
     if not files:
-        raise LexiconError("router/data: no language files")
+        raise LexiconError("triage/data: no language files")
     return compile_lexicon(files, guests)
 
 
 def data_files() -> tuple[dict[str, str], dict[str, str]]:
     """The shipped language files and guest language files: code -> TOML text."""
-    folder = resources.files("evy.router").joinpath("data")
+    folder = resources.files("evy.triage").joinpath("data")
 
     def read(where) -> dict[str, str]:
         if not where.is_dir():

@@ -1,4 +1,4 @@
-"""Triage against labelled field-style SMS in four languages (see tests/router/data/*.toml)."""
+"""Triage against labelled field-style SMS in four languages (see tests/triage/data/*.toml)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import pairwise
 
-from evy.router.lexicon import CUES, Hit
+from evy.triage.lexicon import CUES, Hit
 
 PIECE = 4
 MIN_PIECE_WORD = 4  # shorter words are their own piece

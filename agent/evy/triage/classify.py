@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from evy.responder.base import Priority
-from evy.router.features import evidence, features
-from evy.router.lexicon import (
+from evy.messages import Priority
+from evy.triage.features import evidence, features
+from evy.triage.lexicon import (
     CUES,
     FUZZY_MIN_LENGTH,
     INFORMATIONAL,
@@ -24,8 +24,8 @@ from evy.router.lexicon import (
     Lexicon,
     default_lexicon,
 )
-from evy.router.model import Scores, default_model
-from evy.router.normalize import tokens
+from evy.triage.model import Scores, default_model
+from evy.triage.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
 CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory

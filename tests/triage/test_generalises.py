@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from evy.router import triage
+from evy.triage import triage
 
 # text, language, emergency, the routes that fit (topic, or the category when unsure)
 REPORTS = [

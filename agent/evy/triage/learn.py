@@ -1,4 +1,4 @@
-"""Train the triage model from labelled SMS: ``python -m evy.router.learn [--corpus DIR] [--splits ...]``.
+"""Train the triage model from labelled SMS: ``python -m evy.triage.learn [--corpus DIR] [--splits ...]``.
 
 The examples the agent carries are ``data/learned/examples.jsonl``: the ``train`` and ``dev`` splits of
 the labelled corpus (``--corpus DIR`` copies them from the corpus folder; the held-out ``test`` split is
@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from evy.router.features import EVIDENCE
-from evy.router.lexicon import CATEGORIES, Lexicon, compile_lexicon, data_files
-from evy.router.model import FORMAT, MODEL_FILE
-from evy.router.triage import read
+from evy.triage.classify import read
+from evy.triage.features import EVIDENCE
+from evy.triage.lexicon import CATEGORIES, Lexicon, compile_lexicon, data_files
+from evy.triage.model import FORMAT, MODEL_FILE
 
 LEARNED = Path(__file__).parent / "data" / "learned"
 EXAMPLES = ("examples.jsonl", "extra.jsonl")
@@ -145,7 +145,7 @@ def _fit(matrix, target, proofs, balance=None, l2=L2):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evy.router.learn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m evy.triage.learn", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="copy the train and dev splits of this corpus folder first")
     parser.add_argument("--splits", default=",".join(TRAINING_SPLITS),
                         help="learn from these splits only (train: to measure on dev)")

@@ -1,10 +1,10 @@
-"""The router's error tree."""
+"""Triage's error tree."""
 
 from evy.errors import EvyError
 
 
 class RouterError(EvyError):
-    """Base class of every router error."""
+    """Base class of every triage error."""
 
 
 class LexiconError(RouterError, ValueError):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from evy.router import learn, triage
-from evy.router.errors import LexiconError
-from evy.router.lexicon import compile_lexicon
-from evy.router.model import default_model, parse
+from evy.triage import learn, triage
+from evy.triage.errors import LexiconError
+from evy.triage.lexicon import compile_lexicon
+from evy.triage.model import default_model, parse
 
 REPO = Path(__file__).resolve().parents[2]
 HELD_OUT = REPO / "eval" / "corpus"
@@ -74,7 +74,7 @@ def test_the_model_is_the_one_its_examples_and_lexicons_make():
     model = default_model()
     assert model is not None
     assert model.digest == learn.digest(), (
-        "router/data/learned/model.json is stale: run `python -m evy.router.learn` after editing a lexicon "
+        "triage/data/learned/model.json is stale: run `python -m evy.triage.learn` after editing a lexicon "
         "or the examples")
 
 

@@ -1,5 +1,5 @@
 """The learned part of the triage: two linear models over a message's features (``features.py``), trained
-offline on labelled SMS (``python -m evy.router.learn``) and shipped as ``data/learned/model.json``.
+offline on labelled SMS (``python -m evy.triage.learn``) and shipped as ``data/learned/model.json``.
 
 - ``emergency``: the probability that the message reports a danger here and now (logistic);
 - ``protocol``: a probability for each protocol key a message can need (softmax), the category keys
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from evy.router.errors import LexiconError
-from evy.router.features import EVIDENCE
+from evy.triage.errors import LexiconError
+from evy.triage.features import EVIDENCE
 
 MODEL_FILE = "model.json"
 FORMAT = 1
@@ -72,7 +72,7 @@ def parse(text: str) -> Model:
     try:
         data = json.loads(text)
         if data["format"] != FORMAT:
-            raise LexiconError(f"router/data/learned/{MODEL_FILE}: format {data['format']}, expected {FORMAT}")
+            raise LexiconError(f"triage/data/learned/{MODEL_FILE}: format {data['format']}, expected {FORMAT}")
         classes = tuple(data["classes"])
         weights = {name: (float(row[0]), tuple((int(row[i]), float(row[i + 1])) for i in range(1, len(row), 2)))
                    for name, row in data["weights"].items()}
@@ -82,13 +82,13 @@ def parse(text: str) -> Model:
         return Model(classes, float(data["emergency_bias"]), tuple(map(float, data["protocol_bias"])), weights,
                      evidence, str(data["digest"]))
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise LexiconError(f"router/data/learned/{MODEL_FILE}: not a triage model: {exc}") from None
+        raise LexiconError(f"triage/data/learned/{MODEL_FILE}: not a triage model: {exc}") from None
 
 
 @cache
 def default_model() -> Model | None:
     """The shipped model, or None when there is none (the rules then decide alone)."""
-    path = resources.files("evy.router").joinpath("data", "learned", MODEL_FILE)
+    path = resources.files("evy.triage").joinpath("data", "learned", MODEL_FILE)
     if not path.is_file():
         return None
     return parse(path.read_text("utf-8"))

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evy.responder.base import Priority
-from evy.router import CATEGORIES, LANGUAGES, Triage, triage
-from evy.router.errors import LexiconError
-from evy.router.lexicon import compile_lexicon, default_lexicon
+from evy.messages import Priority
+from evy.triage import CATEGORIES, LANGUAGES, Triage, triage
+from evy.triage.errors import LexiconError
+from evy.triage.lexicon import compile_lexicon, default_lexicon
 
 LT = Priority.LIFE_THREATENING
 EM = Priority.EMERGENCY
@@ -164,7 +164,7 @@ def test_any_text_triages_without_error(text):
 
 
 def test_mentions_lists_every_topic_and_category_touched():
-    from evy.router import mentions
+    from evy.triage import mentions
 
     found = mentions("my son fell through ice not breathing")
     assert {"cpr", "drowning", "hypothermia"} <= found.topics and "medical" in found.categories

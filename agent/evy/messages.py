@@ -1,0 +1,43 @@
+"""The value types every layer shares: a whole inbound message, a reply, and the one queue priority.
+
+This is the ground floor: it imports nothing from evy, and everything above may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Queue order everywhere: a lower value leaves first."""
+
+    LIFE_THREATENING = 0
+    EMERGENCY = 1
+    COMMAND = 2
+    ROUTINE = 3
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A whole inbound message (multipart already reassembled) as triage sees it."""
+
+    message_id: int
+    sender: str
+    text: str
+    received_at: datetime
+    incomplete: bool = False  # some parts never arrived before the multipart timeout
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Text to send back, uncompressed; the pipeline compresses it into the SMS budget."""
+
+    text: str
+    priority: Priority = Priority.ROUTINE
+    emergency: bool = False
+    category: str | None = None
+    sources: tuple[str, ...] = field(default=())
+    max_segments: int = 3
+    wants_followup: bool = False  # the responder has more to say through follow_up()
