@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from evy.pipeline.kit import ReceivedReply, SimulatedKit
     from evy.store import Store
-    from evy.store.conversation import AnsweredMessage
+    from evy.store.answered import AnsweredMessage
 
 LINK_WAIT = 5.0  # seconds a reply on the phone may wait for the agent to record it as sent
 QUOTE_CHARS = 40
@@ -91,7 +91,7 @@ class Transcript:
 
     def _print_new(self, store: Store) -> None:
         from evy.pipeline.kit import join_replies
-        from evy.store.conversation import answered_by_part, unanswered_after
+        from evy.store.answered import answered_by_part, unanswered_after
 
         replies = join_replies(list(self.kit.sim.sent))
         while self._printed < len(replies) and replies[self._printed].complete:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from evy.power.resources import Resources
+from evy.power.reading import Resources
 
 Limit = Literal["battery", "memory"]
 

@@ -38,6 +38,21 @@ class PowerReading:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Resources:
+    """A snapshot of what the kit has to spend: the battery reading and free memory (None: unknown)."""
+
+    power: PowerReading
+    free_mb: int | None
+
+    @property
+    def battery_pct(self) -> int | None:
+        return self.power.battery_pct
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"power": self.power.to_dict(), "free_mb": self.free_mb}
+
+
 class PowerSource(abc.ABC):
     """A battery monitor. Open it (or use it as a context manager), then :meth:`read` as often as needed."""
 

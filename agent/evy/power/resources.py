@@ -1,4 +1,6 @@
-"""A snapshot of what the kit has to spend (battery and free memory), and a monitor that takes it cheaply."""
+"""The monitor that takes snapshots of what the kit has to spend (battery and free memory) cheaply, and the
+budget it decides from them (the snapshot type lives in :mod:`evy.power.reading`, the rules in
+:mod:`evy.power.policy`)."""
 
 from __future__ import annotations
 
@@ -6,33 +8,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evy.power.errors import PowerError
 from evy.power.memory import MEMINFO, available_mb
-from evy.power.reading import PowerReading, PowerSource
-
-if TYPE_CHECKING:
-    from evy.power.policy import Budget
+from evy.power.policy import Budget, decide
+from evy.power.reading import PowerReading, PowerSource, Resources
 
 log = logging.getLogger("evy.power")
 
 MAX_AGE_S = 5.0  # a gauge changes slowly; reading it per message would only add I2C traffic
-
-
-@dataclass(frozen=True)
-class Resources:
-    power: PowerReading
-    free_mb: int | None
-
-    @property
-    def battery_pct(self) -> int | None:
-        return self.power.battery_pct
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"power": self.power.to_dict(), "free_mb": self.free_mb}
 
 
 class ResourceMonitor:
@@ -63,8 +50,6 @@ class ResourceMonitor:
     def budget(self, reclaimable_mb: int = 0) -> Budget:
         """The current budget. ``reclaimable_mb``: memory the model already holds, which it would not need
         again, counted as free (otherwise a loaded model would forbid itself)."""
-        from evy.power.policy import decide
-
         resources = self.snapshot()
         if reclaimable_mb and resources.free_mb is not None:
             resources = replace(resources, free_mb=resources.free_mb + reclaimable_mb)
