@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from evy.pipeline.crash import POINTS
+from evy.crash import POINTS
 from evy.pipeline.kit import join_replies
 from evy.sms.simmodem import SimModem
 from evy.store import Store

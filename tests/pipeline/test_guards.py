@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from evy.config import parse
 from evy.pipeline.commands import Command, command_reply, parse_command
-from evy.pipeline.guards import Guards, Verdict, set_opted_out
+from evy.pipeline.guards import Guards, Verdict
 from evy.pipeline.kit import SimulatedKit, join_replies
 from evy.pipeline.msisdn import CALLING_CODES, TRUNK_PREFIXES, normalise, same_subscriber
 from evy.sms.message import Deliver, Encoding
 from evy.store import Store, inbox
+from evy.store.optouts import set_opted_out
 
 
 @pytest.mark.parametrize(("text", "command"), [

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evy.sms.message import Concat, Deliver, Encoding, StatusReport
-from evy.store import Store, StoreError, inbox, outbox
+from evy.store import Store, StoreError, counters, inbox, outbox
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -136,11 +136,27 @@ def test_retention_keeps_unanswered_and_recent(store):
     assert store.db.execute("SELECT text FROM messages").fetchall()[0][0] == "new"
 
 
-def test_concat_counter_survives_reopen(tmp_path):
+def next_concat_ref(store: Store) -> int:
+    with store.transaction() as db:
+        return counters.next_concat_ref(db)
+
+
+def test_concat_counter_survives_reopen_and_wraps_at_256(tmp_path):
     with Store.open(tmp_path / "a.db") as store:
-        assert [store.next_counter("ref", 256) for _ in range(3)] == [0, 1, 2]
+        assert [next_concat_ref(store) for _ in range(3)] == [0, 1, 2]
     with Store.open(tmp_path / "a.db") as store:
-        assert store.next_counter("ref", 256) == 3
+        assert next_concat_ref(store) == 3
+        assert [next_concat_ref(store) for _ in range(252)][-1] == 255
+        assert next_concat_ref(store) == 0
+
+
+def test_concat_counter_rolls_back_with_the_reply_it_was_taken_for(tmp_path):
+    with Store.open(tmp_path / "a.db") as store:
+        assert next_concat_ref(store) == 0
+        with pytest.raises(RuntimeError), store.transaction() as db:
+            assert counters.next_concat_ref(db) == 1
+            raise RuntimeError("the reply could not be queued")
+        assert next_concat_ref(store) == 1
 
 
 def test_corrupt_database_is_a_one_line_error(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evy.sms.message import Deliver, Encoding
-from evy.store import Store, StoreCorrupt, inbox, outbox
+from evy.store import Store, StoreCorrupt, inbox, modem_state, outbox
 from evy.store.report import status
 
 PHONE = "+254700000001"
@@ -56,7 +56,7 @@ def fill(path: Path, handled: int = 400) -> None:
                                     " VALUES (?, 'fire', 'gsm7', ?, 'handled', 'answered')", (PHONE, now)).lastrowid
             outbox.enqueue(db, message_id=message_id, kind="reply", recipient=PHONE, text="Get out, call 999",
                            encoding="gsm7", priority=0, parts=[("00AA", 1)])
-        store.set_modem_state(rejected_pin="hash-of-a-refused-pin")
+        modem_state.remember_rejected_pin(store, "hash-of-a-refused-pin")
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
@@ -74,7 +74,7 @@ def test_a_damaged_page_is_an_error_at_open_and_the_agent_recovers_what_can_be_r
         [entry] = outbox.due(store, now=time.time() + 1)
         assert entry.priority == 0 and [p.pdu for p in outbox.parts(store, entry.id)] == ["00AA"]
         assert store.db.execute("SELECT sender FROM optouts").fetchall()[0][0] == "+254799999999"
-        assert store.modem_state("rejected_pin") == "hash-of-a-refused-pin"
+        assert modem_state.rejected_pin(store) == "hash-of-a-refused-pin"
         handled = store.db.execute("SELECT COUNT(*) FROM messages WHERE state = 'handled'").fetchone()[0]
         assert 300 < handled < 401, "only the rows on the damaged page are lost"
         report = status(store)
@@ -204,7 +204,7 @@ def test_a_file_that_cannot_be_copied_to_memory_is_never_overwritten(tmp_path):
                                       timestamp=None), "00EE")
         assert store.persist(force=True)
         assert store.db.execute("SELECT sender FROM optouts").fetchall()[0][0] == "+254799999999"
-        assert store.modem_state("rejected_pin") == "hash-of-a-refused-pin"
+        assert modem_state.rejected_pin(store) == "hash-of-a-refused-pin"
         assert [r[0] for r in store.db.execute("SELECT text FROM parts")] == ["new while in memory"]
     finally:
         store.close()

@@ -159,32 +159,9 @@ def _timed_searches(index: Any, repeats: int) -> list[float]:
 def _synthetic_scale(tmp: Path, chunks: list, size: int, embedder: Any, repeats: int) -> dict[str, Any]:
     """Retrieval over ``size`` passages: real texts repeated for FTS5, random unit vectors for sqlite-vec
     (a KNN scan costs the same whatever the vectors hold), queries embedded for real."""
-    import sqlite_vec
+    from evy.rag.index import Index, build_synthetic
 
-    from evy.rag.index import _SCHEMA, FORMAT, Index
-    from evy.rag.sqlite import connect
-
-    path = tmp / "kb-synthetic.sqlite"
-    db = connect(path)
-    db.executescript(_SCHEMA)
-    rows = [(i, f"syn/{i}", c.language, c.topic, c.title, f"{c.text} ({i})", c.source, c.keywords)
-            for i, c in enumerate((chunks[i % len(chunks)] for i in range(size)), start=1)]
-    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
-    dims = embedder.dimensions
-    db.execute(f"CREATE VIRTUAL TABLE passages_vec USING vec0(id INTEGER PRIMARY KEY, "
-               f"embedding float[{dims}] distance_metric=cosine, language TEXT)")
-    rng = random.Random(7)
-
-    def unit() -> bytes:
-        vector = [rng.gauss(0, 1) for _ in range(dims)]
-        norm = sum(v * v for v in vector) ** 0.5
-        return sqlite_vec.serialize_float32([v / norm for v in vector])
-
-    db.executemany("INSERT INTO passages_vec VALUES (?, ?, ?)", [(r[0], unit(), r[2]) for r in rows])
-    db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("embed_model", embedder.name)])
-    db.commit()
-    db.close()
+    path = build_synthetic(tmp / "kb-synthetic.sqlite", chunks, size, embedder, random.Random(7))
     with Index.open(path, embedder) as index:
         times = _timed_searches(index, repeats)
     embed_times = []

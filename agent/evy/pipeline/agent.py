@@ -21,11 +21,11 @@ from dataclasses import replace
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
+from evy.crash import crashpoint
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
-from evy.pipeline.crash import crashpoint
-from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
+from evy.pipeline.guards import Guards, Verdict
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
@@ -33,8 +33,9 @@ from evy.responder.base import Responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
-from evy.store import Store, StoreError, held, inbox, outbox, report
+from evy.store import Store, StoreError, held, inbox, modem_state, outbox, report, unreadable
 from evy.store import cases as case_store
+from evy.store.optouts import is_opted_out, set_opted_out
 
 log = logging.getLogger("evy.agent")
 
@@ -153,7 +154,7 @@ class Agent:
 
     def quarantine(self, location: int | None, raw_pdu: str, reason: str) -> None:
         """An undecodable PDU: keep it raw (durably), then free its slot. Nothing is lost, nothing jams."""
-        self.store.keep_unreadable(raw_pdu, reason)
+        unreadable.keep(self.store, raw_pdu, reason)
         if self.store.durable:
             self.modem.delete(location)
         log.error("kept an undecodable message (storage slot %s) in the database: %s", location, reason)
@@ -323,5 +324,5 @@ class Agent:
         if status == self._recorded_status:
             return
         self._recorded_status = status
-        self.store.set_modem_state(state=status.state, signal="" if status.signal is None else str(status.signal),
-                                   operator=status.operator or "", last_error=status.last_error or "")
+        modem_state.record(self.store, state=status.state, signal="" if status.signal is None else str(status.signal),
+                           operator=status.operator or "", last_error=status.last_error or "")

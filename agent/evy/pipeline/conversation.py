@@ -16,8 +16,8 @@ from evy.cases.dialogue import Turn, next_turn
 from evy.cases.state import Case
 from evy.compress import compress
 from evy.config import Config
+from evy.crash import crashpoint
 from evy.messages import Inbound, Priority, Reply
-from evy.pipeline.crash import crashpoint
 from evy.responder.base import Responder
 from evy.store import Store
 from evy.store import cases as case_store

@@ -11,9 +11,7 @@ from enum import StrEnum
 from evy.config import Config
 from evy.pipeline.msisdn import home_calling_code, same_subscriber
 from evy.store import Store, inbox
-from evy.store.optouts import is_opted_out, set_opted_out
-
-__all__ = ["Guards", "Verdict", "is_opted_out", "set_opted_out"]
+from evy.store.optouts import is_opted_out
 
 
 class Verdict(StrEnum):

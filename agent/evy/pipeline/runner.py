@@ -11,17 +11,17 @@ import time
 from pathlib import Path
 
 from evy.config import Config
+from evy.crash import crashpoint
 from evy.errors import EvyError
 from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
-from evy.pipeline.crash import crashpoint
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.power.resources import ResourceMonitor
 from evy.responder.factory import make_responder
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
-from evy.store import Store, StoreCorrupt, StoreError, salvage
+from evy.store import Store, StoreCorrupt, StoreError, modem_state, salvage
 
 log = logging.getLogger("evy.run")
 
@@ -42,10 +42,10 @@ def remember_rejected_pin(config: Config, store: Store) -> None:
     pin = config["modem.pin"]
     if not pin:
         return
-    if store.modem_state("rejected_pin") == _pin_key(config):
+    if modem_state.rejected_pin(store) == _pin_key(config):
         modem_api.REJECTED_PINS.add((config["modem.port"], pin))
     elif (config["modem.port"], pin) in modem_api.REJECTED_PINS:
-        store.set_modem_state(durable=True, rejected_pin=_pin_key(config))
+        modem_state.remember_rejected_pin(store, _pin_key(config))
 
 
 def wait_for_a_human(stop: threading.Event, notifier: Notifier) -> None:
@@ -98,7 +98,7 @@ def start_mesh(config: Config, modem: modem_api.Modem, power: ResourceMonitor | 
 def note_modem_state(store: Store, **values: str) -> None:
     """Modem state for `evy status`; a store that cannot take it must not stop the modem from opening."""
     try:
-        store.set_modem_state(**values)
+        modem_state.record(store, **values)
     except StoreError as exc:
         log.warning("modem state not recorded: %s", exc)
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sqlite3
 import time
 
 from evy.compress import compress
 from evy.config import Config
+from evy.crash import crashpoint
 from evy.messages import Priority
-from evy.pipeline.crash import crashpoint
 from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
-from evy.store import Store, StoreError, outbox
+from evy.store import Store, StoreError, counters, outbox
+from evy.store.db import GuardedConnection
 
 log = logging.getLogger("evy.sender")
 USABLE = ("ready", "not-registered")  # modem states in which a send may be tried (not: down, resetting, ...)
@@ -38,11 +38,11 @@ class Sender:
         self._unrecorded: dict[tuple[int, int], int | None] = {}
         self._modem_failed = False  # since the last sweep of orphaned slots
 
-    def enqueue(self, db: sqlite3.Connection, *, message_id: int | None, kind: str, recipient: str, text: str,
+    def enqueue(self, db: GuardedConnection, *, message_id: int | None, kind: str, recipient: str, text: str,
                 priority: int, max_segments: int = 3, keep_ucs2: bool = False) -> int | None:
         """Compress and encode a text and queue it in the caller's transaction."""
         fitted = compress(text, max_segments=max_segments, keep_ucs2=keep_ucs2)
-        ref = self._next_concat_ref(db)
+        ref = counters.next_concat_ref(db)
         parts = pdu.encode_submit(
             recipient, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
             request_status_report=self.config["modem.status_reports"], encoding=fitted.encoding,
@@ -50,14 +50,6 @@ class Sender:
         return outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
                               encoding=str(fitted.encoding), priority=priority,
                               parts=[(p.hex, p.tpdu_length) for p in parts])
-
-    @staticmethod
-    def _next_concat_ref(db: sqlite3.Connection) -> int:
-        row = db.execute("SELECT value FROM counters WHERE name = 'concat_ref'").fetchone()
-        value = 0 if row is None else (row[0] + 1) % 256
-        db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
-                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (value,))
-        return value
 
     # -- after a crash ---------------------------------------------------------------------------------
     def recover(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import threading
 import time
@@ -123,6 +124,34 @@ def build(path: Path | str, chunks: list[corpus.Chunk], embedder: Embedder | Non
     languages = tuple(sorted({c.language for c in chunks}))
     return BuildReport(path, len(chunks), languages, embedder.name if embedder else None,
                        time.monotonic() - started)
+
+
+def build_synthetic(path: Path, chunks: list[corpus.Chunk], size: int, embedder: Embedder,
+                    rng: random.Random) -> Path:
+    """An index of ``size`` passages for the retrieval benchmark: real texts repeated for FTS5, random unit
+    vectors for sqlite-vec (a KNN scan costs the same whatever the vectors hold)."""
+    import sqlite_vec
+
+    db = connect(path)
+    db.executescript(_SCHEMA)
+    rows = [(i, f"syn/{i}", c.language, c.topic, c.title, f"{c.text} ({i})", c.source, c.keywords)
+            for i, c in enumerate((chunks[i % len(chunks)] for i in range(size)), start=1)]
+    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+    dims = embedder.dimensions
+    db.execute(f"CREATE VIRTUAL TABLE passages_vec USING vec0(id INTEGER PRIMARY KEY, "
+               f"embedding float[{dims}] distance_metric=cosine, language TEXT)")
+
+    def unit() -> bytes:
+        vector = [rng.gauss(0, 1) for _ in range(dims)]
+        norm = sum(v * v for v in vector) ** 0.5
+        return sqlite_vec.serialize_float32([v / norm for v in vector])
+
+    db.executemany("INSERT INTO passages_vec VALUES (?, ?, ?)", [(r[0], unit(), r[2]) for r in rows])
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("embed_model", embedder.name)])
+    db.commit()
+    db.close()
+    return path
 
 
 def _embed_all(embedder: Embedder, texts: list[str]) -> list[list[float]]:

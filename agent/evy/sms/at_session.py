@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from evy.pipeline.crash import crashpoint
+from evy.crash import crashpoint
 from evy.sms import cms
 from evy.sms.at_lines import LineReader, Urc, is_final, is_hex, parse_urc
 from evy.sms.errors import ModemRestarted, ModemTimeout, PortError

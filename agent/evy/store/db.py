@@ -318,32 +318,6 @@ class Store:
                 db.raw.execute("ROLLBACK")
             raise
 
-    def next_counter(self, name: str, modulo: int) -> int:
-        """A persistent rolling counter (concatenation references) so restarts never reuse one soon."""
-        with self.transaction() as db:
-            row = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-            value = 0 if row is None else (row[0] + 1) % modulo
-            db.execute("INSERT INTO counters(name, value) VALUES (?, ?) "
-                       "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
-        return value
-
-    def set_modem_state(self, durable: bool = False, **values: str) -> None:
-        now = time.time()
-        with self.transaction(durable=durable) as db:
-            db.executemany("INSERT INTO modem_state(key, value, at) VALUES (?, ?, ?) "
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value, at = excluded.at",
-                           [(k, v, now) for k, v in values.items()])
-
-    def modem_state(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM modem_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
-
-    def keep_unreadable(self, pdu: str, reason: str) -> None:
-        """A received PDU that does not decode, kept raw (durably) before its SIM slot is freed."""
-        with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO unreadable(pdu, reason, received_at) VALUES (?, ?, ?)",
-                       (pdu, reason, time.time()))
-
     def integrity_check(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 

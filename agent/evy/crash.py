@@ -1,5 +1,8 @@
 """Crash points for the crash tests: ``EVY_CRASH_AT=after_store`` (or ``after_store:3`` for the third time)
-makes the agent SIGKILL itself at that step, exactly like a power cut from the pipeline's point of view."""
+makes the agent SIGKILL itself at that step, exactly like a power cut from the pipeline's point of view.
+
+A ground-floor module (it imports nothing from evy): the pipeline and the modem session below it both mark
+their steps here."""
 
 from __future__ import annotations
 
