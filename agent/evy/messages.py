@@ -11,12 +11,18 @@ from enum import IntEnum
 
 
 class Priority(IntEnum):
-    """Queue order everywhere: a lower value leaves first."""
+    """Urgency and queue order everywhere (triage, the outbox, the mesh): a lower value is more urgent and
+    leaves first. The mesh carries three classes on air; ``evy.mesh.frames`` maps them at the wire."""
 
     LIFE_THREATENING = 0
     EMERGENCY = 1
     COMMAND = 2
     ROUTINE = 3
+    BACKGROUND = 4  # mesh beacons: the first to wait
+
+    @property
+    def emergency(self) -> bool:
+        return self <= Priority.EMERGENCY
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,46 @@ def test_associated_data_masks_exactly_the_relay_fields():
     expected[17] = expected[18] = 0  # next hop, relay
     expected[19:23] = bytes(4)  # hop tag
     assert aad == bytes(expected)
+
+
+# Sealed by the code before Priority became one enum (the mesh then had its own, higher = more urgent): the
+# frames on air must not change, and old frames must open the same.
+OLD_FRAMES = {
+    Priority.BACKGROUND: "22020000e5010000e54d0000006a000d550201eb9e9c405b64a894f6f431cc149659a5854c6efab3f28d175c94b"
+                         "38c87d8969414c269f8c0be9f4f0ea530e36c4c",
+    Priority.ROUTINE: "22020000e5010000e54d0000006a010d5502018203a2aa5b64a894f6f431cc149659a5854c6efab3f28d175c94b"
+                      "38c87d8969414c269f8c0beaaf4ee24a6238da2",
+    Priority.EMERGENCY: "22020000e5010000e54d0000006a020d550201f2fa6d245b64a894f6f431cc149659a5854c6efab3f28d175c94b"
+                        "38c87d8969414c269f8c0be196ebf4f74aef1f7",
+}
+SENT_AS = {Priority.LIFE_THREATENING: Priority.EMERGENCY, Priority.EMERGENCY: Priority.EMERGENCY,
+           Priority.COMMAND: Priority.ROUTINE, Priority.ROUTINE: Priority.ROUTINE,
+           Priority.BACKGROUND: Priority.BACKGROUND}
+
+
+def relay_frame(priority: Priority) -> Frame:
+    header = Header(Kind.SMS_RELAY, 0xE5000002, 0xE5000001, 77, 2, 3, True, priority, KEY.network_id, 0x02, 0x01)
+    return Frame(header, 9, 0, 1, b"+254700000000 boat on its way")
+
+
+@pytest.mark.parametrize("priority", list(Priority))
+def test_every_priority_goes_on_air_as_before(priority):
+    """One Priority everywhere (lower is more urgent); on air the old classes: 0 background, 1 routine,
+    2 emergency, so kits running the old code and this one understand each other."""
+    raw = seal(relay_frame(priority), KEY)
+    assert raw.hex() == OLD_FRAMES[SENT_AS[priority]]
+    assert raw[14] == {Priority.BACKGROUND: 0, Priority.ROUTINE: 1, Priority.EMERGENCY: 2}[SENT_AS[priority]]
+
+
+@pytest.mark.parametrize("priority", list(OLD_FRAMES))
+def test_old_frames_open_with_the_same_priority(priority):
+    opened = open_frame(bytes.fromhex(OLD_FRAMES[priority]), KEY)
+    assert opened.header.priority is priority
+    assert opened == relay_frame(priority)
+
+
+def test_an_unknown_priority_byte_is_malformed():
+    raw = bytearray(bytes.fromhex(OLD_FRAMES[Priority.ROUTINE]))
+    raw[14] = 3
+    with pytest.raises(MalformedFrame, match="unknown priority 3"):
+        parse_header(bytes(raw))

@@ -238,6 +238,22 @@ def test_emergency_traffic_uses_the_half_routine_traffic_leaves():
     assert node.counters.transmissions == 2 and routine in [m.message_id for m in sim.inbox[1]]
 
 
+def test_the_transmit_queue_sends_the_most_urgent_class_first():
+    """Lower Priority is more urgent; a life threat travels in the emergency class, in its turn."""
+    sim = make_sim(2, [(0, 1)])
+    node = sim.nodes[0]
+    node.send(BROADCAST, Alert(0, "on air first: the radio was idle"))
+    for text, priority in (("beacon-like", Priority.BACKGROUND), ("notice", Priority.ROUTINE),
+                           ("fire", Priority.LIFE_THREATENING), ("flood", Priority.EMERGENCY),
+                           ("help reply", Priority.COMMAND)):
+        node.send(BROADCAST, Alert(1, text), priority)
+    sim.clock.run_until(120)
+    assert [m.decoded().text for m in sim.inbox[1]] == [
+        "on air first: the radio was idle", "fire", "flood", "notice", "help reply", "beacon-like"]
+    assert [m.priority for m in sim.inbox[1]][1:] == [Priority.EMERGENCY, Priority.EMERGENCY, Priority.ROUTINE,
+                                                      Priority.ROUTINE, Priority.BACKGROUND]
+
+
 def test_duty_cycle_is_never_exceeded_under_overload():
     config = SimConfig(nodes=6, topology="line", loss=0.1, messages=400, seed=2, interval_s=2.0,
                        frequency_mhz=868.1, beacon_interval_s=0, settle_s=WINDOW_S)

@@ -6,7 +6,7 @@
          5    4  source node
          9    4  packet id (per-source counter, never reused: it is the CCM nonce together with the source)
         13    1  hop start (3 bits) | hop limit (3 bits) | want ack (1 bit) | reserved (1 bit)
-        14    1  priority
+        14    1  priority class (0 background, 1 routine, 2 emergency: see ON_AIR)
         15    2  network id hash
         17    1  next hop (last byte of the node that should relay; 0 = flood)
         18    1  relay node (last byte of the node that transmitted this copy)
@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from evy.mesh.errors import ForeignNetwork, ForgedFrame, MalformedFrame, PayloadTooLarge
 from evy.mesh.keys import NetworkKey
+from evy.messages import Priority
 
 VERSION = 2
 BROADCAST = 0xFFFFFFFF
@@ -68,14 +69,16 @@ class Kind(enum.IntEnum):
     OFFLOAD_RESPONSE = 6
 
 
-class Priority(enum.IntEnum):
-    BACKGROUND = 0  # beacons: first to wait
-    ROUTINE = 1
-    EMERGENCY = 2  # may use the half of the airtime allowance routine traffic leaves free
+# The priority byte on air: three classes, higher is more urgent (the reverse of Priority's order). An
+# emergency may use the half of the airtime allowance routine traffic leaves free.
+ON_AIR = {Priority.BACKGROUND: 0, Priority.ROUTINE: 1, Priority.COMMAND: 1, Priority.EMERGENCY: 2,
+          Priority.LIFE_THREATENING: 2}
+FROM_AIR = {0: Priority.BACKGROUND, 1: Priority.ROUTINE, 2: Priority.EMERGENCY}
 
-    @property
-    def emergency(self) -> bool:
-        return self is Priority.EMERGENCY
+
+def carried(priority: Priority) -> Priority:
+    """The priority as the mesh carries it: its class on air (LIFE_THREATENING travels as EMERGENCY)."""
+    return FROM_AIR[ON_AIR[priority]]
 
 
 HEADER = Struct(
@@ -120,6 +123,9 @@ class Header:
     relay: int = 0
     hop_tag: bytes = field(default=bytes(HOP_TAG_BYTES), compare=False)  # set by seal/reroute
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "priority", carried(self.priority))  # a header holds what goes on air
+
     @property
     def hops_taken(self) -> int:
         return self.hop_start - self.hop_limit
@@ -129,7 +135,7 @@ class Header:
             "version_kind": {"version": VERSION, "kind": int(self.kind)},
             "destination": self.destination, "source": self.source, "packet_id": self.packet_id,
             "flags": {"hop_start": self.hop_start, "hop_limit": self.hop_limit, "want_ack": self.want_ack},
-            "priority": int(self.priority), "network": self.network,
+            "priority": ON_AIR[self.priority], "network": self.network,
             "next_hop": self.next_hop, "relay": self.relay, "hop_tag": self.hop_tag,
         }
 
@@ -201,7 +207,7 @@ def parse_header(raw: bytes) -> Header:
         raise MalformedFrame(f"protocol version {version}, expected {VERSION}")
     if kind not in Kind._value2member_map_:
         raise MalformedFrame(f"unknown frame kind {kind}")
-    if fields.priority not in Priority._value2member_map_:
+    if fields.priority not in FROM_AIR:
         raise MalformedFrame(f"unknown priority {fields.priority}")
     flags = fields.flags
     if flags.hop_limit > flags.hop_start:
@@ -209,7 +215,7 @@ def parse_header(raw: bytes) -> Header:
     if fields.source in (0, BROADCAST) or fields.destination == 0:
         raise MalformedFrame("source or destination is a reserved node id")
     return Header(Kind(kind), fields.destination, fields.source, fields.packet_id, flags.hop_limit,
-                  flags.hop_start, bool(flags.want_ack), Priority(fields.priority), fields.network,
+                  flags.hop_start, bool(flags.want_ack), FROM_AIR[fields.priority], fields.network,
                   fields.next_hop, fields.relay, bytes(fields.hop_tag))
 
 

@@ -34,6 +34,7 @@ from evy.mesh.frames import (
     Header,
     Kind,
     Priority,
+    carried,
     node_byte,
     open_frame,
     parse_header,
@@ -226,6 +227,7 @@ class MeshNode:
         if destination in (0, self.node_id):
             raise MeshError(f"cannot send to {destination:#x}")
         parts = messages.split(body)
+        priority = carried(priority)  # queued, timed and relayed by the class it has on air
         message_id = self.state.next_packet_id()
         self.counters.originated += 1
         if destination != BROADCAST:
@@ -315,12 +317,12 @@ class MeshNode:
         return not self._busy and not self.queue_depth()
 
     def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[int], None] | None = None) -> _TxItem:
-        return self._push(_TxItem((-int(priority), next(self._order)), len(raw), priority, raw=raw,
+        return self._push(_TxItem((int(priority), next(self._order)), len(raw), priority, raw=raw,
                                   on_sent=on_sent))
 
     def _enqueue_built(self, length: int, build: Callable[[], bytes], priority: Priority,
                        on_sent: Callable[[int], None] | None = None) -> _TxItem:
-        return self._push(_TxItem((-int(priority), next(self._order)), length, priority, build=build,
+        return self._push(_TxItem((int(priority), next(self._order)), length, priority, build=build,
                                   on_sent=on_sent))
 
     def _push(self, item: _TxItem) -> _TxItem:

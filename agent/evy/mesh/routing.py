@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 
 from evy.mesh.airtime import Modulation
-from evy.mesh.frames import Priority
+from evy.messages import Priority
 
 SNR_MIN_DB, SNR_MAX_DB = -20.0, 10.0
 CW_MIN, CW_MAX = 3, 8  # contention window exponents: 8 … 256 slots
@@ -80,7 +80,7 @@ def contention_window(snr_db: float, priority: Priority, battery_pct: int | None
     strides; emergency traffic waits less; nodes short of power wait more, so others relay instead."""
     fraction = (min(max(snr_db, SNR_MIN_DB), SNR_MAX_DB) - SNR_MIN_DB) / (SNR_MAX_DB - SNR_MIN_DB)
     exponent = CW_MIN + round(fraction * (CW_MAX - CW_MIN))
-    if priority is Priority.EMERGENCY:
+    if priority.emergency:
         exponent -= 2
     if battery_pct is not None and battery_pct < params.low_battery_pct:
         exponent += 2
@@ -97,7 +97,7 @@ def should_flood_relay(priority: Priority, battery_pct: int | None, params: Rout
     """A node on its last reserves still relays emergencies, but no routine floods or beacons."""
     if battery_pct is None or battery_pct >= params.critical_battery_pct:
         return True
-    return priority is Priority.EMERGENCY
+    return priority.emergency
 
 
 def max_relay_delay(modulation: Modulation) -> float:

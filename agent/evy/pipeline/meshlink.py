@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evy.config import Config
-from evy.mesh.frames import Priority as MeshPriority
 from evy.mesh.messages import Beacon, SmsRelay
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
@@ -42,10 +41,6 @@ class RelayedSms:
     number: str
     text: str
     priority: Priority
-
-
-def mesh_priority(priority: Priority) -> MeshPriority:
-    return MeshPriority.EMERGENCY if priority <= Priority.EMERGENCY else MeshPriority.ROUTINE
 
 
 class MeshLink:
@@ -100,7 +95,7 @@ class MeshLink:
 
     def relay(self, gateway: int, number: str, text: str, priority: Priority) -> int:
         """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
-        return self._call(self._node.send, gateway, SmsRelay(number, text), mesh_priority(priority))
+        return self._call(self._node.send, gateway, SmsRelay(number, text), priority)
 
     def take_relays(self) -> list[RelayedSms]:
         return _drain(self._relays)
@@ -127,7 +122,7 @@ class MeshLink:
             if problem is not None:
                 log.warning("rejected an SMS relay from kit %#x: %s", message.source, problem)
                 return
-            priority = Priority.EMERGENCY if message.priority >= MeshPriority.EMERGENCY else Priority.ROUTINE
+            priority = Priority.EMERGENCY if message.priority.emergency else Priority.ROUTINE
             self._relays.put(RelayedSms(message.source, body.number, body.text, priority))
         else:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
