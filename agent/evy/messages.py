@@ -38,7 +38,8 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Reply:
-    """Text to send back, uncompressed; the pipeline compresses it into the SMS budget."""
+    """Text to send back. It is compressed into ``max_segments`` SMS once: by the sender, or, when ``fitted``,
+    already where it was written (the conversation packs a protocol step around its question)."""
 
     text: str
     priority: Priority = Priority.ROUTINE
@@ -47,3 +48,5 @@ class Reply:
     sources: tuple[str, ...] = field(default=())
     max_segments: int = 3
     wants_followup: bool = False  # the responder has more to say through follow_up()
+    keep: tuple[str, ...] = field(default=())  # what packing must never drop (the emergency number)
+    fitted: bool = False  # already compressed into max_segments: the sender only encodes it

@@ -226,12 +226,12 @@ class SlowSecondOpinion:
     def __init__(self, delay: float, fail: bool = False):
         self.delay, self.fail = delay, fail
 
-    def respond(self, message):
+    def respond(self, message, triaged=None):
         from evy.messages import Reply
 
         return Reply("First steps: call 999.", wants_followup=True)
 
-    def follow_up(self, message, first, deadline):
+    def follow_up(self, message, first, deadline, triaged=None):
         from evy.messages import Reply
 
         time.sleep(self.delay)

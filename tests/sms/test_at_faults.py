@@ -110,7 +110,7 @@ def test_invalid_index_reads_as_an_empty_slot_and_memory_full_names_its_action(s
 
 def test_a_wrong_pdu_length_is_refused_by_the_modem(sim, modem):
     good = part()
-    bad = pdu.SubmitPart(hex=good.hex, tpdu_length=good.tpdu_length + 1, message=good.message)
+    bad = pdu.SubmitPart(hex=good.hex, tpdu_length=good.tpdu_length + 1)
     with pytest.raises(CmsError) as caught:
         modem.send(bad)
     assert caught.value.code == 304 and sim.sent == []

@@ -28,9 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def ask(args: argparse.Namespace) -> int:
-    from evy.compress import compress, needs_ucs2
+    from evy.compress import as_sent, needs_ucs2
     from evy.responder.brain import BrainResponder
-    from evy.triage import triage
 
     text = " ".join(args.text).strip()
     if not text:
@@ -53,10 +52,8 @@ def ask(args: argparse.Namespace) -> int:
         brain.close()
 
     keep_ucs2 = needs_ucs2(text)
-    language = triage(text).language
-    reply = compress(first.text, max_segments=first.max_segments, keep_ucs2=keep_ucs2, language=language)
-    later = (compress(follow.text, max_segments=follow.max_segments, keep_ucs2=keep_ucs2, language=language)
-             if follow else None)
+    reply = as_sent(first, keep_ucs2=keep_ucs2)  # as the kit's sender compresses it
+    later = as_sent(follow, keep_ucs2=keep_ucs2) if follow else None
     sources = list(dict.fromkeys([*first.sources, *(follow.sources if follow else ())]))
     if args.json:
         print_json({

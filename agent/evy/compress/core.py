@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from evy.compress import packer, shorten
 from evy.compress.errors import CompressError
 from evy.compress.translit import needs_ucs2, to_gsm7
+from evy.messages import Reply
 from evy.sms import gsm7, segments
 from evy.sms.message import Encoding
 
@@ -66,6 +67,14 @@ def compress(text: str, *, max_segments: int = 3, keep_ucs2: bool = False,
         chosen, dropped = _pack(levels[-1], max_segments, keep)
     encoding, parts = segments.count(chosen)
     return Compressed(chosen, encoding, parts, len(text) - len(chosen), naive - parts, dropped)
+
+
+def as_sent(reply: Reply, *, keep_ucs2: bool = False) -> Compressed:
+    """A reply as the sender puts it on air: compressed here, once, unless it was fitted where it was written."""
+    if reply.fitted:
+        encoding, parts = segments.count(reply.text)
+        return Compressed(reply.text, encoding, parts, 0, 0)
+    return compress(reply.text, max_segments=reply.max_segments, keep_ucs2=keep_ucs2, keep=reply.keep)
 
 
 def _fits(max_segments: int):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from evy.compress import compress, needs_ucs2
+from evy.compress import as_sent, needs_ucs2
 from evy.config import Config
 from evy.evaluate.errors import EvalError
 from evy.messages import Inbound
@@ -123,7 +123,7 @@ class Scored:
 def _sms_sent(reply, asked: str) -> int:
     """How many SMS the reply takes as the agent sends it (the sender's own compression, GSM-7 unless the
     sender's script needs UCS-2)."""
-    return compress(reply.text, max_segments=reply.max_segments, keep_ucs2=needs_ucs2(asked)).segments
+    return as_sent(reply, keep_ucs2=needs_ucs2(asked)).segments
 
 
 def _protocol_of(sources: tuple[str, ...]) -> str:

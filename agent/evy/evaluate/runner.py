@@ -2,7 +2,7 @@
 
 The pipeline: ``make_responder(config).respond()`` (the immediate protocol reply), then ``follow_up()``
 with a deadline when the reply asks for one; each text compressed exactly as the agent's sender does
-(``compress(text, max_segments=..., keep_ucs2=needs_ucs2(message))``). The baseline: the same pinned model
+(``evy.compress.as_sent(reply, keep_ucs2=needs_ucs2(message))``). The baseline: the same pinned model
 through ``open_runtime(config).generate()`` with a plain system prompt, no retrieval, no templates and no
 compression, sent as the model wrote it.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from evy.compress import compress, needs_ucs2
+from evy.compress import as_sent, needs_ucs2
 from evy.config import Config
 from evy.evaluate.evalset import Case
 from evy.messages import Inbound, Reply
@@ -64,7 +64,7 @@ def _inbound(index: int, text: str) -> Inbound:
 
 def _fitted(reply: Reply, message_text: str):
     """The reply as the agent's sender queues it (evy.pipeline.sender.Sender.enqueue)."""
-    return compress(reply.text, max_segments=reply.max_segments, keep_ucs2=needs_ucs2(message_text))
+    return as_sent(reply, keep_ucs2=needs_ucs2(message_text))
 
 
 def run_pipeline(config: Config, cases: Iterable[Case], *, llm: bool, timeout: float,

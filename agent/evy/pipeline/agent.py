@@ -36,6 +36,7 @@ from evy.sms.message import Deliver
 from evy.store import Store, StoreError, held, inbox, modem_state, outbox, report, unreadable
 from evy.store import cases as case_store
 from evy.store.optouts import is_opted_out, set_opted_out
+from evy.triage import Triage
 
 log = logging.getLogger("evy.agent")
 
@@ -58,7 +59,7 @@ class Agent:
         self.notifier = Notifier()
         self.stop_event = threading.Event()
         self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
-        self._followup_jobs: queue.Queue[tuple[Inbound, Reply]] = queue.Queue()
+        self._followup_jobs: queue.Queue[tuple[Inbound, Reply, Triage | None]] = queue.Queue()
         # A daemon thread, not an executor: a follow-up still thinking must never hold up SIGTERM.
         self._worker = threading.Thread(target=self._follow_up_worker, name="evy-followup", daemon=True)
         self._last_retention = 0.0
@@ -213,9 +214,10 @@ class Agent:
                              opt_in=command is Command.START)
             return
         case: Case | None = None
+        triaged: Triage | None = None
         try:
             answered = self.conversation.answer(message)
-            reply, case = answered.reply, answered.case
+            reply, case, triaged = answered.reply, answered.case, answered.triaged
         except StoreError:
             raise  # the loop pauses and the message is answered once the store works again
         except Exception:  # a responder bug must not stop the kit answering: fall back to the template
@@ -229,7 +231,7 @@ class Agent:
         self.queue_reply(message, reply, kind="reply", keep_ucs2=needs_ucs2(message.text), case=case)
         if reply.wants_followup:
             self._followups_running += 1
-            self._followup_jobs.put((message, reply))
+            self._followup_jobs.put((message, reply, triaged))
 
     def _stop(self, message: Inbound) -> None:
         """STOP is free: always honoured, whatever the limits. It is confirmed once; a repeated STOP (an
@@ -242,10 +244,10 @@ class Agent:
 
     def _follow_up_worker(self) -> None:
         while True:
-            message, first = self._followup_jobs.get()
+            message, first, triaged = self._followup_jobs.get()
             extra = None
             try:
-                extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+                extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET, triaged)
             except Exception:
                 log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
             self._followups.put((message, extra))
@@ -261,8 +263,7 @@ class Agent:
                 case_store.save(db, replace(case, last_out_at=time.time()))
                 case_store.attach_message(db, message.message_id, case.id)
             self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
-                                text=reply.text, priority=int(reply.priority), max_segments=reply.max_segments,
-                                keep_ucs2=keep_ucs2)
+                                reply=reply, keep_ucs2=keep_ucs2)
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
             if kind == "reply":
@@ -274,7 +275,7 @@ class Agent:
             try:
                 with self.store.transaction() as db:
                     self.sender.enqueue(db, message_id=None, kind="relay", recipient=relayed.number,
-                                        text=relayed.text, priority=int(relayed.priority),
+                                        reply=Reply(relayed.text, priority=relayed.priority),
                                         keep_ucs2=needs_ucs2(relayed.text))
             except CodecError as exc:  # mesh input is untrusted: one bad relay must not stop the kit
                 log.warning("rejected an SMS relay from kit %#x: %s", relayed.source, exc)

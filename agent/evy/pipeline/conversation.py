@@ -21,13 +21,14 @@ from evy.messages import Inbound, Priority, Reply
 from evy.responder.base import Responder
 from evy.store import Store
 from evy.store import cases as case_store
-from evy.triage import triage
+from evy.triage import Triage, triage
 
 
 @dataclass(frozen=True)
 class Answer:
     reply: Reply | None
     case: Case
+    triaged: Triage  # the message's one triage, carried on to the follow-up
 
 
 class Conversation:
@@ -54,19 +55,19 @@ class Conversation:
         turn = next_turn(case, message.text, result, number=self.number, now=now,
                          reference=self.config["cases.kit_position"])
         if turn.text is None:
-            reply = self.responder.respond(message)
+            reply = self.responder.respond(message, result)
             if reply is not None and turn.case.emergency:  # a side question in an emergency keeps its rank
                 reply = replace(reply, priority=min(reply.priority, Priority(turn.case.priority)))
-            return Answer(reply, turn.case)
+            return Answer(reply, turn.case, result)
         text, case = self._fit(turn)
         if turn.fresh_protocol:
-            base = self.responder.respond(message)
+            base = self.responder.respond(message, result)
             follow = base is not None and base.wants_followup and not turn.discreet
             template = base or Reply(text)
-            return Answer(replace(template, text=text, wants_followup=follow), case)
+            return Answer(replace(template, text=text, wants_followup=follow, fitted=True), case, result)
         priority = Priority(case.priority) if case.emergency else Priority.COMMAND
         return Answer(Reply(text, priority=priority, emergency=case.emergency, category=case.category,
-                            max_segments=self.max_segments), case)
+                            max_segments=self.max_segments, fitted=True), case, result)
 
     def _fit(self, turn: Turn) -> tuple[str, Case]:
         """The turn's text packed into the SMS budget, keeping the number and the case code. When packing

@@ -12,10 +12,10 @@ import dataclasses
 import logging
 import time
 
-from evy.compress import compress
+from evy.compress import as_sent
 from evy.config import Config
 from evy.crash import crashpoint
-from evy.messages import Priority
+from evy.messages import Priority, Reply
 from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
@@ -38,17 +38,17 @@ class Sender:
         self._unrecorded: dict[tuple[int, int], int | None] = {}
         self._modem_failed = False  # since the last sweep of orphaned slots
 
-    def enqueue(self, db: GuardedConnection, *, message_id: int | None, kind: str, recipient: str, text: str,
-                priority: int, max_segments: int = 3, keep_ucs2: bool = False) -> int | None:
-        """Compress and encode a text and queue it in the caller's transaction."""
-        fitted = compress(text, max_segments=max_segments, keep_ucs2=keep_ucs2)
+    def enqueue(self, db: GuardedConnection, *, message_id: int | None, kind: str, recipient: str, reply: Reply,
+                keep_ucs2: bool = False) -> int | None:
+        """Compress (unless already fitted) and encode a reply and queue it in the caller's transaction."""
+        fitted = as_sent(reply, keep_ucs2=keep_ucs2)
         ref = counters.next_concat_ref(db)
         parts = pdu.encode_submit(
             recipient, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
             request_status_report=self.config["modem.status_reports"], encoding=fitted.encoding,
         )
         return outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
-                              encoding=str(fitted.encoding), priority=priority,
+                              encoding=str(fitted.encoding), priority=int(reply.priority),
                               parts=[(p.hex, p.tpdu_length) for p in parts])
 
     # -- after a crash ---------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class Sender:
         if key in self._unrecorded:  # it left earlier in this run; only the record is missing
             self._record_sent(part, self._unrecorded[key])
             return
-        submit = pdu.SubmitPart(hex=part.pdu, tpdu_length=part.tpdu_length, message=pdu.decode(part.pdu))
+        submit = pdu.SubmitPart(hex=part.pdu, tpdu_length=part.tpdu_length)  # decoded only if a backend asks
         if self.stored_sending and part.state == "stored":
             # Written, and maybe sent, by an earlier attempt: the slot says whether it left.
             state = self.modem.outgoing_state(part.location)

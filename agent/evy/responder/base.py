@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Protocol
 
 from evy.messages import Inbound, Reply
+from evy.triage import Triage
 
 
 class Responder(Protocol):
-    def respond(self, message: Inbound) -> Reply | None:
+    """``triaged`` is the message's triage when the caller has it already (the conversation triages every
+    message once); a responder that needs it and is not given it triages the message itself."""
+
+    def respond(self, message: Inbound, triaged: Triage | None = None) -> Reply | None:
         """The immediate answer: deterministic and fast (< 100 ms on a Pi 4). None sends nothing."""
 
-    def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
+    def follow_up(self, message: Inbound, first: Reply, deadline: float,
+                  triaged: Triage | None = None) -> Reply | None:
         """A slower, fuller answer (RAG/LLM) finished before ``deadline`` (time.monotonic()), or None."""
 
     def warm(self) -> None:

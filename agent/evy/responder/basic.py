@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from evy.config import Config
 from evy.messages import Inbound, Priority, Reply
+from evy.triage import Triage
 
 
 class BasicResponder:
     def __init__(self, config: Config):
         self.number = config.emergency_number
 
-    def respond(self, message: Inbound) -> Reply:
+    def respond(self, message: Inbound, triaged: Triage | None = None) -> Reply:
         text = (f"EVY: message received. If anyone's life is in danger call {self.number} now. "
                 "Move away from immediate danger, stay where rescuers can find you, and text your location "
                 "and what is happening.")
         return Reply(text=text, priority=Priority.ROUTINE, max_segments=2)
 
-    def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
+    def follow_up(self, message: Inbound, first: Reply, deadline: float,
+                  triaged: Triage | None = None) -> Reply | None:
         return None
 
     def warm(self) -> None:

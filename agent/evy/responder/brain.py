@@ -19,7 +19,6 @@ import logging
 import time
 from typing import Any
 
-from evy.compress import compress, to_gsm7
 from evy.config import Config
 from evy.messages import Inbound, Reply
 from evy.power import UNLIMITED, Budget, ResourceMonitor
@@ -27,7 +26,6 @@ from evy.protocols import for_triage, name_the_number, phrase
 from evy.protocols.library import GENERAL
 from evy.responder import vetting
 from evy.responder.knowledge import Knowledge
-from evy.sms import segments
 from evy.triage import Mentions, Triage, mentions, triage
 from evy.triage.lexicon import default_lexicon
 from evy.triage.model import default_model
@@ -65,11 +63,12 @@ class BrainResponder:
 
     # --- the immediate answer ----------------------------------------------------------------------------
 
-    def respond(self, message: Inbound) -> Reply:
-        result = triage(message.text)
+    def respond(self, message: Inbound, triaged: Triage | None = None) -> Reply:
+        result = triage(message.text) if triaged is None else triaged
         protocol = for_triage(result.topic, result.category, result.language, self.number)
         return Reply(
-            text=self._fit(protocol.text, result.language),
+            text=protocol.text,
+            keep=(self.number,),  # packing into the SMS budget never drops the sentence naming the number
             priority=result.priority,
             emergency=result.emergency,
             category=result.category,
@@ -88,13 +87,14 @@ class BrainResponder:
 
     # --- the follow-up -----------------------------------------------------------------------------------
 
-    def follow_up(self, message: Inbound, first: Reply, deadline: float) -> Reply | None:
+    def follow_up(self, message: Inbound, first: Reply, deadline: float,
+                  triaged: Triage | None = None) -> Reply | None:
         if not first.wants_followup or self.knowledge is None or time.monotonic() >= deadline:
             return None
         budget = self._budget()  # again: the battery may have dropped since the first reply
         if not budget.allow_followup:
             return None
-        result = triage(message.text)
+        result = triage(message.text) if triaged is None else triaged
         emergency = result.emergency or first.emergency
         k = max(self.config["rag.top_k"], EMERGENCY_CANDIDATES) if emergency else self.config["rag.top_k"]
         passages = self.knowledge.search(message.text, k=k, language=result.language, deadline=deadline)
@@ -154,18 +154,10 @@ class BrainResponder:
             return text
         return f"{text} {phrase('call', result.language, self.number)}"
 
-    def _fit(self, text: str, language: str) -> str:
-        """``text`` packed into the budget here, where the number is known, so that packing can never drop
-        the sentence naming it; the pipeline's own compression then has nothing left to cut."""
-        if segments.count(to_gsm7(text))[1] <= self.max_segments:
-            return text
-        return compress(text, max_segments=self.max_segments, language=language, keep=(self.number,)).text
-
     def _reply(self, text: str, first: Reply, passages: list[Any]) -> Reply:
         sources = tuple(dict.fromkeys(passage.source for passage in passages))
-        text = self._fit(text, triage(text).language)
         return Reply(text=text, priority=first.priority, emergency=first.emergency, category=first.category,
-                     sources=sources, max_segments=self.max_segments)
+                     sources=sources, max_segments=self.max_segments, keep=(self.number,))
 
     def close(self) -> None:
         if self.knowledge is not None:

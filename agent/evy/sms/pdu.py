@@ -9,7 +9,8 @@ build what a network would send (the simulated modem uses them).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from evy.sms import address, gsm7, segments, timefields, ucs2, udh
@@ -28,11 +29,24 @@ DCS = {Encoding.GSM7: 0x00, Encoding.BIT8: 0x04, Encoding.UCS2: 0x08}
 
 @dataclass(frozen=True)
 class SubmitPart:
-    """One SMS-SUBMIT ready for ``AT+CMGS=<tpdu_length>`` followed by ``hex`` and Ctrl-Z."""
+    """One SMS-SUBMIT ready for ``AT+CMGS=<tpdu_length>`` followed by ``hex`` and Ctrl-Z.
+
+    A part read back from the outbox is only its ``hex``: the fields (``message``, which a backend that sends
+    fields rather than PDUs reads) are decoded from it when first asked for, and then kept.
+    """
 
     hex: str  # SMSC prefix ('00': the SIM's SMSC) + TPDU, upper-case
     tpdu_length: int  # octets after the SMSC prefix
-    message: Submit
+    built_from: Submit | None = field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def message(self) -> Submit:
+        if self.built_from is not None:
+            return self.built_from
+        decoded = decode(self.hex)
+        if not isinstance(decoded, Submit):
+            raise CodecError(f"an outgoing part holds an {type(decoded).__name__}, not an SMS-SUBMIT")
+        return decoded
 
 
 # ---------------------------------------------------------------------------------------------- decoding
@@ -186,7 +200,7 @@ def encode_submit(recipient: str, text: str, *, smsc: str | None = None, referen
         message = Submit(recipient=normalized, text=chunk, encoding=encoding, smsc=smsc_text, concat=concat,
                          reference=mr, request_status_report=request_status_report, data=data,
                          validity=timefields.decode_relative_validity(vp[0]) if vp else None)
-        parts.append(SubmitPart(hex=(prefix + tpdu).hex().upper(), tpdu_length=len(tpdu), message=message))
+        parts.append(SubmitPart(hex=(prefix + tpdu).hex().upper(), tpdu_length=len(tpdu), built_from=message))
     return parts
 
 
