@@ -81,6 +81,8 @@ def test_submit_round_trip(recipient, text, smsc, reference, report, ref_bits, d
                               concat_ref=concat_ref, ref_bits=ref_bits, validity=validity)
     decoded = [pdu.decode(part.hex) for part in parts]
     assert decoded == [part.message for part in parts]
+    # read back from the outbox (hex and length only), a part gives the same fields
+    assert [pdu.SubmitPart(part.hex, part.tpdu_length).message for part in parts] == decoded
     assert "".join(message.text for message in decoded) == text
     assert all(message.encoding is segments.choose_encoding(text) for message in decoded)
     assert all(message.recipient == recipient and message.smsc == smsc for message in decoded)
