@@ -17,6 +17,7 @@ class Priority(IntEnum):
     EMERGENCY = 1
     COMMAND = 2
     ROUTINE = 3
+    BROADCAST = 4  # an operator's broadcast: after every reply
 
 
 @dataclass(frozen=True)

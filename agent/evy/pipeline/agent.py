@@ -22,7 +22,7 @@ from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.messages import Inbound, Priority, Reply
-from evy.pipeline.commands import Command, command_reply, parse_command
+from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
 from evy.pipeline.crash import crashpoint
 from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
@@ -34,6 +34,7 @@ from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
 from evy.store import Store, StoreError, held, inbox, outbox, report
+from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
 
 log = logging.getLogger("evy.agent")
@@ -207,9 +208,12 @@ class Agent:
             self._close(message, verdict)
             return
         if command is not None:
-            reply = Reply(command_reply(command, self.config.emergency_number), priority=Priority.COMMAND)
+            language = command_language(message.text)
+            reply = Reply(command_reply(command, self.config.emergency_number, language), priority=Priority.COMMAND)
             self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
-                             opt_in=command is Command.START)
+                             opt_in=command is Command.START,
+                             subscribe=language if command is Command.JOIN else None,
+                             unsubscribe=command is Command.LEAVE)
             return
         case: Case | None = None
         try:
@@ -251,7 +255,7 @@ class Agent:
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False,
-                    case: Case | None = None) -> None:
+                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False) -> None:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
         # again. The durable commit before the first part leaves (stored sending) syncs it too. The case
         # update commits with the reply: a crash keeps both or neither.
@@ -264,6 +268,10 @@ class Agent:
                                 keep_ucs2=keep_ucs2)
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
+            if subscribe is not None:  # JOIN, in the language of its word: broadcasts until LEAVE or STOP
+                broadcast_store.subscribe(db, message.sender, subscribe)
+            if unsubscribe:
+                broadcast_store.unsubscribe(db, message.sender)
             if kind == "reply":
                 inbox.mark_handled(db, message.message_id, verdict)
         crashpoint("after_reply_queued")

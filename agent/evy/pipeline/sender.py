@@ -53,11 +53,7 @@ class Sender:
 
     @staticmethod
     def _next_concat_ref(db: sqlite3.Connection) -> int:
-        row = db.execute("SELECT value FROM counters WHERE name = 'concat_ref'").fetchone()
-        value = 0 if row is None else (row[0] + 1) % 256
-        db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
-                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (value,))
-        return value
+        return outbox.next_concat_ref(db)
 
     # -- after a crash ---------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -118,6 +114,8 @@ class Sender:
                 self._modem_failed = True
                 self._hold_for_the_modem(str(exc))
                 return
+            if entry.priority >= Priority.BROADCAST:
+                return  # one broadcast SMS per turn: the loop reads the modem (an emergency) between them
 
     def _hold_for_the_modem(self, reason: str) -> None:
         """Postpone every queued reply (durably, so the idle loop sleeps instead of spinning on due replies)."""
@@ -133,8 +131,8 @@ class Sender:
             return 0
         handed = 0
         for entry in outbox.due(self.store, now=float("inf"), limit=50):
-            if not outbox.nothing_left(self.store, entry.id):
-                continue  # part of it already left from here: the rest must follow from here too
+            if entry.priority >= Priority.BROADCAST or not outbox.nothing_left(self.store, entry.id):
+                continue  # broadcasts never take mesh airtime; a reply partly sent from here ends from here
             for part in outbox.parts(self.store, entry.id):
                 if part.state == "stored":  # written to modem storage, never sent: take it back
                     self.modem.delete(part.location)

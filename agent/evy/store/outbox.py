@@ -50,6 +50,15 @@ def enqueue(db: sqlite3.Connection, *, message_id: int | None, kind: str, recipi
     return outbox_id
 
 
+def next_concat_ref(db: sqlite3.Connection) -> int:
+    """The next 8-bit concatenation reference, inside the caller's transaction (restarts never reuse one soon)."""
+    row = db.execute("SELECT value FROM counters WHERE name = 'concat_ref'").fetchone()
+    value = 0 if row is None else (row[0] + 1) % 256
+    db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
+               "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (value,))
+    return value
+
+
 def due(store: Store, now: float | None = None, limit: int = 20) -> list[OutboxEntry]:
     """Queued entries whose retry time has come, most urgent first."""
     rows = store.db.execute(

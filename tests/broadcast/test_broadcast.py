@@ -1,0 +1,135 @@
+"""Broadcasts on a real SQLite store: audiences, cost before sending, queueing at the modem's pace, STOP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from evy.broadcast import send
+from evy.broadcast.send import Audience, BroadcastError
+from evy.config import parse
+from evy.messages import Priority
+from evy.store import Store, outbox
+from evy.store import broadcasts as store_broadcasts
+from evy.store import cases as case_store
+from evy.store.optouts import set_opted_out
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def config():
+    return parse('country = "KE"\nown_number = "+254700999888"\n[broadcast]\nsend_interval = 5.0\n')
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "evy.db") as opened:
+        yield opened
+
+
+def received(db, sender, at):
+    db.execute("INSERT INTO messages(sender, text, encoding, received_at, state) VALUES (?, 'hi', 'gsm7', ?,"
+                     " 'handled')", (sender, at))
+
+
+def test_cost_counts_segments_times_recipients_in_the_texts_encoding():
+    plain = send.text_cost("Water at the school from 9am.", 40, max_segments=3)
+    assert (plain.encoding, plain.segments, plain.total_sms) == ("gsm7", 1, 40)
+    long = send.text_cost("x" * 161, 10, max_segments=3)
+    assert (long.segments, long.total_sms) == (2, 20)
+    unicode = send.text_cost("Мы здесь " * 10, 3, max_segments=3)  # Cyrillic: UCS-2, 67 units per part
+    assert (unicode.encoding, unicode.segments, unicode.total_sms) == ("ucs2", 2, 6)
+
+
+@pytest.mark.parametrize(("text", "problem"), [("   ", "empty"), ("y" * 500, "takes 4 SMS")])
+def test_a_text_that_cannot_go_as_written_is_refused_with_the_reason(text, problem):
+    with pytest.raises(BroadcastError, match=problem):
+        send.text_cost(text, 5, max_segments=3)
+
+
+def test_audiences_leave_out_opted_out_short_codes_and_the_kit_itself(store, config):
+    with store.transaction() as db:
+        for number in ("+254711000001", "+254711000002", "+254711000003"):
+            store_broadcasts.subscribe(db, number, "en", NOW)
+        set_opted_out(db, "+254711000002", stopped=True, now=NOW)
+        received(db, "+254722000001", NOW - 3600)
+        received(db, "+254722000002", NOW - 30 * 3600)
+        received(db, "+254711000002", NOW - 60)  # opted out
+        received(db, "12345", NOW - 60)  # a short code
+        received(db, "+254700999888", NOW - 60)  # the kit's own number
+        case_store.open_case(db, "+254733000001", NOW - 100)
+        closed = case_store.open_case(db, "+254733000002", NOW - 100)
+        db.execute("UPDATE cases SET status = 'closed' WHERE id = ?", (closed.id,))
+    assert send.recipients(store, config, Audience.SUBSCRIBERS) == ["+254711000001", "+254711000003"]
+    assert send.recipients(store, config, "recent", hours=24, now=NOW) == ["+254722000001"]
+    assert send.recipients(store, config, Audience.RECENT, hours=48, now=NOW) == ["+254722000002", "+254722000001"]
+    assert send.recipients(store, config, Audience.OPEN_CASES) == ["+254733000001"]
+    assert send.estimate(store, config, "Clinic open 8-17", Audience.SUBSCRIBERS).total_sms == 2
+
+
+def test_stop_ends_a_subscription(store):
+    with store.transaction() as db:
+        store_broadcasts.subscribe(db, "+254711000001", "fr", NOW)
+    assert store_broadcasts.is_subscribed(store, "+254711000001")
+    with store.transaction() as db:
+        set_opted_out(db, "+254711000001", stopped=True)
+    assert not store_broadcasts.is_subscribed(store, "+254711000001")
+
+
+def subscribe_all(store, numbers):
+    with store.transaction() as db:
+        for number in numbers:
+            store_broadcasts.subscribe(db, number, "en", NOW)
+
+
+def test_queued_at_the_lowest_priority_one_per_interval_after_any_broadcast_still_queued(store, config):
+    numbers = [f"+25471100000{i}" for i in range(4)]
+    subscribe_all(store, numbers)
+    first = send.queue(store, config, "Shelter open at the church", Audience.SUBSCRIBERS, created_by="op", now=NOW)
+    second = send.queue(store, config, "Road to Kisumu closed", Audience.SUBSCRIBERS, now=NOW + 1)
+    rows = store.db.execute("SELECT recipient, priority, next_attempt, kind, text FROM outbox ORDER BY next_attempt"
+                            ).fetchall()
+    assert [r["next_attempt"] for r in rows] == [NOW + 5 * i for i in range(8)]
+    assert {r["priority"] for r in rows} == {int(Priority.BROADCAST)} and {r["kind"] for r in rows} == {"broadcast"}
+    assert [r["recipient"] for r in rows] == numbers * 2
+    assert send.status(store, first)["recipients"] == 4 and send.status(store, first)["created_by"] == "op"
+    assert send.status(store, second)["delivery"]["queued"] == 4
+    assert [p.tpdu_length > 0 for p in outbox.parts(store, 1)] == [True]
+
+
+def test_an_empty_audience_or_a_bad_text_queues_nothing(store, config):
+    with pytest.raises(BroadcastError, match="subscribers audience is empty"):
+        send.queue(store, config, "hello", Audience.SUBSCRIBERS)
+    subscribe_all(store, ["+254711000001"])
+    with pytest.raises(BroadcastError, match="at most 3"):
+        send.queue(store, config, "z" * 1000, Audience.SUBSCRIBERS)
+    assert store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    assert store.db.execute("SELECT COUNT(*) FROM broadcasts").fetchone()[0] == 0
+
+
+def test_a_later_stop_cancels_what_has_not_begun_to_leave(store, config):
+    subscribe_all(store, ["+254711000001", "+254711000002"])
+    broadcast = send.queue(store, config, "Food at the market 10am", Audience.SUBSCRIBERS, now=NOW)
+    with store.transaction() as db:
+        set_opted_out(db, "+254711000002", stopped=True)
+    delivery = send.status(store, broadcast)["delivery"]
+    assert (delivery["queued"], delivery["cancelled"]) == (1, 1)
+    assert [e.recipient for e in outbox.due(store, now=NOW + 3600)] == ["+254711000001"]
+
+
+def test_cancel_stops_the_rest_and_delivery_reports_count(store, config):
+    subscribe_all(store, ["+254711000001", "+254711000002", "+254711000003"])
+    broadcast = send.queue(store, config, "Water point moved", Audience.SUBSCRIBERS, now=NOW)
+    store.db.execute("UPDATE outbox_parts SET state = 'sent', reference = 7, sent_at = ?, report_status = 0"
+                     " WHERE outbox_id = 1", (time.time(),))
+    store.db.execute("UPDATE outbox SET state = 'sent' WHERE id = 1")
+    store.db.execute("UPDATE outbox_parts SET state = 'sent' WHERE outbox_id = 2")
+    store.db.execute("UPDATE outbox SET state = 'sent' WHERE id = 2")
+    assert send.cancel(store, broadcast) == 1
+    delivery = send.status(store, broadcast)["delivery"]
+    assert delivery == {"recipients": 3, "queued": 0, "sent": 1, "delivered": 1, "failed": 0, "cancelled": 1}
+    assert send.status(store, broadcast)["state"] == "cancelled"
+    with pytest.raises(BroadcastError, match="no broadcast 99"):
+        send.status(store, 99)
