@@ -21,7 +21,7 @@ from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
-from evy.store import Store, StoreError, outbox
+from evy.store import Store, StoreError, broadcasts, outbox
 
 log = logging.getLogger("evy.sender")
 USABLE = ("ready", "not-registered")  # modem states in which a send may be tried (not: down, resetting, ...)
@@ -114,8 +114,9 @@ class Sender:
                 self._modem_failed = True
                 self._hold_for_the_modem(str(exc))
                 return
-            if entry.priority >= Priority.BROADCAST:
-                return  # one broadcast SMS per turn: the loop reads the modem (an emergency) between them
+            if entry.priority >= Priority.BROADCAST:  # one broadcast SMS per turn, then the next at the modem's pace
+                broadcasts.hold_queued(self.store, time.time() + self.config["broadcast.send_interval"])
+                return
 
     def _hold_for_the_modem(self, reason: str) -> None:
         """Postpone every queued reply (durably, so the idle loop sleeps instead of spinning on due replies)."""

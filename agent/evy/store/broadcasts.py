@@ -119,6 +119,13 @@ def add_recipient(db: GuardedConnection | sqlite3.Connection, broadcast_id: int,
     db.execute("UPDATE broadcasts SET recipients = recipients + 1 WHERE id = ?", (broadcast_id,))
 
 
+def hold_queued(store: Store, until: float) -> None:
+    """After a broadcast SMS has left, the next ones wait until ``until`` (the modem's pace)."""
+    with store.transaction(durable=False) as db:
+        db.execute("UPDATE outbox SET next_attempt = MAX(next_attempt, ?) WHERE kind = ? AND state = 'queued'",
+                   (until, KIND))
+
+
 def last_queued_at(db: GuardedConnection | sqlite3.Connection) -> float | None:
     """When the last broadcast SMS still queued is due: a new broadcast queues after it."""
     return db.execute("SELECT MAX(next_attempt) FROM outbox WHERE kind = ? AND state = 'queued'",
