@@ -21,6 +21,7 @@ from dataclasses import replace
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
+from evy.health.recorder import HealthRecorder
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
@@ -36,6 +37,7 @@ from evy.sms.message import Deliver
 from evy.store import Store, StoreError, held, inbox, outbox, report
 from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
+from evy.store import health as store_health
 
 log = logging.getLogger("evy.agent")
 
@@ -54,6 +56,7 @@ class Agent:
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
+        self.health = HealthRecorder(config, store, modem, responder, mesh)
         self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
@@ -180,6 +183,7 @@ class Agent:
                 # The conversation has moved on ("he is breathing now"): more CPR detail would contradict it.
                 log.info("follow-up to message %d dropped: %s has written since", message.message_id,
                          message.sender)
+                store_health.bump(self.store, "followup_dropped")  # counted for /metrics
             elif reply is not None:
                 self.queue_reply(message, reply, kind="followup")
         if self.mesh is not None:
@@ -188,6 +192,7 @@ class Agent:
         if self._held_on_sim:
             self._free_settled()
         self._retention()
+        self.health.maybe_record()  # at most every health.snapshot_interval, for the console
 
     # -- answering -------------------------------------------------------------------------------------
     def answer(self, stored: inbox.InboundMessage) -> None:
