@@ -1,6 +1,6 @@
 """The agent's side of the kit's health: every ``health.snapshot_interval`` seconds it records what only it
 knows (modem, SIM storage, mesh neighbours and airtime, model, battery) in the store for the console, and
-rewrites the node_exporter textfile when one is set.
+rewrites the node_exporter textfile when one is set (on a thread of its own).
 
 It is called from the agent's loop and must never hold it up or stop it: everything it reads is cached or
 answers within a second, and a failure is logged and skipped (the next snapshot tries again).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ class HealthRecorder:
         self._next = 0.0
         self._last_prune = 0.0
         self._unregistered_since: float | None = None
+        self._textfile_thread: threading.Thread | None = None
 
     def maybe_record(self) -> bool:
         """Record a snapshot when one is due; True when it did."""
@@ -60,10 +62,26 @@ class HealthRecorder:
             self._last_prune = now
             store_health.prune(self.store, now - self.config["health.history_days"] * 86400)
         textfile = self.config["health.textfile"]
-        if textfile:
+        if textfile and self.store.durable:
+            self._write_textfile(textfile)
+
+    def _write_textfile(self, path: Any) -> None:
+        """Counting every figure reads the whole store (tenths of a second with 10,000 cases): it runs on a
+        thread of its own with its own connection, so the loop goes on; one write at a time."""
+        if self._textfile_thread is not None and self._textfile_thread.is_alive():
+            return
+
+        def write() -> None:
             from evy.metrics.textfile import write_textfile
 
-            write_textfile(self.store, self.config, textfile)
+            try:
+                with Store.open(self.store.path) as reader:
+                    write_textfile(reader, self.config, path)
+            except (EvyError, OSError, ImportError) as exc:
+                log.warning("node_exporter textfile %s not written: %s", path, exc)
+
+        self._textfile_thread = threading.Thread(target=write, name="evy-textfile", daemon=True)
+        self._textfile_thread.start()
 
     def snapshot(self, now: float, power: Any = None) -> dict[str, Any]:
         status = self.modem.status()

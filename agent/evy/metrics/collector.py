@@ -7,6 +7,8 @@ Each metric is declared once here (one HELP text per name, as Prometheus require
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -40,12 +42,13 @@ class StoreCollector(Collector):
         self.store, self.config = store, config
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._messages()
+        groups = figures.outbox_groups(self.store)
+        yield from self._messages(groups)
         yield from self._queues()
-        yield from self._latency()
+        yield from self._latency(groups)
         yield from self._kit(collect(self.store, self.config, history_hours=0))
 
-    def _messages(self) -> Iterator[Metric]:
+    def _messages(self, groups: list[figures.OutboxGroup]) -> Iterator[Metric]:
         received = CounterMetricFamily("evy_messages_received", "Inbound SMS messages (multipart joined) by the "
                                        "category and priority of their case.", labels=["category", "priority"])
         for category, priority, count in figures.received_by_category(self.store):
@@ -54,28 +57,32 @@ class StoreCollector(Collector):
         sent = CounterMetricFamily("evy_messages_sent", "Outbound SMS messages that left (all parts), by kind "
                                    "(reply, followup, relay, broadcast), category and priority.",
                                    labels=["kind", "category", "priority"])
-        for kind, category, priority, count in figures.sent_by_kind(self.store):
-            sent.add_metric([kind, category, priority_name(priority)], count)
+        finished = CounterMetricFamily("evy_outbox_finished", "Outbox entries that reached a final state.",
+                                       labels=["kind", "state"])
+        sent_counts: Counter[tuple[str, str, str]] = Counter()
+        finished_counts: Counter[tuple[str, str]] = Counter()
+        for group in groups:
+            if group.state in figures.SENT:
+                sent_counts[group.kind, group.category, priority_name(group.priority)] += group.count
+            if group.state != "queued":
+                finished_counts[group.kind, group.state] += group.count
+        for labels, count in sorted(sent_counts.items()):
+            sent.add_metric(list(labels), count)
+        for labels, count in sorted(finished_counts.items()):
+            finished.add_metric(list(labels), count)
         yield sent
-        by_state = figures.outbox_by_state(self.store)
+        yield finished
         followups = CounterMetricFamily("evy_followups", "Follow-up answers sent, or dropped because the sender "
                                         "had written again.", labels=["outcome"])
-        followups.add_metric(["sent"], sum(n for (kind, state), n in by_state.items()
-                                           if kind == "followup" and state in figures.SENT))
+        followups.add_metric(["sent"], sum(n for (kind, _, _), n in sent_counts.items() if kind == "followup"))
         followups.add_metric(["dropped"], store_health.event_counts(self.store).get(("followup_dropped", ""), 0))
         yield followups
-        outcomes = CounterMetricFamily("evy_outbox_finished", "Outbox entries that reached a final state.",
-                                       labels=["kind", "state"])
-        for (kind, state), count in sorted(by_state.items()):
-            if state != "queued":
-                outcomes.add_metric([kind, state], count)
-        yield outcomes
         failures = CounterMetricFamily("evy_sms_send_failures", "Failed send attempts (modem or network errors).")
-        failures.add_metric([], figures.send_failures(self.store))
+        failures.add_metric([], sum(group.attempts for group in groups))
         yield failures
         mesh = CounterMetricFamily("evy_mesh_handovers", "Replies handed to a kit with coverage over the mesh and "
                                    "acknowledged by it.")
-        mesh.add_metric([], sum(n for (_, state), n in by_state.items() if state == "relayed"))
+        mesh.add_metric([], sum(n for (_, state), n in finished_counts.items() if state == "relayed"))
         yield mesh
 
     def _queues(self) -> Iterator[Metric]:
@@ -95,12 +102,21 @@ class StoreCollector(Collector):
         subscribers.add_metric([], store_broadcasts.subscriber_count(self.store))
         yield subscribers
 
-    def _latency(self) -> Iterator[Metric]:
+    def _latency(self, groups: list[figures.OutboxGroup]) -> Iterator[Metric]:
         histogram = HistogramMetricFamily("evy_reply_latency_seconds", "Seconds from a message's arrival to its "
                                           "first reply having left, by priority.", labels=["priority"])
-        for priority, (counts, total, count) in figures.reply_latency(self.store).items():
-            buckets = [(_le(bound), counts[i]) for i, bound in enumerate(figures.LATENCY_BUCKETS)]
-            histogram.add_metric([priority_name(priority)], [*buckets, ("+Inf", count)], total)
+        bounds = figures.LATENCY_BUCKETS
+        per_priority: dict[int, tuple[list[int], float]] = {}
+        for group in groups:
+            if group.bucket is None:
+                continue
+            counts, total = per_priority.get(group.priority, ([0] * (len(bounds) + 1), 0.0))
+            counts[group.bucket] += group.count
+            per_priority[group.priority] = counts, total + group.latency_sum
+        for priority, (counts, total) in sorted(per_priority.items()):
+            cumulative = list(itertools.accumulate(counts))
+            buckets = [(_le(bound), cumulative[i]) for i, bound in enumerate(bounds)]
+            histogram.add_metric([priority_name(priority)], [*buckets, ("+Inf", cumulative[-1])], total)
         yield histogram
 
     def _kit(self, health: KitHealth) -> Iterator[Metric]:

@@ -7,6 +7,7 @@ a purge shows in Prometheus as a counter reset, which rate() and increase() hand
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from evy.store.db import Store
 
@@ -23,30 +24,35 @@ def received_by_category(store: Store) -> list[tuple[str, int, int]]:
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-def sent_by_kind(store: Store) -> list[tuple[str, str, int, int]]:
-    """(kind, category, priority, outbox entries sent) — each entry is one whole SMS, maybe several parts."""
+@dataclass(frozen=True)
+class OutboxGroup:
+    """Outbox entries sharing kind, state, priority, their case's category and (first replies that left)
+    latency bucket: one pass over the outbox gives every outbound figure."""
+
+    kind: str
+    state: str
+    priority: int
+    category: str
+    bucket: int | None  # index into LATENCY_BUCKETS (len: above the last); None when not a first reply sent
+    count: int
+    latency_sum: float
+    attempts: int
+
+
+def outbox_groups(store: Store, buckets: Sequence[float] = LATENCY_BUCKETS) -> list[OutboxGroup]:
+    cases = " ".join(f"WHEN latency <= {float(bound)!r} THEN {i}" for i, bound in enumerate(buckets))
     marks = ", ".join("?" * len(SENT))
     rows = store.db.execute(
-        "SELECT o.kind, COALESCE(c.category, 'none'), o.priority, COUNT(*) FROM outbox o"
-        " LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN cases c ON c.id = m.case_id"
-        f" WHERE o.state IN ({marks}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", SENT).fetchall()
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-def outbox_by_state(store: Store) -> dict[tuple[str, str], int]:
-    """(kind, state) -> entries."""
-    return {(row[0], row[1]): row[2] for row in
-            store.db.execute("SELECT kind, state, COUNT(*) FROM outbox GROUP BY kind, state")}
-
-
-def queued_by_priority(store: Store) -> dict[int, int]:
-    return {row[0]: row[1] for row in
-            store.db.execute("SELECT priority, COUNT(*) FROM outbox WHERE state = 'queued' GROUP BY priority")}
-
-
-def send_failures(store: Store) -> int:
-    """Failed send attempts over every stored outbox entry (each failure spends one attempt)."""
-    return store.db.execute("SELECT COALESCE(SUM(attempts), 0) FROM outbox").fetchone()[0]
+        "SELECT kind, state, priority, category,"
+        f" CASE WHEN latency IS NULL THEN NULL {cases} ELSE {len(buckets)} END AS bucket,"
+        " COUNT(*), COALESCE(SUM(latency), 0), SUM(attempts) FROM"
+        " (SELECT o.kind AS kind, o.state AS state, o.priority AS priority, o.attempts AS attempts,"
+        "  COALESCE(c.category, 'none') AS category,"
+        f"  CASE WHEN o.kind = 'reply' AND o.state IN ({marks}) AND o.finished_at IS NOT NULL"
+        "   THEN MAX(0, o.finished_at - m.received_at) END AS latency"
+        "  FROM outbox o LEFT JOIN messages m ON m.id = o.message_id LEFT JOIN cases c ON c.id = m.case_id)"
+        " GROUP BY 1, 2, 3, 4, 5", SENT).fetchall()
+    return [OutboxGroup(*row) for row in rows]
 
 
 def inbox_depths(store: Store) -> dict[str, int]:
@@ -56,17 +62,9 @@ def inbox_depths(store: Store) -> dict[str, int]:
     }
 
 
-def reply_latency(store: Store, buckets: Sequence[float] = LATENCY_BUCKETS) -> dict[int, tuple[list[int], float, int]]:
-    """Per priority: (cumulative counts per bucket, sum of seconds, count) from a message's arrival to the
-    last part of its first reply leaving."""
-    columns = ", ".join(f"SUM(CASE WHEN latency <= {float(b)!r} THEN 1 ELSE 0 END)" for b in buckets)
-    marks = ", ".join("?" * len(SENT))
-    rows = store.db.execute(
-        f"SELECT priority, {columns}, SUM(latency), COUNT(*) FROM"
-        " (SELECT o.priority AS priority, MAX(0, o.finished_at - m.received_at) AS latency FROM outbox o"
-        f" JOIN messages m ON m.id = o.message_id WHERE o.kind = 'reply' AND o.state IN ({marks})"
-        " AND o.finished_at IS NOT NULL) GROUP BY priority ORDER BY priority", SENT).fetchall()
-    return {row[0]: ([row[1 + i] for i in range(len(buckets))], row[-2] or 0.0, row[-1]) for row in rows}
+def queued_by_priority(store: Store) -> dict[int, int]:
+    return {row[0]: row[1] for row in
+            store.db.execute("SELECT priority, COUNT(*) FROM outbox WHERE state = 'queued' GROUP BY priority")}
 
 
 def cases_by_status(store: Store) -> dict[str, int]:
