@@ -35,3 +35,15 @@ def test_routine_questions_get_the_operators_facts_and_emergencies_do_not():
         kit.sim.deliver("+254711000003", "house collapsed, my brother is trapped and bleeding, where is shelter")
         emergency = reply_to(kit, "+254711000003", 3)
         assert "999" in emergency and "St Mary" not in emergency
+
+
+def test_in_an_emergency_case_a_side_question_gets_the_facts_after_the_safety_text():
+    with SimulatedKit(NO_LLM) as kit, Store.open(kit.data_dir / "evy.db") as console:
+        set_fact(console, "clinic", "Moi clinic open 24 h, Kenyatta Road", time.time() + 86400)
+        kit.sim.deliver("+254711000004", "my father collapsed and is not breathing")
+        first = reply_to(kit, "+254711000004")
+        assert "Moi clinic" not in first
+        kit.sim.deliver("+254711000004", "which clinic is open?")
+        second = reply_to(kit, "+254711000004", 2)
+        assert "Clinic: Moi clinic open 24 h, Kenyatta Road" in second
+        assert not second.startswith("Clinic:")
