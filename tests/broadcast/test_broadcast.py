@@ -133,3 +133,23 @@ def test_cancel_stops_the_rest_and_delivery_reports_count(store, config):
     assert send.status(store, broadcast)["state"] == "cancelled"
     with pytest.raises(BroadcastError, match="no broadcast 99"):
         send.status(store, 99)
+
+
+def test_finished_broadcasts_are_purged_after_the_retention_queued_ones_stay(store, config):
+    subscribe_all(store, ["+254711000001", "+254711000002"])
+    done = send.queue(store, config, "Old news", Audience.SUBSCRIBERS, now=NOW - 40 * 86400)
+    store.db.execute("UPDATE outbox SET state = 'sent' WHERE id IN"
+                     " (SELECT outbox_id FROM broadcast_recipients WHERE broadcast_id = ?)", (done,))
+    waiting = send.queue(store, config, "Still going out", Audience.SUBSCRIBERS, now=NOW - 40 * 86400)
+    assert store_broadcasts.purge(store, NOW - 30 * 86400) == 1
+    assert [b.id for b in store_broadcasts.recent(store)] == [waiting]
+    assert store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 2
+    assert store.db.execute("SELECT COUNT(*) FROM outbox_parts").fetchone()[0] == 2
+
+
+def test_salvage_may_drop_a_broadcast_sms_without_breaking_its_broadcast(store, config):
+    subscribe_all(store, ["+254711000001"])
+    broadcast = send.queue(store, config, "Partly lost", Audience.SUBSCRIBERS, now=NOW)
+    store.db.execute("DELETE FROM outbox_parts")
+    store.db.execute("DELETE FROM outbox WHERE state = 'queued'")  # what salvage does to an entry with no parts
+    assert send.status(store, broadcast)["delivery"]["recipients"] == 0

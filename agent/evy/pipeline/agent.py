@@ -38,6 +38,7 @@ from evy.store import Store, StoreError, held, inbox, outbox, report
 from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
 from evy.store import health as store_health
+from evy.store import localinfo as localinfo_store
 
 log = logging.getLogger("evy.agent")
 
@@ -324,6 +325,8 @@ class Agent:
             return
         self._last_retention = now
         removed = inbox.purge(self.store, now - self.config["store.retention_days"] * 86400)
+        broadcast_store.purge(self.store, now - self.config["store.retention_days"] * 86400)
+        localinfo_store.purge_expired(self.store, now - self.config["store.retention_days"] * 86400)
         if removed:
             log.info("retention: removed %d handled messages", removed)
         closed = case_store.close_quiet(self.store, now, self.config["cases.quiet_close"])

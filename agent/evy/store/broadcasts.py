@@ -154,6 +154,23 @@ def cancel(store: Store, broadcast_id: int, now: float | None = None) -> int:
             (now, broadcast_id)).rowcount
 
 
+def purge(store: Store, before: float) -> int:
+    """Forget broadcasts created before ``before`` whose SMS have all finished (sent, failed, cancelled):
+    their recipients, outbox entries and parts. How many broadcasts."""
+    with store.transaction(durable=False) as db:
+        old = [row[0] for row in db.execute(
+            "SELECT id FROM broadcasts b WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r"
+            " JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state IN ('queued', 'relaying'))",
+            (before,))]
+        for broadcast_id in old:
+            entries = "SELECT outbox_id FROM broadcast_recipients WHERE broadcast_id = ?"
+            db.execute(f"DELETE FROM outbox_parts WHERE outbox_id IN ({entries})", (broadcast_id,))
+            db.execute(f"DELETE FROM outbox WHERE id IN ({entries})", (broadcast_id,))
+            db.execute("DELETE FROM broadcast_recipients WHERE broadcast_id = ?", (broadcast_id,))
+            db.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
+    return len(old)
+
+
 def delivery(store: Store, broadcast_id: int) -> Delivery:
     rows = store.db.execute(
         "SELECT o.state, (SELECT COUNT(*) FROM outbox_parts p WHERE p.outbox_id = o.id) AS parts,"

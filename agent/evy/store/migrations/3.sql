@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS broadcasts (
 CREATE TABLE IF NOT EXISTS broadcast_recipients (
     broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
     recipient    TEXT    NOT NULL,
-    outbox_id    INTEGER REFERENCES outbox(id),
+    outbox_id    INTEGER,                    -- no REFERENCES: salvage may drop an outbox row it cannot send
     PRIMARY KEY (broadcast_id, recipient)
 );
 CREATE INDEX IF NOT EXISTS broadcast_recipients_outbox ON broadcast_recipients (outbox_id);
