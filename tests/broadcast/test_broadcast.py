@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evy.broadcast import send
 from evy.broadcast.send import Audience, BroadcastError
 from evy.config import parse
 from evy.messages import Priority
+from evy.sms import pdu
 from evy.store import Store, outbox
 from evy.store import broadcasts as store_broadcasts
 from evy.store import cases as case_store
@@ -153,3 +158,29 @@ def test_salvage_may_drop_a_broadcast_sms_without_breaking_its_broadcast(store, 
     store.db.execute("DELETE FROM outbox_parts")
     store.db.execute("DELETE FROM outbox WHERE state = 'queued'")  # what salvage does to an entry with no parts
     assert send.status(store, broadcast)["delivery"]["recipients"] == 0
+
+
+def test_each_recipient_of_a_long_broadcast_gets_its_own_concatenation_reference(store, config):
+    numbers = [f"+2547110000{i:02d}" for i in range(3)]
+    subscribe_all(store, numbers)
+    with store.transaction() as db:
+        before = outbox.next_concat_ref(db)
+    send.queue(store, config, "Long notice. " * 20, Audience.SUBSCRIBERS, now=NOW)
+    refs = []
+    for entry in outbox.due(store, now=NOW + 3600):
+        decoded = {pdu.decode(part.pdu).concat.ref for part in outbox.parts(store, entry.id)}
+        assert len(decoded) == 1  # the parts of one SMS share it
+        refs += decoded
+    assert refs == [(before + 1 + i) % 256 for i in range(3)]
+    with store.transaction() as db:
+        assert outbox.next_concat_ref(db) == (before + 4) % 256
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 600))
+def test_reserved_references_are_consecutive_and_wrap(start, count):
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "evy.db") as store, store.transaction() as db:
+        db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?)", (start,))
+        refs = outbox.reserve_concat_refs(db, count)
+        assert refs == [(start + 1 + i) % 256 for i in range(count)]
+        assert outbox.next_concat_ref(db) == (start + count + 1) % 256

@@ -89,7 +89,7 @@ def estimate(store_: Store, config: Config, text: str, audience: Audience | str,
 
 def queue(store_: Store, config: Config, text: str, audience: Audience | str, hours: float | None = None, *,
           created_by: str | None = None, now: float | None = None) -> int:
-    """Queue a broadcast through the outbox; its id. Exactly once: all of it commits, or none."""
+    """Queue a broadcast through the outbox; its id. Exactly once: every recipient's SMS commits, or none."""
     now = time.time() if now is None else now
     audience = Audience(audience)
     numbers = recipients(store_, config, audience, hours, now)
@@ -98,18 +98,21 @@ def queue(store_: Store, config: Config, text: str, audience: Audience | str, ho
     cost = text_cost(text, len(numbers), config["broadcast.max_segments"])
     interval = config["broadcast.send_interval"]
     window = (config["broadcast.recent_hours"] if hours is None else hours) if audience is Audience.RECENT else None
+    # The parts are encoded between two transactions, so the database is not held while they are: the
+    # first only takes the concatenation references (a crash after it merely skips those numbers).
+    with store_.transaction(durable=False) as db:
+        refs = outbox.reserve_concat_refs(db, len(numbers))
+    encoded = [[(p.hex, p.tpdu_length) for p in pdu.encode_submit(
+        number, text, smsc=config["modem.smsc"], concat_ref=ref, request_status_report=config["modem.status_reports"],
+        encoding=cost.encoding)] for number, ref in zip(numbers, refs, strict=True)]
     with store_.transaction() as db:
         broadcast_id = store.create(db, text=text, audience=str(audience), hours=window, encoding=cost.encoding,
                                     segments=cost.segments, created_by=created_by, now=now)
         last = store.last_queued_at(db)
         start = now if last is None else max(now, last + interval)
-        for index, number in enumerate(numbers):
-            parts = pdu.encode_submit(number, text, smsc=config["modem.smsc"], concat_ref=outbox.next_concat_ref(db),
-                                      request_status_report=config["modem.status_reports"],
-                                      encoding=cost.encoding)
+        for index, (number, parts) in enumerate(zip(numbers, encoded, strict=True)):
             outbox_id = outbox.enqueue(db, message_id=None, kind=store.KIND, recipient=number, text=text,
-                                       encoding=cost.encoding, priority=int(Priority.BROADCAST),
-                                       parts=[(p.hex, p.tpdu_length) for p in parts], now=now)
+                                       encoding=cost.encoding, priority=int(Priority.BROADCAST), parts=parts, now=now)
             store.add_recipient(db, broadcast_id, number, outbox_id, start + index * interval)
     return broadcast_id
 

@@ -52,11 +52,18 @@ def enqueue(db: sqlite3.Connection, *, message_id: int | None, kind: str, recipi
 
 def next_concat_ref(db: sqlite3.Connection) -> int:
     """The next 8-bit concatenation reference, inside the caller's transaction (restarts never reuse one soon)."""
+    return reserve_concat_refs(db, 1)[0]
+
+
+def reserve_concat_refs(db: sqlite3.Connection, count: int) -> list[int]:
+    """``count`` consecutive concatenation references (mod 256), taken at once inside the caller's transaction."""
     row = db.execute("SELECT value FROM counters WHERE name = 'concat_ref'").fetchone()
-    value = 0 if row is None else (row[0] + 1) % 256
-    db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
-               "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (value,))
-    return value
+    first = 0 if row is None else row[0] + 1
+    refs = [(first + i) % 256 for i in range(count)]
+    if refs:
+        db.execute("INSERT INTO counters(name, value) VALUES ('concat_ref', ?) "
+                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (refs[-1],))
+    return refs
 
 
 def due(store: Store, now: float | None = None, limit: int = 20) -> list[OutboxEntry]:
