@@ -12,15 +12,20 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evy.errors import EvyError
+from evy.power.reading import PowerReading
 from evy.sms import modem as modem_api
 from evy.store import Store, StoreCorrupt
 from evy.store import health as store_health
 
 if TYPE_CHECKING:
     from evy.config import Config
+    from evy.pipeline.meshlink import MeshLink
+    from evy.responder.base import Responder
 
 log = logging.getLogger("evy.health")
 
@@ -29,8 +34,8 @@ PRUNE_EVERY = 3600.0
 
 
 class HealthRecorder:
-    def __init__(self, config: Config, store: Store, modem: modem_api.Modem, responder: Any,
-                 mesh: Any | None = None, *, clock: Any = time.time):
+    def __init__(self, config: Config, store: Store, modem: modem_api.Modem, responder: Responder,
+                 mesh: MeshLink | None = None, *, clock: Callable[[], float] = time.time):
         self.config, self.store, self.modem, self.responder, self.mesh = config, store, modem, responder, mesh
         self.clock = clock
         self.started_at = clock()
@@ -65,7 +70,7 @@ class HealthRecorder:
         if textfile and self.store.durable:
             self._write_textfile(textfile)
 
-    def _write_textfile(self, path: Any) -> None:
+    def _write_textfile(self, path: Path) -> None:
         """Counting every figure reads the whole store (tenths of a second with 10,000 cases): it runs on a
         thread of its own with its own connection, so the loop goes on; one write at a time."""
         if self._textfile_thread is not None and self._textfile_thread.is_alive():
@@ -83,7 +88,7 @@ class HealthRecorder:
         self._textfile_thread = threading.Thread(target=write, name="evy-textfile", daemon=True)
         self._textfile_thread.start()
 
-    def snapshot(self, now: float, power: Any = None) -> dict[str, Any]:
+    def snapshot(self, now: float, power: PowerReading | None = None) -> dict[str, Any]:
         status = self.modem.status()
         capacity = getattr(self.modem, "capacity", None)  # (used, total) of the SIM's storage, when known
         return {
@@ -107,7 +112,7 @@ class HealthRecorder:
         elif self._unregistered_since is None:
             self._unregistered_since = now
 
-    def _power(self) -> Any:
+    def _power(self) -> PowerReading | None:
         monitor = getattr(self.responder, "power", None)
         if monitor is None:
             return None
