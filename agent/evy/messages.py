@@ -18,7 +18,8 @@ class Priority(IntEnum):
     EMERGENCY = 1
     COMMAND = 2
     ROUTINE = 3
-    BACKGROUND = 4  # mesh beacons: the first to wait
+    BROADCAST = 4  # an operator's broadcast: after every reply
+    BACKGROUND = 5  # mesh beacons: the first to wait
 
     @property
     def emergency(self) -> bool:

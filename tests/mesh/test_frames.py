@@ -163,7 +163,7 @@ OLD_FRAMES = {
 }
 SENT_AS = {Priority.LIFE_THREATENING: Priority.EMERGENCY, Priority.EMERGENCY: Priority.EMERGENCY,
            Priority.COMMAND: Priority.ROUTINE, Priority.ROUTINE: Priority.ROUTINE,
-           Priority.BACKGROUND: Priority.BACKGROUND}
+           Priority.BROADCAST: Priority.BACKGROUND, Priority.BACKGROUND: Priority.BACKGROUND}
 
 
 def relay_frame(priority: Priority) -> Frame:

@@ -14,7 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evy.config import load
+from evy.health import collect
 from evy.mesh.keys import generate_key_file
+from evy.metrics.collector import render
 from evy.pipeline.kit import join_replies
 from evy.sms.simmodem import SimModem
 from evy.sms.simnet import deliver_parts
@@ -38,7 +41,8 @@ def kit_config(directory: Path, port: str, key: Path, bind: int, peer: int) -> P
         f'country = "KE"\ndata_dir = "{directory}"\n[modem]\nport = "{port}"\nstatus_reports = false\n'
         "[outbox]\nnetwork_hold = 1.0\nbackoff = 0.5\n[brain]\nfollowup = false\n"
         f'[mesh]\nenabled = true\nradio = "udp"\nkey_file = "{key}"\nudp_bind = "127.0.0.1:{bind}"\n'
-        f'udp_peers = ["127.0.0.1:{peer}"]\nbeacon_interval = 1.0\nspreading_factor = 7\n')
+        f'udp_peers = ["127.0.0.1:{peer}"]\nbeacon_interval = 1.0\nspreading_factor = 7\n'
+        "[health]\nsnapshot_interval = 5.0\n")
     return config
 
 
@@ -69,6 +73,19 @@ def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(t
         assert states == ["relayed"], "the hand-over was acknowledged end to end"
         with Store.open(tmp_path / "b" / "evy.db") as store:
             assert [tuple(r) for r in store.db.execute("SELECT kind, state FROM outbox")] == [("relay", "sent")]
+        # Kit A's health, as its console reads it: kit B heard by its beacons (with coverage), airtime spent.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with Store.open(tmp_path / "a" / "evy.db") as store:
+                mesh = collect(store, load(config_a)).mesh
+            if mesh is not None and mesh.neighbours:
+                break
+            time.sleep(0.5)
+        [neighbour] = mesh.neighbours
+        assert neighbour.cellular and neighbour.hops == 1 and time.time() - neighbour.heard_at < 30
+        assert 0 < mesh.airtime_used_s < mesh.airtime_allowed_s
+        with Store.open(tmp_path / "a" / "evy.db") as store:
+            assert b"evy_mesh_handovers_total 1.0" in render(store, load(config_a))
     finally:
         for agent in agents:
             agent.send_signal(signal.SIGTERM)

@@ -3,9 +3,11 @@
 Parsing, defaults, validation, `evy config show|check` and docs/config.md are all derived from it.
 """
 
+from evy.broadcast import settings as broadcast
 from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting
+from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
 from evy.power import settings as power
@@ -13,7 +15,8 @@ from evy.responder import settings as responder
 from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
-                                 *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS)
+                                 *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
+                                 *broadcast.SETTINGS, *health.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"

@@ -71,8 +71,8 @@ class Kind(enum.IntEnum):
 
 # The priority byte on air: three classes, higher is more urgent (the reverse of Priority's order). An
 # emergency may use the half of the airtime allowance routine traffic leaves free.
-ON_AIR = {Priority.BACKGROUND: 0, Priority.ROUTINE: 1, Priority.COMMAND: 1, Priority.EMERGENCY: 2,
-          Priority.LIFE_THREATENING: 2}
+ON_AIR = {Priority.BACKGROUND: 0, Priority.BROADCAST: 0, Priority.ROUTINE: 1, Priority.COMMAND: 1,
+          Priority.EMERGENCY: 2, Priority.LIFE_THREATENING: 2}
 FROM_AIR = {0: Priority.BACKGROUND, 1: Priority.ROUTINE, 2: Priority.EMERGENCY}
 
 

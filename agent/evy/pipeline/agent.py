@@ -22,8 +22,9 @@ from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.crash import crashpoint
+from evy.health.recorder import HealthRecorder
 from evy.messages import Inbound, Priority, Reply
-from evy.pipeline.commands import Command, command_reply, parse_command
+from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
 from evy.pipeline.guards import Guards, Verdict
 from evy.pipeline.meshlink import MeshLink
@@ -34,7 +35,10 @@ from evy.sms import modem as modem_api
 from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
 from evy.store import Store, StoreError, held, inbox, modem_state, outbox, report, unreadable
+from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
+from evy.store import health as store_health
+from evy.store import localinfo as localinfo_store
 from evy.store.optouts import is_opted_out, set_opted_out
 from evy.triage import Triage
 
@@ -55,6 +59,7 @@ class Agent:
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
+        self.health = HealthRecorder(config, store, modem, responder, mesh)
         self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
@@ -181,6 +186,7 @@ class Agent:
                 # The conversation has moved on ("he is breathing now"): more CPR detail would contradict it.
                 log.info("follow-up to message %d dropped: %s has written since", message.message_id,
                          message.sender)
+                store_health.bump(self.store, "followup_dropped")  # counted for /metrics
             elif reply is not None:
                 self.queue_reply(message, reply, kind="followup")
         if self.mesh is not None:
@@ -189,6 +195,7 @@ class Agent:
         if self._held_on_sim:
             self._free_settled()
         self._retention()
+        self.health.maybe_record()  # at most every health.snapshot_interval, for the console
 
     # -- answering -------------------------------------------------------------------------------------
     def answer(self, stored: inbox.InboundMessage) -> None:
@@ -209,9 +216,12 @@ class Agent:
             self._close(message, verdict)
             return
         if command is not None:
-            reply = Reply(command_reply(command, self.config.emergency_number), priority=Priority.COMMAND)
+            language = command_language(message.text)
+            reply = Reply(command_reply(command, self.config.emergency_number, language), priority=Priority.COMMAND)
             self.queue_reply(message, reply, kind="reply", verdict=f"command: {command}",
-                             opt_in=command is Command.START)
+                             opt_in=command is Command.START,
+                             subscribe=language if command is Command.JOIN else None,
+                             unsubscribe=command is Command.LEAVE)
             return
         case: Case | None = None
         triaged: Triage | None = None
@@ -254,7 +264,7 @@ class Agent:
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False,
-                    case: Case | None = None) -> None:
+                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False) -> None:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
         # again. The durable commit before the first part leaves (stored sending) syncs it too. The case
         # update commits with the reply: a crash keeps both or neither.
@@ -266,6 +276,10 @@ class Agent:
                                 reply=reply, keep_ucs2=keep_ucs2)
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
+            if subscribe is not None:  # JOIN, in the language of its word: broadcasts until LEAVE or STOP
+                broadcast_store.subscribe(db, message.sender, subscribe)
+            if unsubscribe:
+                broadcast_store.unsubscribe(db, message.sender)
             if kind == "reply":
                 inbox.mark_handled(db, message.message_id, verdict)
         crashpoint("after_reply_queued")
@@ -313,6 +327,8 @@ class Agent:
             return
         self._last_retention = now
         removed = inbox.purge(self.store, now - self.config["store.retention_days"] * 86400)
+        broadcast_store.purge(self.store, now - self.config["store.retention_days"] * 86400)
+        localinfo_store.purge_expired(self.store, now - self.config["store.retention_days"] * 86400)
         if removed:
             log.info("retention: removed %d handled messages", removed)
         closed = case_store.close_quiet(self.store, now, self.config["cases.quiet_close"])

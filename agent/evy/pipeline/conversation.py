@@ -17,6 +17,7 @@ from evy.cases.state import Case
 from evy.compress import compress
 from evy.config import Config
 from evy.crash import crashpoint
+from evy.localinfo import local_answer
 from evy.messages import Inbound, Priority, Reply
 from evy.responder.base import Responder
 from evy.store import Store
@@ -54,11 +55,17 @@ class Conversation:
         result = triage(message.text)
         turn = next_turn(case, message.text, result, number=self.number, now=now,
                          reference=self.config["cases.kit_position"])
+        local = None if result.emergency or turn.discreet or turn.closed else \
+            local_answer(self.store, message.text, result.language, now)
         if turn.text is None:
             reply = self.responder.respond(message, result)
+            if reply is not None and local is not None:  # the operator's facts answer a routine question
+                reply = replace(reply, text=local, sources=("local information",), wants_followup=False)
             if reply is not None and turn.case.emergency:  # a side question in an emergency keeps its rank
                 reply = replace(reply, priority=min(reply.priority, Priority(turn.case.priority)))
             return Answer(reply, turn.case, result)
+        if local is not None:  # before a routine reply; never before an emergency's safety text
+            turn = replace(turn, text=f"{turn.text}\n{local}" if turn.case.emergency else f"{local}\n{turn.text}")
         text, case = self._fit(turn)
         if turn.fresh_protocol:
             base = self.responder.respond(message, result)

@@ -97,6 +97,34 @@ class MeshLink:
         """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
         return self._call(self._node.send, gateway, SmsRelay(number, text), priority)
 
+    def snapshot(self, timeout: float = 1.0) -> dict[str, Any] | None:
+        """The node's neighbours (with their last beacon) and airtime, for the kit's health; None when the
+        mesh thread does not answer within ``timeout`` (a health figure must never hold up the agent)."""
+        if self._node is None or self._loop is None:
+            return None
+        node = self._node
+
+        async def read() -> dict[str, Any]:
+            now = node.clock.time()
+            return {
+                "node": f"{node.node_id:08x}",
+                "neighbours": [{"node": f"{peer:08x}", "heard_at": status.heard_at, "hops": status.hops,
+                                "battery_pct": None if status.beacon.battery_pct == UNKNOWN_BATTERY
+                                else status.beacon.battery_pct, "charging": status.beacon.charging,
+                                "cellular": status.beacon.cellular, "queue_depth": status.beacon.queue_depth}
+                               for peer, status in sorted(node.peers.items())],
+                "airtime_used_s": round(node.ledger.used_s(now), 3),
+                "airtime_allowed_s": round(node.ledger.limit_s, 3),
+                "delivered": node.counters.delivered, "gave_up": node.counters.gave_up,
+                "relayed": node.counters.relayed,
+            }
+
+        try:
+            return asyncio.run_coroutine_threadsafe(read(), self._loop).result(timeout=timeout)
+        except Exception as exc:  # a busy or stopped mesh thread: no figure this time
+            log.debug("mesh snapshot unavailable: %s", exc)
+            return None
+
     def take_relays(self) -> list[RelayedSms]:
         return _drain(self._relays)
 

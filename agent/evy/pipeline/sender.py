@@ -20,7 +20,7 @@ from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
-from evy.store import Store, StoreError, counters, outbox
+from evy.store import Store, StoreError, broadcasts, counters, outbox
 from evy.store.db import GuardedConnection
 
 log = logging.getLogger("evy.sender")
@@ -110,6 +110,9 @@ class Sender:
                 self._modem_failed = True
                 self._hold_for_the_modem(str(exc))
                 return
+            if entry.priority >= Priority.BROADCAST:  # one broadcast SMS per turn, then the next at the modem's pace
+                broadcasts.hold_queued(self.store, time.time() + self.config["broadcast.send_interval"])
+                return
 
     def _hold_for_the_modem(self, reason: str) -> None:
         """Postpone every queued reply (durably, so the idle loop sleeps instead of spinning on due replies)."""
@@ -125,8 +128,8 @@ class Sender:
             return 0
         handed = 0
         for entry in outbox.due(self.store, now=float("inf"), limit=50):
-            if not outbox.nothing_left(self.store, entry.id):
-                continue  # part of it already left from here: the rest must follow from here too
+            if entry.priority >= Priority.BROADCAST or not outbox.nothing_left(self.store, entry.id):
+                continue  # broadcasts never take mesh airtime; a reply partly sent from here ends from here
             for part in outbox.parts(self.store, entry.id):
                 if part.state == "stored":  # written to modem storage, never sent: take it back
                     self.modem.delete(part.location)

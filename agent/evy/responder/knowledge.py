@@ -72,6 +72,12 @@ class Knowledge:
     def has_model(self) -> bool:
         return self._runtime is not None
 
+    def status(self) -> dict[str, Any]:
+        """What is open, for the kit's health: the knowledge base and the local model."""
+        name = getattr(self._runtime, "name", None)
+        return {"ready": self._ready.is_set(), "index": self._index is not None, "model": name,
+                "model_memory_mb": self.model_memory_mb}
+
     @property
     def model_memory_mb(self) -> int:
         """Memory the loaded model's worker holds (0 when none is running), which it would not need again."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from evy.store.broadcasts import forget_on_stop
 from evy.store.db import GuardedConnection, Store
 
 
@@ -16,5 +17,6 @@ def set_opted_out(db: GuardedConnection, sender: str, stopped: bool, now: float 
     if stopped:
         db.execute("INSERT OR IGNORE INTO optouts(sender, stopped_at) VALUES (?, ?)",
                    (sender, time.time() if now is None else now))
+        forget_on_stop(db, sender, now)  # STOP wins over JOIN and over broadcasts already queued
     else:
         db.execute("DELETE FROM optouts WHERE sender = ?", (sender,))
