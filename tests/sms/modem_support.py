@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable
 
 from evy.sms.modem import Modem, ModemEvent, ModemSettings
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 # Short timeouts keep fault tests fast; a real modem uses the defaults from the settings table.
 FAST = {"command_timeout": 0.5, "send_timeout": 2.0, "heartbeat": 60.0, "max_failed_heartbeats": 2,
         "retries": 3, "retry_backoff": 0.01, "probe_attempts": 2}
 
 
-def at_settings(sim: SimModem, **changes: object) -> ModemSettings:
+def at_settings(sim: ModemSimulator, **changes: object) -> ModemSettings:
     return ModemSettings(port=sim.port, profile=sim.model, **{**FAST, **changes})
 
 

@@ -14,7 +14,7 @@ from evy.sms.at_modem import AtModem
 from evy.sms.errors import CmsError, ModemRestarted, ModemTimeout, PinError
 from evy.sms.modem import ModemRestarted as RestartedEvent
 from evy.sms.modem import NewMessage
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 SENDER = "+254711000111"
 RECIPIENT = "+254733000999"
@@ -24,7 +24,7 @@ def part(text: str = "Stay on high ground") -> pdu.SubmitPart:
     return pdu.encode_submit(RECIPIENT, text)[0]
 
 
-def cmgs_count(sim: SimModem) -> int:
+def cmgs_count(sim: ModemSimulator) -> int:
     return sum(1 for c in sim.commands if c.startswith("AT+CMGS="))
 
 
@@ -32,7 +32,7 @@ def cmgs_count(sim: SimModem) -> int:
 
 
 def test_echo_that_stays_on_is_filtered():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.fail_next("E")  # ATE0 refused: the modem keeps echoing everything
         with AtModem(at_settings(sim)) as modem:
             assert sim.state.echo
@@ -60,7 +60,7 @@ def test_a_urc_between_the_prompt_and_the_cmgs_result(sim, modem):
 
 
 def test_noise_before_every_answer_and_chopped_output():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.noise_before_answers = 7
         sim.chunk_size, sim.chunk_gap = 5, 0.0005
         with AtModem(at_settings(sim)) as modem:
@@ -117,7 +117,7 @@ def test_a_wrong_pdu_length_is_refused_by_the_modem(sim, modem):
 
 
 def test_no_network_then_registered():
-    with SimModem(registered=False) as sim, AtModem(at_settings(sim, heartbeat=0.1)) as modem:
+    with ModemSimulator(registered=False) as sim, AtModem(at_settings(sim, heartbeat=0.1)) as modem:
         assert modem.status().state == "not-registered"
         with pytest.raises(CmsError) as caught:
             modem.send(part())
@@ -134,7 +134,7 @@ def test_no_network_then_registered():
 
 
 def test_slow_answers_within_the_timeout_just_work():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.response_delay = 0.05
         with AtModem(at_settings(sim)) as modem:
             sim.deliver(SENDER, "slow")
@@ -177,7 +177,7 @@ def test_short_silence_is_bridged_by_the_retries(sim, modem):
 
 @pytest.mark.slow
 def test_watchdog_resets_a_modem_that_stopped_answering():
-    with SimModem() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=2)) as modem:
+    with ModemSimulator() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=2)) as modem:
         sim.silence(2.0)
         events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)), timeout=12)
         assert of_type(events, RestartedEvent)[0].reason == "the modem stopped answering"
@@ -190,7 +190,7 @@ def test_watchdog_resets_a_modem_that_stopped_answering():
 
 @pytest.mark.slow
 def test_a_modem_that_stays_silent_is_down_until_it_answers_again():
-    with SimModem() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=1)) as modem:
+    with ModemSimulator() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=1)) as modem:
         sim.silence()
         deadline = time.monotonic() + 8
         while modem.status().state != "down" and time.monotonic() < deadline:
@@ -229,12 +229,12 @@ def test_messages_stored_during_a_reboot_are_found_by_the_backlog_scan(sim, mode
 
 
 def test_the_pin_is_entered_once_when_the_sim_asks():
-    with SimModem(pin="4321") as sim, AtModem(at_settings(sim, pin="4321")) as modem:
+    with ModemSimulator(pin="4321") as sim, AtModem(at_settings(sim, pin="4321")) as modem:
         assert modem.status().state == "ready" and sim.pin_attempts == 1
 
 
 def test_a_wrong_pin_is_never_retried():
-    with SimModem(pin="4321") as sim:
+    with ModemSimulator(pin="4321") as sim:
         modem = AtModem(at_settings(sim, pin="0000"))
         with pytest.raises(PinError, match="incorrect password") as caught:
             modem.open()
@@ -246,7 +246,7 @@ def test_a_wrong_pin_is_never_retried():
 
 
 def test_a_sim_with_failed_pin_attempts_is_not_tried_by_a_new_process():
-    with SimModem(pin="4321") as sim:
+    with ModemSimulator(pin="4321") as sim:
         sim.pin_attempts_left = 2  # someone entered a wrong PIN before (another run, a phone)
         with pytest.raises(PinError, match="2 of 3 PIN attempts left"):
             AtModem(at_settings(sim, pin="4321")).open()
@@ -254,24 +254,24 @@ def test_a_sim_with_failed_pin_attempts_is_not_tried_by_a_new_process():
 
 
 def test_pin_required_but_not_configured():
-    with SimModem(pin="4321") as sim, pytest.raises(PinError, match=r"set modem\.pin"):
+    with ModemSimulator(pin="4321") as sim, pytest.raises(PinError, match=r"set modem\.pin"):
         AtModem(at_settings(sim)).open()
     assert sim.pin_attempts == 0
 
 
 def test_a_puk_locked_sim_is_a_clear_error():
-    with SimModem(puk_locked=True) as sim, pytest.raises(PinError, match="PUK"):
+    with ModemSimulator(puk_locked=True) as sim, pytest.raises(PinError, match="PUK"):
         AtModem(at_settings(sim, pin="1234")).open()
     assert sim.pin_attempts == 0
 
 
 def test_no_sim_is_a_clear_error():
-    with SimModem(sim_inserted=False) as sim, pytest.raises(PinError, match="SIM not inserted"):
+    with ModemSimulator(sim_inserted=False) as sim, pytest.raises(PinError, match="SIM not inserted"):
         AtModem(at_settings(sim)).open()
 
 
 def test_sim_busy_at_start_up_is_waited_out():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.fail_next("CPIN", cme=14, count=2)
         with AtModem(at_settings(sim)) as modem:
             assert modem.status().state == "ready"
@@ -290,7 +290,7 @@ def test_a_port_that_goes_away_is_reopened_and_the_modem_reinitialised(sim, mode
 
 
 def test_a_sim_still_busy_after_start_up_is_waited_out_on_every_sms_command():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.set_sim_busy(2)  # CPIN, CPMS, CMGL, CMGR, CMGD, CMGS each answer CME 14 twice
         with AtModem(at_settings(sim)) as modem:
             assert modem.storage == "SM" and modem.status().state == "ready"
@@ -303,7 +303,7 @@ def test_a_sim_still_busy_after_start_up_is_waited_out_on_every_sms_command():
 
 
 def test_a_reboot_during_start_up_restarts_the_initialisation():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.reboot_on_next("CNMI")  # the modem resets itself half-way through our set-up
         with AtModem(at_settings(sim)) as modem:
             assert sim.reboots == 1
@@ -320,7 +320,7 @@ def test_a_urc_right_after_the_prompt_does_not_hide_it(sim, modem):
 
 
 def test_a_sim7000_reboot_with_its_own_banner_is_handled():
-    with SimModem(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
         sim.reboot()
         events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
         assert of_type(events, RestartedEvent) and sim.state.cnmi == (2, 1, 0, 2, 0)
@@ -328,14 +328,14 @@ def test_a_sim7000_reboot_with_its_own_banner_is_handled():
 
 
 def test_a_modem_without_cpinr_still_gets_the_pin_once():
-    with SimModem(pin="4321") as sim:
+    with ModemSimulator(pin="4321") as sim:
         sim.fail_next("CPINR", count=5)  # SIM800 firmware has no AT+CPINR
         with AtModem(at_settings(sim, pin="4321")) as modem:
             assert modem.status().state == "ready" and sim.pin_attempts == 1
 
 
 def test_sms_not_ready_yet_at_start_up_is_waited_out():
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.fail_next("CPMS", cms=302, count=2)  # "operation not allowed" until SMS Ready
         with AtModem(at_settings(sim)) as modem:
             assert modem.storage == "SM" and modem.status().state == "ready"
@@ -352,7 +352,7 @@ def test_a_junk_line_inside_an_answer_is_kept_out_of_it(sim, modem):
 # --- a modem left at the > prompt ---------------------------------------------------------------------------
 
 
-def leave_at_prompt(sim: SimModem, command: str = "AT+CMGW=19") -> None:
+def leave_at_prompt(sim: ModemSimulator, command: str = "AT+CMGW=19") -> None:
     """What an agent killed between the prompt and Ctrl-Z leaves: the modem waiting for PDU text."""
     import contextlib
     import os

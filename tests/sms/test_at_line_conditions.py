@@ -10,7 +10,7 @@ from modem_support import at_settings, collect_events, of_type
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
 from evy.sms.modem import NewMessage
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 texts = st.text(st.characters(codec="utf-16", exclude_categories=("Cs",)), min_size=1, max_size=200)
 
@@ -20,7 +20,7 @@ texts = st.text(st.characters(codec="utf-16", exclude_categories=("Cs",)), min_s
        interleave=st.booleans(), model=st.sampled_from(["sim800", "sim7000"]), inbound=texts, reply=texts)
 def test_the_driver_gets_every_message_through_any_line(echo_refused, chunk, noise, interleave, model, inbound,
                                                        reply):
-    with SimModem(model=model) as sim:
+    with ModemSimulator(model=model) as sim:
         if echo_refused:
             sim.fail_next("E")
         sim.chunk_size, sim.chunk_gap, sim.noise_before_answers = chunk, 0.0, noise

@@ -19,8 +19,7 @@ from evy.sms.modem import (
     make_modem,
     open_modem,
 )
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import deliver_parts
+from evy.sms.simulator import ModemSimulator, deliver_parts
 
 SENDER = "+254711000111"
 
@@ -90,7 +89,7 @@ def test_send_uses_the_prompt_and_returns_the_modems_reference(sim, modem):
 
 
 def test_message_reference_rolls_over_from_255_to_0():
-    with SimModem(first_reference=254) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(first_reference=254) as sim, AtModem(at_settings(sim)) as modem:
         parts = pdu.encode_submit("+254733000999", "y" * 400)
         assert [modem.send(p) for p in parts] == [254, 255, 0]
 
@@ -114,7 +113,7 @@ def test_inline_delivery_report_on_sim800(sim, modem):
 
 
 def test_stored_delivery_report_and_lte_registration_on_sim7000():
-    with SimModem(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
         assert sim.state.cnmi == (2, 1, 0, 2, 0)
         assert modem.status().registered  # CREG says 0,0 on LTE-M; CEREG says registered
         sim.report_status = 0x41  # permanently failed
@@ -137,7 +136,7 @@ def test_messages_pushed_with_cmt_arrive_inline(sim):
 
 
 def test_full_storage_is_reported_and_the_network_redelivers_after_deletes():
-    with SimModem(storage_size=2) as sim:
+    with ModemSimulator(storage_size=2) as sim:
         sim.deliver(SENDER, "one")
         sim.deliver(SENDER, "two")
         sim.deliver(SENDER, "three")  # no room: held by the network
@@ -195,7 +194,7 @@ def test_delivery_report_for_one_part_only(sim, modem):
 
 
 def test_a_burst_larger_than_the_sim_arrives_exactly_once():
-    with SimModem(storage_size=5) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(storage_size=5) as sim, AtModem(at_settings(sim)) as modem:
         for n in range(30):
             sim.deliver(SENDER, f"message {n}")  # 25 of them wait in the network for free slots
         received: list[str] = []
@@ -229,7 +228,7 @@ def test_an_undecodable_pushed_message_is_still_handed_over(sim):
 
 
 def test_storage_full_is_reported_once_per_filling():
-    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim, heartbeat=0.05)) as modem:
+    with ModemSimulator(storage_size=1) as sim, AtModem(at_settings(sim, heartbeat=0.05)) as modem:
         sim.store(deliver_parts(SENDER, "fills it")[0][1])
         events: list = []
         deadline = time.monotonic() + 0.6

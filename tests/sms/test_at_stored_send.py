@@ -9,7 +9,7 @@ from modem_support import at_settings
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
 from evy.sms.errors import CmsError, ModemRestarted
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 RECIPIENT = "+254733000999"
 
@@ -53,7 +53,7 @@ def test_a_reboot_during_cmss_leaves_the_part_unsent(sim, modem):
 
 
 def test_no_network_on_cmss_keeps_it_stored():
-    with SimModem(registered=False) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(registered=False) as sim, AtModem(at_settings(sim)) as modem:
         location = modem.store_outgoing(part())
         with pytest.raises(CmsError) as caught:
             modem.send_stored(location)
@@ -61,7 +61,7 @@ def test_no_network_on_cmss_keeps_it_stored():
 
 
 def test_a_full_sim_refuses_to_store_with_cms_322():
-    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(storage_size=1) as sim, AtModem(at_settings(sim)) as modem:
         sim.deliver("+254711000111", "fills the SIM")
         with pytest.raises(CmsError) as caught:
             modem.store_outgoing(part())

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 
@@ -20,7 +20,7 @@ def evy(*args: str) -> subprocess.CompletedProcess:
 def test_check_and_list(tmp_path):
     config = tmp_path / "evy.toml"
     config.write_text('[modem]\nprofile = "sim800"\ncommand_timeout = 1.0\n')
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         sim.deliver("+254711000111", "Habari, tunahitaji maji")
         result = evy("modem", "check", "--config", str(config), "--port", sim.port)
         assert result.returncode == 0, result.stderr
@@ -36,7 +36,7 @@ def test_check_and_list(tmp_path):
 def test_a_port_in_use_is_one_clear_line(tmp_path):
     config = tmp_path / "evy.toml"
     config.write_text("[modem]\ncommand_timeout = 1.0\n")
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         import serial
 
         with serial.Serial(sim.port, exclusive=True):

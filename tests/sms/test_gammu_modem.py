@@ -13,7 +13,7 @@ from evy.sms import pdu
 from evy.sms.errors import ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Concat, Encoding
 from evy.sms.modem import ModemSettings, NewMessage, make_modem
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 gammu = pytest.importorskip("gammu", reason="python-gammu is not installed")
 from evy.sms.gammu_modem import _mapped, _rssi, deliver_from_gammu, submit_dict  # noqa: E402
@@ -91,7 +91,7 @@ def test_without_python_gammu_the_backend_says_what_to_install(monkeypatch):
 @pytest.mark.slow
 def test_gammus_at_driver_runs_the_simulated_modem():
     """Gammu's own AT stack (not EVY's) against the pty simulator: a second opinion on the simulator."""
-    with SimModem() as sim:
+    with ModemSimulator() as sim:
         modem = make_modem(ModemSettings(backend="gammu", port=sim.port, poll_interval=0.05, heartbeat=60))
         with modem:
             assert modem.status().registered and modem.status().operator == "Safaricom"
@@ -110,7 +110,7 @@ def test_gammus_at_driver_runs_the_simulated_modem():
 
 @pytest.mark.slow
 def test_gammu_enters_a_pin_once_and_never_retries_a_wrong_one():
-    with SimModem(pin="4321") as sim:
+    with ModemSimulator(pin="4321") as sim:
         wrong = make_modem(ModemSettings(backend="gammu", port=sim.port, pin="9999", heartbeat=60))
         with pytest.raises(PinError, match=r"refused modem\.pin"):
             wrong.open()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -61,7 +61,7 @@ def _wait(condition, timeout: float) -> None:
         time.sleep(0.005)
 
 
-def _complete_replies(sim: SimModem) -> int:
+def _complete_replies(sim: ModemSimulator) -> int:
     return sum(r.complete for r in join_replies(list(sim.sent)))
 
 
@@ -76,7 +76,7 @@ def run(quick: bool = False) -> dict:
 def measure(quick: bool, responder: str) -> dict:
     messages = 50 if quick else 200
     burst = 40 if quick else 200
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     baseline_ms = _at_round_trip_ms(sim.port, 50 if quick else 200)
     with tempfile.TemporaryDirectory(prefix="evy-bench-") as tmp:
         config = Path(tmp) / "evy.toml"

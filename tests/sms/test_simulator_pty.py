@@ -13,7 +13,7 @@ import pytest
 import serial
 
 from evy.sms import pdu
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 
@@ -134,7 +134,7 @@ def test_wait_sent_times_out_with_a_count(sim):
 
 
 def test_stop_is_idempotent_and_the_context_manager_starts():
-    sim = SimModem()
+    sim = ModemSimulator()
     assert sim.port == ""
     with sim:
         assert os.path.exists(sim.port)
