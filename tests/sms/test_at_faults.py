@@ -11,9 +11,8 @@ from modem_support import at_settings, collect_events, of_type
 
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
-from evy.sms.errors import CmsError, ModemRestarted, ModemTimeout, PinError
-from evy.sms.modem import ModemRestarted as RestartedEvent
-from evy.sms.modem import NewMessage
+from evy.sms.errors import CmsError, ModemTimeout, PinError, RestartedMidCommand
+from evy.sms.modem import ModemRestarted, NewMessage
 from evy.sms.simulator import ModemSimulator
 
 SENDER = "+254711000111"
@@ -179,8 +178,8 @@ def test_short_silence_is_bridged_by_the_retries(sim, modem):
 def test_watchdog_resets_a_modem_that_stopped_answering():
     with ModemSimulator() as sim, AtModem(at_settings(sim, heartbeat=0.2, max_failed_heartbeats=2)) as modem:
         sim.silence(2.0)
-        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)), timeout=12)
-        assert of_type(events, RestartedEvent)[0].reason == "the modem stopped answering"
+        events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)), timeout=12)
+        assert of_type(events, ModemRestarted)[0].reason == "the modem stopped answering"
         assert "AT+CFUN=1,1" in sim.commands and sim.reboots == 1
         assert modem.status().state == "ready"
         assert sim.state.cmgf == 0 and sim.state.cnmi == (2, 1, 0, 1, 0)  # re-initialised after the reset
@@ -198,8 +197,8 @@ def test_a_modem_that_stays_silent_is_down_until_it_answers_again():
         status = modem.status()
         assert status.state == "down" and "does not answer AT" in status.last_error
         sim.resume()
-        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)), timeout=10)
-        assert of_type(events, RestartedEvent) and modem.status().state == "ready"
+        events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)), timeout=10)
+        assert of_type(events, ModemRestarted) and modem.status().state == "ready"
 
 
 # --- reboots ----------------------------------------------------------------------------------------------
@@ -207,11 +206,11 @@ def test_a_modem_that_stays_silent_is_down_until_it_answers_again():
 
 def test_a_reboot_mid_send_fails_the_send_without_sending_and_the_modem_is_reinitialised(sim, modem):
     sim.reboot_on_next_send()
-    with pytest.raises(ModemRestarted):
+    with pytest.raises(RestartedMidCommand):
         modem.send(part())
     assert sim.sent == []
-    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
-    assert "rebooted" in of_type(events, RestartedEvent)[0].reason
+    events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)))
+    assert "rebooted" in of_type(events, ModemRestarted)[0].reason
     assert (sim.state.echo, sim.state.cmgf, sim.state.cmee) == (False, 0, 1)
     assert modem.send(part()) == 0
     assert len(sim.wait_sent(1)) == 1
@@ -220,8 +219,8 @@ def test_a_reboot_mid_send_fails_the_send_without_sending_and_the_modem_is_reini
 def test_messages_stored_during_a_reboot_are_found_by_the_backlog_scan(sim, modem):
     sim.reboot()
     sim.deliver(SENDER, "arrived while the modem booted")  # stored without +CMTI: CNMI was forgotten
-    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
-    assert of_type(events, RestartedEvent)
+    events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)))
+    assert of_type(events, ModemRestarted)
     assert [m.message.text for m in modem.list_stored()] == ["arrived while the modem booted"]
 
 
@@ -282,8 +281,8 @@ def test_a_port_that_goes_away_is_reopened_and_the_modem_reinitialised(sim, mode
     import os
 
     os.close(modem._port.fd)  # what a USB re-enumeration does to an open descriptor
-    events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
-    assert of_type(events, RestartedEvent)[0].reason == "the port failed"
+    events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)))
+    assert of_type(events, ModemRestarted)[0].reason == "the port failed"
     assert modem.status().state == "ready"
     sim.deliver(SENDER, "still here")
     assert collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
@@ -322,8 +321,8 @@ def test_a_urc_right_after_the_prompt_does_not_hide_it(sim, modem):
 def test_a_sim7000_reboot_with_its_own_banner_is_handled():
     with ModemSimulator(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
         sim.reboot()
-        events = collect_events(modem, lambda e: bool(of_type(e, RestartedEvent)))
-        assert of_type(events, RestartedEvent) and sim.state.cnmi == (2, 1, 0, 2, 0)
+        events = collect_events(modem, lambda e: bool(of_type(e, ModemRestarted)))
+        assert of_type(events, ModemRestarted) and sim.state.cnmi == (2, 1, 0, 2, 0)
         assert modem.status().registered
 
 

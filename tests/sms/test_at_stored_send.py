@@ -8,7 +8,7 @@ from modem_support import at_settings
 
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
-from evy.sms.errors import CmsError, ModemRestarted
+from evy.sms.errors import CmsError, RestartedMidCommand
 from evy.sms.simulator import ModemSimulator
 
 RECIPIENT = "+254733000999"
@@ -45,7 +45,7 @@ def test_the_flag_survives_a_new_agent_process(sim):
 def test_a_reboot_during_cmss_leaves_the_part_unsent(sim, modem):
     location = modem.store_outgoing(part())
     sim.reboot_on_next_send()
-    with pytest.raises(ModemRestarted):
+    with pytest.raises(RestartedMidCommand):
         modem.send_stored(location)
     assert sim.sent == [] and modem.outgoing_state(location) == "unsent"
     modem.send_stored(location)
