@@ -381,9 +381,8 @@ def test_no_bookkeeping_is_left_behind_after_traffic_settles():
         node._beacon_timer.cancel()
     sim.clock.run_until(sim.clock.time() + 3600)
     for node in sim.nodes:
-        leftovers = (node._outgoing, node._open_messages, node._flood_relays, node._relay_waits,
-                     node._relay_by_message)
-        assert not any(leftovers), [len(x) for x in leftovers]
+        leftovers = (node._outgoing, node._open_messages)
+        assert not any(leftovers) and node.relays.pending() == 0, [len(x) for x in leftovers]
         assert node._reassembler.pending() == 0
 
 
