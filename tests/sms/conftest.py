@@ -12,12 +12,12 @@ from evy.sms.simulator import ModemSimulator
 
 
 @pytest.fixture
-def sim() -> Iterator[ModemSimulator]:
+def simulator() -> Iterator[ModemSimulator]:
     with ModemSimulator() as simulated:
         yield simulated
 
 
 @pytest.fixture
-def modem(sim: ModemSimulator) -> Iterator[AtModem]:
-    with AtModem(at_settings(sim)) as opened:
+def modem(simulator: ModemSimulator) -> Iterator[AtModem]:
+    with AtModem(at_settings(simulator)) as opened:
         yield opened

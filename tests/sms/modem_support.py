@@ -13,8 +13,8 @@ FAST = {"command_timeout": 0.5, "send_timeout": 2.0, "heartbeat": 60.0, "max_fai
         "retries": 3, "retry_backoff": 0.01, "probe_attempts": 2}
 
 
-def at_settings(sim: ModemSimulator, **changes: object) -> ModemSettings:
-    return ModemSettings(port=sim.port, profile=sim.model, **{**FAST, **changes})
+def at_settings(simulator: ModemSimulator, **changes: object) -> ModemSettings:
+    return ModemSettings(port=simulator.port, profile=simulator.model, **{**FAST, **changes})
 
 
 def collect_events(modem: Modem, until: Callable[[list[ModemEvent]], bool], timeout: float = 3.0

@@ -32,13 +32,13 @@ class Backend:
 
 
 def _sim_backend(model: str) -> Iterator[Backend]:
-    with ModemSimulator(model=model) as sim:
+    with ModemSimulator(model=model) as simulator:
         def verify(part: pdu.SubmitPart, reference: int) -> None:
-            sent = sim.wait_sent(1)[-1]
+            sent = simulator.wait_sent(1)[-1]
             assert sent.reference == reference and sent.pdu == part.hex
 
-        yield Backend(f"at-{model}", lambda: make_modem(at_settings(sim)),
-                      lambda sender, text: sim.deliver(sender, text), verify)
+        yield Backend(f"at-{model}", lambda: make_modem(at_settings(simulator)),
+                      lambda sender, text: simulator.deliver(sender, text), verify)
 
 
 def _gammu_backend(tmp_path: Path) -> Iterator[Backend]:
