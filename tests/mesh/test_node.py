@@ -13,7 +13,7 @@ from evy.mesh.dutycycle import WINDOW_S, max_window_airtime
 from evy.mesh.frames import BROADCAST, HEADER_BYTES, Kind, Priority, parse_header
 from evy.mesh.messages import Alert, SmsRelay
 from evy.mesh.routing import RoutingParams
-from evy.mesh.sim import Link, SimConfig, Simulation, build_topology
+from evy.mesh.simulator import Link, SimConfig, Simulation, build_topology
 from evy.mesh.state import NodeState
 
 

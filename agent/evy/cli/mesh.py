@@ -56,7 +56,7 @@ def mesh_keygen(args: argparse.Namespace) -> int:
 def mesh_sim(args: argparse.Namespace) -> int:
     from evy.mesh.errors import MeshError
     from evy.mesh.routing import RoutingParams
-    from evy.mesh.sim import SimConfig, Simulation, load_links
+    from evy.mesh.simulator import SimConfig, Simulation, load_links
 
     links = None
     if args.links:
