@@ -101,7 +101,7 @@ def lint(c):
 @task(help={"quick": "fewer iterations (CI)"})
 def bench(c, quick=False):
     """Benchmarks; prints one JSON object per benchmark on stdout."""
-    c.run(f"{sys.executable} -m evy.bench {'--quick' if quick else ''}", pty=False)
+    c.run(f"{sys.executable} -m evy bench {'--quick' if quick else ''}", pty=False)
 
 
 @task(positional=["url"], help={"url": "http(s):// or file:// URL of the model file", "role": "chat or embed",
@@ -133,7 +133,7 @@ def evaluate(c, quick=False, no_llm=False, summary=False, corpus="", blind=False
         flags += ["--corpus", "test", "--corpus-dir", str(ROOT / "eval" / "blind")]
     elif corpus:
         flags += ["--corpus", shlex.quote(corpus)]
-    c.run(f"{sys.executable} -m evy.evaluate {' '.join(flags)}", pty=False)
+    c.run(f"{sys.executable} -m evy eval {' '.join(flags)}", pty=False)
 
 
 ns = Collection(setup, test, lint, bench, docs, models_add, evaluate)

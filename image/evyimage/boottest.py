@@ -122,12 +122,12 @@ def load_agent():
         sys.path.insert(0, agent)
     from evy.mesh import keys
     from evy.pipeline import kit
-    from evy.sms import simmodem, simnet
+    from evy.sms import simulator
 
     class Agent:
-        SimModem = simmodem.SimModem
+        ModemSimulator = simulator.ModemSimulator
         NetworkKey = keys.NetworkKey
-        deliver_parts = staticmethod(simnet.deliver_parts)
+        deliver_parts = staticmethod(simulator.deliver_parts)
         join_replies = staticmethod(kit.join_replies)
 
     return Agent
@@ -162,7 +162,7 @@ def run_boot_test(image: Path, timeout: float = 420, keep: bool = False) -> Boot
     kernel, initrd, image_cmdline = extract_boot(disk, work)
     modem = None
     try:
-        modem = load_agent().SimModem(model="sim800").start()
+        modem = load_agent().ModemSimulator(model="sim800").start()
     except Exception as exc:  # the agent's simulator is optional for the boot checks themselves
         report.add("simulated modem on the host", False, f"cannot start: {exc}")
     ssh_port = free_port()

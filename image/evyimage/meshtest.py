@@ -42,7 +42,7 @@ def run_mesh_test(image: Path, timeout: float = 900, keep: bool = False) -> Boot
     work.mkdir(parents=True)
     report = BootReport(image, log=work / "kit-a.console.log")
     agent = load_agent()
-    offline, online = agent.SimModem(registered=False).start(), agent.SimModem().start()
+    offline, online = agent.ModemSimulator(registered=False).start(), agent.ModemSimulator().start()
     kits = [Kit("a", f"{SUBNET}.1", "52:54:00:e5:00:0a", offline), Kit("b", f"{SUBNET}.2", "52:54:00:e5:00:0b", online)]
     mesh_key = KitSeed.make(work, "unused").mesh_key  # one network key for both kits
     cable = free_port()

@@ -29,7 +29,7 @@ def test_pipeline_answers_three_real_messages(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evy.evaluate", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "evy", "eval", *args], capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env={"PYTHONPATH": str(ROOT / "agent"), "PATH": "/usr/bin:/bin"})
 
 
@@ -49,18 +49,18 @@ def test_no_llm_quick_run(tmp_path):
 
 
 def test_rescore_reproduces_a_run(tmp_path, capsys):
-    from evy.evaluate.__main__ import main
+    from evy.cli import main
 
-    assert main(["--no-llm", "--only", "en-cpr,es-flood,fr-hazmat", "--data-dir", str(tmp_path)]) == 0
+    assert main(["eval", "--no-llm", "--only", "en-cpr,es-flood,fr-hazmat", "--data-dir", str(tmp_path)]) == 0
     recorded = tmp_path / "run.json"
     recorded.write_text(capsys.readouterr().out, encoding="utf-8")
-    assert main(["--rescore", str(recorded)]) == 0
+    assert main(["eval", "--rescore", str(recorded)]) == 0
     first, second = json.loads(recorded.read_text(encoding="utf-8")), json.loads(capsys.readouterr().out)
     assert second["rescored_from"] == str(recorded)
     assert second["pipeline"] == first["pipeline"]
     assert second["bare_model"] == {"skipped": "--no-llm"}
     (tmp_path / "junk.json").write_text("[1]", encoding="utf-8")
-    assert main(["--rescore", str(tmp_path / "junk.json")]) == 2
+    assert main(["eval", "--rescore", str(tmp_path / "junk.json")]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: --rescore ") and "not the JSON output" in error
 

@@ -24,7 +24,7 @@ from evy.mesh.node import MeshNode
 from evy.mesh.radio.udp import UdpRadio
 from evy.mesh.routing import RoutingParams
 from evy.mesh.service import LoopClock
-from evy.mesh.sim import Link, SimConfig, Simulation
+from evy.mesh.simulator import Link, SimConfig, Simulation
 
 FLAGS, NEXT_HOP, RELAY = 13, 17, 18  # offsets of the relay-rewritten header fields
 HOP_LIMIT_SHIFT, HOP_LIMIT_MASK = 2, 0b00011100

@@ -13,7 +13,7 @@ from evy.mesh.dutycycle import WINDOW_S, max_window_airtime
 from evy.mesh.frames import BROADCAST, HEADER_BYTES, Kind, Priority, parse_header
 from evy.mesh.messages import Alert, SmsRelay
 from evy.mesh.routing import RoutingParams
-from evy.mesh.sim import Link, SimConfig, Simulation, build_topology
+from evy.mesh.simulator import Link, SimConfig, Simulation, build_topology
 from evy.mesh.state import NodeState
 
 
@@ -397,9 +397,8 @@ def test_no_bookkeeping_is_left_behind_after_traffic_settles():
         node._beacon_timer.cancel()
     sim.clock.run_until(sim.clock.time() + 3600)
     for node in sim.nodes:
-        leftovers = (node._outgoing, node._open_messages, node._flood_relays, node._relay_waits,
-                     node._relay_by_message)
-        assert not any(leftovers), [len(x) for x in leftovers]
+        leftovers = (node._outgoing, node._open_messages)
+        assert not any(leftovers) and node.relays.pending() == 0, [len(x) for x in leftovers]
         assert node._reassembler.pending() == 0
 
 

@@ -18,7 +18,7 @@ from evy.mesh.radio.pinmaps import PIN_MAPS
 from evy.mesh.radio.sx1276 import SX1276Radio
 from evy.mesh.radio.sx1276_fake import FakeSX1276
 from evy.mesh.radio.udp import UdpRadio
-from evy.mesh.sim import Link, SimMedium, SimRadio
+from evy.mesh.simulator import Link, SimMedium, SimRadio
 
 MOD = Modulation(7, 125_000, 5, 8)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evy.pipeline.kit import SimulatedKit, join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 PHONE = "+254711000111"
 pytestmark = pytest.mark.timeout(60)
@@ -119,9 +119,9 @@ def test_transient_send_error_is_retried_without_blocking_others():
 
 
 def test_not_registered_holds_replies_until_the_network_returns():
-    from evy.sms.simnet import deliver_parts
+    from evy.sms.simulator import deliver_parts
 
-    sim = SimModem(registered=False).start()
+    sim = ModemSimulator(registered=False).start()
     for _, pdu in deliver_parts(PHONE, "help"):
         sim.store(pdu)  # arrived before coverage was lost
     with SimulatedKit('country = "KE"' + NO_LLM, sim=sim) as kit:
@@ -135,7 +135,7 @@ def test_not_registered_holds_replies_until_the_network_returns():
 
 
 def test_modem_reboot_mid_send_sends_once():
-    sim = SimModem()
+    sim = ModemSimulator()
     with SimulatedKit('country = "KE"\n[outbox]\nbackoff = 0.2' + NO_LLM, sim=sim) as kit:
         sim.reboot_on_next_send()
         sim.deliver(PHONE, "help")
@@ -182,9 +182,9 @@ def test_delivery_reports_are_stored_per_part(kit):
 
 
 def test_backlog_on_the_sim_is_answered_at_start():
-    from evy.sms.simnet import deliver_parts
+    from evy.sms.simulator import deliver_parts
 
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     for _, pdu in deliver_parts(PHONE, "sent while the kit was off"):
         sim.store(pdu)
     with SimulatedKit('country = "KE"' + NO_LLM, sim=sim) as kit:
@@ -193,7 +193,7 @@ def test_backlog_on_the_sim_is_answered_at_start():
 
 
 def test_undecodable_message_is_kept_raw_and_removed_from_the_sim(kit):
-    from evy.sms.simnet import deliver_parts
+    from evy.sms.simulator import deliver_parts
 
     [(_, whole)] = deliver_parts(PHONE, "this one is cut short on the air")
     broken = whole[:-8]  # the user data length promises more than is there
@@ -207,9 +207,9 @@ def test_undecodable_message_is_kept_raw_and_removed_from_the_sim(kit):
 
 
 def test_backlog_with_an_undecodable_message_keeps_it_raw():
-    from evy.sms.simnet import deliver_parts
+    from evy.sms.simulator import deliver_parts
 
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     sim.store("07915274220000000400")
     for _, pdu in deliver_parts(PHONE, "after the broken one"):
         sim.store(pdu)

@@ -21,7 +21,7 @@ import pytest
 
 from evy.crash import POINTS
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 from evy.store import cases as case_store
 
@@ -40,7 +40,7 @@ def start_agent(config: Path, crash_at: str | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def tally(point: str, sim: SimModem, kills: int) -> dict[str, int]:
+def tally(point: str, sim: ModemSimulator, kills: int) -> dict[str, int]:
     """The matrix line for one case: how many senders got exactly one whole reply, none, or a part twice."""
     replies = join_replies(list(sim.sent))
     whole = {sender: sum(1 for r in replies if r.recipient == sender and r.complete) for sender in SENDERS}
@@ -59,11 +59,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def all_answered(sim: SimModem) -> bool:
+def all_answered(sim: ModemSimulator) -> bool:
     return sum(r.complete for r in join_replies(list(sim.sent))) >= len(SENDERS)
 
 
-def died_before_all_answered(agent: subprocess.Popen, sim: SimModem, timeout: float = 30.0) -> bool:
+def died_before_all_answered(agent: subprocess.Popen, sim: ModemSimulator, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if agent.poll() is not None:
@@ -75,7 +75,7 @@ def died_before_all_answered(agent: subprocess.Popen, sim: SimModem, timeout: fl
     raise TimeoutError("the restarted agent neither crashed nor answered")
 
 
-def wait_for_replies(sim: SimModem, count: int, timeout: float = 30.0):
+def wait_for_replies(sim: ModemSimulator, count: int, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = join_replies(list(sim.sent))
@@ -88,7 +88,7 @@ def wait_for_replies(sim: SimModem, count: int, timeout: float = 30.0):
 
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, point):
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
                       "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n"
@@ -140,7 +140,7 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
     """The port vanishes right after the first part leaves (its answer never arrives), stays away far longer
     than three attempts' backoff, and comes back on another pty behind the same by-id style link."""
     link = tmp_path / "ttyModem"
-    sim = SimModem(link=str(link)).start()
+    sim = ModemSimulator(link=str(link)).start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{link}"\n'
                       "command_timeout = 1.0\nretry_backoff = 0.05\nheartbeat = 1.0\n"
@@ -187,7 +187,7 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
 
 
 def test_wrong_pin_is_tried_once_ever_and_the_agent_waits(tmp_path):
-    sim = SimModem(pin="1234").start()
+    sim = ModemSimulator(pin="1234").start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\npin = "0000"\ncommand_timeout = 2.0\n')
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -54,13 +54,13 @@ def stop(agent: subprocess.Popen) -> str:
         return agent.communicate()[1]
 
 
-def deliver(sim: SimModem, senders: list[str]) -> None:
+def deliver(sim: ModemSimulator, senders: list[str]) -> None:
     at = datetime.now(UTC).replace(microsecond=0)
     for sender, text in zip(senders, TEXTS, strict=False):
         sim.deliver(sender, text, timestamp=at)
 
 
-def wait_answered(sim: SimModem, senders: list[str], timeout: float = 60.0) -> None:
+def wait_answered(sim: ModemSimulator, senders: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = {r.recipient for r in join_replies(list(sim.sent)) if r.complete}
@@ -70,7 +70,7 @@ def wait_answered(sim: SimModem, senders: list[str], timeout: float = 60.0) -> N
     time.sleep(2.0)  # a duplicate would leave now
 
 
-def count(sim: SimModem, senders: list[str]) -> Counter:
+def count(sim: ModemSimulator, senders: list[str]) -> Counter:
     replies = Counter(r.recipient for r in join_replies(list(sim.sent)) if r.complete)
     parts = Counter((p.submit.recipient, p.submit.concat.ref if p.submit.concat else None,
                      p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent)
@@ -131,7 +131,7 @@ def test_crash_matrix_damaged_database(tmp_path):
     for case, (name, damage, crash_at) in enumerate(DAMAGE):
         directory = tmp_path / f"case{case}"
         directory.mkdir()
-        sim = SimModem().start()
+        sim = ModemSimulator().start()
         config = config_file(directory, directory, sim.port)
         senders = [f"+2547110{case:02d}{n:03d}" for n in range(len(TEXTS))]
         try:
@@ -176,7 +176,7 @@ def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
         data_dir.mkdir()
         directory = tmp_path / f"case{case}"
         directory.mkdir()
-        sim = SimModem(storage_size=30).start()
+        sim = ModemSimulator(storage_size=30).start()
         config = config_file(directory, data_dir, sim.port)
         senders = [f"+2547220{case:02d}{n:03d}" for n in range(len(TEXTS))]
         ballast = fill_disk(small_partition / "ballast")

@@ -13,13 +13,13 @@ import time
 import pytest
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def test_run_notifies_systemd_answers_and_reports_status(tmp_path):
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "PH"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")

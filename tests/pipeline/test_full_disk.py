@@ -12,7 +12,7 @@ import time
 import pytest
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, small_partition):
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")

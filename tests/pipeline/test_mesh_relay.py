@@ -19,8 +19,7 @@ from evy.health import collect
 from evy.mesh.keys import generate_key_file
 from evy.metrics.collector import render
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import deliver_parts
+from evy.sms.simulator import ModemSimulator, deliver_parts
 from evy.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -48,7 +47,7 @@ def kit_config(directory: Path, port: str, key: Path, bind: int, peer: int) -> P
 
 def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(tmp_path):
     key = generate_key_file(tmp_path / "mesh.key")
-    offline, online = SimModem(registered=False).start(), SimModem().start()
+    offline, online = ModemSimulator(registered=False).start(), ModemSimulator().start()
     for _, pdu in deliver_parts(PHONE, "we are cut off, 4 people, one with a broken leg"):
         offline.store(pdu)  # it arrived before the kit lost coverage
     port_a, port_b = free_udp_port(), free_udp_port()
@@ -99,7 +98,7 @@ def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(t
 
 
 def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n'
                       '[mesh]\nenabled = true\nradio = "udp"\nudp_bind = "127.0.0.1:0"\n')
@@ -129,7 +128,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
     from evy.pipeline.meshlink import MeshLink
 
     key = generate_key_file(tmp_path / "mesh.key")
-    online = SimModem().start()
+    online = ModemSimulator().start()
     port_a, port_b = free_udp_port(), free_udp_port()
     config_a = kit_config(tmp_path / "a", "/dev/null", key, port_a, port_b)
     config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)

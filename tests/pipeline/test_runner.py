@@ -67,9 +67,9 @@ def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
 
 
 def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
-    from evy.sms.simmodem import SimModem
+    from evy.sms.simulator import ModemSimulator
 
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     timeout = 2.0
     agent, listener = run_with_watchdog(tmp_path, sim.port, timeout)
     try:
@@ -99,11 +99,11 @@ def test_damage_found_while_running_is_salvaged_and_the_kit_keeps_answering(tmp_
     from evy.pipeline.runner import serve
     from evy.responder.factory import make_responder
     from evy.sms.modem import make_modem
-    from evy.sms.simmodem import SimModem
+    from evy.sms.simulator import ModemSimulator
     from evy.store import Store
     from evy.store.report import status
 
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     config = kit_config(tmp_path, sim.port, 'country = "KE"\n[brain]\nfollowup = false\n')
     path = tmp_path / "evy.db"
     store = Store.open(path, recover=True)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from evy.pipeline.kit import SimulatedKit, join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 
 pytestmark = pytest.mark.timeout(90)
@@ -21,11 +21,11 @@ PHONE = "+254711000111"
 NO_LLM = 'country = "KE"\n[brain]\nfollowup = false\n[outbox]\nbackoff = 0.2\n'
 
 
-def parts_sent(sim: SimModem) -> list[tuple[str, int]]:
+def parts_sent(sim: ModemSimulator) -> list[tuple[str, int]]:
     return [(p.submit.recipient, p.submit.concat.seq if p.submit.concat else 1) for p in sim.sent]
 
 
-def settle(sim: SimModem, seconds: float = 1.5) -> list:
+def settle(sim: ModemSimulator, seconds: float = 1.5) -> list:
     time.sleep(seconds)  # anything extra (a duplicate) would leave now
     return join_replies(list(sim.sent))
 
@@ -41,7 +41,7 @@ def outbox_settled(store, timeout: float = 15.0) -> list[tuple]:
 
 
 def test_a_late_cmss_answer_is_not_taken_for_a_failure_to_send_again():
-    sim = SimModem()
+    sim = ModemSimulator()
     sim.slow_next(2.0, command="CMSS")  # the part leaves at once; its +CMSS comes after send_timeout
     with SimulatedKit(NO_LLM, sim=sim, modem__send_timeout=1.0, outbox__modem_hold=0.5) as kit:
         kit.sim.deliver(PHONE, "help, the bridge is gone")
@@ -52,7 +52,7 @@ def test_a_late_cmss_answer_is_not_taken_for_a_failure_to_send_again():
 
 
 def test_a_slot_wiped_under_the_modem_is_written_again_and_the_rest_of_the_reply_follows():
-    sim = SimModem()
+    sim = ModemSimulator()
     sim.wipe_slot_on_next_send()  # the first AT+CMSS answers CMS 321 "invalid memory index"
     with SimulatedKit(NO_LLM, sim=sim) as kit:
         kit.sim.deliver(PHONE, "we are trapped on the roof of the school with the children " * 3)
@@ -68,7 +68,7 @@ def test_a_slot_wiped_under_the_modem_is_written_again_and_the_rest_of_the_reply
 
 @pytest.mark.slow
 def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk):
-    sim = SimModem().start()
+    sim = ModemSimulator().start()
     ballast = small_partition / "ballast"
 
     def fill_the_disk(sent) -> None:  # between AT+CMSS and the agent recording it
@@ -113,7 +113,7 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
 def test_sent_parts_left_in_storage_by_an_earlier_run_are_freed_at_start():
     from evy.sms import pdu
 
-    sim = SimModem(storage_size=5)
+    sim = ModemSimulator(storage_size=5)
     left = [sim.store(pdu.encode_submit(PHONE, f"an old reply {n}")[0].hex, stat=3) for n in range(3)]
     with SimulatedKit(NO_LLM, sim=sim) as kit:
         assert not set(left) & set(sim.stored), "slots of sent parts do not fill the SIM for ever"
@@ -126,7 +126,7 @@ def test_a_late_cmgw_answer_leaves_no_copy_behind_in_storage():
     """The part is stored, but its +CMGW comes after the timeout: written again, the first copy is an
     unrecorded STO UNSENT slot; left there, every such fault would take a slot until the SIM is full and the
     network holds all incoming messages back."""
-    sim = SimModem()
+    sim = ModemSimulator()
     sim.slow_next(1.5, command="CMGW")
     with SimulatedKit(NO_LLM, sim=sim, modem__command_timeout=0.5, outbox__modem_hold=0.5) as kit:
         kit.sim.deliver(PHONE, "help, the bridge is gone")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -56,7 +56,7 @@ def wait_until(condition, timeout: float) -> bool:
     return False
 
 
-def on_sim(sim: SimModem) -> int:
+def on_sim(sim: ModemSimulator) -> int:
     """Received messages still in the modem's storage (REC UNREAD or REC READ)."""
     return sum(1 for slot in sim.storage.values() if slot.stat in (0, 1))
 
@@ -71,7 +71,7 @@ def status(config: Path) -> dict:
 @pytest.mark.parametrize("history", [False, True], ids=["first-start", "restart-with-history"])
 def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the_sim(tmp_path, small_partition,
                                                                                      fill_disk, history):
-    sim = SimModem(storage_size=30).start()
+    sim = ModemSimulator(storage_size=30).start()
     database = small_partition
     config = write_config(tmp_path, small_partition, sim.port)
     agent = None

@@ -8,16 +8,16 @@ import pytest
 from modem_support import at_settings
 
 from evy.sms.at_modem import AtModem
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 
 @pytest.fixture
-def sim() -> Iterator[SimModem]:
-    with SimModem() as simulated:
+def simulator() -> Iterator[ModemSimulator]:
+    with ModemSimulator() as simulated:
         yield simulated
 
 
 @pytest.fixture
-def modem(sim: SimModem) -> Iterator[AtModem]:
-    with AtModem(at_settings(sim)) as opened:
+def modem(simulator: ModemSimulator) -> Iterator[AtModem]:
+    with AtModem(at_settings(simulator)) as opened:
         yield opened

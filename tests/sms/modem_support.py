@@ -6,15 +6,15 @@ import time
 from collections.abc import Callable
 
 from evy.sms.modem import Modem, ModemEvent, ModemSettings
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 # Short timeouts keep fault tests fast; a real modem uses the defaults from the settings table.
 FAST = {"command_timeout": 0.5, "send_timeout": 2.0, "heartbeat": 60.0, "max_failed_heartbeats": 2,
         "retries": 3, "retry_backoff": 0.01, "probe_attempts": 2}
 
 
-def at_settings(sim: SimModem, **changes: object) -> ModemSettings:
-    return ModemSettings(port=sim.port, profile=sim.model, **{**FAST, **changes})
+def at_settings(simulator: ModemSimulator, **changes: object) -> ModemSettings:
+    return ModemSettings(port=simulator.port, profile=simulator.model, **{**FAST, **changes})
 
 
 def collect_events(modem: Modem, until: Callable[[list[ModemEvent]], bool], timeout: float = 3.0

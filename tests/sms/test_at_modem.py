@@ -19,27 +19,26 @@ from evy.sms.modem import (
     make_modem,
     open_modem,
 )
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import deliver_parts
+from evy.sms.simulator import ModemSimulator, deliver_parts
 
 SENDER = "+254711000111"
 
 
-def test_start_up_probes_and_configures_the_modem(sim, modem):
-    commands = sim.commands
+def test_start_up_probes_and_configures_the_modem(simulator, modem):
+    commands = simulator.commands
     for expected in ("AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CMGF=0", "AT+CPMS=?", 'AT+CPMS="SM","SM","SM"',
                      "AT+CNMI=?", "AT+CNMI=2,1,0,1,0"):
         assert expected in commands
     assert commands.index("ATE0") < commands.index("AT+CPIN?") < commands.index("AT+CMGF=0")
-    state = sim.state
+    state = simulator.state
     assert (state.echo, state.cmee, state.cmgf, state.cnmi) == (False, 1, 0, (2, 1, 0, 1, 0))
     status = modem.status()
     assert (status.state, status.registered, status.signal, status.operator) == ("ready", True, 18, "Safaricom")
     assert modem.storage == "SM" and modem.capacity == (0, 20)
 
 
-def test_new_message_event_read_and_delete(sim, modem):
-    sim.deliver(SENDER, "Flood at the bridge, need help")
+def test_new_message_event_read_and_delete(simulator, modem):
+    simulator.deliver(SENDER, "Flood at the bridge, need help")
     events = collect_events(modem, lambda e: bool(e))
     assert events == [NewMessage(1)]
     stored = modem.read(1)
@@ -47,65 +46,65 @@ def test_new_message_event_read_and_delete(sim, modem):
     assert pdu.decode(stored.pdu) == stored.message
     modem.delete(1)
     assert modem.read(1) is None
-    assert sim.stored == {}
+    assert simulator.stored == {}
 
 
-def test_several_indications_in_one_read_become_several_events(sim, modem):
-    sim.deliver(SENDER, "x" * 400)  # 3 parts, three +CMTI written back to back
+def test_several_indications_in_one_read_become_several_events(simulator, modem):
+    simulator.deliver(SENDER, "x" * 400)  # 3 parts, three +CMTI written back to back
     events = collect_events(modem, lambda e: len(e) >= 3)
     assert events == [NewMessage(1), NewMessage(2), NewMessage(3)]
 
 
-def test_backlog_is_listed_at_start_with_reports_as_events(sim):
+def test_backlog_is_listed_at_start_with_reports_as_events(simulator):
     for _message, encoded in deliver_parts(SENDER, "old message"):
-        sim.store(encoded, stat=1)
-    sim.store(deliver_parts("+254722333444", "unread one")[0][1], stat=0)
+        simulator.store(encoded, stat=1)
+    simulator.store(deliver_parts("+254722333444", "unread one")[0][1], stat=0)
     sent = pdu.encode_submit("+254700", "draft")[0]
-    sim.store(sent.hex, stat=2)  # an unsent SUBMIT in storage is not a received message
-    with AtModem(at_settings(sim)) as modem:
+    simulator.store(sent.hex, stat=2)  # an unsent SUBMIT in storage is not a received message
+    with AtModem(at_settings(simulator)) as modem:
         stored = modem.list_stored()
         assert [(m.location, m.message.text) for m in stored] == [(1, "old message"), (2, "unread one")]
-        assert "AT+CMGL=4" in sim.commands
+        assert "AT+CMGL=4" in simulator.commands
 
 
-def test_an_undecodable_message_is_reported_with_its_raw_pdu_and_kept(sim, modem):
-    sim.deliver_pdu("0791527422000000040C9152741100")  # truncated DELIVER
+def test_an_undecodable_message_is_reported_with_its_raw_pdu_and_kept(simulator, modem):
+    simulator.deliver_pdu("0791527422000000040C9152741100")  # truncated DELIVER
     events = collect_events(modem, lambda e: bool(e))
     with pytest.raises(StoredPduError, match="raw PDU 0791527422000000040C9152741100") as caught:
         modem.read(events[0].location)
     assert caught.value.pdu == "0791527422000000040C9152741100"
     assert modem.list_stored() == []  # not a message in the backlog, but still in storage:
-    assert sim.stored == {1: "0791527422000000040C9152741100"}
+    assert simulator.stored == {1: "0791527422000000040C9152741100"}
     unreadable = of_type(modem.wait_events(0.2), UnreadableMessage)  # for the pipeline to keep, then delete
     assert unreadable == [UnreadableMessage(1, "0791527422000000040C9152741100", unreadable[0].reason)]
 
 
-def test_send_uses_the_prompt_and_returns_the_modems_reference(sim, modem):
+def test_send_uses_the_prompt_and_returns_the_modems_reference(simulator, modem):
     part = pdu.encode_submit("+254733000999", "Go to the school on the hill")[0]
     reference = modem.send(part)
-    sent = sim.wait_sent(1)
+    sent = simulator.wait_sent(1)
     assert sent[0].reference == reference == 0
     assert sent[0].pdu == part.hex
     assert sent[0].submit.text == "Go to the school on the hill"
 
 
 def test_message_reference_rolls_over_from_255_to_0():
-    with SimModem(first_reference=254) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(first_reference=254) as simulator, AtModem(at_settings(simulator)) as modem:
         parts = pdu.encode_submit("+254733000999", "y" * 400)
         assert [modem.send(p) for p in parts] == [254, 255, 0]
 
 
-def test_multipart_send_keeps_order_and_concat_headers(sim, modem):
+def test_multipart_send_keeps_order_and_concat_headers(simulator, modem):
     text = "Отправляйтесь к школе на холме. " * 5
     parts = pdu.encode_submit("+254733000999", text, concat_ref=9)
     for part in parts:
         modem.send(part)
-    sent = sim.wait_sent(len(parts))
+    sent = simulator.wait_sent(len(parts))
     assert "".join(s.submit.text for s in sent) == text
     assert [s.submit.concat.seq for s in sent] == list(range(1, len(parts) + 1))
 
 
-def test_inline_delivery_report_on_sim800(sim, modem):
+def test_inline_delivery_report_on_sim800(simulator, modem):
     part = pdu.encode_submit("+254733000999", "ok", request_status_report=True)[0]
     reference = modem.send(part)
     events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
@@ -114,35 +113,35 @@ def test_inline_delivery_report_on_sim800(sim, modem):
 
 
 def test_stored_delivery_report_and_lte_registration_on_sim7000():
-    with SimModem(model="sim7000") as sim, AtModem(at_settings(sim)) as modem:
-        assert sim.state.cnmi == (2, 1, 0, 2, 0)
+    with ModemSimulator(model="sim7000") as simulator, AtModem(at_settings(simulator)) as modem:
+        assert simulator.state.cnmi == (2, 1, 0, 2, 0)
         assert modem.status().registered  # CREG says 0,0 on LTE-M; CEREG says registered
-        sim.report_status = 0x41  # permanently failed
+        simulator.report_status = 0x41  # permanently failed
         reference = modem.send(pdu.encode_submit("+254733000999", "ok", request_status_report=True)[0])
         events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
         report = of_type(events, StatusReportEvent)[0]
         assert report.report.reference == reference and not report.report.delivered and report.report.final
-        assert report.location in sim.stored
+        assert report.location in simulator.stored
         modem.delete(report.location)
-        assert sim.stored == {}
+        assert simulator.stored == {}
 
 
-def test_messages_pushed_with_cmt_arrive_inline(sim):
-    with AtModem(at_settings(sim, cnmi="2,2,0,1,0")) as modem:
-        sim.deliver(SENDER, "مرحبا، نحتاج إلى ماء")
+def test_messages_pushed_with_cmt_arrive_inline(simulator):
+    with AtModem(at_settings(simulator, cnmi="2,2,0,1,0")) as modem:
+        simulator.deliver(SENDER, "مرحبا، نحتاج إلى ماء")
         events = collect_events(modem, lambda e: bool(e))
         assert isinstance(events[0], InlineMessage)
         assert events[0].message.text == "مرحبا، نحتاج إلى ماء"
-        assert sim.stored == {}
+        assert simulator.stored == {}
 
 
 def test_full_storage_is_reported_and_the_network_redelivers_after_deletes():
-    with SimModem(storage_size=2) as sim:
-        sim.deliver(SENDER, "one")
-        sim.deliver(SENDER, "two")
-        sim.deliver(SENDER, "three")  # no room: held by the network
-        assert len(sim.network_queue) == 1
-        with AtModem(at_settings(sim, heartbeat=0.05)) as modem:
+    with ModemSimulator(storage_size=2) as simulator:
+        simulator.deliver(SENDER, "one")
+        simulator.deliver(SENDER, "two")
+        simulator.deliver(SENDER, "three")  # no room: held by the network
+        assert len(simulator.network_queue) == 1
+        with AtModem(at_settings(simulator, heartbeat=0.05)) as modem:
             events = collect_events(modem, lambda e: bool(of_type(e, StorageFull)))
             assert of_type(events, StorageFull)[0] == StorageFull(2, 2)
             for stored in modem.list_stored():
@@ -151,8 +150,8 @@ def test_full_storage_is_reported_and_the_network_redelivers_after_deletes():
             assert modem.read(of_type(events, NewMessage)[0].location).message.text == "three"
 
 
-def test_closed_modem_refuses_operations_and_close_is_idempotent(sim):
-    modem = AtModem(at_settings(sim))
+def test_closed_modem_refuses_operations_and_close_is_idempotent(simulator):
+    modem = AtModem(at_settings(simulator))
     with pytest.raises(ModemError, match="not open"):
         modem.list_stored()
     modem.open()
@@ -162,10 +161,10 @@ def test_closed_modem_refuses_operations_and_close_is_idempotent(sim):
     assert modem.status().state == "down"
 
 
-def test_constructing_does_no_io(sim):
-    AtModem(at_settings(sim))
+def test_constructing_does_no_io(simulator):
+    AtModem(at_settings(simulator))
     time.sleep(0.05)
-    assert list(sim.commands) == []
+    assert list(simulator.commands) == []
 
 
 def test_a_missing_port_is_a_clear_error():
@@ -174,9 +173,9 @@ def test_a_missing_port_is_a_clear_error():
         modem.open()
 
 
-def test_the_port_has_a_single_owner(sim, modem):
+def test_the_port_has_a_single_owner(simulator, modem):
     with pytest.raises(PortError, match="ModemManager"):
-        open_modem({"modem.port": sim.port, "modem.command_timeout": 0.5})
+        open_modem({"modem.port": simulator.port, "modem.command_timeout": 0.5})
 
 
 def test_unknown_backend_is_refused():
@@ -184,8 +183,8 @@ def test_unknown_backend_is_refused():
         make_modem({"modem.backend": "carrier-pigeon"})
 
 
-def test_delivery_report_for_one_part_only(sim, modem):
-    sim.report_for = lambda sent: 0x00 if sent.submit.concat.seq == 2 else None
+def test_delivery_report_for_one_part_only(simulator, modem):
+    simulator.report_for = lambda sent: 0x00 if sent.submit.concat.seq == 2 else None
     parts = pdu.encode_submit("+254733000999", "z" * 400, request_status_report=True)
     references = [modem.send(p) for p in parts]
     events = collect_events(modem, lambda e: bool(of_type(e, StatusReportEvent)))
@@ -195,9 +194,9 @@ def test_delivery_report_for_one_part_only(sim, modem):
 
 
 def test_a_burst_larger_than_the_sim_arrives_exactly_once():
-    with SimModem(storage_size=5) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(storage_size=5) as simulator, AtModem(at_settings(simulator)) as modem:
         for n in range(30):
-            sim.deliver(SENDER, f"message {n}")  # 25 of them wait in the network for free slots
+            simulator.deliver(SENDER, f"message {n}")  # 25 of them wait in the network for free slots
         received: list[str] = []
         deadline = time.monotonic() + 10
         while len(received) < 30 and time.monotonic() < deadline:
@@ -206,13 +205,13 @@ def test_a_burst_larger_than_the_sim_arrives_exactly_once():
                     received.append(modem.read(event.location).message.text)
                     modem.delete(event.location)
         assert sorted(received) == sorted(f"message {n}" for n in range(30))
-        assert sim.stored == {} and not sim.network_queue
+        assert simulator.stored == {} and not simulator.network_queue
 
 
-def test_a_message_whose_indication_was_lost_is_found_by_the_watchdog(sim):
-    with AtModem(at_settings(sim, heartbeat=0.1)) as modem:
+def test_a_message_whose_indication_was_lost_is_found_by_the_watchdog(simulator):
+    with AtModem(at_settings(simulator, heartbeat=0.1)) as modem:
         (message, encoded), = deliver_parts(SENDER, "my +CMTI was lost")
-        location = sim.store(encoded)  # stored without any +CMTI
+        location = simulator.store(encoded)  # stored without any +CMTI
         events = collect_events(modem, lambda e: bool(of_type(e, NewMessage)))
         assert of_type(events, NewMessage)[0] == NewMessage(location)
         assert modem.read(location).message == message
@@ -220,17 +219,17 @@ def test_a_message_whose_indication_was_lost_is_found_by_the_watchdog(sim):
         assert modem.wait_events(0.3) == []  # nothing stored: nothing announced again
 
 
-def test_an_undecodable_pushed_message_is_still_handed_over(sim):
-    with AtModem(at_settings(sim, cnmi="2,2,0,1,0")) as modem:
-        sim.deliver_pdu("0791527422000000040C9152741100")  # pushed with +CMT, never stored
+def test_an_undecodable_pushed_message_is_still_handed_over(simulator):
+    with AtModem(at_settings(simulator, cnmi="2,2,0,1,0")) as modem:
+        simulator.deliver_pdu("0791527422000000040C9152741100")  # pushed with +CMT, never stored
         (event,) = collect_events(modem, lambda e: bool(e))
         assert event == UnreadableMessage(None, "0791527422000000040C9152741100", event.reason)
         modem.delete(event.location)  # nothing to free: a no-op
 
 
 def test_storage_full_is_reported_once_per_filling():
-    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim, heartbeat=0.05)) as modem:
-        sim.store(deliver_parts(SENDER, "fills it")[0][1])
+    with ModemSimulator(storage_size=1) as simulator, AtModem(at_settings(simulator, heartbeat=0.05)) as modem:
+        simulator.store(deliver_parts(SENDER, "fills it")[0][1])
         events: list = []
         deadline = time.monotonic() + 0.6
         while time.monotonic() < deadline:
@@ -238,21 +237,21 @@ def test_storage_full_is_reported_once_per_filling():
         assert len(of_type(events, StorageFull)) == 1
 
 
-def test_a_lost_indication_is_found_while_other_messages_keep_arriving(sim):
+def test_a_lost_indication_is_found_while_other_messages_keep_arriving(simulator):
     """A flood keeps events pending at every wait, so the idle watchdog never runs; the periodic sweep still
     reads the whole storage (Gammu SMSD polls for the same reason)."""
-    with AtModem(at_settings(sim, heartbeat=0.3, sweep_interval=1.0)) as modem:
-        sim.lose_urcs(1)
-        (lost, _), = [(m, None) for m in sim.deliver(SENDER, "my +CMTI was lost")]
+    with AtModem(at_settings(simulator, heartbeat=0.3, sweep_interval=1.0)) as modem:
+        simulator.lose_urcs(1)
+        (lost, _), = [(m, None) for m in simulator.deliver(SENDER, "my +CMTI was lost")]
         found: list[str] = []
         deadline = time.monotonic() + 6
         n = 0
         while lost.text not in found and time.monotonic() < deadline:
             n += 1
-            sim.deliver(f"+2547110{n:05d}", f"flood {n}")
+            simulator.deliver(f"+2547110{n:05d}", f"flood {n}")
             time.sleep(0.05)  # its +CMTI is waiting before every call: the line is never quiet
             for event in modem.wait_events(0.5):
                 if isinstance(event, NewMessage) and (stored := modem.read(event.location)) is not None:
                     found.append(stored.message.text)
                     modem.delete(event.location)
-        assert lost.text in found, f"the lost message is still on the SIM after {n} others: {sim.stored}"
+        assert lost.text in found, f"the lost message is still on the SIM after {n} others: {simulator.stored}"

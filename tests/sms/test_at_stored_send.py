@@ -8,8 +8,8 @@ from modem_support import at_settings
 
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
-from evy.sms.errors import CmsError, ModemRestarted
-from evy.sms.simmodem import SimModem
+from evy.sms.errors import CmsError, RestartedMidCommand
+from evy.sms.simulator import ModemSimulator
 
 RECIPIENT = "+254733000999"
 
@@ -18,13 +18,13 @@ def part(text: str = "Go to the school on the hill") -> pdu.SubmitPart:
     return pdu.encode_submit(RECIPIENT, text)[0]
 
 
-def test_store_then_send_then_delete(sim, modem):
+def test_store_then_send_then_delete(simulator, modem):
     assert modem.supports_stored_send
     location = modem.store_outgoing(part())
     assert modem.outgoing_state(location) == "unsent" and modem.list_unsent() == [location]
-    assert sim.sent == []
+    assert simulator.sent == []
     reference = modem.send_stored(location)
-    assert sim.wait_sent(1)[0].reference == reference
+    assert simulator.wait_sent(1)[0].reference == reference
     assert modem.outgoing_state(location) == "sent" and modem.list_unsent() == []
     assert modem.list_sent() == [location]
     assert modem.list_stored() == []  # outgoing parts are never mistaken for received messages
@@ -32,28 +32,28 @@ def test_store_then_send_then_delete(sim, modem):
     assert modem.outgoing_state(location) is None
 
 
-def test_the_flag_survives_a_new_agent_process(sim):
-    with AtModem(at_settings(sim)) as first:
+def test_the_flag_survives_a_new_agent_process(simulator):
+    with AtModem(at_settings(simulator)) as first:
         location = first.store_outgoing(part())
-    with AtModem(at_settings(sim)) as second:  # "after the crash"
+    with AtModem(at_settings(simulator)) as second:  # "after the crash"
         assert second.list_unsent() == [location]
         second.send_stored(location)
         assert second.outgoing_state(location) == "sent"
-    assert len(sim.sent) == 1
+    assert len(simulator.sent) == 1
 
 
-def test_a_reboot_during_cmss_leaves_the_part_unsent(sim, modem):
+def test_a_reboot_during_cmss_leaves_the_part_unsent(simulator, modem):
     location = modem.store_outgoing(part())
-    sim.reboot_on_next_send()
-    with pytest.raises(ModemRestarted):
+    simulator.reboot_on_next_send()
+    with pytest.raises(RestartedMidCommand):
         modem.send_stored(location)
-    assert sim.sent == [] and modem.outgoing_state(location) == "unsent"
+    assert simulator.sent == [] and modem.outgoing_state(location) == "unsent"
     modem.send_stored(location)
-    assert len(sim.wait_sent(1)) == 1
+    assert len(simulator.wait_sent(1)) == 1
 
 
 def test_no_network_on_cmss_keeps_it_stored():
-    with SimModem(registered=False) as sim, AtModem(at_settings(sim)) as modem:
+    with ModemSimulator(registered=False) as simulator, AtModem(at_settings(simulator)) as modem:
         location = modem.store_outgoing(part())
         with pytest.raises(CmsError) as caught:
             modem.send_stored(location)
@@ -61,18 +61,18 @@ def test_no_network_on_cmss_keeps_it_stored():
 
 
 def test_a_full_sim_refuses_to_store_with_cms_322():
-    with SimModem(storage_size=1) as sim, AtModem(at_settings(sim)) as modem:
-        sim.deliver("+254711000111", "fills the SIM")
+    with ModemSimulator(storage_size=1) as simulator, AtModem(at_settings(simulator)) as modem:
+        simulator.deliver("+254711000111", "fills the SIM")
         with pytest.raises(CmsError) as caught:
             modem.store_outgoing(part())
         assert caught.value.code == 322 and caught.value.category == "storage"
 
 
-def test_a_late_cmgw_answer_is_raised_not_written_again(sim, modem):
+def test_a_late_cmgw_answer_is_raised_not_written_again(simulator, modem):
     from evy.sms.errors import ModemTimeout
 
-    sim.slow_next(1.0, command="CMGW")  # stored at once; +CMGW comes after command_timeout (0.5 s)
+    simulator.slow_next(1.0, command="CMGW")  # stored at once; +CMGW comes after command_timeout (0.5 s)
     with pytest.raises(ModemTimeout):
         modem.store_outgoing(part())
-    assert sum(1 for c in sim.commands if c.startswith("AT+CMGW=")) == 1, "one copy, not one per retry"
+    assert sum(1 for c in simulator.commands if c.startswith("AT+CMGW=")) == 1, "one copy, not one per retry"
     assert len(modem.list_unsent()) == 1, "the caller finds the unrecorded copy and frees it"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 
@@ -20,27 +20,27 @@ def evy(*args: str) -> subprocess.CompletedProcess:
 def test_check_and_list(tmp_path):
     config = tmp_path / "evy.toml"
     config.write_text('[modem]\nprofile = "sim800"\ncommand_timeout = 1.0\n')
-    with SimModem() as sim:
-        sim.deliver("+254711000111", "Habari, tunahitaji maji")
-        result = evy("modem", "check", "--config", str(config), "--port", sim.port)
+    with ModemSimulator() as simulator:
+        simulator.deliver("+254711000111", "Habari, tunahitaji maji")
+        result = evy("modem", "check", "--config", str(config), "--port", simulator.port)
         assert result.returncode == 0, result.stderr
         state = json.loads(result.stdout)
         assert state["state"] == "ready" and state["cnmi"] == "2,1,0,1,0" and state["capacity"] == [1, 20]
         assert state["identity"] == "SIM800 R14.18" and state["operator"] == "Safaricom"
-        listed = json.loads(evy("modem", "list", "--config", str(config), "--port", sim.port).stdout)
+        listed = json.loads(evy("modem", "list", "--config", str(config), "--port", simulator.port).stdout)
         assert [(m["location"], m["sender"], m["text"]) for m in listed] == [
             (1, "+254711000111", "Habari, tunahitaji maji")]
-        assert sim.stored  # listing never deletes
+        assert simulator.stored  # listing never deletes
 
 
 def test_a_port_in_use_is_one_clear_line(tmp_path):
     config = tmp_path / "evy.toml"
     config.write_text("[modem]\ncommand_timeout = 1.0\n")
-    with SimModem() as sim:
+    with ModemSimulator() as simulator:
         import serial
 
-        with serial.Serial(sim.port, exclusive=True):
-            result = evy("modem", "check", "--config", str(config), "--port", sim.port)
+        with serial.Serial(simulator.port, exclusive=True):
+            result = evy("modem", "check", "--config", str(config), "--port", simulator.port)
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot open modem port") and result.stderr.count("\n") == 1
 

@@ -13,7 +13,7 @@ from evy.sms import pdu
 from evy.sms.errors import ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Concat, Encoding
 from evy.sms.modem import ModemSettings, NewMessage, make_modem
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 gammu = pytest.importorskip("gammu", reason="python-gammu is not installed")
 from evy.sms.gammu_modem import _mapped, _rssi, deliver_from_gammu, submit_dict  # noqa: E402
@@ -91,11 +91,11 @@ def test_without_python_gammu_the_backend_says_what_to_install(monkeypatch):
 @pytest.mark.slow
 def test_gammus_at_driver_runs_the_simulated_modem():
     """Gammu's own AT stack (not EVY's) against the pty simulator: a second opinion on the simulator."""
-    with SimModem() as sim:
-        modem = make_modem(ModemSettings(backend="gammu", port=sim.port, poll_interval=0.05, heartbeat=60))
+    with ModemSimulator() as simulator:
+        modem = make_modem(ModemSettings(backend="gammu", port=simulator.port, poll_interval=0.05, heartbeat=60))
         with modem:
             assert modem.status().registered and modem.status().operator == "Safaricom"
-            sim.deliver("+254711000111", "Нам нужна вода " * 12)  # 2 parts, UCS-2
+            simulator.deliver("+254711000111", "Нам нужна вода " * 12)  # 2 parts, UCS-2
             events: list = []
             deadline = time.monotonic() + 5
             while len(events) < 2 and time.monotonic() < deadline:
@@ -104,19 +104,19 @@ def test_gammus_at_driver_runs_the_simulated_modem():
             assert "".join(texts) == "Нам нужна вода " * 12
             part = pdu.encode_submit(RECIPIENT, "Maji yanakuja")[0]
             reference = modem.send(part)
-            sent = sim.wait_sent(1)
+            sent = simulator.wait_sent(1)
             assert sent[0].reference == reference and sent[0].submit.text == "Maji yanakuja"
 
 
 @pytest.mark.slow
 def test_gammu_enters_a_pin_once_and_never_retries_a_wrong_one():
-    with SimModem(pin="4321") as sim:
-        wrong = make_modem(ModemSettings(backend="gammu", port=sim.port, pin="9999", heartbeat=60))
+    with ModemSimulator(pin="4321") as simulator:
+        wrong = make_modem(ModemSettings(backend="gammu", port=simulator.port, pin="9999", heartbeat=60))
         with pytest.raises(PinError, match=r"refused modem\.pin"):
             wrong.open()
         with pytest.raises(PinError, match="not entered again"):
             wrong.open()
-        assert sim.pin_attempts == 1 and sim.pin_attempts_left == 2
+        assert simulator.pin_attempts == 1 and simulator.pin_attempts_left == 2
 
 
 def test_an_unhandled_message_is_announced_again_after_a_heartbeat(tmp_path):

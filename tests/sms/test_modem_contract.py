@@ -15,8 +15,7 @@ from modem_support import FAST, at_settings, collect_events, of_type
 from evy.sms import pdu
 from evy.sms.errors import ModemError
 from evy.sms.modem import Modem, ModemSettings, NewMessage, StatusReportEvent, make_modem
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import deliver_parts
+from evy.sms.simulator import ModemSimulator, deliver_parts
 
 SENDER = "+254711000111"
 RECIPIENT = "+254733000999"
@@ -33,13 +32,13 @@ class Backend:
 
 
 def _sim_backend(model: str) -> Iterator[Backend]:
-    with SimModem(model=model) as sim:
+    with ModemSimulator(model=model) as simulator:
         def verify(part: pdu.SubmitPart, reference: int) -> None:
-            sent = sim.wait_sent(1)[-1]
+            sent = simulator.wait_sent(1)[-1]
             assert sent.reference == reference and sent.pdu == part.hex
 
-        yield Backend(f"at-{model}", lambda: make_modem(at_settings(sim)),
-                      lambda sender, text: sim.deliver(sender, text), verify)
+        yield Backend(f"at-{model}", lambda: make_modem(at_settings(simulator)),
+                      lambda sender, text: simulator.deliver(sender, text), verify)
 
 
 def _gammu_backend(tmp_path: Path) -> Iterator[Backend]:

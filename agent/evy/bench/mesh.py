@@ -11,7 +11,7 @@ from evy.mesh.airtime import Modulation
 from evy.mesh.frames import Frame, Header, Kind, Priority
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import SmsRelay, encode
-from evy.mesh.sim import SimConfig, Simulation
+from evy.mesh.simulator import SimConfig, Simulation
 
 LINE_TARGET = 0.95
 

@@ -15,7 +15,7 @@ import time
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
 from evy.sms.modem import ModemSettings, NewMessage
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -28,8 +28,8 @@ def run(quick: bool) -> dict:
     rounds = 30 if quick else 200
     opens, events, reads, sends = [], [], [], []
     part = pdu.encode_submit("+254733000999", "Go to the school on the hill")[0]
-    with SimModem(storage_size=30) as sim:
-        settings = ModemSettings(port=sim.port, profile="sim800", command_timeout=2.0, heartbeat=3600)
+    with ModemSimulator(storage_size=30) as simulator:
+        settings = ModemSettings(port=simulator.port, profile="sim800", command_timeout=2.0, heartbeat=3600)
         for _ in range(3 if quick else 10):
             modem = AtModem(settings)
             started = time.perf_counter()
@@ -39,7 +39,7 @@ def run(quick: bool) -> dict:
         with AtModem(settings) as modem:
             for index in range(rounds):
                 started = time.perf_counter()
-                sim.deliver("+254711000111", f"need help {index}")
+                simulator.deliver("+254711000111", f"need help {index}")
                 got: list = []
                 while not got:
                     got = [e for e in modem.wait_events(1.0) if isinstance(e, NewMessage)]

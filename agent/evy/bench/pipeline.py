@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evy.pipeline.kit import join_replies
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -61,8 +61,8 @@ def _wait(condition, timeout: float) -> None:
         time.sleep(0.005)
 
 
-def _complete_replies(sim: SimModem) -> int:
-    return sum(r.complete for r in join_replies(list(sim.sent)))
+def _complete_replies(simulator: ModemSimulator) -> int:
+    return sum(r.complete for r in join_replies(list(simulator.sent)))
 
 
 def run(quick: bool = False) -> dict:
@@ -76,38 +76,38 @@ def run(quick: bool = False) -> dict:
 def measure(quick: bool, responder: str) -> dict:
     messages = 50 if quick else 200
     burst = 40 if quick else 200
-    sim = SimModem().start()
-    baseline_ms = _at_round_trip_ms(sim.port, 50 if quick else 200)
+    simulator = ModemSimulator().start()
+    baseline_ms = _at_round_trip_ms(simulator.port, 50 if quick else 200)
     with tempfile.TemporaryDirectory(prefix="evy-bench-") as tmp:
         config = Path(tmp) / "evy.toml"
         config.write_text(f'country = "KE"\nresponder = "{responder}"\ndata_dir = "{tmp}"\nlog_level = "warning"\n'
-                          f'[modem]\nport = "{sim.port}"\nstatus_reports = false\n'
+                          f'[modem]\nport = "{simulator.port}"\nstatus_reports = false\n'
                           "[guards]\nrate_limit = 10000\nignore_short_codes = false\n[brain]\nfollowup = false\n")
         agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             start = datetime.now(UTC).replace(microsecond=0)
-            sim.deliver("+254700000000", "warm up", timestamp=start)
-            _wait(lambda: _complete_replies(sim) == 1, 60)
+            simulator.deliver("+254700000000", "warm up", timestamp=start)
+            _wait(lambda: _complete_replies(simulator) == 1, 60)
             latencies = []
             for n in range(messages):
-                before = len(sim.sent)
+                before = len(simulator.sent)
                 delivered = time.monotonic()
-                sim.deliver(f"+2547{n:08d}", f"help {n}: water rising", timestamp=start + timedelta(seconds=n))
-                first_part = sim.wait_sent(before + 1, timeout=30)[before]
+                simulator.deliver(f"+2547{n:08d}", f"help {n}: water rising", timestamp=start + timedelta(seconds=n))
+                first_part = simulator.wait_sent(before + 1, timeout=30)[before]
                 latencies.append((first_part.at - delivered) * 1000)
-                _wait(lambda n=n: _complete_replies(sim) == n + 2, 30)
-            answered = _complete_replies(sim)
+                _wait(lambda n=n: _complete_replies(simulator) == n + 2, 30)
+            answered = _complete_replies(simulator)
             began = time.monotonic()
             for n in range(burst):
-                sim.deliver(f"+2548{n:08d}", f"flood {n}", timestamp=start + timedelta(seconds=n))
-            _wait(lambda: _complete_replies(sim) >= answered + burst, 300)
+                simulator.deliver(f"+2548{n:08d}", f"flood {n}", timestamp=start + timedelta(seconds=n))
+            _wait(lambda: _complete_replies(simulator) >= answered + burst, 300)
             throughput = burst / (time.monotonic() - began)
             rss = _peak_rss_mb(agent.pid)
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(timeout=30)
-            sim.stop()
+            simulator.stop()
     return {
         "responder": responder,
         "messages": messages,

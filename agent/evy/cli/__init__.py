@@ -20,12 +20,17 @@ COMMAND_MODULES = (
     "evy.cli.run",
     "evy.cli.sim",
     "evy.cli.pdu",
+    "evy.cli.frame",
+    "evy.cli.lora",
     "evy.cli.mesh",
     "evy.cli.models",
+    "evy.cli.kb",
     "evy.cli.ask",
     "evy.cli.modem",
     "evy.cli.power",
     "evy.cli.cases",
+    "evy.cli.bench",
+    "evy.cli.evaluate",
 )
 
 
@@ -45,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def add_config_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--config FILE``, the agent config a command reads; ``help`` only where the file means something else."""
+    from evy.config import DEFAULT_PATH
+
+    parser.add_argument("--config", metavar="FILE", help=help or f"agent config file (default {DEFAULT_PATH})")
 
 
 def print_json(data: Any) -> None:

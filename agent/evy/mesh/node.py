@@ -11,25 +11,20 @@ would otherwise steer routes and cancel relays.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from evy.mesh import messages
 from evy.mesh.clock import Clock, Handle
 from evy.mesh.dutycycle import AirtimeLedger
-from evy.mesh.errors import ForeignNetwork, ForgedFrame, FrameError, MeshError, RadioError, ReplayedFrame
+from evy.mesh.errors import ForeignNetwork, ForgedFrame, FrameError, MeshError, ReplayedFrame
 from evy.mesh.frames import (
     BROADCAST,
-    HEADER_BYTES,
-    INNER_OVERHEAD,
     MAX_HOPS,
-    TAG_BYTES,
     Frame,
     Header,
     Kind,
@@ -38,25 +33,19 @@ from evy.mesh.frames import (
     node_byte,
     open_frame,
     parse_header,
-    reroute,
     seal,
 )
 from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Ack, Beacon, Body, Reassembler
 from evy.mesh.radio.base import Radio
-from evy.mesh.routing import CW_MAX, CW_MIN, RouteTable, RoutingParams, relay_delay, should_flood_relay, slot_s
+from evy.mesh.relay import Relays
+from evy.mesh.routing import CW_MAX, CW_MIN, RouteTable, RoutingParams, slot_s
 from evy.mesh.state import Freshness, NodeState
+from evy.mesh.transmit import ACK_FRAME_BYTES, TransmitQueue, frame_length
 
 log = logging.getLogger(__name__)
 UTILISATION_WINDOW_S = 120.0
 POLITE_UTILISATION = 0.25  # above this share of airtime in use, status beacons wait for a quieter moment
-
-
-def frame_length(body_bytes: int) -> int:
-    return HEADER_BYTES + TAG_BYTES + INNER_OVERHEAD + body_bytes
-
-
-ACK_FRAME_BYTES = frame_length(messages.ACK_BODY.sizeof())
 
 
 @dataclass(frozen=True)
@@ -108,27 +97,6 @@ class PeerStatus:
     hops: int
 
 
-@dataclass(order=True)
-class _TxItem:
-    """A frame waiting for the radio. Frames this node originates are sealed only when they go on air
-    (``build``), so packet ids leave in the order they were taken even when priorities reorder the queue:
-    receivers' replay windows then never see a long-delayed low id."""
-
-    rank: tuple[int, int]
-    length: int = field(compare=False)
-    priority: Priority = field(compare=False)
-    raw: bytes | None = field(compare=False, default=None)
-    build: Callable[[], bytes] | None = field(compare=False, default=None)
-    on_sent: Callable[[int], None] | None = field(compare=False, default=None)
-    cancelled: bool = field(compare=False, default=False)
-
-    def frame(self) -> bytes:
-        if self.raw is None:
-            assert self.build is not None
-            self.raw = self.build()
-        return self.raw
-
-
 @dataclass
 class _Outgoing:
     """One fragment this node originated, waiting for its end-to-end ACK."""
@@ -145,18 +113,6 @@ class _Outgoing:
     timer: Handle | None = None
 
 
-@dataclass
-class _RelayWait:
-    """A directed relay waiting to hear the next hop pass the frame on (or the ACK come back)."""
-
-    raw: bytes
-    destination: int
-    next_hop: int
-    retries_left: int
-    timer: Handle | None = None
-    message_key: tuple[int, int, int] | None = None  # (source, message id, fragment) whose ACK confirms it
-
-
 class MeshNode:
     def __init__(self, node_id: int, key: NetworkKey, radio: Radio, clock: Clock, ledger: AirtimeLedger, *,
                  params: RoutingParams | None = None, state: NodeState | None = None,
@@ -171,7 +127,6 @@ class MeshNode:
         if not 1 <= self.params.hop_limit <= MAX_HOPS:
             raise MeshError(f"hop limit must be 1..{MAX_HOPS}, got {self.params.hop_limit}")
         self.state = state or NodeState()
-        self.battery = battery
         self.rng = rng or random.Random()
         self.on_message = on_message
         self.on_status = on_status
@@ -184,23 +139,29 @@ class MeshNode:
         self._byte = node_byte(node_id)
         self._reassembler = Reassembler()
         self._heard: deque[tuple[float, float]] = deque()  # (start, airtime) of frames heard or sent
-        self._queue: list[_TxItem] = []
-        self._order = itertools.count()
-        self._busy = False
-        self._pump_timer: Handle | None = None
+        self.transmit_queue = TransmitQueue(radio, clock, ledger, self.counters, self.rng, self._on_air)
+        self.relays = Relays(node_id, key, self.params, self.routes, radio, clock, self.rng, battery, self.counters,
+                             self.transmit_queue)
         self._outgoing: dict[tuple[int, int], _Outgoing] = {}
         self._open_messages: dict[int, set[int]] = {}
-        self._flood_relays: dict[tuple[int, int], tuple[Handle | None, _TxItem | None]] = {}
-        self._relay_waits: dict[tuple[int, int], _RelayWait] = {}
-        self._relay_by_message: dict[tuple[int, int, int], tuple[int, int]] = {}
         self._beacon_timer: Handle | None = None
         self._running = False
+
+    @property
+    def battery(self) -> Callable[[], int | None]:
+        """The battery level (percent, None unknown) relaying consults; replaceable while the node runs."""
+        return self.relays.battery
+
+    @battery.setter
+    def battery(self, source: Callable[[], int | None]) -> None:
+        self.relays.battery = source
 
     # lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._running:
             return
         self._running = True
+        self.transmit_queue.start()
         self.radio.open(self.receive)
         if self.beacon_source and self.beacon_interval_s > 0:
             self._beacon_timer = self.clock.call_later(self.rng.uniform(0, self.beacon_interval_s),
@@ -208,10 +169,9 @@ class MeshNode:
 
     def stop(self) -> None:
         self._running = False
-        for handle in [self._beacon_timer, self._pump_timer,
-                       *(o.timer for o in self._outgoing.values()),
-                       *(w.timer for w in self._relay_waits.values()),
-                       *(h for h, _ in self._flood_relays.values())]:
+        self.transmit_queue.stop()
+        self.relays.stop()
+        for handle in [self._beacon_timer, *(o.timer for o in self._outgoing.values())]:
             if handle is not None:
                 handle.cancel()
         self.radio.close()
@@ -252,7 +212,7 @@ class MeshNode:
                               out.body, want_ack=unicast, next_hop=next_hop)
 
         on_sent = (lambda length: self._arm_ack_timer(out, length)) if unicast else None
-        self._enqueue_built(frame_length(len(out.body)), build, out.priority, on_sent)
+        self.transmit_queue.put_built(frame_length(len(out.body)), build, out.priority, on_sent)
 
     def _seal(self, destination: int, kind: Kind, priority: Priority, message_id: int, index: int, count: int,
               body: bytes, want_ack: bool, next_hop: int) -> bytes:
@@ -310,82 +270,15 @@ class MeshNode:
 
     # transmit queue --------------------------------------------------------------------------------------
     def queue_depth(self) -> int:
-        return sum(1 for item in self._queue if not item.cancelled)
+        return self.transmit_queue.depth()
 
     def idle(self) -> bool:
         """Nothing on air and nothing queued (relays still waiting out their backoff aside)."""
-        return not self._busy and not self.queue_depth()
+        return not self.transmit_queue.busy and not self.queue_depth()
 
-    def _enqueue(self, raw: bytes, priority: Priority, on_sent: Callable[[int], None] | None = None) -> _TxItem:
-        return self._push(_TxItem((int(priority), next(self._order)), len(raw), priority, raw=raw,
-                                  on_sent=on_sent))
-
-    def _enqueue_built(self, length: int, build: Callable[[], bytes], priority: Priority,
-                       on_sent: Callable[[int], None] | None = None) -> _TxItem:
-        return self._push(_TxItem((int(priority), next(self._order)), length, priority, build=build,
-                                  on_sent=on_sent))
-
-    def _push(self, item: _TxItem) -> _TxItem:
-        heapq.heappush(self._queue, item)
-        if not self._busy:
-            if self._pump_timer is not None:
-                self._pump_timer.cancel()
-                self._pump_timer = None
-            self._pump()
-        return item
-
-    def _pump(self) -> None:
-        self._pump_timer = None
-        if self._busy or not self._running:
-            return
-        while self._queue and self._queue[0].cancelled:
-            heapq.heappop(self._queue)
-        if not self._queue:
-            return
-        item = self._queue[0]
-        now, airtime = self.clock.time(), self.radio.airtime(item.length)
-        wait = self.ledger.wait_s(now, airtime, item.priority.emergency)
-        if self.ledger.band.max_dwell_s is not None and airtime > self.ledger.band.max_dwell_s:
-            wait = float("inf")
-        if wait == float("inf"):
-            heapq.heappop(self._queue)
-            self.counters.dropped_by_duty_cycle += 1
-            log.warning("frame of %d bytes can never fit the airtime rules; dropped", item.length)
-            if item.on_sent is not None:  # as if sent and lost: ACK timers and relay bookkeeping run their course
-                item.on_sent(item.length)
-            self._pump()
-            return
-        if wait > 0:
-            self.counters.deferred_by_duty_cycle += 1
-            self._pump_timer = self.clock.call_later(wait, self._pump)
-            return
-        if self.radio.channel_busy():
-            self.counters.channel_busy += 1
-            backoff = (1 + self.rng.randrange(1 << CW_MIN)) * slot_s(self.radio.modulation)
-            self._pump_timer = self.clock.call_later(backoff, self._pump)
-            return
-        heapq.heappop(self._queue)
-        self.ledger.check(now, airtime, item.priority.emergency)  # the legal limit, checked once more
-        try:
-            airtime = self.radio.transmit(item.frame())
-        except RadioError as exc:  # e.g. the chip still finishing the previous frame: try again shortly
-            log.error("transmit failed: %s", exc)
-            heapq.heappush(self._queue, item)
-            self._pump_timer = self.clock.call_later(0.25, self._pump)
-            return
-        self.ledger.record(now, airtime)
-        self.transmissions.append((now, airtime))
-        self._heard.append((now, airtime))
-        self.counters.transmissions += 1
-        self.counters.airtime_s += airtime
-        self._busy = True
-        self.clock.call_later(airtime, self._tx_done, item)
-
-    def _tx_done(self, item: _TxItem) -> None:
-        self._busy = False
-        if item.on_sent is not None:
-            item.on_sent(item.length)
-        self._pump()
+    def _on_air(self, start: float, airtime: float) -> None:
+        self.transmissions.append((start, airtime))
+        self._heard.append((start, airtime))
 
     # receiving -------------------------------------------------------------------------------------------
     def receive(self, raw: bytes, rssi: float = 0.0, snr: float = 0.0) -> None:
@@ -424,7 +317,7 @@ class MeshNode:
             self._handle_ack(frame, now)
         if header.destination in (self.node_id, BROADCAST) and header.kind is not Kind.ACK:
             self._deliver(frame, rssi, snr, now)
-        self._consider_relay(frame, raw, snr)
+        self.relays.consider(frame, raw, snr)
 
     def _learn_route(self, header: Header, now: float) -> None:
         if header.relay == self._byte:
@@ -434,30 +327,9 @@ class MeshNode:
 
     def _overheard(self, header: Header, now: float) -> None:
         """Another copy of a frame we already know."""
-        key = (header.source, header.packet_id)
         if header.source != self.node_id:
             self._learn_route(header, now)
-        pending = self._flood_relays.pop(key, None) if header.relay != self._byte else None
-        if pending is not None:
-            timer, item = pending
-            if timer is not None:
-                timer.cancel()
-            if item is not None:
-                item.cancelled = True
-            self.counters.relays_cancelled += 1
-        wait = self._relay_waits.get(key)
-        if wait is not None and header.relay == wait.next_hop:
-            self._relay_confirmed(key, now)
-
-    def _relay_confirmed(self, key: tuple[int, int], now: float) -> None:
-        wait = self._relay_waits.pop(key, None)
-        if wait is None:
-            return
-        if wait.timer is not None:
-            wait.timer.cancel()
-        if wait.message_key is not None:
-            self._relay_by_message.pop(wait.message_key, None)
-        self.routes.confirmed(wait.destination, now)
+        self.relays.overheard(header, now)
 
     def _handle_ack(self, frame: Frame, now: float) -> None:
         try:
@@ -466,9 +338,7 @@ class MeshNode:
             return
         assert isinstance(ack, Ack)
         header = frame.header
-        relay_key = self._relay_by_message.pop((header.destination, ack.message_id, ack.fragment), None)
-        if relay_key is not None:
-            self._relay_confirmed(relay_key, now)
+        self.relays.ack_passed(header.destination, ack.message_id, ack.fragment, now)
         if header.destination != self.node_id:
             return
         out = self._outgoing.pop((ack.message_id, ack.fragment), None)
@@ -522,83 +392,7 @@ class MeshNode:
 
         self.counters.acks_sent += 1
         delay = self.rng.randrange(1 << CW_MIN) * slot_s(self.radio.modulation)
-        self.clock.call_later(delay, self._enqueue_built, frame_length(len(body)), build, header.priority)
-
-    # relaying --------------------------------------------------------------------------------------------
-    def _consider_relay(self, frame: Frame, raw: bytes, snr: float) -> None:
-        header = frame.header
-        if header.destination == self.node_id or header.hop_limit == 0:
-            return
-        if header.next_hop not in (0, self._byte):
-            return  # a directed frame another node is to relay
-        key = (header.source, header.packet_id)
-        battery = self.battery()
-        modulation = self.radio.modulation
-        if header.next_hop == self._byte:
-            route = self.routes.lookup(header.destination, self.clock.time())
-            next_hop = route.next_hop if route and header.destination != BROADCAST else 0
-            if next_hop == header.relay:  # our route leads back where the frame came from: a loop, so flood
-                next_hop = 0
-            out = reroute(raw, header.hop_limit - 1, next_hop, self._byte, self.key)
-            delay = self.rng.randrange(1 << CW_MIN) * slot_s(modulation)
-            # A frame handed to its destination is confirmed by that node's ACK passing back through us; an
-            # ACK handed to its destination is confirmed by nothing we could hear, so it is not waited for.
-            final_ack = header.kind is Kind.ACK and next_hop == node_byte(header.destination)
-            if next_hop and not final_ack:
-                wait = _RelayWait(out, header.destination, next_hop, self.params.relay_retries)
-                self._relay_waits[key] = wait
-                if header.kind is not Kind.ACK:
-                    wait.message_key = (header.source, frame.message_id, frame.fragment_index)
-                    self._relay_by_message[wait.message_key] = key
-            self.clock.call_later(delay, self._relay_now, key, out, header.priority, next_hop != 0)
-            return
-        if not should_flood_relay(header.priority, battery, self.params):
-            return
-        out = reroute(raw, header.hop_limit - 1, 0, self._byte, self.key)
-        delay = relay_delay(snr, header.priority, battery, self.params, modulation, self.rng)
-        timer = self.clock.call_later(delay, self._relay_flood_now, key, out, header.priority)
-        self._flood_relays[key] = (timer, None)
-
-    def _relay_flood_now(self, key: tuple[int, int], out: bytes, priority: Priority) -> None:
-        if key not in self._flood_relays:
-            return  # cancelled: a neighbour relayed first
-        self.counters.relayed += 1
-
-        def sent(length: int) -> None:
-            self._flood_relays.pop(key, None)
-
-        item = self._enqueue(out, priority, sent)
-        if key in self._flood_relays:  # still queued (not on air yet): may be cancelled until it is
-            self._flood_relays[key] = (None, item)
-
-    def _relay_now(self, key: tuple[int, int], out: bytes, priority: Priority, directed: bool) -> None:
-        self.counters.relayed += 1
-        on_sent = (lambda length: self._arm_relay_wait(key, length)) if directed else None
-        self._enqueue(out, priority, on_sent)
-
-    def _arm_relay_wait(self, key: tuple[int, int], frame_bytes: int) -> None:
-        wait = self._relay_waits.get(key)
-        if wait is None:
-            return
-        slot = slot_s(self.radio.modulation)
-        timeout = (2 * self.radio.airtime(frame_bytes) + self.radio.airtime(ACK_FRAME_BYTES)
-                   + 2 * (1 << CW_MIN) * slot + self.params.ack_margin_s / 2)
-        wait.timer = self.clock.call_later(timeout, self._relay_wait_expired, key)
-
-    def _relay_wait_expired(self, key: tuple[int, int]) -> None:
-        wait = self._relay_waits.get(key)
-        if wait is None:
-            return
-        if wait.retries_left > 0:
-            wait.retries_left -= 1
-            self.counters.relay_retries += 1
-            priority = parse_header(wait.raw).priority
-            self._enqueue(wait.raw, priority, lambda length: self._arm_relay_wait(key, length))
-            return
-        del self._relay_waits[key]
-        if wait.message_key is not None:
-            self._relay_by_message.pop(wait.message_key, None)
-        self.routes.failed(wait.destination)
+        self.clock.call_later(delay, self.transmit_queue.put_built, frame_length(len(body)), build, header.priority)
 
     @staticmethod
     def _notify(callback: Callable[..., None] | None, *args: Any) -> None:

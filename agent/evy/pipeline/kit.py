@@ -17,8 +17,7 @@ from evy.pipeline.agent import Agent
 from evy.responder.base import Responder
 from evy.responder.factory import make_responder
 from evy.sms.modem import make_modem
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import SentMessage
+from evy.sms.simulator import ModemSimulator, SentMessage
 from evy.store import Store, inbox, outbox
 
 
@@ -64,10 +63,10 @@ class SimulatedKit:
     """Start with ``with SimulatedKit(...) as kit``; ``kit.sim`` is the network, ``kit.agent`` the agent."""
 
     def __init__(self, base_config: str = "", data_dir: Path | None = None, engine: Responder | None = None,
-                 sim: SimModem | None = None, **overrides: Any):
+                 sim: ModemSimulator | None = None, **overrides: Any):
         self._tmp = tempfile.TemporaryDirectory(prefix="evy-kit-") if data_dir is None else None
         self.data_dir = Path(self._tmp.name) if self._tmp else Path(data_dir)
-        self.sim = sim or SimModem()
+        self.sim = sim or ModemSimulator()
         self._base, self._overrides, self._engine = base_config, overrides, engine
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None

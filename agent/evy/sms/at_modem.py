@@ -16,10 +16,10 @@ from evy.sms.errors import (
     CmsError,
     CodecError,
     ModemError,
-    ModemRestarted,
     ModemTimeout,
     PinError,
     PortError,
+    RestartedMidCommand,
     StoredPduError,
 )
 from evy.sms.message import Deliver, StatusReport
@@ -112,7 +112,7 @@ class AtModem(Modem):
         for attempt in range(1, attempts + 1):
             try:
                 self._initialise()
-            except ModemRestarted as exc:
+            except RestartedMidCommand as exc:
                 if attempt == attempts:
                     raise
                 self.log.warning("the modem rebooted during initialisation (%s); starting again", exc)
@@ -154,7 +154,7 @@ class AtModem(Modem):
             try:
                 self._session.command("AT", min(_PROBE_TIMEOUT, self.settings.command_timeout))
                 return
-            except (ModemTimeout, ModemRestarted, CmsError) as exc:
+            except (ModemTimeout, RestartedMidCommand, CmsError) as exc:
                 last = exc
                 if time.monotonic() >= deadline and attempts >= self.settings.probe_attempts:
                     break

@@ -16,7 +16,7 @@ from typing import Protocol
 from evy.crash import crashpoint
 from evy.sms import cms
 from evy.sms.at_lines import LineReader, Urc, is_final, is_hex, parse_urc
-from evy.sms.errors import ModemRestarted, ModemTimeout, PortError
+from evy.sms.errors import ModemTimeout, PortError, RestartedMidCommand
 
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
@@ -150,7 +150,7 @@ class AtSession:
             else:
                 self._dispatch(urc)
             if urc.name == "RDY" and command is not None:
-                raise ModemRestarted(f"{command}: the modem restarted ({line}) before answering")
+                raise RestartedMidCommand(f"{command}: the modem restarted ({line}) before answering")
             return False
         if command is None:
             if not is_final(line):

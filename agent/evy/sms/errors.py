@@ -29,7 +29,7 @@ class ModemTimeout(ModemError, TimeoutError):
     """The modem did not answer in time (it may be busy, hung or unplugged)."""
 
 
-class ModemRestarted(ModemError):
+class RestartedMidCommand(ModemError):
     """The modem rebooted (RDY) while a command was in flight; the command's outcome is unknown."""
 
 

@@ -1,6 +1,6 @@
 from .gsmphonedriver import GsmModemPhoneDriver
+from .modemsimulatorphonedriver import ModemSimulatorPhoneDriver
 from .qemudiskcarddriver import QEMUDiskCardDriver
 from .sdmuxcarddriver import SDMuxCardDriver
-from .simmodemphonedriver import SimModemPhoneDriver
 
-__all__ = ["GsmModemPhoneDriver", "QEMUDiskCardDriver", "SDMuxCardDriver", "SimModemPhoneDriver"]
+__all__ = ["GsmModemPhoneDriver", "ModemSimulatorPhoneDriver", "QEMUDiskCardDriver", "SDMuxCardDriver"]

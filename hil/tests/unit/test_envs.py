@@ -44,7 +44,7 @@ def test_qemu_env_binds_the_strategy_to_qemu_card_and_phone(lg_vars, tmp_path):
     assert type(strategy.power).__name__ == "QEMUDriver"
     assert strategy.console is strategy.power
     assert type(strategy.card).__name__ == "QEMUDiskCardDriver"
-    assert type(strategy.phone).__name__ == "SimModemPhoneDriver"
+    assert type(strategy.phone).__name__ == "ModemSimulatorPhoneDriver"
     assert env.config.get_image_path("card") == str(tmp_path / "run" / "card.img")
     qemu = strategy.power
     args = qemu.extra_args

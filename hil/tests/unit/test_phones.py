@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from evyhil.driver import GsmModemPhoneDriver, SimModemPhoneDriver
+from evyhil.driver import GsmModemPhoneDriver, ModemSimulatorPhoneDriver
 from evyhil.errors import PhoneTimeout
 from labgrid import Target
 from labgrid.resource import RawSerialPort
@@ -14,7 +14,7 @@ from labgrid.resource import RawSerialPort
 from evy.sms import pdu
 from evy.sms.message import Deliver
 from evy.sms.modem import InlineMessage, ModemSettings, NewMessage, make_modem
-from evy.sms.simmodem import SimModem
+from evy.sms.simulator import ModemSimulator
 
 KIT = "+254722000001"
 LONG_REPLY = ("Call 112 now. Check breathing: look, listen, feel for 10 seconds. If not breathing start CPR: "
@@ -38,7 +38,7 @@ def kit_receive(modem, timeout=10.0) -> Deliver:
 @pytest.fixture
 def sim_phone(tmp_path):
     target = Target("main")
-    phone = SimModemPhoneDriver(target, "phone", link=str(tmp_path / "run" / "modem.pty"))
+    phone = ModemSimulatorPhoneDriver(target, "phone", link=str(tmp_path / "run" / "modem.pty"))
     target.activate(phone)
     yield phone
     target.deactivate(phone)
@@ -47,7 +47,7 @@ def sim_phone(tmp_path):
 def test_sim_phone_links_the_pty_and_cleans_up(tmp_path):
     target = Target("main")
     link = tmp_path / "modem.pty"
-    phone = SimModemPhoneDriver(target, "phone", link=str(link))
+    phone = ModemSimulatorPhoneDriver(target, "phone", link=str(link))
     target.activate(phone)
     assert os.readlink(link).startswith("/dev/pts/")
     target.deactivate(phone)
@@ -79,7 +79,7 @@ def test_waiting_for_a_reply_that_never_comes_times_out(sim_phone):
 
 def test_gsm_phone_drives_a_real_at_modem():
     """The rig's second modem, here played by the simulated SIM800 on a pty."""
-    with SimModem() as network_modem:
+    with ModemSimulator() as network_modem:
         target = Target("main")
         RawSerialPort(target, "phone-port", port=network_modem.port, speed=115200)
         phone = GsmModemPhoneDriver(target, "phone", phone_number="+254711000002")

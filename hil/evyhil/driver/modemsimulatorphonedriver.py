@@ -18,15 +18,15 @@ from ..sms import Reassembler, same_number
 
 @target_factory.reg_driver
 @attr.s(eq=False)
-class SimModemPhoneDriver(Driver, PhoneProtocol):
-    """Runs ``evy.sms.simmodem.SimModem`` on a pty and links it at ``link`` for QEMU to open as a serial
+class ModemSimulatorPhoneDriver(Driver, PhoneProtocol):
+    """Runs ``evy.sms.simulator.ModemSimulator`` on a pty and links it at ``link`` for QEMU to open as a serial
     device (``-chardev serial,id=modem,path=LINK -device usb-serial,chardev=modem``: the guest's
     /dev/ttyUSB0). The simulator keeps the pty open itself, so it outlives every QEMU power cut.
 
     Args:
         link (str): where to put the symlink to the modem's pty (the path in QEMUDriver's extra_args)
         phone_number (str): the number messages from "the phone" come from
-        model (str): the simulated modem model (see evy.sms.simmodem.MODELS)
+        model (str): the simulated modem model (see evy.sms.simulator.MODELS)
     """
 
     bindings: ClassVar[dict] = {}
@@ -51,12 +51,12 @@ class SimModemPhoneDriver(Driver, PhoneProtocol):
         return self._link
 
     def on_activate(self):
-        from evy.sms.simmodem import SimModem  # the agent's simulator; imported only where it is used
+        from evy.sms.simulator import ModemSimulator  # the agent's simulator; imported only where it is used
 
         link = self.target.env.config.resolve_path(self.link) if self.target.env else self.link
         self._link = Path(link)
         self._link.parent.mkdir(parents=True, exist_ok=True)
-        self.modem = SimModem(model=self.model).start()
+        self.modem = ModemSimulator(model=self.model).start()
         self._link.unlink(missing_ok=True)
         os.symlink(self.modem.port, self._link)
         self.logger.info("simulated modem on %s, linked at %s", self.modem.port, self._link)

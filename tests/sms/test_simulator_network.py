@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from evy.sms import pdu
 from evy.sms.message import Encoding
-from evy.sms.simmodem import SimModem
-from evy.sms.simnet import SentMessage, deliver_parts, status_report_for
+from evy.sms.simulator import ModemSimulator, SentMessage, deliver_parts, status_report_for
 
 SENDER = "+254711000111"
 LONG = "Maji yamefika darajani, tunahitaji msaada haraka. " * 8
@@ -71,14 +70,14 @@ def test_delivery_report_refers_to_the_sent_part():
 
 
 def test_deliver_stores_parts_and_holds_what_does_not_fit():
-    with SimModem(storage_size=2) as sim:
-        sim.deliver(SENDER, "x" * 500)  # 4 parts, room for 2
-        assert len(sim.stored) == 2 and len(sim.network_queue) == 2
+    with ModemSimulator(storage_size=2) as simulator:
+        simulator.deliver(SENDER, "x" * 500)  # 4 parts, room for 2
+        assert len(simulator.stored) == 2 and len(simulator.network_queue) == 2
 
 
 def test_unregistered_phone_gets_messages_once_registered():
-    with SimModem(registered=False) as sim:
-        sim.deliver(SENDER, "queued in the network")
-        assert sim.stored == {} and len(sim.network_queue) == 1
-        sim.set_registered(True)
-        assert len(sim.stored) == 1 and not sim.network_queue
+    with ModemSimulator(registered=False) as simulator:
+        simulator.deliver(SENDER, "queued in the network")
+        assert simulator.stored == {} and len(simulator.network_queue) == 1
+        simulator.set_registered(True)
+        assert len(simulator.stored) == 1 and not simulator.network_queue

@@ -1,64 +1,27 @@
-"""`python -m evy.evaluate [--quick] [--no-llm] ...`: the eval set through EVY and through the bare model.
+"""What `evy eval` does (its options are in :mod:`evy.cli.evaluate`): the eval set through EVY and through
+the bare model, the labelled corpus, or an earlier run scored again.
 
-One JSON object on stdout (both systems side by side), a short table on stderr; exit 2 with one line
-`error: ...` when the eval set or the options are wrong.
+One JSON object on stdout (both systems side by side), a short table on stderr; an ``EvalError`` (one line,
+exit 2) when the eval set or the options are wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
-from pathlib import Path
 
 from evy.config import Config, load, parse
-from evy.errors import EvyError
 from evy.evaluate import corpus, evalset, report, runner
 from evy.evaluate.errors import EvalError
-
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_SET = REPO / "eval" / "messages.toml"
-DEFAULT_CORPUS = REPO / "eval" / "corpus"
-DEFAULT_COUNTRY = "KE"  # 999: a number no model says by habit, so naming it is a real check
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_TOKENS = 96
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m evy.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--set", dest="path", type=Path, default=DEFAULT_SET, help="eval set (TOML)")
-    parser.add_argument("--quick", action="store_true", help="only the messages marked quick (12)")
-    parser.add_argument("--only", metavar="ID,ID", help="only these message ids")
-    parser.add_argument("--no-llm", action="store_true",
-                        help="protocol replies only (no knowledge base or model); the bare model is skipped")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the bare-model baseline")
-    parser.add_argument("--config", metavar="FILE", help="agent config to evaluate (default: country KE, "
-                        "everything else default)")
-    parser.add_argument("--country", default=DEFAULT_COUNTRY, help="country when no --config (default KE)")
-    parser.add_argument("--data-dir", type=Path, help="where the index and derived models are kept between "
-                        "runs (default build/eval in the source tree); ignored with --config")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds for a follow-up or a model answer (default 10)")
-    parser.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="model answer cap (96)")
-    parser.add_argument("--summary", action="store_true", help="leave the per-message details out of the JSON")
-    parser.add_argument("--rescore", metavar="JSON", type=Path,
-                        help="score the replies recorded in an earlier run's JSON again (after editing the "
-                        "set); no responder or model runs")
-    parser.add_argument("--corpus", metavar="SPLIT[,SPLIT]",
-                        help="score first replies on the labelled corpus instead (eval/corpus; splits train, dev, "
-                        "test: tune on train and dev, report test); protocols only, no model")
-    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS, help="the corpus folder")
-    parser.add_argument("-v", "--verbose", action="store_true", help="a progress line per message on stderr")
-    return parser
 
 
 def make_config(args: argparse.Namespace) -> Config:
     if args.config:
         config = load(args.config)
     else:
-        data_dir = args.data_dir or (REPO / "build" / "eval")
+        data_dir = args.data_dir
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -77,16 +40,6 @@ def evaluate_corpus(args: argparse.Namespace) -> int:
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     print(corpus.table(summary), file=sys.stderr)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return evaluate(args)
-    except EvyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -165,6 +118,3 @@ def rescore(args: argparse.Namespace, the_set: evalset.EvalSet) -> int:
     print(report.table(systems), file=sys.stderr)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

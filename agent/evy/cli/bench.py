@@ -1,23 +1,28 @@
-"""`python -m evy.bench [--quick] [NAME ...]`: run benchmarks, print one JSON object per line."""
+"""`evy bench [--quick] [NAME ...]`: run benchmarks (each module of :mod:`evy.bench` with a ``run(quick)``),
+print one JSON object per line."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
-import pkgutil
 import sys
-import time
-import traceback
-
-import evy.bench
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evy.bench")
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="run benchmarks, one JSON object per line")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (CI)")
-    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
-    args = parser.parse_args(argv)
+    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    parser.set_defaults(func=run_benchmarks)
+
+
+def run_benchmarks(args: argparse.Namespace) -> int:
+    import importlib
+    import json
+    import pkgutil
+    import time
+    import traceback
+
+    import evy.bench
+
     available = sorted(m.name for m in pkgutil.iter_modules(evy.bench.__path__) if not m.name.startswith("_"))
     names = args.names or available
     failed = 0
@@ -34,7 +39,3 @@ def main(argv: list[str] | None = None) -> int:
         figures = {"benchmark": name, **figures, "wall_s": round(time.perf_counter() - started, 3)}
         print(json.dumps(figures), flush=True)
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

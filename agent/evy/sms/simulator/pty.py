@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Self
 
-log = logging.getLogger("evy.sms.simpty")
+log = logging.getLogger("evy.sms.simulator")
 
 
 class PtyDevice:
