@@ -53,7 +53,6 @@ class Agent:
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
-        self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
         self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
@@ -79,15 +78,6 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
-
-    def close(self, timeout: float = 3.0) -> None:
-        """Release the responder's models; a model mid-answer gets ``timeout`` seconds, then is left to die
-        with the process (its worker exits when the agent's end of the pipe closes)."""
-        closer = threading.Thread(target=self.responder.close, name="evy-close", daemon=True)
-        closer.start()
-        closer.join(timeout)
-        if closer.is_alive():
-            log.warning("the responder did not close within %.0f s; exiting anyway", timeout)
 
     # -- one turn of the loop --------------------------------------------------------------------------
     def step(self, max_wait: float | None = None) -> None:
@@ -281,7 +271,7 @@ class Agent:
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
         for mesh_id, delivered in self.mesh.take_outcomes():
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
-        self.queue_depth = report.queued_replies(self.store)
+        self.mesh.queue_depth = report.queued_replies(self.store)  # its beacons tell other kits
 
     def _close(self, message: Inbound, verdict: Verdict, case: Case | None = None) -> None:
         with self.store.transaction(durable=False) as db:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from evy.messages import Inbound, Reply
 
+if TYPE_CHECKING:
+    from evy.power.resources import ResourceMonitor
+
 
 class Responder(Protocol):
+    """Chosen by name (``responder = "brain" | "basic"``, see :mod:`evy.backends`)."""
+
+    @classmethod
+    def from_config(cls, config: Any, *, power: ResourceMonitor | None = None, llm: bool = True) -> Self:
+        """The responder for ``config``. ``power`` is the kit's monitor, shared and closed by its owner (the
+        agent's assembly), never by the responder; ``llm`` False answers without models (no follow-ups)."""
+
     def respond(self, message: Inbound) -> Reply | None:
         """The immediate answer: deterministic and fast (< 100 ms on a Pi 4). None sends nothing."""
 
