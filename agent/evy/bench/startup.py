@@ -1,6 +1,8 @@
 """Start-up benchmark: how soon a fresh `evy run` tells systemd it is ready, and how soon it answers.
 
 - import_ms: ``import evy.pipeline.runner`` in a fresh interpreter (what `evy run` loads before it starts);
+- modules_before_ready, cpu_before_ready_ms: what `evy run` has imported, and the CPU time it has spent, when
+  it opens the store (the command line, the config, the runner); modules count the same under any load;
 - ready_s: process start → ``READY=1`` on $NOTIFY_SOCKET (the store is open; the modem is opened next);
 - receiving_s: process start → ``STATUS=receiving`` (modem open, backlog read, the loop about to run);
 - first_reply_s: process start → the reply to an SMS that landed on the SIM at the moment of READY.
@@ -32,6 +34,23 @@ def _import_ms() -> float:
         if line.rstrip().endswith("| evy.pipeline.runner"):
             return int(line.split("|")[1]) / 1000
     raise RuntimeError("evy.pipeline.runner not in the import-time report")
+
+
+BEFORE_READY = """
+import sys, time
+from evy.cli import build_parser
+build_parser()
+from evy.config import parse
+parse("")
+import evy.pipeline.runner
+print(len(sys.modules), time.process_time() * 1000)
+"""
+
+
+def _before_ready() -> tuple[int, float]:
+    result = subprocess.run([sys.executable, "-c", BEFORE_READY], capture_output=True, text=True, check=True)
+    modules, cpu_ms = result.stdout.split()
+    return int(modules), float(cpu_ms)
 
 
 def _one_start(directory: Path) -> dict[str, float]:
@@ -79,7 +98,10 @@ def run(quick: bool = False) -> dict[str, float]:
     for _ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="evy-bench-start-") as directory:
             starts.append(_one_start(Path(directory)))
-    figures = {"import_ms": round(statistics.median(imports), 1)}
+    before = [_before_ready() for _ in range(rounds)]
+    figures = {"import_ms": round(statistics.median(imports), 1),
+               "modules_before_ready": statistics.median(m for m, _ in before),
+               "cpu_before_ready_ms": round(statistics.median(c for _, c in before), 1)}
     for name in ("ready_s", "receiving_s", "first_reply_s"):
         figures[name] = round(statistics.median(s[name] for s in starts), 3)
     return figures
