@@ -97,3 +97,21 @@ def test_evy_run_builds_and_closes_the_same_parts_as_the_kit(tmp_path, caplog):
         sim.stop()
     assert agent.returncode == 0, stderr
     assert closings(stderr.splitlines()) == CLOSING_ORDER
+
+
+OFF_THE_MESH = """
+import sys
+from evy.pipeline.kit import SimulatedKit
+with SimulatedKit('country = "KE"\\n[brain]\\nfollowup = false\\n') as kit:
+    kit.sim.deliver("+254711000001", "my child has a high fever")
+    kit.replies(1, timeout=30)
+    print(" ".join(m for m in ("asyncio", "cryptography", "construct", "evy.mesh.node") if m in sys.modules))
+"""
+
+
+def test_a_kit_off_the_mesh_answers_without_importing_it():
+    """The mesh (asyncio, its crypto, its frame codec) is imported only by a kit that joins it: every other
+    kit gets to its first answer without paying for it."""
+    result = subprocess.run([sys.executable, "-c", OFF_THE_MESH], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
@@ -26,7 +27,6 @@ from evy.pipeline.commands import Command, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
 from evy.pipeline.crash import crashpoint
 from evy.pipeline.guards import Guards, Verdict, is_opted_out, set_opted_out
-from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Responder
@@ -35,6 +35,9 @@ from evy.sms.errors import CodecError, StoredPduError
 from evy.sms.message import Deliver
 from evy.store import Store, StoreError, held, inbox, outbox, report
 from evy.store import cases as case_store
+
+if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
+    from evy.pipeline.meshlink import MeshLink
 
 log = logging.getLogger("evy.agent")
 

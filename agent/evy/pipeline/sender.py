@@ -12,16 +12,19 @@ import dataclasses
 import logging
 import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 from evy.compress import compress
 from evy.config import Config
 from evy.messages import Priority
 from evy.pipeline.crash import crashpoint
-from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
 from evy.store import Store, StoreError, outbox
+
+if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
+    from evy.pipeline.meshlink import MeshLink
 
 log = logging.getLogger("evy.sender")
 USABLE = ("ready", "not-registered")  # modem states in which a send may be tried (not: down, resetting, ...)
