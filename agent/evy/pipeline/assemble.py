@@ -7,9 +7,9 @@ reverse order::
     store ─> READY ─> modem ─> power monitor ─> responder ─> mesh link ─> agent (started)
 
 The responder and the mesh link both read the power monitor, so neither closes it; the agent uses every
-part and closes none. systemd hears READY as soon as the store is open: the modules the rest needs (the
-pipeline, triage, the protocols, the mesh's crypto) are imported after it, while the kit already says what
-it waits for, and before the first message is read, so the first answer waits for nothing extra.
+part and closes none. systemd hears READY as soon as the store is open: the rest of the pipeline is imported
+after it, while the kit already says what it waits for, and before the first message is read, so the first
+answer waits for nothing extra; the mesh (asyncio, its crypto) is imported only by a kit that joins it.
 """
 
 from __future__ import annotations
