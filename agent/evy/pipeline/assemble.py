@@ -23,8 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evy import backends
 from evy.config import Config
 from evy.pipeline.sdnotify import Notifier
+from evy.power import open_monitor
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
 from evy.store import Store, StoreCorrupt, StoreError, salvage
@@ -32,7 +34,7 @@ from evy.store import Store, StoreCorrupt, StoreError, salvage
 if TYPE_CHECKING:
     from evy.pipeline.agent import Agent
     from evy.pipeline.meshlink import MeshLink
-    from evy.power.resources import ResourceMonitor
+    from evy.power import ResourceMonitor
     from evy.responder.base import Responder
 
 log = logging.getLogger("evy.run")
@@ -64,9 +66,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
             return
         _owned(parts, "modem", modem.close)
 
-        from evy import backends
-        from evy.pipeline.agent import Agent
-        from evy.power import open_monitor
+        from evy.pipeline.agent import Agent  # imported after READY: the rest of the pipeline
 
         power = open_monitor(config)
         _owned(parts, "power monitor", power.close)
