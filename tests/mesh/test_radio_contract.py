@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 import pytest
 
+from evy.backends import UnknownBackend, backend_class
 from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
-from evy.mesh.errors import MeshError, RadioError
-from evy.mesh.radio.base import Radio, backend
+from evy.mesh.errors import RadioError
+from evy.mesh.radio.base import Radio
 from evy.mesh.radio.pinmaps import PIN_MAPS
 from evy.mesh.radio.sx1276 import SX1276Radio
 from evy.mesh.radio.sx1276_fake import FakeSX1276
@@ -119,6 +120,6 @@ def test_lifecycle(harness):
 
 
 def test_backends_are_registered_by_name():
-    assert backend("udp") is UdpRadio and backend("sx1276") is SX1276Radio
-    with pytest.raises(MeshError, match="unknown radio backend"):
-        backend("rfm69")
+    assert backend_class("radio", "udp") is UdpRadio and backend_class("radio", "sx1276") is SX1276Radio
+    with pytest.raises(UnknownBackend, match=r"mesh\.radio: unknown radio .rfm69.; known: sx1276, udp"):
+        backend_class("radio", "rfm69")

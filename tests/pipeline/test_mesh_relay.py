@@ -134,7 +134,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
     config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)
     agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config_b)],
                              stderr=subprocess.PIPE, text=True)
-    link = MeshLink(load(config_a), coverage=lambda: False, queue_depth=lambda: 0)
+    link = MeshLink(load(config_a), coverage=lambda: False)
     link.start()
     try:
         deadline = time.monotonic() + 30

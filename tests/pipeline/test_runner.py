@@ -67,17 +67,22 @@ def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
 
 
 def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
+    """Once the loop runs, no gap between pings reaches the watchdog timeout. The start after READY (the
+    pipeline's import, the modem's probe) is judged against the field unit's 60 s, not this 2 s: on a loaded
+    machine it alone may take longer than 2 s."""
     from evy.sms.simulator import ModemSimulator
 
     sim = ModemSimulator().start()
     timeout = 2.0
     agent, listener = run_with_watchdog(tmp_path, sim.port, timeout)
     try:
-        received = notifications(listener, 4 * timeout)
+        received = notifications(listener, 6 * timeout)
+        ready_at = next(at for at, m in received if m.startswith("READY=1"))
         pings = [at for at, m in received if "WATCHDOG=1" in m]
-        assert pings and max(b - a for a, b in zip([received[0][0], *pings], [*pings, received[-1][0]],
-                                                   strict=True)) < timeout, "never a gap of a whole timeout"
-        assert pings[-1] > received[0][0] + 3 * timeout
+        assert pings and pings[0] - ready_at < 30, "the loop starts well inside the field unit's 60 s watchdog"
+        assert max(b - a for a, b in zip(pings, [*pings[1:], received[-1][0]], strict=True)) < timeout, \
+            "never a gap of a whole timeout once the loop runs"
+        assert pings[-1] > pings[0] + 2 * timeout
     finally:
         agent.send_signal(signal.SIGTERM)
         try:
@@ -94,55 +99,47 @@ def test_damage_found_while_running_is_salvaged_and_the_kit_keeps_answering(tmp_
     import sqlite3
     import threading
 
-    from evy.pipeline.agent import Agent
+    from evy.pipeline.assemble import assembled
     from evy.pipeline.kit import join_replies, kit_config
     from evy.pipeline.runner import serve
-    from evy.responder.factory import make_responder
-    from evy.sms.modem import make_modem
+    from evy.pipeline.sdnotify import Notifier
     from evy.sms.simulator import ModemSimulator
-    from evy.store import Store
     from evy.store.report import status
 
     sim = ModemSimulator().start()
     config = kit_config(tmp_path, sim.port, 'country = "KE"\n[brain]\nfollowup = false\n')
     path = tmp_path / "evy.db"
-    store = Store.open(path, recover=True)
-    modem = make_modem(config)
-    modem.open()
-    agent = Agent(config, modem, store, make_responder(config))
     stop = threading.Event()
-    agent.start()
-    loop = threading.Thread(target=serve, args=(agent, stop), daemon=True)
-    loop.start()
-    try:
-        sim.deliver("+254711000001", "there is a fire in the market")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not join_replies(list(sim.sent)):
-            time.sleep(0.05)
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        pages = [r[0] for r in other.execute("SELECT pageno FROM dbstat WHERE name = 'messages_sender'")]
-        size = other.execute("PRAGMA page_size").fetchone()[0]
-        with open(path, "r+b") as file:
-            for page in pages:
-                file.seek((page - 1) * size)
-                file.write(b"\xa5" * size)
-        other.execute("INSERT INTO counters(name, value) VALUES ('touch', 1)")  # other caches see the change
-        other.close()
+    with assembled(config, stop, Notifier()) as agent:
+        store = agent.store
+        loop = threading.Thread(target=serve, args=(agent, stop), daemon=True)
+        loop.start()
+        try:
+            sim.deliver("+254711000001", "there is a fire in the market")
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not join_replies(list(sim.sent)):
+                time.sleep(0.05)
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages = [r[0] for r in other.execute("SELECT pageno FROM dbstat WHERE name = 'messages_sender'")]
+            size = other.execute("PRAGMA page_size").fetchone()[0]
+            with open(path, "r+b") as file:
+                for page in pages:
+                    file.seek((page - 1) * size)
+                    file.write(b"\xa5" * size)
+            other.execute("INSERT INTO counters(name, value) VALUES ('touch', 1)")  # other caches see the change
+            other.close()
 
-        sim.deliver("+254711000002", "my neighbour collapsed and is not breathing")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(join_replies(list(sim.sent))) < 2:
-            time.sleep(0.05)
-        assert [r.recipient for r in join_replies(list(sim.sent))] == ["+254711000001", "+254711000002"]
-        assert loop.is_alive(), "the main loop goes on"
-        [incident] = status(store)["store"]["incidents"]
-        assert "damaged" in incident["detail"] and Path(incident["moved_to"]).exists()
-        assert store.integrity_check() == "ok"
-    finally:
-        stop.set()
-        loop.join(timeout=10)
-        agent.close()
-        modem.close()
-        store.close()
-        sim.stop()
+            sim.deliver("+254711000002", "my neighbour collapsed and is not breathing")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(join_replies(list(sim.sent))) < 2:
+                time.sleep(0.05)
+            assert [r.recipient for r in join_replies(list(sim.sent))] == ["+254711000001", "+254711000002"]
+            assert loop.is_alive(), "the main loop goes on"
+            [incident] = status(store)["store"]["incidents"]
+            assert "damaged" in incident["detail"] and Path(incident["moved_to"]).exists()
+            assert store.integrity_check() == "ok"
+        finally:
+            stop.set()
+            loop.join(timeout=10)
+            sim.stop()

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from evy import backends
 from evy.config import parse
 from evy.messages import Inbound
-from evy.power import ResourceMonitor
+from evy.power import ResourceMonitor, open_monitor
 from evy.power.sim import SimulatedSource
 from evy.responder.brain import BrainResponder
-from evy.responder.factory import make_responder
 from evy.responder.knowledge import Knowledge
 
 ANSWER = ("Let muddy water settle in a bucket, pour the clear part through a clean cloth, then keep it in a "
@@ -154,25 +154,39 @@ def test_a_broken_monitor_never_costs_the_answer(kit, monkeypatch, caplog):
     assert first.wants_followup and follow is not None and "power budget unavailable" in caplog.text
 
 
-def test_factory_builds_the_configured_monitor(kb_config):
+def test_the_configured_responder_reads_the_monitor_it_is_given(kb_config):
     config, _ = kb_config
     low = config.replace(power__source="sim", power__sim_battery=15)
-    brain = make_responder(low)
+    monitor = open_monitor(low)
+    brain = backends.make("responder", low, power=monitor)
     try:
-        assert isinstance(brain.power, ResourceMonitor) and brain.power.source.name == "sim"
+        assert brain.power is monitor and brain.power.source.name == "sim"
         assert not brain.respond(inbound("how do i purify water")).wants_followup
     finally:
         brain.close()
-    no_llm = make_responder(low, llm=False)
+    no_llm = backends.make("responder", low, power=monitor, llm=False)
     assert no_llm.power is None
     no_llm.close()
+    monitor.close()
 
 
-def test_factory_with_a_gauge_that_is_not_there_still_answers(kb_config):
+def test_closing_the_brain_leaves_the_monitor_to_its_owner(kb_config):
+    """The mesh link reads the same monitor for its beacons until it stops, after the responder has closed."""
     config, _ = kb_config
-    brain = make_responder(config.replace(power__source="ina219", power__i2c_bus=250))
+    monitor = open_monitor(config.replace(power__source="sim", power__sim_battery=60))
+    brain = backends.make("responder", config, power=monitor)
+    brain.close()
+    assert monitor.source.read().battery_pct == 60, "the source is still open"
+    monitor.close()
+
+
+def test_a_gauge_that_is_not_there_still_answers(kb_config):
+    config, _ = kb_config
+    monitor = open_monitor(config.replace(power__source="ina219", power__i2c_bus=250))
+    brain = backends.make("responder", config, power=monitor)
     try:
         assert brain.power.snapshot().battery_pct is None
         assert brain.respond(inbound("how do i purify water")).wants_followup
     finally:
         brain.close()
+        monitor.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evy.power import DRIVERS, PowerError, PowerReading, PowerSource, open_source, source_class
+from evy.backends import UnknownBackend, names
+from evy.power import PowerError, PowerReading, PowerSource, open_source, source_class
 from evy.power.ina219 import Ina219Source
 from evy.power.none import NoSource
 from evy.power.sim import SimulatedSource
@@ -41,8 +42,8 @@ def source(request, tmp_path) -> PowerSource:
 
 
 def test_every_registered_driver_has_a_contract_backend():
-    assert set(BACKENDS) == set(DRIVERS)
-    for name in DRIVERS:
+    assert set(BACKENDS) == set(names("power source"))
+    for name in names("power source"):
         assert source_class(name).name == name
 
 
@@ -82,7 +83,7 @@ def test_a_fault_in_the_hook_becomes_an_unknown_reading(source, monkeypatch):
 
 
 def test_unknown_source_names_are_refused():
-    with pytest.raises(PowerError, match="unknown power source 'ups'"):
+    with pytest.raises(UnknownBackend, match="unknown power source 'ups'; known: none, sysfs, ina219, sim"):
         source_class("ups")
 
 

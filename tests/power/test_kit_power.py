@@ -1,5 +1,5 @@
 """End to end through the simulated modem: the configured simulated battery decides whether a follow-up SMS
-leaves after the protocol reply (the pipeline builds the responder with make_responder, as `evy sim` does)."""
+leaves after the protocol reply (the kit builds the agent as `evy run` and `evy sim` do: evy.pipeline.assemble)."""
 
 from __future__ import annotations
 

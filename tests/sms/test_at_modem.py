@@ -7,6 +7,7 @@ import time
 import pytest
 from modem_support import at_settings, collect_events, of_type
 
+from evy.backends import UnknownBackend
 from evy.sms import pdu
 from evy.sms.at_modem import AtModem
 from evy.sms.errors import ModemError, PortError, StoredPduError
@@ -179,7 +180,7 @@ def test_the_port_has_a_single_owner(simulator, modem):
 
 
 def test_unknown_backend_is_refused():
-    with pytest.raises(ModemError, match="unknown backend"):
+    with pytest.raises(UnknownBackend, match=r"modem\.backend: unknown modem 'carrier-pigeon'; known: at, gammu"):
         make_modem({"modem.backend": "carrier-pigeon"})
 
 

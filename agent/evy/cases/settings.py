@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from evy.cases.location import find_location
 from evy.config.schema import BadValue, Setting, number
 
 HOUR = 3600.0
@@ -11,6 +10,9 @@ HOUR = 3600.0
 def position(value: Any) -> tuple[float, float] | None:
     """A place with coordinates, in any form the location parser reads ("-1.2921, 36.8219", a plus code,
     a geo: URI)."""
+    from evy.cases.location import find_location  # here: the parser brings triage in, which `evy run` needs
+    # only after READY (every settings module is imported to load the config)
+
     if value is None:
         return None
     if not isinstance(value, str):

@@ -41,7 +41,8 @@ def ask(args: argparse.Namespace) -> int:
     from evy.power import open_monitor
 
     # The kit's own budget applies here too: on a low battery `evy ask` answers as the kit would.
-    brain = BrainResponder(config, llm=not args.no_llm, power=None if args.no_llm else open_monitor(config))
+    power = None if args.no_llm else open_monitor(config)
+    brain = BrainResponder(config, llm=not args.no_llm, power=power)
     try:
         first = brain.respond(message)
         follow: Reply | None = None
@@ -50,6 +51,8 @@ def ask(args: argparse.Namespace) -> int:
             follow = brain.follow_up(message, first, time.monotonic() + config["llm.timeout"])
     finally:
         brain.close()
+        if power is not None:
+            power.close()  # ours, not the brain's: it only reads the budget
 
     keep_ucs2 = needs_ucs2(text)
     reply = as_sent(first, keep_ucs2=keep_ucs2)  # as the kit's sender compresses it

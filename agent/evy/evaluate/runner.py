@@ -1,6 +1,6 @@
 """Answer every case twice: with EVY's full responder as the agent runs it, and with the bare local model.
 
-The pipeline: ``make_responder(config).respond()`` (the immediate protocol reply), then ``follow_up()``
+The pipeline: the configured responder's ``respond()`` (the immediate protocol reply), then ``follow_up()``
 with a deadline when the reply asks for one; each text compressed exactly as the agent's sender does
 (``evy.compress.as_sent(reply, keep_ucs2=needs_ucs2(message))``). The baseline: the same pinned model
 through ``open_runtime(config).generate()`` with a plain system prompt, no retrieval, no templates and no
@@ -9,6 +9,7 @@ compression, sent as the model wrote it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -69,10 +70,15 @@ def _fitted(reply: Reply, message_text: str):
 
 def run_pipeline(config: Config, cases: Iterable[Case], *, llm: bool, timeout: float,
                  progress: Callable[[str], None] = lambda line: None) -> list[Answer]:
-    from evy.responder.factory import make_responder
+    from evy import backends
+    from evy.power import open_monitor
 
-    responder = make_responder(config, llm=llm)
-    try:
+    with contextlib.ExitStack() as owned:  # closed in reverse: the responder, then the monitor it reads
+        power = open_monitor(config) if llm else None  # as on a kit: the battery and memory budget applies
+        if power is not None:
+            owned.callback(power.close)
+        responder = backends.make("responder", config, power=power, llm=llm)
+        owned.callback(responder.close)
         responder.warm()
         warm = _inbound(0, WARM_UP_TEXT)
         first = responder.respond(warm)  # loads what the first message would (lexicons, compression rules)
@@ -88,8 +94,6 @@ def run_pipeline(config: Config, cases: Iterable[Case], *, llm: bool, timeout: f
             answers.append(_pipeline_answer(responder, case, index, timeout))
             progress(f"pipeline {index}: {case.id}")
         return answers
-    finally:
-        responder.close()
 
 
 def _pipeline_answer(responder, case: Case, index: int, timeout: float) -> Answer:

@@ -15,12 +15,9 @@ import os
 import re
 import tempfile
 import tomllib
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -177,6 +174,8 @@ def find(entries: Iterable[ModelEntry], name: str) -> ModelEntry:
 
 def _package_file(package: str, file: str) -> Path | None:
     """Locate a file shipped in an installed distribution without importing it (imports have side effects)."""
+    from importlib import metadata  # not at the top: the agent imports this module before READY
+
     try:
         dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
@@ -193,6 +192,8 @@ def _package_file(package: str, file: str) -> Path | None:
 
 
 def installed_version(package: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -246,6 +247,9 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
     The download goes to a temporary file next to its destination and is renamed only once it is
     complete and hashed, so an interrupted download never leaves a half file under the pinned name.
     """
+    import urllib.error  # here, not at the top: the agent reads the lockfile at every start, before READY
+    import urllib.request
+
     lock_path, models_dir = Path(lock_path), Path(models_dir)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in _URL_SCHEMES:

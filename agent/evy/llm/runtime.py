@@ -11,13 +11,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evy.llm.errors import LlmError, LlmTimeout, ModelError
 from evy.llm.lockfile import ModelEntry
 from evy.llm.procinfo import rss_bytes
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,8 @@ class Runtime:
             raise LlmError(f"cannot start the model worker: {exc.strerror}") from None
         finally:
             theirs.close()
+        from multiprocessing.connection import Connection  # not at the top: the agent imports this before READY
+
         self._process, self._conn, self._ready = process, Connection(ours.detach()), False
         self.stats.loads += 1
 

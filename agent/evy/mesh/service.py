@@ -10,10 +10,10 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from evy import backends
 from evy.mesh.airtime import Modulation, bandwidth_from_khz
 from evy.mesh.dutycycle import AirtimeLedger, SubBand, region
 from evy.mesh.errors import MeshError
@@ -22,7 +22,6 @@ from evy.mesh.keys import NetworkKey
 from evy.mesh.messages import Beacon
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.radio.base import Radio
-from evy.mesh.radio.pinmaps import PIN_MAPS
 from evy.mesh.routing import RoutingParams
 from evy.mesh.state import NodeState
 
@@ -60,25 +59,8 @@ def check_dwell_time(modulation: Modulation, band: SubBand) -> None:
 
 
 def make_radio(config: Any, loop: asyncio.AbstractEventLoop, loss: float = 0.0) -> Radio:
-    modulation = modulation_from(config)
-    if config["mesh.radio"] == "udp":
-        from evy.mesh.radio.udp import UdpRadio, parse_address
-
-        bind = parse_address(config["mesh.udp_bind"])
-        peers = [parse_address(p, bind[1]) for p in config["mesh.udp_peers"]]
-        broadcast = not peers
-        return UdpRadio(modulation, bind, peers or [("255.255.255.255", bind[1])], loop, loss=loss,
-                        broadcast=broadcast)
-    from evy.mesh.radio.sx1276 import SX1276Radio
-
-    pins = PIN_MAPS[config["mesh.hat"]]
-    if config["mesh.pin_reset"] is not None:
-        pins = replace(pins, reset=config["mesh.pin_reset"])
-    if config["mesh.pin_dio0"] is not None:
-        pins = replace(pins, dio0=config["mesh.pin_dio0"])
-    return SX1276Radio(modulation, config["mesh.frequency"], pins, power_dbm=config["mesh.tx_power_dbm"],
-                       sync_word=config["mesh.sync_word"], gpio_chip=config["mesh.gpio_chip"],
-                       dispatch=loop.call_soon_threadsafe)
+    """The radio ``mesh.radio`` names (see :mod:`evy.backends`), not yet open."""
+    return backends.make("radio", config, modulation_from(config), loop, loss=loss)
 
 
 def open_node(config: Any, loop: asyncio.AbstractEventLoop, *, on_message: Callable[[Message], None] | None = None,

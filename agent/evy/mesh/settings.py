@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evy import backends
 from evy.config.schema import BadValue, Setting, boolean, choice, integer, number, optional_path, string, string_list
 from evy.mesh.dutycycle import REGIONS
 from evy.mesh.radio.pinmaps import PIN_MAPS
@@ -38,7 +39,7 @@ SETTINGS = [
     Setting("mesh.node_id", node_id, None, "This kit's node id; a random one is kept in the state when unset."),
     Setting("mesh.state_dir", optional_path, None,
             "Where replay windows, duplicate cache and the airtime ledger persist; data_dir/mesh when unset."),
-    Setting("mesh.radio", choice("sx1276", "udp"), "sx1276",
+    Setting("mesh.radio", choice(*backends.names("radio")), "sx1276",
             "`sx1276` drives the LoRa chip over SPI; `udp` is its network twin for tests and labs."),
     Setting("mesh.region", choice(*REGIONS), "EU868", "Regulatory region: duty-cycle and dwell-time rules."),
     Setting("mesh.frequency", number(137, 1020), 869.525, "Centre frequency in MHz (869.525: EU g2, 10%)."),

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
@@ -27,7 +28,6 @@ from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
 from evy.pipeline.guards import Guards, Verdict
-from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
 from evy.pipeline.sender import Sender
 from evy.responder.base import Responder
@@ -41,6 +41,9 @@ from evy.store import health as store_health
 from evy.store import localinfo as localinfo_store
 from evy.store.optouts import is_opted_out, set_opted_out
 from evy.triage import Triage
+
+if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
+    from evy.pipeline.meshlink import MeshLink
 
 log = logging.getLogger("evy.agent")
 
@@ -60,7 +63,6 @@ class Agent:
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
         self.health = HealthRecorder(config, store, modem, responder, mesh)
-        self.queue_depth = 0  # read by the mesh thread for beacons
         self.notifier = Notifier()
         self.stop_event = threading.Event()
         self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
@@ -86,15 +88,6 @@ class Agent:
 
     def stop(self) -> None:
         self.stop_event.set()
-
-    def close(self, timeout: float = 3.0) -> None:
-        """Release the responder's models; a model mid-answer gets ``timeout`` seconds, then is left to die
-        with the process (its worker exits when the agent's end of the pipe closes)."""
-        closer = threading.Thread(target=self.responder.close, name="evy-close", daemon=True)
-        closer.start()
-        closer.join(timeout)
-        if closer.is_alive():
-            log.warning("the responder did not close within %.0f s; exiting anyway", timeout)
 
     # -- one turn of the loop --------------------------------------------------------------------------
     def step(self, max_wait: float | None = None) -> None:
@@ -297,7 +290,7 @@ class Agent:
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
         for mesh_id, delivered in self.mesh.take_outcomes():
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
-        self.queue_depth = report.queued_replies(self.store)
+        self.mesh.queue_depth = report.queued_replies(self.store)  # its beacons tell other kits
 
     def _close(self, message: Inbound, verdict: Verdict, case: Case | None = None) -> None:
         with self.store.transaction(durable=False) as db:

@@ -1,11 +1,14 @@
 """A whole kit in one process: the agent on a simulated SIM800 over a real pty, in a background thread.
 
 `evy sim`, the integration tests and the benchmarks use it, so they exercise the same code path as a field
-kit: pyserial opens the pty exactly as it opens /dev/ttyS0.
+kit: the agent is built by :func:`evy.pipeline.assemble.assembled` as `evy run` builds it (the store with
+recovery, the patient modem open, the power monitor, the mesh link when ``[mesh] enabled``) and runs the
+same main loop (:func:`evy.pipeline.runner.serve`); pyserial opens the pty exactly as it opens /dev/ttyS0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -13,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from evy.config import Config, parse
-from evy.pipeline.agent import Agent
+from evy.pipeline.assemble import assembled
+from evy.pipeline.runner import serve
+from evy.pipeline.sdnotify import Notifier
 from evy.responder.base import Responder
-from evy.responder.factory import make_responder
-from evy.sms.modem import make_modem
 from evy.sms.simulator import ModemSimulator, SentMessage
 from evy.store import Store, inbox, outbox
 
@@ -60,7 +63,8 @@ def kit_config(data_dir: Path, port: str, base: str = "", **overrides: Any) -> C
 
 
 class SimulatedKit:
-    """Start with ``with SimulatedKit(...) as kit``; ``kit.sim`` is the network, ``kit.agent`` the agent."""
+    """Start with ``with SimulatedKit(...) as kit``; ``kit.sim`` is the network, ``kit.agent`` the agent.
+    ``engine`` replaces the configured responder (a scripted one in tests)."""
 
     def __init__(self, base_config: str = "", data_dir: Path | None = None, engine: Responder | None = None,
                  sim: ModemSimulator | None = None, **overrides: Any):
@@ -74,30 +78,36 @@ class SimulatedKit:
     def __enter__(self) -> SimulatedKit:
         self.sim.start()
         self.config = kit_config(self.data_dir, self.sim.port, self._base, **self._overrides)
-        self.store = Store.open(self.data_dir / "evy.db")
-        self.modem = make_modem(self.config)
-        self.modem.open()
-        self.agent = Agent(self.config, self.modem, self.store, self._engine or make_responder(self.config))
-        self.agent.start()
+        self._stop = threading.Event()
+        self._parts = contextlib.ExitStack()
+        try:
+            agent = self._parts.enter_context(assembled(self.config, self._stop, Notifier(),
+                                                        responder=self._engine))
+            if agent is None:
+                raise RuntimeError("the simulated modem did not open")
+        except BaseException:
+            self._parts.close()
+            self.sim.stop()
+            raise
+        self.agent, self.store, self.modem = agent, agent.store, agent.modem
         self._thread = threading.Thread(target=self._loop, name="evy-agent", daemon=True)
         self._thread.start()
         return self
 
     def _loop(self) -> None:
         try:
-            while not self.agent.stop_event.is_set():
-                self.agent.step(max_wait=0.05)
+            # The agent's own stop event: a test may pause the loop with kit.agent.stop() and drive it by hand.
+            serve(self.agent, self.agent.stop_event, step=0.05)
         except BaseException as exc:  # surfaced by the tests through .error
             self.error = exc
             raise
 
     def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
         self.agent.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.agent.close()
-        self.modem.close()
-        self.store.close()
+        self._parts.close()
         self.sim.stop()
         if self._tmp is not None:
             self._tmp.cleanup()

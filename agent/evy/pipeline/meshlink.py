@@ -44,11 +44,14 @@ class RelayedSms:
 
 
 class MeshLink:
-    def __init__(self, config: Config, coverage: Callable[[], bool], queue_depth: Callable[[], int],
-                 power: ResourceMonitor | None = None):
+    """Built before the agent (it needs the modem's coverage and the power monitor, not the agent); the agent
+    then reports its outbox through :attr:`queue_depth`. Neither the modem nor the monitor is closed here."""
+
+    def __init__(self, config: Config, coverage: Callable[[], bool], power: ResourceMonitor | None = None):
         self.config = config
-        self.coverage, self.queue_depth = coverage, queue_depth
+        self.coverage = coverage
         self.power = power
+        self.queue_depth = 0  # replies waiting in the outbox, as the agent last counted them (for beacons)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._node: MeshNode | None = None
         self._thread: threading.Thread | None = None
@@ -167,7 +170,7 @@ class MeshLink:
         battery = reading.battery_pct if reading is not None else None
         return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
                       charging=bool(reading.charging) if reading is not None else False,
-                      queue_depth=min(self.queue_depth(), 255), cellular=self.coverage())
+                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage())
 
 
 def untrusted_relay_problem(relay: SmsRelay) -> str | None:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from evy.compress import as_sent
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.messages import Priority, Reply
-from evy.pipeline.meshlink import MeshLink
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
 from evy.store import Store, StoreError, broadcasts, counters, outbox
 from evy.store.db import GuardedConnection
+
+if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
+    from evy.pipeline.meshlink import MeshLink
 
 log = logging.getLogger("evy.sender")
 USABLE = ("ready", "not-registered")  # modem states in which a send may be tried (not: down, resetting, ...)

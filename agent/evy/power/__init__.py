@@ -1,7 +1,7 @@
 """Battery and resource awareness: power sources (one file per driver), free memory, and the budget policy.
 
-Drivers are registered by name and imported only when chosen, so a kit without smbus2 runs as long as it
-does not ask for the INA219::
+Drivers are registered by name in :mod:`evy.backends` ("power source") and imported only when chosen, so a
+kit without smbus2 runs as long as it does not ask for the INA219::
 
     with open_source(config) as source:     # power.source = "sysfs" | "ina219" | "sim" | "none"
         source.read().battery_pct           # None when unknown, never a made-up 0 or 100
@@ -11,35 +11,25 @@ does not ask for the INA219::
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
+from evy import backends
 from evy.power.errors import PowerError, PowerReadError, PowerUnavailable
 from evy.power.policy import UNLIMITED, Budget, decide
 from evy.power.reading import PowerReading, PowerSource
 from evy.power.resources import ResourceMonitor, Resources
 
-__all__ = ["DRIVERS", "UNLIMITED", "Budget", "PowerError", "PowerReadError", "PowerReading", "PowerSource",
+__all__ = ["UNLIMITED", "Budget", "PowerError", "PowerReadError", "PowerReading", "PowerSource",
            "PowerUnavailable", "ResourceMonitor", "Resources", "decide", "open_monitor", "open_source",
            "source_class"]
 
 log = logging.getLogger("evy.power")
 
-DRIVERS: dict[str, str] = {
-    "none": "evy.power.none:NoSource",
-    "sysfs": "evy.power.sysfs:SysfsSource",
-    "ina219": "evy.power.ina219:Ina219Source",
-    "sim": "evy.power.sim:SimulatedSource",
-}
-
 
 def source_class(name: str) -> type[PowerSource]:
-    try:
-        module, _, cls = DRIVERS[name].partition(":")
-    except KeyError:
-        raise PowerError(f"unknown power source {name!r}; one of {', '.join(DRIVERS)}") from None
-    return getattr(importlib.import_module(module), cls)
+    """The power source registered as ``name``, imported now."""
+    return backends.backend_class("power source", name)
 
 
 def open_source(config: Any, name: str | None = None) -> PowerSource:

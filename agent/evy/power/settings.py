@@ -1,9 +1,10 @@
 """Settings of the battery and resource monitor ([power]) and of the budget it sets the responder."""
 
+from evy import backends
 from evy.config.schema import Setting, boolean, choice, integer, number, path
 from evy.power.curves import CURVES
 
-SOURCES = ("none", "sysfs", "ina219", "sim")
+SOURCES = backends.names("power source")
 
 SETTINGS = [
     Setting("power.source", choice(*SOURCES), "sysfs",

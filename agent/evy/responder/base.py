@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from evy.messages import Inbound, Reply
 from evy.triage import Triage
 
+if TYPE_CHECKING:
+    from evy.power.resources import ResourceMonitor
+
 
 class Responder(Protocol):
-    """``triaged`` is the message's triage when the caller has it already (the conversation triages every
-    message once); a responder that needs it and is not given it triages the message itself."""
+    """Chosen by name (``responder = "brain" | "basic"``, see :mod:`evy.backends`). ``triaged`` is the
+    message's triage when the caller has it already (the conversation triages every message once); a responder
+    that needs it and is not given it triages the message itself."""
+
+    @classmethod
+    def from_config(cls, config: Any, *, power: ResourceMonitor | None = None, llm: bool = True) -> Self:
+        """The responder for ``config``. ``power`` is the kit's monitor, shared and closed by its owner (the
+        agent's assembly), never by the responder; ``llm`` False answers without models (no follow-ups)."""
 
     def respond(self, message: Inbound, triaged: Triage | None = None) -> Reply | None:
         """The immediate answer: deterministic and fast (< 100 ms on a Pi 4). None sends nothing."""

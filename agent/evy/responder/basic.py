@@ -5,6 +5,8 @@ It is the floor every other responder stands on: no model, no index, no I/O, sam
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from evy.config import Config
 from evy.messages import Inbound, Priority, Reply
 from evy.triage import Triage
@@ -13,6 +15,11 @@ from evy.triage import Triage
 class BasicResponder:
     def __init__(self, config: Config):
         self.number = config.emergency_number
+
+    @classmethod
+    def from_config(cls, config: Config, *, power: Any = None, llm: bool = True) -> Self:
+        """The template needs neither the battery budget nor a model."""
+        return cls(config)
 
     def respond(self, message: Inbound, triaged: Triage | None = None) -> Reply:
         text = (f"EVY: message received. If anyone's life is in danger call {self.number} now. "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Self
 
 from evy.config import Config
 from evy.messages import Inbound, Reply
@@ -45,12 +45,17 @@ class BrainResponder:
     def __init__(self, config: Config, *, llm: bool = True, knowledge: Knowledge | None = None,
                  power: ResourceMonitor | None = None):
         self.config = config
-        self.power = power  # None: resources are not watched (tests, `evy ask`)
+        self.power = power  # None: resources are not watched (tests, `evy ask`); closed by whoever opened it
         self.number = config.emergency_number
         self.max_segments = config["brain.max_segments"]
         self.follow_ups = llm and config["brain.followup"]
         self.knowledge = knowledge if knowledge is not None else (
             Knowledge(config) if self.follow_ups else None)
+
+    @classmethod
+    def from_config(cls, config: Config, *, power: ResourceMonitor | None = None, llm: bool = True) -> Self:
+        # Without follow-ups there is nothing for the battery to limit.
+        return cls(config, llm=llm, power=power if llm else None)
 
     def warm(self) -> None:
         """Load the triage lexicon and the protocols now, and start opening the knowledge base and model
@@ -162,8 +167,6 @@ class BrainResponder:
     def close(self) -> None:
         if self.knowledge is not None:
             self.knowledge.close()
-        if self.power is not None:
-            self.power.close()
 
 
 def _about(title: str, asked: Mentions) -> bool:

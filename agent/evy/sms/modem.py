@@ -13,8 +13,9 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
+from evy import backends
 from evy.sms.errors import CmsError, ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Deliver, StatusReport
 
@@ -164,6 +165,11 @@ class Modem(ABC):
         self._last_sweep = 0.0
         self._restart_reason: str | None = None  # set by a driver that saw the modem reboot by itself
         self.log = logging.getLogger(f"evy.sms.{type(self).__name__}")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | Any) -> Self:
+        """This driver for the ``modem.*`` settings in ``config`` (a Config, a dict or ModemSettings)."""
+        return cls(config if isinstance(config, ModemSettings) else ModemSettings.from_config(config))
 
     # lifecycle
 
@@ -475,22 +481,13 @@ def _safe_to_resend(exc: ModemError) -> bool:
     return isinstance(exc, CmsError) and exc.transient and exc.category == "sim"
 
 
-# --- choosing a backend -----------------------------------------------------------------------------------
+# --- choosing a backend (the drivers are named in evy.backends, never here) --------------------------------
 
 
 def make_modem(config: Mapping[str, Any] | Any) -> Modem:
     """The driver ``modem.backend`` names, constructed but not opened (gammu is imported only if chosen)."""
     settings = config if isinstance(config, ModemSettings) else ModemSettings.from_config(config)
-    if settings.backend == "at":
-        from evy.sms.at_modem import AtModem
-
-        return AtModem(settings)
-    if settings.backend == "gammu":
-        from evy.sms.gammu_modem import GammuModem
-
-        return GammuModem(settings)
-    raise ModemError(f"modem.backend: unknown backend {settings.backend!r} (choose at or gammu)",
-                     transient=False)
+    return backends.backend_class("modem", settings.backend).from_config(settings)
 
 
 def open_modem(config: Mapping[str, Any] | Any) -> Modem:

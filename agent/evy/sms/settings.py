@@ -1,5 +1,6 @@
 """Settings of the SMS side: the modem transport, the durable store, the guards and the outbox."""
 
+from evy import backends
 from evy.config.schema import (
     Setting,
     boolean,
@@ -12,7 +13,7 @@ from evy.config.schema import (
 )
 
 SETTINGS = [
-    Setting("modem.backend", choice("at", "gammu"), "at",
+    Setting("modem.backend", choice(*backends.names("modem")), "at",
             "Modem transport: `at` drives the modem with AT commands over pyserial, `gammu` uses "
             "python-gammu."),
     Setting("modem.port", string, "/dev/ttyS0", "Serial device of the GSM modem (a pty for the simulator)."),

@@ -1,5 +1,6 @@
-"""Radios behind one interface (:class:`evy.mesh.radio.base.Radio`); backends are imported lazily."""
+"""Radios behind one interface (:class:`evy.mesh.radio.base.Radio`); backends are chosen by name in
+:mod:`evy.backends` and imported lazily."""
 
-from evy.mesh.radio.base import Radio, Receiver, backend
+from evy.mesh.radio.base import Radio, Receiver
 
-__all__ = ["Radio", "Receiver", "backend"]
+__all__ = ["Radio", "Receiver"]

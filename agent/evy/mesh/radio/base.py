@@ -1,22 +1,37 @@
 """The one interface every radio provides: the SX1276 driver, the UDP twin and the simulator's radio.
 
-Transmission is asynchronous: :meth:`Radio.transmit` starts a frame and returns its time on air; the node
-does not start another frame before that time has passed. Received frames go to the callback given to
-:meth:`Radio.open` with RSSI (dBm) and SNR (dB).
+Backends are registered by name in :mod:`evy.backends` and imported only when chosen (only the SX1276 needs
+spidev and gpiod). Transmission is asynchronous: :meth:`Radio.transmit` starts a frame and returns its time
+on air; the node does not start another frame before that time has passed. Received frames go to the
+callback given to :meth:`Radio.open` with RSSI (dBm) and SNR (dB).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 from evy.mesh.airtime import Modulation
+
+if TYPE_CHECKING:
+    import asyncio
 
 Receiver = Callable[[bytes, float, float], None]
 
 
 class Radio(abc.ABC):
+    """Chosen by name (``mesh.radio``, see :mod:`evy.backends`)."""
+
     modulation: Modulation
+
+    @classmethod
+    def from_config(cls, config: Any, modulation: Modulation, loop: asyncio.AbstractEventLoop, *,
+                    loss: float = 0.0) -> Self:
+        """The radio the ``[mesh]`` settings describe, not yet open; its frames reach the node on ``loop``.
+        ``loss`` is the share of frames a twin drops on purpose (hardware loses what the air loses). Every
+        registered backend provides it; the simulator's radio is built by the simulator instead."""
+        raise NotImplementedError(f"{cls.__name__} is not chosen by configuration")
 
     @abc.abstractmethod
     def open(self, receiver: Receiver) -> None:
@@ -42,22 +57,3 @@ class Radio(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-_BACKENDS = {
-    "sx1276": "evy.mesh.radio.sx1276:SX1276Radio",
-    "udp": "evy.mesh.radio.udp:UdpRadio",
-}
-
-
-def backend(name: str) -> type[Radio]:
-    """The radio class registered under ``name``, imported only now (so spidev is optional)."""
-    import importlib
-
-    from evy.mesh.errors import MeshError
-
-    try:
-        module, _, cls = _BACKENDS[name].partition(":")
-    except KeyError:
-        raise MeshError(f"unknown radio backend {name!r}; known: {', '.join(_BACKENDS)}") from None
-    return getattr(importlib.import_module(module), cls)

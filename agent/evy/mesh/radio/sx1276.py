@@ -15,13 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from evy.mesh.airtime import Modulation
 from evy.mesh.errors import RadioError, RadioTimeout
 from evy.mesh.radio import sx1276_regs as R
 from evy.mesh.radio.base import Radio, Receiver
-from evy.mesh.radio.pinmaps import PinMap
+from evy.mesh.radio.pinmaps import PIN_MAPS, PinMap
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +287,20 @@ class SX1276Radio(Radio):
         self._receiver: Receiver | None = None
         self._transmitting = threading.Event()
         self.crc_errors = 0
+
+    @classmethod
+    def from_config(cls, config: Any, modulation: Modulation, loop: asyncio.AbstractEventLoop, *,
+                    loss: float = 0.0) -> SX1276Radio:
+        """The HAT's pin map (``mesh.hat``, with ``mesh.pin_reset``/``pin_dio0`` overrides), frequency, power
+        and sync word; frames reach the node on ``loop``. ``loss`` is for twins and is ignored here."""
+        pins = PIN_MAPS[config["mesh.hat"]]
+        if config["mesh.pin_reset"] is not None:
+            pins = replace(pins, reset=config["mesh.pin_reset"])
+        if config["mesh.pin_dio0"] is not None:
+            pins = replace(pins, dio0=config["mesh.pin_dio0"])
+        return cls(modulation, config["mesh.frequency"], pins, power_dbm=config["mesh.tx_power_dbm"],
+                   sync_word=config["mesh.sync_word"], gpio_chip=config["mesh.gpio_chip"],
+                   dispatch=loop.call_soon_threadsafe)
 
     def _real_ports(self) -> tuple[SpiPort, GpioPort]:
         manual_cs = self.pins.cs_gpio is not None

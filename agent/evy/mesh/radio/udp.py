@@ -15,6 +15,7 @@ import asyncio
 import random
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from evy.mesh.airtime import Modulation
 from evy.mesh.errors import RadioError
@@ -59,6 +60,15 @@ class UdpRadio(Radio):
         self._receiver: Receiver | None = None
         self._receiving: list[_Reception] = []
         self._tx_start = self._tx_until = -1.0
+
+    @classmethod
+    def from_config(cls, config: Any, modulation: Modulation, loop: asyncio.AbstractEventLoop, *,
+                    loss: float = 0.0) -> UdpRadio:
+        """``mesh.udp_bind`` and ``mesh.udp_peers``; no peers: the broadcast address of the bound port."""
+        bind = parse_address(config["mesh.udp_bind"])
+        peers = [parse_address(peer, bind[1]) for peer in config["mesh.udp_peers"]]
+        return cls(modulation, bind, peers or [("255.255.255.255", bind[1])], loop, loss=loss,
+                   broadcast=not peers)
 
     def open(self, receiver: Receiver) -> None:
         if self._socket is not None:
