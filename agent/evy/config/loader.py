@@ -11,6 +11,7 @@ from typing import Any
 from evy.config.schema import BadValue
 from evy.config.table import BY_KEY, SETTINGS
 from evy.errors import ConfigError, read_text
+from evy.files import toml_value
 
 DEFAULT_PATH = Path("/etc/evy/evy.toml")
 _SECTIONS = {s.section for s in SETTINGS if s.section}
@@ -126,21 +127,8 @@ def render_toml(config: Config) -> str:
                 lines += ["", f"[{current}]"]
         value = config[setting.key]
         lines.append(f"# {setting.help}")
-        rendered = _toml_value(value)
-        lines.append(f"{setting.name} = {rendered}" if rendered is not None else f"# {setting.name} =")
+        lines.append(f"# {setting.name} =" if value is None else f"{setting.name} = {toml_value(value)}")
     return "\n".join(lines).lstrip() + "\n"
-
-
-def _toml_value(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(_toml_value(v) or '""' for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_markdown() -> str:
@@ -150,7 +138,7 @@ def render_markdown() -> str:
              "Unknown keys and bad values are rejected with the key path and the reason (`evy config check`).",
              "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     for setting in SETTINGS:
-        default = _toml_value(setting.default) if setting.default is not None else "—"
+        default = toml_value(setting.default) if setting.default is not None else "—"
         kind = (setting.parse.__doc__ or "").strip().splitlines()[0] if setting.parse.__doc__ else "value"
         lines.append(f"| `{setting.key}` | {kind} | `{default}` | {setting.help} |".replace("`—`", "—"))
     return "\n".join(lines) + "\n"
