@@ -75,7 +75,7 @@ def atomic_write(path: Path | str, data: str | bytes, mode: int | None = None) -
 
 
 def toml_value(value: Any) -> str:
-    """One TOML value: a boolean, number, string (or path), or a list of those."""
+    """One TOML value: a boolean, number, string (or path), or a list or inline table of those."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -86,6 +86,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(os.fspath(value), ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write a {type(value).__name__} as a TOML value")
 
 

@@ -18,7 +18,7 @@ from evy.files import atomic_write, replacing, sha256_file, sha256_stream, toml_
 KEYS = st.text(min_size=1, max_size=12)
 SCALARS = st.one_of(st.booleans(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=40))
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=4))
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=4), st.dictionaries(KEYS, SCALARS, max_size=3))
 
 
 def test_sha256_of_a_file_and_a_stream(tmp_path: Path) -> None:

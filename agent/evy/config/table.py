@@ -5,7 +5,8 @@ Parsing, defaults, validation, `evy config show|check` and docs/config.md are al
 
 from evy.cases import settings as cases
 from evy.config import core
-from evy.config.schema import Setting
+from evy.config.schema import Setting, SettingsTable
+from evy.errors import ConfigError
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
 from evy.power import settings as power
@@ -15,5 +16,4 @@ from evy.sms import settings as sms
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS)
 
-BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
-assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"
+TABLE = SettingsTable(SETTINGS, ConfigError)
