@@ -87,3 +87,26 @@ def test_the_reference_is_made_from_the_rows():
 def test_a_key_declared_twice_is_refused():
     with pytest.raises(ValueError, match="declared twice"):
         SettingsTable([Setting("a", boolean, False, ""), Setting("a", boolean, True, "")], Refused)
+
+
+def test_typed_settings_take_their_defaults_from_the_table():
+    from dataclasses import fields
+
+    from evy.config.table import TABLE
+    from evy.mesh.routing import RoutingParams
+    from evy.sms.modem import ModemSettings
+
+    modem = TABLE.section_defaults("modem")
+    assert {f.name: f.default for f in fields(ModemSettings)} == modem  # every modem.* setting, no other
+    mesh, routing = TABLE.section_defaults("mesh"), RoutingParams()
+    assert (routing.hop_limit, routing.origin_retries, routing.route_ttl_s) == (
+        mesh["hop_limit"], mesh["retries"], mesh["route_ttl"])
+
+
+def test_a_typed_field_without_a_setting_is_refused():
+    from evy.config.schema import defaults_from
+
+    with pytest.raises(TypeError, match=r"Typo.spead: no setting size.spead"):
+        @defaults_from(ROWS.settings, "size")
+        class Typo:
+            spead: int

@@ -8,6 +8,7 @@ the agent, so the image builder on the host can use it.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,6 +56,27 @@ class Setting:
     def kind(self) -> str:
         """What the parser accepts, for the reference table: the first line of its docstring."""
         return (self.parse.__doc__ or "value").strip().splitlines()[0]
+
+
+def defaults_from(settings: Iterable[Setting], section: str, **renamed: str) -> Callable[[type], type]:
+    """Class decorator, placed under ``@dataclass``: each annotated field without a default of its own takes
+    the default of the setting ``section.<field>`` (``renamed`` maps a field to another setting name), so a
+    typed settings object never restates a default or drifts from the table. A field with no such setting
+    is a TypeError at import."""
+    rows = {s.name: s for s in settings if s.section == section}
+
+    def decorate(cls: type) -> type:
+        for field_name in inspect.get_annotations(cls):
+            if field_name in cls.__dict__:
+                continue
+            name = renamed.get(field_name, field_name)
+            if name not in rows:
+                raise TypeError(f"{cls.__name__}.{field_name}: no setting {section}.{name}")
+            row = rows[name]
+            setattr(cls, field_name, None if row.default is None else row.parse(row.default))
+        return cls
+
+    return decorate
 
 
 class SettingsTable:
