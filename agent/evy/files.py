@@ -1,4 +1,4 @@
-"""Files on the ground floor: written whole or not at all, hashed, and TOML written out.
+"""Files on the ground floor: written whole or not at all, hashed, and TOML read and written.
 
 Standard library only and importing nothing else of evy, so every layer of the agent and the image builder on
 the host (``image/evyimage``) share these one copies. ``firstboot.py`` on the image keeps its own small TOML
@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,25 @@ def atomic_write(path: Path | str, data: str | bytes, mode: int | None = None) -
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+# --- TOML in ----------------------------------------------------------------------------------------------
+
+
+def parse_toml(text: str, where: str, error: type[Exception]) -> dict[str, Any]:
+    """TOML text as a table; bad TOML raises ``error`` with one line that names ``where`` (a file, or "")."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{where}: not valid TOML: {exc}" if where else f"not valid TOML: {exc}") from None
+
+
+def parse_language_file(text: str, language: str, where: str, error: type[Exception]) -> dict[str, Any]:
+    """A data file for one language (triage's lexicon, the protocols): TOML whose ``language`` says which."""
+    data = parse_toml(text, where, error)
+    if data.get("language") != language:
+        raise error(f"{where}: `language` must be {language!r}")
+    return data
 
 
 # --- TOML out (tomllib only reads) ------------------------------------------------------------------------

@@ -6,7 +6,6 @@ profile and /etc/evy/evy.toml are read and documented by one implementation."""
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from evy.config.schema import REQUIRED, Setting, SettingsTable, boolean, integer, list_of, matching
 from evy.config.schema import table as toml_table
+from evy.files import parse_toml
 from evyimage.errors import ProfileError
 
 NAME = matching(r"[a-z0-9][a-z0-9-]{0,39}", "a name of lowercase letters, digits and dashes (≤ 40)")
@@ -114,10 +114,7 @@ def _read(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read profile: {exc.strerror}") from exc
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_toml(text, str(path), ProfileError)
 
 
 def merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,3 +68,20 @@ def test_toml_document_leaves_out_none_and_refuses_the_unwritable() -> None:
     assert tomllib.loads(toml_document({"a": None, "b": 1})) == {"b": 1}
     with pytest.raises(TypeError, match="cannot write a set"):
         toml_value({1})
+
+
+class Refused(ValueError):
+    pass
+
+
+def test_toml_and_language_files_fail_with_one_line_naming_the_file() -> None:
+    from evy.files import parse_language_file, parse_toml
+
+    with pytest.raises(Refused, match=r"^x\.toml: not valid TOML: .*line 1") as info:
+        parse_toml("a = = 1", "x.toml", Refused)
+    assert "\n" not in str(info.value)
+    with pytest.raises(Refused, match=r"^not valid TOML"):
+        parse_toml("[a", "", Refused)
+    assert parse_language_file('language = "sw"\nx = 1', "sw", "sw.toml", Refused) == {"language": "sw", "x": 1}
+    with pytest.raises(Refused, match=r"^sw\.toml: `language` must be 'sw'$"):
+        parse_language_file('language = "en"', "sw", "sw.toml", Refused)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from evy.config.table import SETTINGS, TABLE
 from evy.errors import ConfigError, read_text
-from evy.files import toml_value
+from evy.files import parse_toml, toml_value
 
 DEFAULT_PATH = Path("/etc/evy/evy.toml")
 
@@ -63,9 +62,7 @@ def parse(text: str, source: Path | None = None) -> Config:
     """Validate TOML text; the first problem raises :class:`ConfigError` naming the key path."""
     where = f"{source}: " if source else ""
     try:
-        values = TABLE.read(tomllib.loads(text), where)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}not valid TOML: {exc}") from None
+        values = TABLE.read(parse_toml(text, str(source or ""), ConfigError), where)
     except RecursionError:
         raise ConfigError(f"{where}not valid TOML: arrays or tables nested too deeply") from None
     config = Config(values, source)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from evy.errors import read_text
-from evy.files import atomic_write, replacing, sha256_file, toml_document
+from evy.files import atomic_write, parse_toml, replacing, sha256_file, toml_document
 from evy.llm.errors import LockfileError, ModelMismatch, ModelMissing
 
 ROLES = ("chat", "embed")
@@ -100,10 +99,7 @@ def _check_entry(raw: Any, where: str) -> ModelEntry:
 
 def parse(text: str, origin: str = "models.lock") -> list[ModelEntry]:
     """Validate lockfile text; the first problem raises :class:`LockfileError` with its key path."""
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{origin}: not valid TOML: {exc}") from None
+    table = parse_toml(text, origin, LockfileError)
     for key in table:
         if key not in ("version", "model"):
             raise LockfileError(f"{origin}: {key}: unknown key (expected version and [[model]] tables)")
