@@ -81,7 +81,7 @@ def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(t
         online.stop()
 
 
-def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
+def test_mesh_without_a_key_keeps_answering_sms(tmp_path, agents):
     sim = SimModem().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n'
@@ -95,8 +95,7 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
             time.sleep(0.1)
         assert join_replies(list(sim.sent))[0].recipient == PHONE
     finally:
-        agent.send_signal(signal.SIGTERM)
-        stderr = agent.communicate(timeout=15)[1]
+        stderr = agents.stop(agent, 15)
         sim.stop()
     assert "not joining the mesh" in stderr and "key" in stderr
 
@@ -104,7 +103,7 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
 MALFORMED_NUMBERS = ["+2547x1000111", "", "+", "+" + "9" * 30, "+254 711\n000111", "SAFARICOM", "12"]
 
 
-def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_path):
+def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_path, agents):
     """A kit on the mesh (it holds the key, so its frames authenticate) relays replies to numbers no SMS can
     reach: the receiving kit rejects each, logs it and still sends the good relay that follows."""
     from evy.config import load
@@ -142,12 +141,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
         assert [r.recipient for r in join_replies(list(online.sent))] == [PHONE]
     finally:
         link.stop()
-        agent.send_signal(signal.SIGTERM)
-        try:
-            stderr = agent.communicate(timeout=15)[1]
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            stderr = agent.communicate()[1]
+        stderr = agents.stop(agent, 15)
         online.stop()
     assert stderr.count("rejected an SMS relay") == len(MALFORMED_NUMBERS), stderr[-3000:]
     assert "Traceback" not in stderr

@@ -4,7 +4,6 @@ that fills right after a send. Every reply leaves, and no part leaves twice."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -67,7 +66,8 @@ def test_a_slot_wiped_under_the_modem_is_written_again_and_the_rest_of_the_reply
 
 
 @pytest.mark.slow
-def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk):
+def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk,
+                                                                         agents):
     sim = SimModem().start()
     ballast = small_partition / "ballast"
 
@@ -102,11 +102,7 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
         [reply] = settle(sim, 1.0)
         assert reply.complete and len(parts_sent(sim)) == len(set(parts_sent(sim))), parts_sent(sim)
     finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        agents.stop(agent, 15)
         sim.stop()
 
 
