@@ -4,8 +4,6 @@ there is room, then it is stored and answered. Uses a real, tiny tmpfs (needs ro
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -23,8 +21,7 @@ def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, sm
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver("+254711000111", "first, while there is room")
         deadline = time.monotonic() + 20

@@ -86,8 +86,7 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path, agents):
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n'
                       '[mesh]\nenabled = true\nradio = "udp"\nudp_bind = "127.0.0.1:0"\n')
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver(PHONE, "help")
         deadline = time.monotonic() + 30
@@ -115,8 +114,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
     port_a, port_b = free_udp_port(), free_udp_port()
     config_a = kit_config(tmp_path / "a", "/dev/null", key, port_a, port_b)
     config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config_b)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config_b, stdout=None)
     link = MeshLink(load(config_a), coverage=lambda: False, queue_depth=lambda: 0)
     link.start()
     try:

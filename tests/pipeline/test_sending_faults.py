@@ -4,8 +4,6 @@ that fills right after a send. Every reply leaves, and no part leaves twice."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -78,8 +76,7 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver("+254722000333", "are you there")  # the agent is up and serving (past its start-up)
         sim.wait_sent(1, timeout=30)
