@@ -94,6 +94,7 @@ def test_typed_settings_take_their_defaults_from_the_table():
 
     from evy.config.table import TABLE
     from evy.mesh.routing import RoutingParams
+    from evy.mesh.sim import SimConfig
     from evy.sms.modem import ModemSettings
 
     modem = TABLE.section_defaults("modem")
@@ -101,6 +102,9 @@ def test_typed_settings_take_their_defaults_from_the_table():
     mesh, routing = TABLE.section_defaults("mesh"), RoutingParams()
     assert (routing.hop_limit, routing.origin_retries, routing.route_ttl_s) == (
         mesh["hop_limit"], mesh["retries"], mesh["route_ttl"])
+    simulated = SimConfig()
+    assert (simulated.region, simulated.frequency_mhz, simulated.beacon_interval_s) == (
+        mesh["region"], mesh["frequency"], mesh["beacon_interval"])
 
 
 def test_a_typed_field_without_a_setting_is_refused():
