@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from evy.files import sha256_stream
+from evy.files import replacing, sha256_stream
 from evy.llm import lockfile
 from evy.llm.errors import LlmError
 from evyimage import wheels
@@ -98,12 +98,10 @@ def _fetch_url(entry, downloads: Path, log: BuildLog) -> Path:
     target = downloads / "models" / entry.file
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".partial")
     log.say(f"downloading {entry.name} from {parts.netloc or parts.path}")
-    with urllib.request.urlopen(entry.source, timeout=60) as response, partial.open("wb") as out:
+    with (replacing(target, mode=0o644) as partial, urllib.request.urlopen(entry.source, timeout=60) as response,
+          partial.open("wb") as out):
         shutil.copyfileobj(response, out, 1 << 20)
-    partial.replace(target)
     return target
 
 

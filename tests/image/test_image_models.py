@@ -47,3 +47,20 @@ def test_an_unknown_model_name_is_a_model_error() -> None:
     lock = Path(__file__).resolve().parents[2] / "models.lock"
     with pytest.raises(ModelError, match=r"not pinned in models\.lock"):
         models.select(lock, ("no-such-model",))
+
+
+class _Log:
+    def say(self, text: str) -> None:
+        pass
+
+
+def test_a_url_model_is_fetched_whole_or_not_at_all(tmp_path: Path) -> None:
+    source = tmp_path / "tiny.gguf"
+    source.write_bytes(CONTENT)
+    pinned = ModelEntry(**{**vars(entry()), "source": source.as_uri()})
+    fetched = models._fetch_url(pinned, tmp_path / "downloads", _Log())
+    models.check_file(pinned, fetched)
+    missing = ModelEntry(**{**vars(pinned), "file": "gone.gguf", "source": (tmp_path / "gone.gguf").as_uri()})
+    with pytest.raises(OSError):
+        models._fetch_url(missing, tmp_path / "downloads", _Log())
+    assert sorted(p.name for p in (tmp_path / "downloads" / "models").iterdir()) == ["tiny.gguf"]
