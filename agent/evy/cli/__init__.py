@@ -13,6 +13,7 @@ import sys
 from typing import Any, NoReturn
 
 from evy import __version__
+from evy.config.core import DEFAULT_PATH
 from evy.errors import EvyError
 
 COMMAND_MODULES = (
@@ -35,6 +36,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"error: {self.prog}: {message}\n")
         raise SystemExit(2)
+
+
+def add_config_option(parser: argparse.ArgumentParser, help: str = f"config file (default {DEFAULT_PATH})") -> None:
+    """The one ``--config FILE`` option of every command that reads the agent's config."""
+    parser.add_argument("--config", metavar="FILE", help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 from evy.config import load
 from evy.messages import Inbound, Priority, Reply
 from evy.responder.errors import ResponderError
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("text", nargs="+", metavar="TEXT", help="the message, as the sender would text it")
     parser.add_argument("--from", dest="sender", metavar="NUMBER", default="+10000000000",
                         help="sender's phone number (default +10000000000)")
-    parser.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(parser)
     parser.add_argument("--no-llm", action="store_true",
                         help="protocols only: no knowledge-base or model follow-up")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

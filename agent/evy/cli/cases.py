@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = cases.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     def filters(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+        add_config_option(parser)
         parser.add_argument("--status", metavar="S,S", help="only these statuses (new, acknowledged, dispatched, "
                             "resolved, closed); default: the open ones")
         parser.add_argument("--all", action="store_true", help="every status")
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=list_cases)
     show = actions.add_parser("show", help="one case and its whole thread")
     show.add_argument("case", help="the case code (K7Q3) or number")
-    show.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(show)
     show.add_argument("--json", action="store_true", help="JSON instead of text")
     show.set_defaults(func=show_case)
     export = actions.add_parser("export", help="cases as CSV (with HXL hashtags) or GeoJSON")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from evy.cli import add_config_option
 from evy.config import load
 from evy.config.loader import render_markdown, render_toml
 
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, helptext in (("show", "print the effective config as TOML with every default"),
                            ("check", "validate a config file; exit 2 with the first problem")):
         action = actions.add_parser(name, help=helptext)
-        action.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+        add_config_option(action)
         action.set_defaults(func=show if name == "show" else check)
     docs = actions.add_parser("docs", help="print the settings reference (docs/config.md) as Markdown")
     docs.set_defaults(func=lambda args: sys.stdout.write(render_markdown()) and 0)

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 
 KINDS = ("sms_relay", "alert", "offload_request", "offload_response")
 
@@ -43,13 +43,13 @@ def register_node_actions(actions: argparse._SubParsersAction) -> None:
     listen.set_defaults(func=mesh_listen)
 
     status = actions.add_parser("status", help="this kit's mesh state: node id, airtime used, peers' replay state")
-    status.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
+    add_config_option(status)
     status.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")
     status.set_defaults(func=mesh_status)
 
 
 def _node_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="agent config (default /etc/evy/evy.toml)")
+    add_config_option(parser)
     parser.add_argument("--key", metavar="FILE", help="network key file (overrides mesh.key_file)")
     parser.add_argument("--node-id", metavar="HEX", help="overrides mesh.node_id")
     parser.add_argument("--state-dir", metavar="DIR", help="overrides mesh.state_dir")

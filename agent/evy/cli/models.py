@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 from evy.config import load
 
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(parser)
     parser.add_argument("--json", action="store_true", help="JSON output")
 
 

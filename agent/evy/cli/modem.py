@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("list", "print the messages stored on the SIM as JSON, without deleting them", list_stored),
     ):
         action = actions.add_parser(name, help=helptext)
-        action.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+        add_config_option(action)
         action.add_argument("--port", help="serial device, overriding modem.port")
         action.set_defaults(func=func)
     explain = actions.add_parser("explain", help="what a +CMS/+CME ERROR code means and what to do")

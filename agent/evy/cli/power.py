@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 from evy.config import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("power", help="battery reading, free memory and what the responder may spend (JSON)")
-    parser.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(parser)
     parser.add_argument("--source", choices=("none", "sysfs", "ina219", "sim"),
                         help="read this source instead of the configured power.source")
     parser.set_defaults(func=show_power)

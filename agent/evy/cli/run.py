@@ -6,16 +6,16 @@ import argparse
 import logging
 import sys
 
-from evy.cli import print_json
+from evy.cli import add_config_option, print_json
 from evy.config import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run the agent (the systemd service runs this)")
-    run.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(run)
     run.set_defaults(func=run_agent)
     status = sub.add_parser("status", help="queue depths, modem state and the last error, as JSON")
-    status.add_argument("--config", metavar="FILE", help="config file (default /etc/evy/evy.toml)")
+    add_config_option(status)
     status.set_defaults(func=show_status)
 
 

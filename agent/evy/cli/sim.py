@@ -15,6 +15,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from evy.cli import add_config_option
+
 if TYPE_CHECKING:
     from evy.pipeline.kit import ReceivedReply, SimulatedKit
     from evy.store import Store
@@ -29,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sim", help="interactive demo: text the agent through a simulated SIM800")
     parser.add_argument("--from", dest="sender", default="+254711000111", metavar="NUMBER",
                         help="the phone number you text from")
-    parser.add_argument("--config", metavar="FILE", help="agent config to start from (port and data_dir are "
-                        "replaced by the simulator's)")
+    add_config_option(parser, help="agent config to start from (port and data_dir are replaced by the simulator's)")
     parser.add_argument("--country", help="ISO 3166 country code for the emergency number (e.g. KE)")
     parser.add_argument("--responder", choices=("brain", "basic"), help="override the config's responder")
     parser.add_argument("--timeout", type=float, default=30.0,

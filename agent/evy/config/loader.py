@@ -6,11 +6,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from evy.config.core import DEFAULT_PATH
 from evy.config.table import SETTINGS, TABLE
 from evy.errors import ConfigError, read_text
 from evy.files import parse_toml, toml_value
-
-DEFAULT_PATH = Path("/etc/evy/evy.toml")
 
 
 class Config:
