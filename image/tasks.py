@@ -11,8 +11,11 @@ from invoke.exceptions import Exit
 
 IMAGE_DIR = Path(__file__).resolve().parent
 REPO = IMAGE_DIR.parent
-if str(IMAGE_DIR) not in sys.path:
-    sys.path.insert(0, str(IMAGE_DIR))
+# The builder reads models.lock with the agent's own code (evy.llm.lockfile, evy.files), and it must be this
+# checkout's agent, the one it packs into the image, not whichever evy the calling Python has installed.
+for _folder in (REPO / "agent", IMAGE_DIR):
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 from evyimage.errors import ImageError  # noqa: E402
 

@@ -9,19 +9,16 @@ mesh key, so a card left over from an earlier run cannot pass by accident.
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import tomllib
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
+from evy.files import toml_document
 from evy.mesh.keys import KEY_BYTES
 
 from .errors import SeedError
-
-_quote = partial(json.dumps, ensure_ascii=False)  # a TOML basic string; astral characters stay literal
 
 
 @dataclass(frozen=True)
@@ -38,14 +35,12 @@ class KitSeed:
         return {name: value for name, value in found.items() if value}
 
     def to_toml(self) -> str:
-        lines = ["# EVY per-kit seed: applied once at first boot; its secrets are then wiped.",
-                 f"hostname = {_quote(self.hostname)}",
-                 f"country = {_quote(self.country)}",
-                 "ssh_authorized_keys = [" + ", ".join(_quote(k) for k in self.ssh_authorized_keys) + "]"]
+        seed: dict[str, object] = {"hostname": self.hostname, "country": self.country,
+                                   "ssh_authorized_keys": list(self.ssh_authorized_keys)}
         if self.modem_pin:
-            lines += ["", "[modem]", f"pin = {_quote(self.modem_pin)}"]
-        lines += ["", "[mesh]", f"key = {_quote(self.mesh_key)}"]
-        return "\n".join(lines) + "\n"
+            seed["modem"] = {"pin": self.modem_pin}
+        seed["mesh"] = {"key": self.mesh_key}
+        return "# EVY per-kit seed: applied once at first boot; its secrets are then wiped.\n" + toml_document(seed)
 
     @classmethod
     def from_toml(cls, text: str) -> KitSeed:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evy.files import toml_document
 from evyimage import llama, models, wheels
 from evyimage.profile import Profile
 from evyimage.progress import BuildLog
@@ -71,28 +72,10 @@ def install_llama(build: llama.LlamaBuild, tree: Path, log: BuildLog) -> None:
     (dist_info / "top_level.txt").write_text("llama_cpp\n", encoding="utf-8")
 
 
-def toml_value(value: Any) -> str:
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(f"agent.config: cannot write a {type(value).__name__} to TOML")
-
-
 def agent_config_text(config: dict[str, Any], image_name: str) -> str:
-    lines = [f"# {image_name}: the agent's config, from the image profile's [agent.config].",
-             "# First boot adds country and modem PIN from the seed file. `evy config check` validates it."]
-    lines += [f"{k} = {toml_value(v)}" for k, v in config.items() if not isinstance(v, dict)]
-    for name, table in config.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{name}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
-    return "\n".join(lines) + "\n"
+    header = (f"# {image_name}: the agent's config, from the image profile's [agent.config].\n"
+              "# First boot adds country and modem PIN from the seed file. `evy config check` validates it.\n")
+    return header + toml_document(config)
 
 
 def image_config(profile: Profile, has_models: bool) -> dict[str, Any]:
@@ -135,7 +118,7 @@ def install(profile: Profile, repo: Path, tree: Path, cache_dir: Path, work: Pat
                         "cmake_flags": list(llama.CMAKE_FLAGS), "libraries": libraries}
         log.say(f"llama-cpp-python {build.version} with llama.cpp for armv8-a ({len(libraries)} libraries)")
     compile_bytecode(tree, log)
-    entries = models.select(repo / "models.lock", profile["agent.models"], repo)
+    entries = models.select(repo / "models.lock", profile["agent.models"])
     installed = models.install(entries, tree, repo, downloads, work, log)
     result.models = [vars(m) for m in installed]
     config_file = tree / CONFIG_PATH

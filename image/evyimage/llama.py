@@ -13,6 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from evy.files import sha256_file
 from evyimage.progress import BuildLog
 
 CMAKE_FLAGS = (
@@ -49,14 +50,6 @@ class LlamaBuild:
 
 def sdist_name(version: str) -> str:
     return f"llama_cpp_python-{version}.tar.gz"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_key(sdist_sha: str) -> str:

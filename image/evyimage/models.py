@@ -7,11 +7,13 @@
   installed into /usr/share/evy/models.
 - URL sources are fetched once into the download cache and copied into /usr/share/evy/models.
 The image also gets /usr/share/evy/models.lock listing exactly the models it carries.
+
+The lock is read, written and checked by the agent's own :mod:`evy.llm.lockfile` (one parser, one check for
+the build and the kit); ``image/tasks.py`` puts this checkout's ``agent/`` first on the path for that.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sys
 import urllib.parse
@@ -20,6 +22,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from evy.files import replacing, sha256_stream
+from evy.llm import lockfile
+from evy.llm.errors import LlmError
 from evyimage import wheels
 from evyimage.errors import ModelError
 from evyimage.progress import BuildLog
@@ -38,56 +43,35 @@ class InstalledModel:
     path_in_image: str
 
 
-def _lockfile_module(repo: Path):  # -> module evy.llm.lockfile (the agent's own parser, one source of truth)
-    agent = str(repo / "agent")
-    if agent not in sys.path:
-        sys.path.insert(0, agent)
-    from evy.llm import lockfile
-
-    return lockfile
-
-
-def select(lock_path: Path, names: tuple[str, ...], repo: Path) -> list:
+def select(lock_path: Path, names: tuple[str, ...]) -> list[lockfile.ModelEntry]:
     """The lock entries the profile names; an unknown name or a bad lock is a ModelError."""
-    lockfile = _lockfile_module(repo)
     try:
         entries = lockfile.load(lock_path)
         return [lockfile.find(entries, name) for name in names]
-    except Exception as exc:  # the agent's LockfileError: keep its one-line message
+    except LlmError as exc:
         raise ModelError(str(exc)) from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def check_file(entry: lockfile.ModelEntry, path: Path) -> None:
+    try:
+        lockfile.verify_file(entry, path, f"wrong or tampered source {entry.source}")
+    except LlmError as exc:
+        raise ModelError(str(exc)) from None
 
 
-def check_file(entry, path: Path) -> None:
-    size = path.stat().st_size
-    if size != entry.size:
-        raise ModelError(f"model {entry.name}: {path.name} is {size} bytes, models.lock says {entry.size}")
-    actual = _sha256(path)
-    if actual != entry.sha256:
-        raise ModelError(f"model {entry.name}: {path.name} has sha256 {actual[:12]}…, models.lock says "
-                         f"{entry.sha256[:12]}… (wrong or tampered source {entry.source})")
-
-
-def _check_member(entry, wheel: Path) -> None:
+def _check_member(entry: lockfile.ModelEntry, wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
-        members = [m for m in archive.namelist() if m.rsplit("/", 1)[-1] == entry.file]
+        members = [m for m in archive.infolist() if m.filename.rsplit("/", 1)[-1] == entry.file]
         if not members:
             raise ModelError(f"model {entry.name}: {wheel.name} has no {entry.file}")
-        with archive.open(members[0]) as stream:
-            digest, size = hashlib.sha256(), 0
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-    if size != entry.size or digest.hexdigest() != entry.sha256:
-        raise ModelError(f"model {entry.name}: {entry.file} in {wheel.name} is {size} bytes with sha256 "
-                         f"{digest.hexdigest()[:12]}…; models.lock says {entry.size} bytes, {entry.sha256[:12]}…")
+        where, hint = f"{entry.file} in {wheel.name}", f"wrong or tampered source {entry.source}"
+        try:
+            lockfile.check_measured(entry, where, members[0].file_size, None, hint)
+            with archive.open(members[0]) as stream:
+                digest, size = sha256_stream(stream)
+            lockfile.check_measured(entry, where, size, digest, hint)
+        except LlmError as exc:
+            raise ModelError(str(exc)) from None
 
 
 def _convert(entry, source_wheel: Path, repo: Path, work: Path, cache: Path, log: BuildLog) -> Path:
@@ -114,12 +98,10 @@ def _fetch_url(entry, downloads: Path, log: BuildLog) -> Path:
     target = downloads / "models" / entry.file
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".partial")
     log.say(f"downloading {entry.name} from {parts.netloc or parts.path}")
-    with urllib.request.urlopen(entry.source, timeout=60) as response, partial.open("wb") as out:
+    with (replacing(target, mode=0o644) as partial, urllib.request.urlopen(entry.source, timeout=60) as response,
+          partial.open("wb") as out):
         shutil.copyfileobj(response, out, 1 << 20)
-    partial.replace(target)
     return target
 
 
@@ -151,6 +133,5 @@ def install(entries: list, tree: Path, repo: Path, downloads: Path, work: Path,
         rel = "/" + str(destination.relative_to(tree))
         log.say(f"model {entry.name}: {entry.file} verified ({entry.size / 1e6:.0f} MB) → {rel}")
         installed.append(InstalledModel(entry.name, entry.file, entry.sha256, entry.size, entry.source, rel))
-    lockfile = _lockfile_module(repo)
     (tree / LOCK_IN_IMAGE).write_text(lockfile.dumps(entries), encoding="utf-8")
     return installed

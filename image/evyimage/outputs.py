@@ -3,7 +3,6 @@ NAME.vmlinuz and NAME.initrd (the image's own kernel and initrd, for QEMU boot t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evy.files import atomic_write, sha256_file
 from evyimage.progress import BuildLog
 
 
@@ -54,14 +54,6 @@ class OutputPaths:
     @property
     def log(self) -> Path:
         return self.path(".build.log")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_date_epoch(repo: Path) -> int:
@@ -110,6 +102,4 @@ def checksums(paths: OutputPaths) -> dict[str, str]:
 
 
 def write_manifest(paths: OutputPaths, manifest: dict[str, Any]) -> None:
-    tmp = paths.manifest.with_suffix(".json.partial")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(paths.manifest)
+    atomic_write(paths.manifest, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", mode=0o644)

@@ -33,7 +33,7 @@ def test_country_picks_the_national_number_and_override_wins():
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[modem]\nprot = "/dev/ttyS0"', "modem.prot: unknown setting (did you mean modem.port?)"),
-    ("[modem]\nbaud = 12", "modem.baud: must be at least 1200, got 12"),
+    ("[modem]\nbaud = 12", "modem.baud: must be from 1200 to 921600, got 12"),
     ('[modem]\nbaud = "fast"', "modem.baud: expected an integer, got str 'fast'"),
     ('[modem]\nbackend = "usb"', "modem.backend: must be one of at, gammu; got 'usb'"),
     ('country = "Kenya"', "country: expected an ISO 3166 alpha-2 country code"),

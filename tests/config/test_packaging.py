@@ -49,7 +49,7 @@ def test_image_agent_stage_builds_the_wheel_in_a_fresh_venv(fresh_python, tmp_pa
     """`invoke build-image`'s agent stage, run by a fresh venv's Python as the README's path would."""
     script = (
         "import sys\nfrom pathlib import Path\n"
-        f"sys.path.insert(0, {str(ROOT / 'image')!r})\n"
+        f"sys.path[:0] = [{str(ROOT / 'image')!r}, {str(ROOT / 'agent')!r}]  # as image/tasks.py puts them\n"
         "from evyimage.agent import build_agent_wheel\nfrom evyimage.progress import BuildLog\n"
         f"work = Path({str(tmp_path)!r})\n"
         f"with BuildLog(work / 'build.log') as log:\n"

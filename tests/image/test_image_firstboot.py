@@ -12,6 +12,7 @@ from evyimage import agent, profile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evy.files import toml_document
 from evy.mesh.keys import KEY_BYTES, NetworkKey
 
 SEED = """hostname = "kit-07"
@@ -192,6 +193,7 @@ _tables = st.dictionaries(st.from_regex(r"[a-z_]{1,8}", fullmatch=True),
 def test_toml_writer_round_trips(top, sub):
     data = {**{k: v for k, v in top.items() if k not in sub}, **sub}
     assert tomllib.loads(firstboot.dumps_toml(data)) == data
+    assert firstboot.dumps_toml(data).strip() == toml_document(data).strip()  # the agent-free twin writes the same
 
 
 @settings(max_examples=100, deadline=None)

@@ -12,6 +12,8 @@ from evyimage import outputs, partitions
 from evyimage.errors import StageError
 from evyimage.progress import BuildLog
 
+from evy.files import sha256_file
+
 TOOLS = ("mkfs.vfat", "mcopy", "mtype", "mke2fs", "e2fsck", "debugfs", "sfdisk")
 pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
                                 reason="needs dosfstools, mtools, e2fsprogs, fdisk (invoke setup-host)")
@@ -100,7 +102,7 @@ def test_same_inputs_same_filesystems(tmp_path, log):
     for run in range(2):
         target = tmp_path / f"root{run}.ext4"
         partitions.make_ext4(root, target, 8, "EVYROOT", "5b1d3c1e-0000-4000-8000-000000000001", EPOCH, log)
-        digests.append(outputs.sha256_file(target))
+        digests.append(sha256_file(target))
     assert digests[0] == digests[1]
 
 

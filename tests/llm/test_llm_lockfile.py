@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evy.files import toml_document
 from evy.llm import lockfile
 from evy.llm.errors import LockfileError, ModelMismatch, ModelMissing
 
@@ -64,8 +65,7 @@ GOOD = dict(name="m", role="chat", file="m.gguf", sha256="a" * 64, size=10, sour
 ])
 def test_bad_entries_are_rejected_with_their_key_path(change, message):
     raw = {**GOOD, **change}
-    text = "[[model]]\n" + "".join(f"{k} = {lockfile._toml_string(v) if isinstance(v, str) else v}\n"
-                                   for k, v in raw.items())
+    text = toml_document({"model": [raw]})
     with pytest.raises(LockfileError, match=re.escape(message)):
         lockfile.parse(text, "models.lock")
 

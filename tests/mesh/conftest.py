@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import socket
 
 import pytest
 
@@ -33,3 +34,14 @@ def make_frame(key: NetworkKey, *, source: int = 0xE5000001, destination: int = 
 @pytest.fixture
 def rng() -> random.Random:
     return random.Random(4)
+
+
+def free_udp_ports(n: int) -> list[int]:
+    """``n`` loopback UDP ports free a moment ago (bound together, so all different)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports

@@ -14,7 +14,7 @@ from evy.cli import main
 from evy.mesh.frames import Kind
 from evy.mesh.messages import SmsRelay, encode
 
-from .conftest import make_frame
+from .conftest import free_udp_ports, make_frame
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 
@@ -119,21 +119,9 @@ def test_mesh_sim_from_a_surveyed_link_file(capsys, tmp_path):
     assert code == 2 and err.startswith("error: link file")
 
 
-def _free_udp_ports(n):
-    import socket
-
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_mesh_send_reaches_a_running_node_on_loopback(tmp_path, key_file):
     env = {**os.environ, "PYTHONPATH": str(AGENT)}
-    port_a, port_b = _free_udp_ports(2)
+    port_a, port_b = free_udp_ports(2)
     common = ["--key", str(key_file), "--radio", "udp", "--sf", "7", "--beacon-interval", "0"]
     receiver = subprocess.Popen(
         [sys.executable, "-m", "evy", "mesh", "run", *common, "--node-id", "e50000b2", "--state-dir",
@@ -168,7 +156,7 @@ def test_mesh_status_reads_the_state(capsys, tmp_path, key_file):
 
 def test_mesh_listen_prints_each_message_and_stops_at_count(tmp_path, key_file):
     env = {**os.environ, "PYTHONPATH": str(AGENT)}
-    port_a, port_b = _free_udp_ports(2)
+    port_a, port_b = free_udp_ports(2)
     common = ["--key", str(key_file), "--radio", "udp", "--sf", "7", "--beacon-interval", "0"]
     listener = subprocess.Popen(
         [sys.executable, "-m", "evy", "mesh", "listen", *common, "--node-id", "e50000b2", "--state-dir",
@@ -206,7 +194,7 @@ def _network(key_file) -> str:
 
 @pytest.mark.parametrize("count, code", [(1, 1), (0, 0)])
 def test_mesh_listen_timeout(tmp_path, key_file, count, code):
-    (port,) = _free_udp_ports(1)
+    (port,) = free_udp_ports(1)
     result = subprocess.run(
         [sys.executable, "-m", "evy", "mesh", "listen", "--key", str(key_file), "--radio", "udp", "--udp-bind",
          f"127.0.0.1:{port}", "--udp-peer", f"127.0.0.1:{port}", "--state-dir", str(tmp_path), "--sf", "7",

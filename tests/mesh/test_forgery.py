@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +24,8 @@ from evy.mesh.radio.udp import UdpRadio
 from evy.mesh.routing import RoutingParams
 from evy.mesh.service import LoopClock
 from evy.mesh.simulator import Link, SimConfig, Simulation
+
+from .conftest import free_udp_ports
 
 FLAGS, NEXT_HOP, RELAY = 13, 17, 18  # offsets of the relay-rewritten header fields
 HOP_LIMIT_SHIFT, HOP_LIMIT_MASK = 2, 0b00011100
@@ -157,16 +158,6 @@ def test_unicast_transmissions_unchanged_by_route_poisoning():
     assert sum(n.counters.forged for n in attacked.nodes) == sent[0]
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_forger_on_the_udp_twin_suppresses_no_alert(key):
     """A — B — C over the UDP radio twin; a forger in range of A and B re-sends every alert it hears from A
     with junk ciphertext, flipped bits or rewritten relay fields, on air before B's relay is due (without
@@ -175,7 +166,7 @@ def test_forger_on_the_udp_twin_suppresses_no_alert(key):
 
     async def main():
         loop = asyncio.get_running_loop()
-        ports = free_ports(4)
+        ports = free_udp_ports(4)
         address = [("127.0.0.1", p) for p in ports]
         peers = {0: [1, 3], 1: [0, 2], 2: [1], 3: [1]}
         radios = [UdpRadio(FAST, address[i], [address[j] for j in peers[i]], loop, rng=random.Random(i))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 
 import pytest
 
@@ -16,21 +15,13 @@ from evy.mesh.node import MeshNode
 from evy.mesh.radio.udp import UdpRadio, parse_address
 from evy.mesh.service import LoopClock
 
+from .conftest import free_udp_ports
+
 FAST = Modulation(7, 125_000, 5, 8)  # 50 bytes ≈ 98 ms
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def radios(loop, neighbours: dict[int, list[int]], **kwargs) -> list[UdpRadio]:
-    ports = free_ports(len(neighbours))
+    ports = free_udp_ports(len(neighbours))
     return [UdpRadio(FAST, ("127.0.0.1", ports[i]), [("127.0.0.1", ports[j]) for j in peers], loop,
                      rng=random.Random(i), **kwargs) for i, peers in neighbours.items()]
 

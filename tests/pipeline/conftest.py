@@ -1,10 +1,12 @@
-"""Fixtures the pipeline tests share: a real, small filesystem to fill up."""
+"""Fixtures the pipeline tests share: a real, small filesystem to fill up, and `evy run` as a real process."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,41 @@ def fill(ballast: Path) -> Path:
 @pytest.fixture
 def fill_disk() -> Callable[[Path], Path]:
     return fill
+
+
+class AgentProcesses:
+    """``evy run`` as a real process, optionally told to crash at a named point (EVY_CRASH_AT), stopped the way
+    systemd stops it (SIGTERM, SIGKILL after a grace period). Whatever a test leaves running is stopped."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, config: Path, crash_at: str | None = None, **popen: object) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k != "EVY_CRASH_AT"}
+        if crash_at:
+            env["EVY_CRASH_AT"] = crash_at
+        options: dict = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True, **popen}
+        agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], **options)
+        self.started.append(agent)
+        return agent
+
+    @staticmethod
+    def stop(agent: subprocess.Popen, timeout: float = 20.0) -> str:
+        """Stop the agent if it still runs; its stderr (when piped), all of it."""
+        if agent.poll() is None:
+            agent.send_signal(signal.SIGTERM)
+        try:
+            stderr = agent.communicate(timeout=timeout)[1]
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            stderr = agent.communicate()[1]
+        return stderr or ""
+
+
+@pytest.fixture
+def agents() -> Iterator[AgentProcesses]:
+    processes = AgentProcesses()
+    yield processes
+    for agent in processes.started:
+        if agent.poll() is None:
+            processes.stop(agent)

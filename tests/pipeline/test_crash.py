@@ -32,14 +32,6 @@ KILLS_PER_POINT = 3
 LONG = "we are stuck on the roof of the school with 12 children, the water is still rising, please send a boat " * 2
 
 
-def start_agent(config: Path, crash_at: str | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "EVY_CRASH_AT"}
-    if crash_at:
-        env["EVY_CRASH_AT"] = crash_at
-    return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
 def tally(point: str, sim: ModemSimulator, kills: int) -> dict[str, int]:
     """The matrix line for one case: how many senders got exactly one whole reply, none, or a part twice."""
     replies = join_replies(list(sim.sent))
@@ -87,14 +79,14 @@ def wait_for_replies(sim: ModemSimulator, count: int, timeout: float = 30.0):
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, point):
+def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, point, agents):
     sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
                       "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n"
                       "[brain]\nfollowup = false\n")
     try:
-        agent = start_agent(config, crash_at=point)
+        agent = agents.start(config, crash_at=point)
         start = datetime.now(UTC).replace(microsecond=0)
         for n, sender in enumerate(SENDERS):
             sim.deliver(sender, LONG if n == 1 else f"help {n}, fire near the clinic", timestamp=start)
@@ -103,14 +95,14 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
         # Restarts die at the same step again (at its first occurrence) while that step still comes up:
         # a crash during recovery from a crash.
         while kills < KILLS_PER_POINT and not all_answered(sim):
-            agent = start_agent(config, crash_at=point)
+            agent = agents.start(config, crash_at=point)
             if not died_before_all_answered(agent, sim):
                 agent.send_signal(signal.SIGTERM)
                 assert agent.wait(timeout=15) == 0
                 break
             kills += 1
 
-        agent = start_agent(config)
+        agent = agents.start(config)
         replies = wait_for_replies(sim, len(SENDERS))
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=15) == 0, "SIGTERM stops the agent cleanly"
@@ -136,7 +128,7 @@ def test_kill_at_each_step_still_answers_every_message_exactly_once(tmp_path, po
 
 
 @pytest.mark.parametrize("kill", [False, True], ids=["modem_gone", "modem_gone_killed"])
-def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_once(tmp_path, kill):
+def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_once(tmp_path, kill, agents):
     """The port vanishes right after the first part leaves (its answer never arrives), stays away far longer
     than three attempts' backoff, and comes back on another pty behind the same by-id style link."""
     link = tmp_path / "ttyModem"
@@ -154,7 +146,7 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
         gone.set()
 
     sim.on_sent = unplug_after_the_first_send
-    agent = start_agent(config)
+    agent = agents.start(config)
     kills = 0
     try:
         start = datetime.now(UTC).replace(microsecond=0)
@@ -165,7 +157,7 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
             agent.send_signal(signal.SIGKILL)
             agent.wait(timeout=10)
             kills = 1
-            agent = start_agent(config)  # it waits for a modem that is not there
+            agent = agents.start(config)  # it waits for a modem that is not there
         time.sleep(2.0)
         busy = cpu_seconds(agent.pid)
         time.sleep(max(4.0, 4 * budget))
@@ -186,12 +178,12 @@ def test_a_modem_gone_longer_than_the_attempt_budget_still_sends_every_reply_onc
         sim.stop()
 
 
-def test_wrong_pin_is_tried_once_ever_and_the_agent_waits(tmp_path):
+def test_wrong_pin_is_tried_once_ever_and_the_agent_waits(tmp_path, agents):
     sim = ModemSimulator(pin="1234").start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\npin = "0000"\ncommand_timeout = 2.0\n')
     try:
-        agent = start_agent(config)
+        agent = agents.start(config)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and sim.pin_attempts == 0:
             time.sleep(0.1)
@@ -203,7 +195,7 @@ def test_wrong_pin_is_tried_once_ever_and_the_agent_waits(tmp_path):
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=15) == 0
 
-        again = start_agent(config)  # a restart (or a reboot) must not spend a second attempt
+        again = agents.start(config)  # a restart (or a reboot) must not spend a second attempt
         time.sleep(4.0)
         again.send_signal(signal.SIGTERM)
         assert again.wait(timeout=15) == 0

@@ -4,11 +4,8 @@ modem; once the fault clears every message must have exactly one reply. Each tes
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -34,24 +31,6 @@ def config_file(directory: Path, data_dir: Path, port: str) -> Path:
                       "command_timeout = 2.0\nretry_backoff = 0.05\n[outbox]\nbackoff = 0.2\n"
                       "[brain]\nfollowup = false\n")
     return config
-
-
-def start(config: Path, crash_at: str | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "EVY_CRASH_AT"}
-    if crash_at:
-        env["EVY_CRASH_AT"] = crash_at
-    return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def stop(agent: subprocess.Popen) -> str:
-    if agent.poll() is None:
-        agent.send_signal(signal.SIGTERM)
-    try:
-        return agent.communicate(timeout=20)[1]
-    except subprocess.TimeoutExpired:
-        agent.kill()
-        return agent.communicate()[1]
 
 
 def deliver(sim: ModemSimulator, senders: list[str]) -> None:
@@ -126,7 +105,7 @@ DAMAGE = [  # (what is damaged, how, where the kill left the pipeline)
 ]
 
 
-def test_crash_matrix_damaged_database(tmp_path):
+def test_crash_matrix_damaged_database(tmp_path, agents):
     total = Counter()
     for case, (name, damage, crash_at) in enumerate(DAMAGE):
         directory = tmp_path / f"case{case}"
@@ -135,13 +114,13 @@ def test_crash_matrix_damaged_database(tmp_path):
         config = config_file(directory, directory, sim.port)
         senders = [f"+2547110{case:02d}{n:03d}" for n in range(len(TEXTS))]
         try:
-            agent = start(config, crash_at)
+            agent = agents.start(config, crash_at)
             deliver(sim, senders)
-            assert agent.wait(timeout=60) == -signal.SIGKILL, f"{name}: no crash at {crash_at}: {stop(agent)}"
+            assert agent.wait(timeout=60) == -signal.SIGKILL, f"{name}: no crash at {crash_at}: {agents.stop(agent)}"
             damage(directory / "evy.db")
-            agent = start(config)
+            agent = agents.start(config)
             wait_answered(sim, senders)
-            stderr = stop(agent)
+            stderr = agents.stop(agent)
             assert agent.returncode == 0, f"{name}: {stderr[-2000:]}"
             tally = count(sim, senders)
             total += tally + Counter(kills=1, faults=1)
@@ -169,7 +148,7 @@ FULL_DISK = [  # where the kill lands while the store lives in memory (or moves 
 ]
 
 
-def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
+def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk, agents):
     total = Counter()
     for case, crash_at in enumerate(FULL_DISK):
         data_dir = small_partition / f"case{case}"
@@ -182,13 +161,13 @@ def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
         ballast = fill_disk(small_partition / "ballast")
         try:
             if crash_at == "after_persist:1":
-                agent = start(config, crash_at)
+                agent = agents.start(config, crash_at)
                 deliver(sim, senders)
                 wait_answered(sim, senders)
                 ballast.unlink()
-                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {stop(agent)}"
+                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {agents.stop(agent)}"
             elif crash_at == "idle":
-                agent = start(config)
+                agent = agents.start(config)
                 deliver(sim, senders)
                 wait_answered(sim, senders)
                 deadline = time.monotonic() + 20
@@ -197,10 +176,10 @@ def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
                 agent.kill()
                 agent.wait(timeout=10)
             else:
-                agent = start(config, crash_at)
+                agent = agents.start(config, crash_at)
                 deliver(sim, senders)
-                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {stop(agent)}"
-            agent = start(config)  # restarted by systemd, on a disk that may still be full
+                assert agent.wait(timeout=60) == -signal.SIGKILL, f"no crash at {crash_at}: {agents.stop(agent)}"
+            agent = agents.start(config)  # restarted by systemd, on a disk that may still be full
             wait_answered(sim, senders)
             if ballast.exists():
                 ballast.unlink()
@@ -209,7 +188,7 @@ def test_crash_matrix_full_disk_at_start(tmp_path, small_partition, fill_disk):
                     not (data_dir / "evy.db").exists() or any(s.stat in (0, 1) for s in sim.storage.values())):
                 time.sleep(0.2)
             time.sleep(1.0)
-            stderr = stop(agent)
+            stderr = agents.stop(agent)
             assert agent.returncode == 0, f"{crash_at}: {stderr[-2000:]}"
             tally = count(sim, senders)
             total += tally + Counter(kills=1, faults=1)

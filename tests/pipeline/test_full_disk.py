@@ -4,9 +4,6 @@ there is room, then it is stored and answered. Uses a real, tiny tmpfs (needs ro
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -19,13 +16,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 
-def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, small_partition):
+def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, small_partition, agents):
     sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver("+254711000111", "first, while there is room")
         deadline = time.monotonic() + 20
@@ -52,12 +48,7 @@ def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, sm
             time.sleep(0.1)
         assert [r.recipient for r in join_replies(list(sim.sent))] == ["+254711000111", "+254711000222"]
     finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            stderr = agent.communicate(timeout=15)[1]
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            stderr = ""
+        stderr = agents.stop(agent, 15)
         sim.stop()
     assert "disk full" in stderr or "database" in stderr
     assert shutil.disk_usage(small_partition).free > 0

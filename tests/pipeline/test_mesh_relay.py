@@ -97,13 +97,12 @@ def test_a_kit_without_coverage_gets_its_reply_out_through_a_kit_with_coverage(t
         online.stop()
 
 
-def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
+def test_mesh_without_a_key_keeps_answering_sms(tmp_path, agents):
     sim = ModemSimulator().start()
     config = tmp_path / "evy.toml"
     config.write_text(f'data_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n[brain]\nfollowup = false\n'
                       '[mesh]\nenabled = true\nradio = "udp"\nudp_bind = "127.0.0.1:0"\n')
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver(PHONE, "help")
         deadline = time.monotonic() + 30
@@ -111,8 +110,7 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
             time.sleep(0.1)
         assert join_replies(list(sim.sent))[0].recipient == PHONE
     finally:
-        agent.send_signal(signal.SIGTERM)
-        stderr = agent.communicate(timeout=15)[1]
+        stderr = agents.stop(agent, 15)
         sim.stop()
     assert "not joining the mesh" in stderr and "key" in stderr
 
@@ -120,7 +118,7 @@ def test_mesh_without_a_key_keeps_answering_sms(tmp_path):
 MALFORMED_NUMBERS = ["+2547x1000111", "", "+", "+" + "9" * 30, "+254 711\n000111", "SAFARICOM", "12"]
 
 
-def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_path):
+def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_path, agents):
     """A kit on the mesh (it holds the key, so its frames authenticate) relays replies to numbers no SMS can
     reach: the receiving kit rejects each, logs it and still sends the good relay that follows."""
     from evy.config import load
@@ -132,8 +130,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
     port_a, port_b = free_udp_port(), free_udp_port()
     config_a = kit_config(tmp_path / "a", "/dev/null", key, port_a, port_b)
     config_b = kit_config(tmp_path / "b", online.port, key, port_b, port_a)
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config_b)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config_b, stdout=None)
     link = MeshLink(load(config_a), coverage=lambda: False)
     link.start()
     try:
@@ -158,12 +155,7 @@ def test_malformed_numbers_from_the_mesh_are_rejected_and_the_kit_goes_on(tmp_pa
         assert [r.recipient for r in join_replies(list(online.sent))] == [PHONE]
     finally:
         link.stop()
-        agent.send_signal(signal.SIGTERM)
-        try:
-            stderr = agent.communicate(timeout=15)[1]
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            stderr = agent.communicate()[1]
+        stderr = agents.stop(agent, 15)
         online.stop()
     assert stderr.count("rejected an SMS relay") == len(MALFORMED_NUMBERS), stderr[-3000:]
     assert "Traceback" not in stderr

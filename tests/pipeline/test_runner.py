@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -43,7 +42,7 @@ def run_with_watchdog(tmp_path, port: str, timeout: float, modem_settings: str =
     return agent, listener
 
 
-def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
+def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path, agents):
     """A modem that swallows every command (left at a `>` prompt, hung firmware): the agent retries, but
     after one watchdog timeout without progress systemd must be left to restart it."""
     master, slave = os.openpty()  # a serial port with a modem that never answers
@@ -56,20 +55,13 @@ def test_a_loop_retrying_a_silent_modem_stops_feeding_the_watchdog(tmp_path):
         assert agent.poll() is None, "the agent is still retrying"
         assert not late, f"the watchdog was fed {len(late)} times after {timeout} s without progress"
     finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        agents.stop(agent, 15)
         listener.close()
         os.close(master)
         os.close(slave)
 
 
-def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
-    """Once the loop runs, no gap between pings reaches the watchdog timeout. The start after READY (the
-    pipeline's import, the modem's probe) is judged against the field unit's 60 s, not this 2 s: on a loaded
-    machine it alone may take longer than 2 s."""
+def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path, agents):
     from evy.sms.simulator import ModemSimulator
 
     sim = ModemSimulator().start()
@@ -84,11 +76,7 @@ def test_a_healthy_idle_loop_keeps_feeding_the_watchdog(tmp_path):
             "never a gap of a whole timeout once the loop runs"
         assert pings[-1] > pings[0] + 2 * timeout
     finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        agents.stop(agent, 15)
         listener.close()
         sim.stop()
 

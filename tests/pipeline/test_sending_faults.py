@@ -4,9 +4,6 @@ that fills right after a send. Every reply leaves, and no part leaves twice."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -67,7 +64,8 @@ def test_a_slot_wiped_under_the_modem_is_written_again_and_the_rest_of_the_reply
 
 
 @pytest.mark.slow
-def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk):
+def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_path, small_partition, fill_disk,
+                                                                         agents):
     sim = ModemSimulator().start()
     ballast = small_partition / "ballast"
 
@@ -78,8 +76,7 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
     config = tmp_path / "evy.toml"
     config.write_text(f'country = "KE"\ndata_dir = "{small_partition}"\n[modem]\nport = "{sim.port}"\n'
                       "[brain]\nfollowup = false\n")
-    agent = subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                             stderr=subprocess.PIPE, text=True)
+    agent = agents.start(config, stdout=None)
     try:
         sim.deliver("+254722000333", "are you there")  # the agent is up and serving (past its start-up)
         sim.wait_sent(1, timeout=30)
@@ -102,11 +99,7 @@ def test_a_disk_that_fills_right_after_a_send_never_sends_that_part_again(tmp_pa
         [reply] = settle(sim, 1.0)
         assert reply.complete and len(parts_sent(sim)) == len(set(parts_sent(sim))), parts_sent(sim)
     finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        agents.stop(agent, 15)
         sim.stop()
 
 

@@ -5,7 +5,6 @@ tmpfs (needs root to mount) and a real `evy run` on the pty simulator."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -33,20 +32,6 @@ def write_config(tmp_path: Path, data_dir: Path, port: str) -> Path:
     return config
 
 
-def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(config)],
-                            stderr=subprocess.PIPE, text=True)
-
-
-def stop(agent: subprocess.Popen) -> str:
-    agent.send_signal(signal.SIGTERM)
-    try:
-        return agent.communicate(timeout=20)[1]
-    except subprocess.TimeoutExpired:
-        agent.kill()
-        return agent.communicate()[1]
-
-
 def wait_until(condition, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,22 +55,22 @@ def status(config: Path) -> dict:
 
 @pytest.mark.parametrize("history", [False, True], ids=["first-start", "restart-with-history"])
 def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the_sim(tmp_path, small_partition,
-                                                                                     fill_disk, history):
+                                                                                     fill_disk, history, agents):
     sim = ModemSimulator(storage_size=30).start()
     database = small_partition
     config = write_config(tmp_path, small_partition, sim.port)
     agent = None
     try:
         if history:  # a kit that has been answering, then restarts after the partition filled up
-            agent = start(config)
+            agent = agents.start(config, stdout=None)
             sim.deliver("+254799000001", "STOP")
             assert wait_until(lambda: len(join_replies(list(sim.sent))) == 1, 30)
-            stop(agent)
+            agents.stop(agent)
         before = len(join_replies(list(sim.sent)))
         ballast = fill_disk(small_partition / "ballast")
         sim.fail_next("CMSS", cms=331, count=10)  # no network for ~10 s: the replies wait, so do the messages
 
-        agent = start(config)
+        agent = agents.start(config, stdout=None)
         for n, sender in enumerate(SENDERS):
             sim.deliver(sender, f"help {n}, the bridge is gone and water is rising")
         sim.deliver("+254799000001", "are you there")  # opted out before: the copy in memory knows it
@@ -114,7 +99,7 @@ def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the
         replies = join_replies(list(sim.sent))[before:]
         assert sorted(r.recipient for r in replies) == expected, "each answered exactly once, nobody twice"
     finally:
-        stderr = stop(agent) if agent is not None else ""
+        stderr = agents.stop(agent) if agent is not None else ""
         sim.stop()
     assert "working from memory" in stderr and "there is room again" in stderr
     with Store.open(small_partition / "evy.db") as store:

@@ -7,23 +7,16 @@ from pathlib import Path
 import pytest
 
 from evy.config import parse
+from evy.files import toml_value
 
 
 @pytest.fixture
 def power_config():
     def make(**power: object) -> object:
-        lines = "\n".join(f"{key} = {_toml(value)}" for key, value in power.items())
+        lines = "\n".join(f"{key} = {toml_value(value)}" for key, value in power.items())
         return parse(f"[power]\n{lines}\n")
 
     return make
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | Path):
-        return f'"{value}"'
-    return str(value)
 
 
 class SysfsTree:

@@ -13,6 +13,7 @@ import sys
 from typing import Any, NoReturn
 
 from evy import __version__
+from evy.config.core import DEFAULT_PATH
 from evy.errors import EvyError
 
 COMMAND_MODULES = (
@@ -42,6 +43,14 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+CONFIG_HELP = f"agent config file (default {DEFAULT_PATH})"
+
+
+def add_config_option(parser: argparse.ArgumentParser, help: str = CONFIG_HELP) -> None:
+    """The one ``--config FILE`` option of every command that reads the agent's config."""
+    parser.add_argument("--config", metavar="FILE", help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="evy", description="EVY: SMS-first offline emergency responder.")
     parser.add_argument("--version", action="version", version=f"evy {__version__}")
@@ -50,13 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
-
-
-def add_config_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
-    """``--config FILE``, the agent config a command reads; ``help`` only where the file means something else."""
-    from evy.config import DEFAULT_PATH
-
-    parser.add_argument("--config", metavar="FILE", help=help or f"agent config file (default {DEFAULT_PATH})")
 
 
 def print_json(data: Any) -> None:

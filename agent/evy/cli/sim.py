@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("sim", help="interactive demo: text the agent through a simulated SIM800")
     parser.add_argument("--from", dest="sender", default="+254711000111", metavar="NUMBER",
                         help="the phone number you text from")
-    add_config_option(parser, "agent config to start from (port and data_dir are replaced by the simulator's)")
+    add_config_option(parser, help="agent config to start from (port and data_dir are replaced by the simulator's)")
     parser.add_argument("--country", help="ISO 3166 country code for the emergency number (e.g. KE)")
     parser.add_argument("--responder", choices=("brain", "basic"), help="override the config's responder")
     parser.add_argument("--timeout", type=float, default=30.0,

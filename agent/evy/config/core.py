@@ -1,6 +1,10 @@
 """Settings every part of the agent shares: where the kit is, where it keeps data, who it is."""
 
+from pathlib import Path
+
 from evy.config.schema import Setting, choice, country_code, path, phone_number
+
+DEFAULT_PATH = Path("/etc/evy/evy.toml")  # where the agent's config lives on a kit
 
 SETTINGS = [
     Setting("country", country_code, None,

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from evy.config.schema import BadValue
-from evy.config.table import BY_KEY, SETTINGS
+from evy.config.core import DEFAULT_PATH
+from evy.config.table import SETTINGS, TABLE
 from evy.errors import ConfigError, read_text
-
-DEFAULT_PATH = Path("/etc/evy/evy.toml")
-_SECTIONS = {s.section for s in SETTINGS if s.section}
+from evy.files import parse_toml, toml_value
 
 
 class Config:
@@ -31,7 +27,7 @@ class Config:
             raise AttributeError(name)
         if name in self._values:
             return self._values[name]
-        if name in _SECTIONS:
+        if name in TABLE.sections:
             return _Section(self, name)
         raise AttributeError(f"no setting or section {name!r}")
 
@@ -42,7 +38,7 @@ class Config:
         """A copy with some settings changed (dotted keys as ``modem__port``), validated like a file."""
         raw = {key.replace("__", "."): value for key, value in changes.items()}
         values = dict(self._values)
-        values.update(_validate_flat(raw))
+        values.update(TABLE.parse_values(raw))
         return Config(values, self.source)
 
     @property
@@ -61,42 +57,13 @@ class _Section:
         return self._config[f"{self._name}.{name}"]
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in table.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and dotted not in BY_KEY:
-            yield from _flatten(value, dotted + ".")
-        else:
-            yield dotted, value
-
-
-def _validate_flat(raw: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    values = {}
-    for key, value in raw.items():
-        setting = BY_KEY.get(key)
-        if setting is None:
-            close = difflib.get_close_matches(key, BY_KEY, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"{where}{key}: unknown setting{hint}")
-        try:
-            values[key] = setting.parse(value)
-        except BadValue as exc:
-            raise ConfigError(f"{where}{key}: {exc}") from None
-    return values
-
-
 def parse(text: str, source: Path | None = None) -> Config:
     """Validate TOML text; the first problem raises :class:`ConfigError` naming the key path."""
     where = f"{source}: " if source else ""
     try:
-        table = tomllib.loads(text)
-        flat = dict(_flatten(table))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}not valid TOML: {exc}") from None
+        values = TABLE.read(parse_toml(text, str(source or ""), ConfigError), where)
     except RecursionError:
         raise ConfigError(f"{where}not valid TOML: arrays or tables nested too deeply") from None
-    values = {s.key: None if s.default is None else s.parse(s.default) for s in SETTINGS}
-    values.update(_validate_flat(flat, where))
     config = Config(values, source)
     try:
         _ = config.emergency_number  # a country without a verified number is rejected here, not mid-emergency
@@ -126,31 +93,13 @@ def render_toml(config: Config) -> str:
                 lines += ["", f"[{current}]"]
         value = config[setting.key]
         lines.append(f"# {setting.help}")
-        rendered = _toml_value(value)
-        lines.append(f"{setting.name} = {rendered}" if rendered is not None else f"# {setting.name} =")
+        lines.append(f"# {setting.name} =" if value is None else f"{setting.name} = {toml_value(value)}")
     return "\n".join(lines).lstrip() + "\n"
-
-
-def _toml_value(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(_toml_value(v) or '""' for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_markdown() -> str:
     """docs/config.md: the reference made from the table, so the docs can't drift from the code."""
-    lines = ["# Agent configuration (`/etc/evy/evy.toml`)", "",
-             "Generated from the settings table (`evy config docs > docs/config.md`); do not edit by hand.",
-             "Unknown keys and bad values are rejected with the key path and the reason (`evy config check`).",
-             "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
-    for setting in SETTINGS:
-        default = _toml_value(setting.default) if setting.default is not None else "—"
-        kind = (setting.parse.__doc__ or "").strip().splitlines()[0] if setting.parse.__doc__ else "value"
-        lines.append(f"| `{setting.key}` | {kind} | `{default}` | {setting.help} |".replace("`—`", "—"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(["# Agent configuration (`/etc/evy/evy.toml`)", "",
+                      "Generated from the settings table (`evy config docs > docs/config.md`); do not edit by hand.",
+                      "Unknown keys and bad values are rejected with the key path and the reason (`evy config check`).",
+                      "", TABLE.reference_markdown()])

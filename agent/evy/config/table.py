@@ -6,7 +6,8 @@ Parsing, defaults, validation, `evy config show|check` and docs/config.md are al
 from evy.broadcast import settings as broadcast
 from evy.cases import settings as cases
 from evy.config import core
-from evy.config.schema import Setting
+from evy.config.schema import Setting, SettingsTable
+from evy.errors import ConfigError
 from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
@@ -18,5 +19,4 @@ SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
                                  *broadcast.SETTINGS, *health.SETTINGS)
 
-BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
-assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"
+TABLE = SettingsTable(SETTINGS, ConfigError)

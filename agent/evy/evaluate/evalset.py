@@ -6,7 +6,6 @@ Every problem is an :class:`EvalSetError` of one line naming the file, the messa
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from evy.errors import read_text
 from evy.evaluate.errors import EvalSetError
 from evy.evaluate.folding import fold, fold_pattern
+from evy.files import parse_toml
 from evy.triage import CATEGORIES
 
 LANGUAGES = ("en", "es", "fr", "pt")
@@ -68,10 +68,7 @@ def load(path: Path | str) -> EvalSet:
 
 def parse(text: str, path: Path | None = None) -> EvalSet:
     where = f"{path}: " if path else ""
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EvalSetError(f"{where}not valid TOML: {exc}") from None
+    table = parse_toml(text, str(path or ""), EvalSetError)
     unknown = sorted(set(table) - _TOP_KEYS)
     if unknown:
         raise EvalSetError(f"{where}unknown top-level key {unknown[0]!r} (expected sources, [[message]])")

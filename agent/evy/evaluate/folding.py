@@ -7,29 +7,26 @@ eval set's patterns are written plain, so both sides are folded the same way bef
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from evy import folding
+from evy.folding import APOSTROPHES
 
 _CONTRACTIONS = [
     (re.compile(r"n[’'`´]t\b"), " not"),  # don't -> do not, can't -> ca not (the "not" is what matters)
     (re.compile(r"\bw/o\b"), "without"),  # the compressor's abbreviation
     (re.compile(r"\bw/"), "with "),
 ]
-_APOSTROPHES = re.compile(r"[’'`´‘]")
 _SPACES = re.compile(r"[ \t]+")
 
 
 def fold(text: str) -> str:
-    text = _plain(text.lower()).replace("ø", "o").replace("æ", "ae").replace("ß", "ss")
+    text = folding.fold(text)
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
-    return _SPACES.sub(" ", _APOSTROPHES.sub(" ", text))
+    return _SPACES.sub(" ", APOSTROPHES.sub(" ", text))
 
 
 def fold_pattern(pattern: str) -> str:
     """A pattern written with accents or apostrophes made to match folded text; its case is left alone
     (``\\S`` is not ``\\s``): patterns are matched case-insensitively."""
-    return _APOSTROPHES.sub(" ", _plain(pattern))
-
-
-def _plain(text: str) -> str:
-    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    return APOSTROPHES.sub(" ", folding.strip_accents(pattern))

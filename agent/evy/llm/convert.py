@@ -10,13 +10,12 @@ Needs the ``gguf`` package (build time only).
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from evy.files import replacing
 from evy.llm import lockfile
 from evy.llm.errors import ModelError, ModelMissing
 
@@ -103,11 +102,8 @@ def bert_zip_to_gguf(archive: Path, target: Path) -> Path:
 
     tokens, types, special = _vocab(tokenizer)
     blocks = config["num_hidden_layers"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(fd)
-    try:
-        writer = gguf.GGUFWriter(tmp, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
+    with replacing(target, mode=0o644) as tmp:
+        writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
         writer.add_block_count(blocks)
         writer.add_context_length(config["max_position_embeddings"])
         writer.add_embedding_length(config["hidden_size"])
@@ -144,9 +140,4 @@ def bert_zip_to_gguf(archive: Path, target: Path) -> Path:
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target

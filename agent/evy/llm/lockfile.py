@@ -10,19 +10,18 @@ it) or a URL (the file lives in the models directory, put there by :func:`add_fr
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-import tempfile
-import tomllib
+import urllib.error
 import urllib.parse
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, fields
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from evy.errors import read_text
+from evy.files import atomic_write, parse_toml, replacing, sha256_file, toml_document
 from evy.llm.errors import LockfileError, ModelMismatch, ModelMissing
 
 ROLES = ("chat", "embed")
@@ -98,10 +97,7 @@ def _check_entry(raw: Any, where: str) -> ModelEntry:
 
 def parse(text: str, origin: str = "models.lock") -> list[ModelEntry]:
     """Validate lockfile text; the first problem raises :class:`LockfileError` with its key path."""
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockfileError(f"{origin}: not valid TOML: {exc}") from None
+    table = parse_toml(text, origin, LockfileError)
     for key in table:
         if key not in ("version", "model"):
             raise LockfileError(f"{origin}: {key}: unknown key (expected version and [[model]] tables)")
@@ -119,21 +115,9 @@ def parse(text: str, origin: str = "models.lock") -> list[ModelEntry]:
     return entries
 
 
-def _toml_string(value: str) -> str:
-    # JSON string escapes (\" \\ \n \uXXXX) are all valid TOML basic-string escapes.
-    return json.dumps(value, ensure_ascii=False)
-
-
 def dumps(entries: Iterable[ModelEntry]) -> str:
     """Lockfile text for the entries (parse(dumps(e)) == e)."""
-    parts = [_HEADER, "version = 1\n"]
-    for entry in entries:
-        parts.append("\n[[model]]\n")
-        for key, value in asdict(entry).items():
-            if value is None:
-                continue
-            parts.append(f"{key} = {value if key == 'size' else _toml_string(value)}\n")
-    return "".join(parts)
+    return _HEADER + toml_document({"version": 1, "model": [asdict(entry) for entry in entries]})
 
 
 def default_path() -> Path:
@@ -152,15 +136,9 @@ def load(path: Path | str | None = None) -> list[ModelEntry]:
 
 def save(path: Path | str, entries: Iterable[ModelEntry]) -> None:
     """Write the lockfile atomically (a crash leaves the old or the new file, never half of one)."""
-    path = Path(path)
     text = dumps(entries)
     parse(text, str(path))
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                     prefix=f".{path.name}.") as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    atomic_write(path, text)
 
 
 def find(entries: Iterable[ModelEntry], name: str) -> ModelEntry:
@@ -214,30 +192,32 @@ def resolve(entry: ModelEntry, models_dir: Path) -> Path:
     return Path(models_dir) / entry.file
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def check_measured(entry: ModelEntry, where: str | Path, size: int, sha256: str | None, hint: str) -> None:
+    """Raise :class:`ModelMismatch` unless a size (and, when given, a sha256) measured at ``where`` are the
+    lock's. The one comparison behind the agent's load-time check and the image build's."""
+    if size != entry.size:
+        raise ModelMismatch(f"model {entry.name}: {where} is {size} bytes, models.lock says {entry.size}; {hint}")
+    if sha256 is not None and sha256 != entry.sha256:
+        raise ModelMismatch(f"model {entry.name}: {where} has sha256 {sha256[:12]}…, models.lock says "
+                            f"{entry.sha256[:12]}… (corrupt or replaced file); {hint}")
 
 
-def verify(entry: ModelEntry, models_dir: Path) -> Path:
-    """The entry's file, checked against the lock; a missing or different file raises a one-line error."""
-    path = resolve(entry, models_dir)
-    hint = (f"run `evy models prepare` to build it from {entry.source}" if entry.convert
-            else f"reinstall it from {entry.source}")
+def verify_file(entry: ModelEntry, path: Path, hint: str) -> Path:
+    """``path`` checked against the entry: size first (cheap), then sha256; a missing file is ModelMissing."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         raise ModelMissing(f"model {entry.name}: {path} is missing; {hint}") from None
-    if size != entry.size:
-        raise ModelMismatch(f"model {entry.name}: {path} is {size} bytes, models.lock says {entry.size}; {hint}")
-    actual = sha256_file(path)
-    if actual != entry.sha256:
-        raise ModelMismatch(f"model {entry.name}: {path} has sha256 {actual[:12]}…, models.lock says "
-                            f"{entry.sha256[:12]}… (corrupt or replaced file); {hint}")
+    check_measured(entry, path, size, None, hint)
+    check_measured(entry, path, size, sha256_file(path), hint)
     return path
+
+
+def verify(entry: ModelEntry, models_dir: Path) -> Path:
+    """The entry's file, checked against the lock; a missing or different file raises a one-line error."""
+    hint = (f"run `evy models prepare` to build it from {entry.source}" if entry.convert
+            else f"reinstall it from {entry.source}")
+    return verify_file(entry, resolve(entry, models_dir), hint)
 
 
 def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, role: str = "chat",
@@ -259,30 +239,26 @@ def add_from_url(url: str, *, lock_path: Path | str, models_dir: Path | str, rol
     entries = load(lock_path) if lock_path.exists() else []
     if any(e.name == name for e in entries):
         raise LockfileError(f"{lock_path}: model {name!r} is already pinned; remove it first or pass a name")
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{file}.")
-    except OSError as exc:
-        raise LockfileError(f"{models_dir}: cannot store the model: {exc.strerror}") from None
-    digest, size = hashlib.sha256(), 0
-    try:
-        with os.fdopen(fd, "wb") as tmp, urllib.request.urlopen(url, timeout=timeout) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                tmp.write(chunk)
-                size += len(chunk)
-        if size == 0:
-            raise LockfileError(f"{url}: downloaded nothing (empty file)")
-        entry = _check_entry(dict(name=name, role=role, file=file, sha256=digest.hexdigest(), size=size,
-                                  source=url, license=license), f"{url}")
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, models_dir / file)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-        raise LockfileError(f"{url}: download failed: {reason}") from None
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with ExitStack() as stack:
+        try:
+            partial = stack.enter_context(replacing(models_dir / file, mode=0o644))
+        except OSError as exc:
+            raise LockfileError(f"{models_dir}: cannot store the model: {exc.strerror}") from None
+        try:
+            with partial.open("wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                digest, size = hashlib.sha256(), 0
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            if size == 0:
+                raise LockfileError(f"{url}: downloaded nothing (empty file)")
+            entry = _check_entry(dict(name=name, role=role, file=file, sha256=digest.hexdigest(), size=size,
+                                      source=url, license=license), f"{url}")
+            stack.close()  # the complete, hashed file takes its name
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+            raise LockfileError(f"{url}: download failed: {reason}") from None
     try:
         save(lock_path, [*entries, entry])
     except OSError as exc:

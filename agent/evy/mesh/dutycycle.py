@@ -11,12 +11,11 @@ more than the legal limit. A band with a dwell-time rule also refuses any single
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from evy.files import atomic_write
 from evy.mesh.errors import DutyCycleExceeded, MeshError
 
 WINDOW_S = 3600.0
@@ -188,17 +187,3 @@ def max_window_airtime(transmissions: list[tuple[float, float]]) -> float:
         start = end - WINDOW_S
         best = max(best, sum(max(0.0, min(s + d, end) - max(s, start)) for s, d in transmissions))
     return best
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

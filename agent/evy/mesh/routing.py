@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
+from evy.config.schema import defaults_from
+from evy.mesh import settings as mesh_settings
 from evy.mesh.airtime import Modulation
 from evy.messages import Priority
 
@@ -16,15 +19,23 @@ TURNAROUND_S = 0.0076  # RX→TX switch and CAD processing of a typical SX127x s
 
 
 @dataclass(frozen=True)
+@defaults_from(mesh_settings.SETTINGS, "mesh", origin_retries="retries", route_ttl_s="route_ttl")
 class RoutingParams:
-    hop_limit: int = 3
-    origin_retries: int = 3
+    """Routing's tunables: the first three are settings (their defaults are the table's), the rest fixed."""
+
+    hop_limit: int
+    origin_retries: int
+    route_ttl_s: float
     relay_retries: int = 1
-    route_ttl_s: float = 1800.0
     route_max_failures: int = 2
     low_battery_pct: int = 30
     critical_battery_pct: int = 15
     ack_margin_s: float = 2.0
+
+    @classmethod
+    def from_config(cls, config: Any) -> RoutingParams:
+        return cls(hop_limit=config["mesh.hop_limit"], origin_retries=config["mesh.retries"],
+                   route_ttl_s=config["mesh.route_ttl"])
 
 
 @dataclass

@@ -83,8 +83,7 @@ def open_node(config: Any, loop: asyncio.AbstractEventLoop, *, on_message: Calla
     band = region(config["mesh.region"]).band(config["mesh.frequency"])
     check_dwell_time(modulation_from(config), band)
     ledger = AirtimeLedger(band, directory / "airtime.json")
-    params = RoutingParams(hop_limit=config["mesh.hop_limit"], origin_retries=config["mesh.retries"],
-                           route_ttl_s=config["mesh.route_ttl"])
+    params = RoutingParams.from_config(config)
     node = MeshNode(node_id, key, radio or make_radio(config, loop, udp_loss), LoopClock(loop), ledger,
                     params=params, state=state, battery=battery, on_message=on_message, on_status=on_status,
                     beacon=beacon, beacon_interval_s=config["mesh.beacon_interval"])

@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evy.config.schema import defaults_from
+from evy.mesh import settings as mesh_settings
 from evy.mesh.airtime import Modulation
 from evy.mesh.clock import VirtualClock
 from evy.mesh.dutycycle import WINDOW_S, AirtimeLedger, max_window_airtime, region
@@ -220,18 +222,21 @@ def node_id(index: int) -> int:
 
 
 @dataclass
+@defaults_from(mesh_settings.SETTINGS, "mesh", frequency_mhz="frequency", beacon_interval_s="beacon_interval")
 class SimConfig:
+    """A simulated network; region, frequency and beacon interval default to the kit's settings."""
+
+    region: str
+    frequency_mhz: float
+    beacon_interval_s: float
     nodes: int = 12
     topology: str = "grid"
     loss: float = 0.1
     messages: int = 40
     seed: int = 1
     modulation: Modulation = field(default_factory=Modulation)
-    region: str = "EU868"
-    frequency_mhz: float = 869.525
     interval_s: float = 30.0
     payload_chars: int = 120
-    beacon_interval_s: float = 900.0
     emergency_share: float = 0.0
     params: RoutingParams = field(default_factory=RoutingParams)
     settle_s: float = 600.0

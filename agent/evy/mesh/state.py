@@ -12,7 +12,7 @@ from collections import OrderedDict
 from enum import Enum
 from pathlib import Path
 
-from evy.mesh.dutycycle import atomic_write
+from evy.files import atomic_write
 from evy.mesh.errors import MeshError
 
 WINDOW = 64  # packet ids per source accepted out of order

@@ -22,13 +22,13 @@ map to, and ``general`` for a message that is none of them.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from evy.files import parse_language_file
 from evy.protocols.errors import ProtocolError
 from evy.protocols.safety import Negation, alarming, violations
 from evy.triage.normalize import tokens
@@ -255,13 +255,7 @@ def _language(data: dict[str, Any], where: str) -> _Language:
 
 def load_language(text: str, language: str, where: str) -> _Language:
     """One language's data file, checked; any fault is a one-line ProtocolError naming ``where`` and the key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError(f"{where}: not valid TOML: {exc}") from None
-    if data.get("language") != language:
-        raise ProtocolError(f"{where}: `language` must be {language!r}")
-    return _language(data, where)
+    return _language(parse_language_file(text, language, where, ProtocolError), where)
 
 
 @cache

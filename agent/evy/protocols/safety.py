@@ -12,25 +12,20 @@ pattern for ice, while "Don't run a generator indoors unless the doors are open"
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from evy import folding
+from evy.folding import APOSTROPHES
+
 _CONTRACTION = re.compile(r"n['’]t\b")
-_APOSTROPHES = re.compile(r"['’‘`´]")
 _SENTENCE_END = re.compile(r"[.!?;:\n]+")
 _SPACES = re.compile(r"[ \t]+")
 
 
 def fold(text: str) -> str:
     """``text`` as must_not patterns are written for: "Don't put ÍCE" -> "dont put ice"."""
-    text = _APOSTROPHES.sub(" ", _CONTRACTION.sub("nt", text.lower()))
-    for _ in range(3):  # lower() and NFKD can each undo the other once ("𝕬" -> "A" -> "a")
-        plain = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
-        plain = plain.lower()
-        if plain == text:
-            break
-        text = plain
-    return _SPACES.sub(" ", text)
+    text = APOSTROPHES.sub(" ", _CONTRACTION.sub("nt", text.lower()))
+    return _SPACES.sub(" ", folding.fold(text))
 
 
 def _words(phrases: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Self, TypeVar
 
 from evy import backends
+from evy.config.schema import defaults_from
+from evy.sms import settings as sms_settings
 from evy.sms.errors import CmsError, ModemError, ModemTimeout, PinError, PortError
 from evy.sms.message import Deliver, StatusReport
 
@@ -106,28 +108,30 @@ ModemEvent = NewMessage | InlineMessage | StatusReportEvent | ModemRestarted | S
 
 
 @dataclass(frozen=True)
+@defaults_from(sms_settings.SETTINGS, "modem")
 class ModemSettings:
-    """The ``modem.*`` settings a driver needs (built from the config table, or directly in tests)."""
+    """The ``modem.*`` settings a driver needs (built from the config, or directly in tests); the defaults
+    are the settings table's."""
 
-    backend: str = "at"
-    port: str = "/dev/ttyS0"
-    baud: int = 115200
-    profile: str = "generic"
-    pin: str | None = None
-    storage: str | None = None
-    cnmi: str | None = None
-    command_timeout: float = 5.0
-    send_timeout: float = 60.0
-    heartbeat: float = 30.0
-    max_failed_heartbeats: int = 3
-    status_reports: bool = True
-    smsc: str | None = None
-    gammu_config: str | None = None
-    retries: int = 3
-    retry_backoff: float = 0.5
-    probe_attempts: int = 5
-    poll_interval: float = 2.0
-    sweep_interval: float = 60.0
+    backend: str
+    port: str
+    baud: int
+    profile: str
+    pin: str | None
+    storage: str | None
+    cnmi: str | None
+    command_timeout: float
+    send_timeout: float
+    heartbeat: float
+    max_failed_heartbeats: int
+    status_reports: bool
+    smsc: str | None
+    gammu_config: str | None
+    retries: int
+    retry_backoff: float
+    probe_attempts: int
+    poll_interval: float
+    sweep_interval: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | Any) -> ModemSettings:

@@ -19,12 +19,12 @@ hazard names, a few markers) and ``answer_in``: the supported language its sende
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from evy.files import parse_language_file
 from evy.triage.errors import LexiconError
 from evy.triage.normalize import tokens
 
@@ -148,26 +148,16 @@ def _index_deletions(lexicon: Lexicon) -> None:
             lexicon.deletions.setdefault(word[:index] + word[index + 1:], (word, index))
 
 
-def _load(language: str, text: str, where: str) -> dict:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LexiconError(f"{where}: not valid TOML: {exc}") from None
-    if data.get("language") != language:
-        raise LexiconError(f"{where}: `language` must be {language!r}")
-    return data
-
-
 def compile_lexicon(files: dict[str, str], guests: dict[str, str] | None = None) -> Lexicon:
     """Compile language data files (language code -> TOML text), and guest language files, into one index."""
     lexicon = Lexicon(languages=tuple(sorted(files)))
     for language, text in sorted(files.items()):
-        data = _load(language, text, f"triage/data/{language}.toml")
+        data = parse_language_file(text, language, f"triage/data/{language}.toml", LexiconError)
         lexicon.names[language] = str(data.get("name", language))
         _add_language(lexicon, language, data)
     for language, text in sorted((guests or {}).items()):
         where = f"triage/data/guest/{language}.toml"
-        data = _load(language, text, where)
+        data = parse_language_file(text, language, where, LexiconError)
         if data.get("answer_in") not in lexicon.languages:
             raise LexiconError(f"{where}: `answer_in` must be one of {', '.join(lexicon.languages)}")
         lexicon.answer_in[language] = data["answer_in"]

@@ -172,6 +172,9 @@ def public_part(seed: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- small TOML writer (stdlib has none)
+# A deliberate twin of evy.files.toml_value/toml_document: first boot must give the card its identity and wipe
+# the seed's secrets even when the agent package is broken or half-installed, so it imports nothing of evy.
+# tests/image/test_image_firstboot.py holds the two to the same output.
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
