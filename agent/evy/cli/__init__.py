@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evy.cli.modem",
     "evy.cli.power",
     "evy.cli.cases",
+    "evy.cli.console",
 )
 
 

@@ -6,6 +6,7 @@ Parsing, defaults, validation, `evy config show|check` and docs/config.md are al
 from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting
+from evy.console import settings as console
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
 from evy.power import settings as power
@@ -13,7 +14,8 @@ from evy.responder import settings as responder
 from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
-                                 *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS)
+                                 *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
+                                 *console.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"
