@@ -21,7 +21,8 @@ def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     y = math.sin(lon2 - lon1) * math.cos(lat2)
     x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
-    return math.degrees(math.atan2(y, x)) % 360.0
+    bearing = math.degrees(math.atan2(y, x)) % 360.0
+    return 0.0 if bearing >= 360.0 else bearing  # -1e-15 % 360 rounds to 360.0
 
 
 def compass_point(bearing: float) -> str:
@@ -48,6 +49,8 @@ def nice_length(metres: float) -> float:
     if metres <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(metres))
+    if power > metres:  # log10 rounded up just below a power of ten
+        power /= 10
     return next(step * power for step in (5, 2, 1) if step * power <= metres)
 
 

@@ -36,7 +36,7 @@ SECURITY_HEADERS = {
                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # "no-referrer" would make browsers send "Origin: null" with forms
     "cache-control": "no-store",
 }
 
