@@ -8,6 +8,7 @@ arrives after the next message was typed is still shown as the follow-up to its 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import threading
@@ -35,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--responder", choices=("brain", "basic"), help="override the config's responder")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait, after the last input line, for replies still on their way")
+    parser.add_argument("--console", action="store_true",
+                        help="open the operator console beside it (http://127.0.0.1:PORT/, password printed)")
+    parser.add_argument("--console-port", type=int, default=8080, metavar="PORT")
     parser.set_defaults(func=run_sim)
 
 
@@ -138,7 +142,11 @@ def run_sim(args: argparse.Namespace) -> int:
         overrides["country"] = args.country
     if args.responder:
         overrides["responder"] = args.responder
-    with SimulatedKit(base, **overrides) as kit:
+    with SimulatedKit(base, **overrides) as kit, contextlib.ExitStack() as beside:
+        if args.console:
+            from evy.cli.console import beside_simulator
+
+            beside.enter_context(beside_simulator(kit.data_dir, base, args.console_port, sys.stdout))
         print(f"EVY simulator: a SIM800 on {kit.sim.port}; you are {args.sender}. "
               f"Emergency number {kit.config.emergency_number}. Type a message, Ctrl-D to quit. "
               "Replies appear as they arrive, marked with the number of the message they answer.", flush=True)
