@@ -219,3 +219,37 @@ def test_pages_stay_under_100_kb_with_a_full_board(client: TestClient, database:
     assert "Only the 150 most urgent are shown" in board
     for path in ("/", "/map", "/audit", "/static/console.css", "/static/console.js", "/login"):
         assert len(client.get(path).content) < 100_000, path
+
+
+def test_notes_and_a_merge_through_the_forms(client: TestClient, database: Path) -> None:
+    now = time.time()
+    with Store.open(database) as store:
+        first = add_case(store, SENDER, ["smoke from the school roof"], now, category="fire")
+        second = add_case(store, "+254700000002", ["the school is burning"], now + 5, category="fire",
+                          latitude=-1.29, longitude=36.82)
+    login(client)
+    token = csrf(client)
+    client.post(f"/cases/{case_code(first)}/notes", data={"csrf": token, "text": "same fire as the school call"})
+    merged = client.post(f"/cases/{case_code(first)}/merge", data={"csrf": token, "into": case_code(second).lower()})
+    assert merged.url.path == f"/cases/{case_code(second)}"
+    page = merged.text
+    assert "smoke from the school roof" in page and "the school is burning" in page
+    assert "same fire as the school call" in page and f"{case_code(first)} merged into {case_code(second)}" in page
+    assert "Merged into" in client.get(f"/cases/{case_code(first)}").text
+    again = client.post(f"/cases/{case_code(first)}/merge", data={"csrf": token, "into": case_code(second)})
+    assert again.status_code == 400 and "closed" in again.text
+
+
+def test_the_console_follows_a_database_the_agent_replaced(client: TestClient, database: Path) -> None:
+    with Store.open(database) as store:
+        add_case(store, SENDER, ["before the damage"], time.time())
+    login(client)
+    assert "before the damage" in client.get("/").text
+    for suffix in ("", "-wal", "-shm"):  # what salvage does: the damaged file moved aside, a fresh one started
+        moved = database.with_name(database.name + suffix)
+        if moved.exists():
+            moved.rename(database.with_name(f"evy.db.damaged{suffix}"))
+    with Store.open(database) as store:
+        add_case(store, SENDER, ["after the salvage"], time.time())
+    board = client.get("/").text
+    assert "after the salvage" in board and "before the damage" not in board
