@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -94,6 +95,17 @@ def test_evy_sim_console_shows_the_case_a_newcomer_texts(tmp_path: Path) -> None
         board = wait_for(lambda: (page := _get(opener, f"{base}/")) and "not breathing" in page and page, 20,
                          "the texted case on the board")
         assert "life-threatening" in board
+        code = re.search(r'href="/cases/(\w+)"', board).group(1)
+        page = _get(opener, f"{base}/cases/{code}")
+        form = urllib.parse.urlencode({"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1),
+                                       "text": "An ambulance is on its way."}).encode()
+        opener.open(urllib.request.Request(f"{base}/cases/{code}/reply", form, headers={"origin": base}),
+                    timeout=10).read()
+        screen = [banner]
+        reader = threading.Thread(target=lambda: screen.extend(iter(process.stdout.readline, "")), daemon=True)
+        reader.start()
+        wait_for(lambda: "An ambulance is on its way." in "".join(screen), 20, "the operator's reply on the phone")
+        assert "<< operator's reply to #1" in "".join(screen)
     finally:
         process.stdin.close()
         process.wait(60)
@@ -106,3 +118,16 @@ def _get(opener, url: str) -> str | None:
     except OSError:
         time.sleep(0.2)
         return None
+
+
+def test_hash_password_makes_a_hash_the_console_accepts(tmp_path: Path) -> None:
+    from evy.console.auth import verify_password
+    from evy.console.settings import password_hash
+
+    result = subprocess.run([sys.executable, "-m", "evy", "console", "hash-password"], input="a long passphrase\n",
+                            env=ENV, capture_output=True, text=True, timeout=60)
+    made = result.stdout.strip()
+    assert result.returncode == 0 and password_hash(made) == made and verify_password(made, "a long passphrase")
+    short = subprocess.run([sys.executable, "-m", "evy", "console", "hash-password"], input="short\n", env=ENV,
+                           capture_output=True, text=True, timeout=60)
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 LINK_WAIT = 5.0  # seconds a reply on the phone may wait for the agent to record it as sent
 QUOTE_CHARS = 40
-KIND_LABEL = {"reply": "answer", "followup": "follow-up"}
+KIND_LABEL = {"reply": "answer", "followup": "follow-up", "operator": "operator's reply", "status": "status SMS"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,7 +119,8 @@ class Transcript:
         elif answered.message_id is None:
             header = "<< relayed for another kit"
         else:
-            header = f"<< {KIND_LABEL.get(answered.kind, answered.kind)} to #{answered.message_id} " \
+            kind = answered.kind.partition(":")[0]  # the console's kinds carry its action key: operator:KEY
+            header = f"<< {KIND_LABEL.get(kind, kind)} to #{answered.message_id} " \
                      f"{quoted(answered.message_text or '')}"
             self.accounted.add(answered.message_id)
         body = "\n".join(f"   {line}" for line in reply.text.splitlines() or [""])
