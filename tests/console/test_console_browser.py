@@ -166,6 +166,8 @@ def test_an_operator_sees_a_case_arrive_replies_dispatches_exports_and_logs_out(
     browser.find_element(By.CSS_SELECTOR, "form.status-form button").click()
     wait_for(lambda: "is now dispatched" in text(browser), 10, "the status change confirmed")
     wait_for(lambda: phone_got(kit, f"Help is on the way. Case {code}."), 20, "the phone gets the status SMS")
+    wait_for(lambda: "status SMS · sent" in text(browser), 10, "the status SMS sent, in the thread")
+    screenshot(browser, "case-dispatched")
     browser.refresh()  # resubmitting nothing: the page was reached by a redirect (POST → 303 → GET)
     time.sleep(1)
     assert len([r for r in join_replies(list(kit.sim.sent)) if "Help is on the way" in r.text]) == 1
