@@ -197,7 +197,8 @@ def test_the_api_lists_and_shows_cases_with_distance_from_the_kit(client: TestCl
     with Store.open(database) as store:
         number = add_case(store, SENDER, ["help"], time.time(), latitude=-1.2831, longitude=36.8219)
     login(client)
-    [listed] = client.get("/api/cases").json()["cases"]
+    assert client.get("/api/cases", params={"limit": "0"}).status_code == 400
+    [listed] = client.get("/api/cases", params={"limit": "1"}).json()["cases"]
     assert listed["case"] == case_code(number) and listed["last_message"] == "help"
     assert listed["distance"].startswith("1.0 km N")
     shown = client.get(f"/api/cases/{case_code(number)}").json()

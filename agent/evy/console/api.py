@@ -16,6 +16,8 @@ from evy.console.web import Console, Refused, filters, secure
 from evy.store import cases as case_store
 from evy.store import console as console_store
 
+MAX_LIMIT = 10_000
+
 
 def _json(data: object, status: int = 200) -> Response:
     return secure(JSONResponse(data, status))
@@ -29,7 +31,13 @@ def case_json(console: Console, case: Case) -> dict:
 async def list_cases(console: Console, request: Request) -> Response:
     console.require(request)
     statuses, category, since, _ = filters(request.query_params)
-    rows = console_store.board(console.store.get(), statuses=statuses, category=category, since=since)
+    try:
+        limit = int(request.query_params.get("limit", "500"))
+    except ValueError:
+        raise Refused(400, "limit: a whole number of cases") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Refused(400, f"limit: from 1 to {MAX_LIMIT}")
+    rows = console_store.board(console.store.get(), statuses=statuses, category=category, since=since, limit=limit)
     return _json({"cases": [{**case_json(console, row.case), "messages_in": row.messages_in,
                              "last_message": row.last_text} for row in rows]})
 
