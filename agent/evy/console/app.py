@@ -1,12 +1,11 @@
 """The console's Starlette application: routes, errors as pages or JSON, and every response's security headers.
 
-Other concerns add their pages (kit health, broadcasts, local information) through :data:`EXTENSIONS`: a
-module there that exists provides ``routes(console) -> list[Route]`` and ``PAGE = (path, title)``.
+The pages over kit health, metrics, broadcasts and local information (:mod:`evy.console.operations`) are
+mounted when their modules are installed.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -16,14 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from evy.console import api, pages
-from evy.console.web import Console, ExtraPage, Refused, refused, secure
+from evy.console import api, operations, pages
+from evy.console.web import Console, Refused, refused, secure
 from evy.store import StoreError
 
 log = logging.getLogger("evy.console")
 
-# Modules of other concerns that add console pages when they are installed.
-EXTENSIONS = ("evy.health.console", "evy.broadcast.console", "evy.localinfo.console")
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 
 Handler = Callable[[Console, Request], Awaitable[Response]]
@@ -74,13 +71,7 @@ def create_app(console: Console) -> Starlette:
         route("/api/cases/{code}/{action:str}", api.act, ("POST",)),
         route("/api/segments", api.count_segments),
     ]
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        routes += module.routes(console)
-        console.extra_pages.append(ExtraPage(*module.PAGE))
+    routes += operations.routes(console, route)
     return Starlette(routes=routes)
 
 
