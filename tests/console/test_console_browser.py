@@ -234,6 +234,34 @@ def test_a_forged_form_from_another_site_changes_nothing(kit, console_url, brows
     browser.delete_all_cookies()
 
 
+def test_a_phone_joins_and_receives_a_broadcast(kit, console_url, browser):
+    """(With the broadcast module.) JOIN by SMS, then a broadcast to subscribers from the console, cost first."""
+    from selenium.webdriver.common.by import By
+
+    pytest.importorskip("evy.broadcast.send")
+    log_in(browser, console_url)
+    wait_for(lambda: "Cases" in browser.title, 10, "logged in")
+    kit.sim.deliver("+254711000444", "JOIN", timestamp=datetime.now(UTC).replace(microsecond=0))
+    wait_for(lambda: any(r.recipient == "+254711000444" and r.complete for r in join_replies(list(kit.sim.sent))),
+             20, "the JOIN confirmation")
+    browser.get(f"{console_url}/kit")
+    screenshot(browser, "kit")
+    browser.get(f"{console_url}/broadcasts")
+    browser.find_element(By.CSS_SELECTOR, "form.broadcast textarea").send_keys(
+        "Water truck at the market today from 9 to 12. Bring clean containers.")
+    browser.find_element(By.CSS_SELECTOR, "form.broadcast input[value=subscribers]").click()
+    browser.find_element(By.CSS_SELECTOR, "form.broadcast button").click()
+    wait_for(lambda: "Send this broadcast?" in text(browser), 10, "the cost before sending")
+    assert "1 people × 1 SMS" in text(browser)
+    screenshot(browser, "broadcast-cost")
+    browser.find_element(By.XPATH, "//button[starts-with(text(), 'Send 1 SMS')]").click()
+    wait_for(lambda: "queued: 1 SMS to 1 people" in text(browser), 10, "the broadcast queued")
+    wait_for(lambda: phone_got(kit, "Water truck at the market today"), 60, "the subscriber's phone gets it")
+    browser.refresh()
+    wait_for(lambda: "1 sent" in text(browser) or "1 delivered" in text(browser), 20, "its delivery")
+    browser.delete_all_cookies()
+
+
 def test_wrong_passwords_lock_the_login(kit, console_url, browser):
     for _ in range(3):
         log_in(browser, console_url, password="not the password", account="observer")
