@@ -254,3 +254,15 @@ def test_the_console_follows_a_database_the_agent_replaced(client: TestClient, d
         add_case(store, SENDER, ["after the salvage"], time.time())
     board = client.get("/").text
     assert "after the salvage" in board and "before the damage" not in board
+
+
+def test_an_unreadable_database_is_a_one_line_503_and_the_console_stays_up(client: TestClient,
+                                                                           database: Path) -> None:
+    login(client)
+    damaged = database.with_name("replacement")
+    damaged.write_bytes(b"this is not an SQLite database" * 200)
+    damaged.rename(database)  # what a failing card could leave: another file under the database's name
+    page = client.get("/")
+    assert page.status_code == 503 and "database cannot be read now" in page.text
+    assert client.get("/api/cases").json()["error"].startswith("the kit's database cannot be read now")
+    assert client.get("/static/console.css").status_code == 200
