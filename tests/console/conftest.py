@@ -23,9 +23,10 @@ def password_hashes() -> tuple[str, str]:
 
 def console_config(password_hashes: tuple[str, str], **changes):
     operator, observer = password_hashes
-    return parse("").replace(console__operator_password_hash=operator, console__observer_password_hash=observer,
-                             console__listen=["127.0.0.1"], cases__kit_position="-1.2921, 36.8219",
-                             console__login_attempts=3, **changes)
+    settings = {"console__operator_password_hash": operator, "console__observer_password_hash": observer,
+                "console__listen": ["127.0.0.1"], "cases__kit_position": "-1.2921, 36.8219",
+                "console__login_attempts": 3, **changes}
+    return parse("").replace(**settings)
 
 
 def add_case(store: Store, sender: str, texts: list[str], at: float, **fields) -> int:

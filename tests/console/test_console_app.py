@@ -266,3 +266,42 @@ def test_an_unreadable_database_is_a_one_line_503_and_the_console_stays_up(clien
     assert page.status_code == 503 and "database cannot be read now" in page.text
     assert client.get("/api/cases").json()["error"].startswith("the kit's database cannot be read now")
     assert client.get("/static/console.css").status_code == 200
+
+
+def test_a_flood_of_logins_checks_two_passwords_at_a_time(database: Path, password_hashes, monkeypatch) -> None:
+    """argon2id takes 64 MiB per check: at most two run together, whatever arrives at once."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from evy.console import auth
+
+    running, peak, lock = [0], [0], threading.Lock()
+    real = auth.verify_password
+
+    def counted(password_hash, password):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real(password_hash, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(auth, "verify_password", counted)
+    app = create_app(Console(console_config(password_hashes, console__login_attempts=100), database))
+
+    async def flood() -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            page = await client.get("/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            answers = await asyncio.gather(*(client.post("/login", data={"csrf": token, "account": "operator",
+                                                                         "password": f"guess {n}"})
+                                             for n in range(8)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(flood()) == [401] * 8
+    assert peak[0] == 2

@@ -64,7 +64,9 @@ async def login(console: Console, request: Request) -> Response:
         return await login_page(console, request, f"Too many wrong passwords: try again in {wait / 60:.0f} min.",
                                 429, account)
     role, password_hash = console.accounts.get(account, (None, None))
-    if not await run_in_threadpool(auth.verify_password, password_hash, password) or role is None:
+    async with console.verifying:  # each check takes 64 MiB: a flood of logins must not exhaust the unit's memory
+        right = await run_in_threadpool(auth.verify_password, password_hash, password)
+    if not right or role is None:
         locked = console.lockout.failed(keys, now)
         console_store.audit(store, at=now, actor=account or "-", address=address, action="login-failed",
                             detail="locked" if locked else "")

@@ -4,6 +4,7 @@ login checks, CSRF checks and form parsing. Pages and the JSON API build on it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -27,6 +28,7 @@ from evy.store import Store
 SESSION_COOKIE = "evy_session"
 LOGIN_COOKIE = "evy_login"  # the login form's own CSRF token (there is no session yet)
 MAX_FORM_BYTES = 64 * 1024
+VERIFY_AT_ONCE = 2  # password checks running together (argon2id takes 64 MiB each; the unit has MemoryMax=192M)
 PRIORITY_NAMES = {0: "life-threatening", 1: "emergency", 2: "urgent", 3: "routine"}
 STATUS_NAMES = {"new": "new", "acknowledged": "acknowledged", "dispatched": "help dispatched",
                 "resolved": "resolved", "closed": "closed"}
@@ -109,6 +111,7 @@ class Console:
         self.accounts = auth.accounts(config)  # ConsoleError without an operator password
         self.lockout = Lockout(config["console.login_attempts"], config["console.lockout_minutes"] * 60)
         self.sessions = Sessions(config["console.session_hours"] * 3600)
+        self.verifying = asyncio.Semaphore(VERIFY_AT_ONCE)
         self.store = StoreHandle(database)
         self.kit_name = kit_name
         self.kit_position: tuple[float, float] | None = config["cases.kit_position"]
