@@ -41,6 +41,8 @@ HOST_PACKAGES = {
     "openssh-client": "ssh-keygen",  # first-boot and HIL seed keys
     "mount": "losetup",  # the data-partition growth test asks a real loop device
     "systemd": "systemd-analyze",  # the agent unit's exposure score (systemd-analyze security --offline)
+    "chromium": "chromium",  # the console's browser tests (headless, driven through chromedriver)
+    "chromium-driver": "chromedriver",
 }
 
 

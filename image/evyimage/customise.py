@@ -17,8 +17,8 @@ AGENT_USER = "evy"
 # Raspberry Pi OS has these groups; Debian doesn't. The udev rule in overlays gives them the devices.
 DEVICE_GROUPS = ("gpio", "spi", "i2c")
 AGENT_GROUPS = ("dialout", *DEVICE_GROUPS)
-ENABLE = ("evy-firstboot.service", "evy-agent.service", "evy-clock.service", "systemd-networkd.service",
-          "fake-hwclock-save.timer", "systemd-timesyncd.service", "ssh.service")
+ENABLE = ("evy-firstboot.service", "evy-agent.service", "evy-console.service", "evy-clock.service",
+          "systemd-networkd.service", "fake-hwclock-save.timer", "systemd-timesyncd.service", "ssh.service")
 # Boot time (measured with the boot test's systemd-analyze blame under QEMU; each is seconds under emulation
 # and minutes off the agent's start in total): ldconfig, the journal catalog and update-done run at *every*
 # boot because /etc/.updated lands on the overlay's tmpfs (ConditionNeedsUpdate), and the image's ld.so.cache

@@ -205,3 +205,27 @@ def test_public_part_never_keeps_secrets(psk, pin):
     public = firstboot.public_part(seed)
     assert "psk" not in public["wifi"] and "modem" not in public
     assert tomllib.loads(firstboot.dumps_toml(public)) == public
+
+
+@needs_keygen
+def test_seeded_console_password_reaches_the_console_and_never_the_boot_partition(tmp_path, host_keys):
+    """The seed's [console] hash lands in the agent config, where `evy console` reads it and lets the
+    operator in; the record left on the FAT partition keeps no hash."""
+    from evy.config import load
+    from evy.console.auth import accounts, hash_password, verify_password
+
+    password_hash = hash_password("the operator's passphrase")
+    dirs = kit(tmp_path, f'country = "KE"\n[console]\noperator_password_hash = "{password_hash}"\n', host_keys)
+    assert run(dirs) == 0
+    config = load(dirs["root"] / "etc/evy/evy.toml")
+    role, stored = accounts(config)["operator"]
+    assert role == "operator"
+    assert verify_password(stored, "the operator's passphrase") and not verify_password(stored, "guess")
+    assert "argon2" not in (dirs["boot"] / "evy-seed.applied.toml").read_text()
+
+
+def test_a_console_password_in_clear_is_refused():
+    with pytest.raises(firstboot.SeedError, match=r"console\.operator_password_hash: expected an argon2id hash"):
+        firstboot.validate({"console": {"operator_password_hash": "hunter2hunter2"}})
+    with pytest.raises(firstboot.SeedError, match=r"console\.password: unknown key"):
+        firstboot.validate({"console": {"password": "x"}})

@@ -65,6 +65,11 @@ class Case:
         return self.status in OPEN_STATUSES
 
 
+def operator_moves(status: Status) -> list[Status]:
+    """The statuses an operator may move a case in ``status`` to, in board order."""
+    return sorted(_OPERATOR_MOVES[status], key=list(Status).index)
+
+
 def operator_move(case: Case, status: Status, now: float) -> Case:
     """The case moved to ``status`` by an operator; TransitionError if the board does not allow it."""
     if status == case.status:

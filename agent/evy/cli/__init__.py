@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "evy.cli.cases",
     "evy.cli.bench",
     "evy.cli.evaluate",
+    "evy.cli.console",
 )
 
 

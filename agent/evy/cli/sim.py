@@ -8,6 +8,7 @@ arrives after the next message was typed is still shown as the follow-up to its 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import threading
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 LINK_WAIT = 5.0  # seconds a reply on the phone may wait for the agent to record it as sent
 QUOTE_CHARS = 40
-KIND_LABEL = {"reply": "answer", "followup": "follow-up"}
+KIND_LABEL = {"reply": "answer", "followup": "follow-up", "operator": "operator's reply", "status": "status SMS"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--responder", choices=("brain", "basic"), help="override the config's responder")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait, after the last input line, for replies still on their way")
+    parser.add_argument("--console", action="store_true",
+                        help="open the operator console beside it (http://127.0.0.1:PORT/, password printed)")
+    parser.add_argument("--console-port", type=int, default=8080, metavar="PORT")
     parser.set_defaults(func=run_sim)
 
 
@@ -116,7 +120,8 @@ class Transcript:
         elif answered.message_id is None:
             header = "<< relayed for another kit"
         else:
-            header = f"<< {KIND_LABEL.get(answered.kind, answered.kind)} to #{answered.message_id} " \
+            kind = answered.kind.partition(":")[0]  # the console's kinds carry its action key: operator:KEY
+            header = f"<< {KIND_LABEL.get(kind, kind)} to #{answered.message_id} " \
                      f"{quoted(answered.message_text or '')}"
             self.accounted.add(answered.message_id)
         body = "\n".join(f"   {line}" for line in reply.text.splitlines() or [""])
@@ -139,7 +144,11 @@ def run_sim(args: argparse.Namespace) -> int:
         overrides["country"] = args.country
     if args.responder:
         overrides["responder"] = args.responder
-    with SimulatedKit(base, **overrides) as kit:
+    with SimulatedKit(base, **overrides) as kit, contextlib.ExitStack() as beside:
+        if args.console:
+            from evy.cli.console import beside_simulator
+
+            beside.enter_context(beside_simulator(kit.data_dir, base, args.console_port, sys.stdout))
         print(f"EVY simulator: a SIM800 on {kit.sim.port}; you are {args.sender}. "
               f"Emergency number {kit.config.emergency_number}. Type a message, Ctrl-D to quit. "
               "Replies appear as they arrive, marked with the number of the message they answer.", flush=True)

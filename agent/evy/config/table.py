@@ -7,6 +7,7 @@ from evy.broadcast import settings as broadcast
 from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting, SettingsTable
+from evy.console import settings as console
 from evy.errors import ConfigError
 from evy.health import settings as health
 from evy.llm import settings as llm
@@ -17,6 +18,6 @@ from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
-                                 *broadcast.SETTINGS, *health.SETTINGS)
+                                 *broadcast.SETTINGS, *health.SETTINGS, *console.SETTINGS)
 
 TABLE = SettingsTable(SETTINGS, ConfigError)

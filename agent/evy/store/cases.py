@@ -56,8 +56,13 @@ def open_case(db: sqlite3.Connection, sender: str, now: float, language: str = "
 
 
 def save(db: sqlite3.Connection, case: Case) -> None:
-    assignments = ", ".join(f"{name} = ?" for name in COLUMNS[1:])
-    db.execute(f"UPDATE cases SET {assignments} WHERE id = ?", (*_row(case)[1:], case.id))
+    """Save what the agent made of a message. A status an operator set meanwhile (anything past new, from the
+    console in another process) stands, unless the sender closed the case."""
+    assignments = ", ".join("status = CASE WHEN ? = 'closed' OR status = 'new' THEN ? ELSE status END"
+                            if name == "status" else f"{name} = ?" for name in COLUMNS[1:])
+    values = [value for name, value in zip(COLUMNS[1:], _row(case)[1:], strict=True)
+              for value in ((value, value) if name == "status" else (value,))]
+    db.execute(f"UPDATE cases SET {assignments} WHERE id = ?", (*values, case.id))
 
 
 def attach_message(db: sqlite3.Connection, message_id: int, case_id: int) -> None:

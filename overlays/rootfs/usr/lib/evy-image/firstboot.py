@@ -17,6 +17,9 @@ host keys (on the data partition). The seed file ``evy-seed.toml`` may set:
     pin = "1234"
     [mesh]
     key = "32 hex digits"             # the agent's key format, evy/mesh/key_format.json
+    [console]
+    operator_password_hash = "$argon2id$v=19$..."   # `evy console hash-password`; no hash, no console
+    observer_password_hash = "$argon2id$v=19$..."   # optional: a read-only account
 
 Afterwards the seed file is overwritten and removed, valid or not (it holds the Wi-Fi PSK and the modem PIN in
 clear text): ``evy-seed.applied.toml`` keeps the non-secret part of an applied seed, ``evy-seed.rejected.txt``
@@ -55,10 +58,13 @@ DONE_MARKER = ".firstboot-done"
 STATUS_NAME = "firstboot-status.json"  # on the data partition; read by `evy status`
 AGENT_CONFIG = Path("etc/evy/evy.toml")
 AUTHORIZED_KEYS = Path("etc/ssh/authorized_keys")  # sshd_config: AuthorizedKeysFile … /etc/ssh/authorized_keys/%u
-SECRET_KEYS = {("wifi", "psk"), ("modem", "pin"), ("mesh", "key")}
+SECRET_KEYS = {("wifi", "psk"), ("modem", "pin"), ("mesh", "key"), ("console", "operator_password_hash"),
+               ("console", "observer_password_hash")}  # a hash can be cracked offline: off the FAT too
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PIN = re.compile(r"^[0-9]{4,8}$")
+_ARGON2ID = re.compile(r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+CONSOLE_KEYS = ("operator_password_hash", "observer_password_hash")
 _KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
               "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 
@@ -100,7 +106,7 @@ def check_mesh_key(text: str) -> str:
 
 def validate(seed: dict[str, Any]) -> dict[str, Any]:
     """Check every key; returns the seed unchanged. Unknown keys are errors (a typo must not pass silently)."""
-    known = {"hostname", "country", "ssh_authorized_keys", "wifi", "modem", "mesh"}
+    known = {"hostname", "country", "ssh_authorized_keys", "wifi", "modem", "mesh", "console"}
     for key in seed:
         if key not in known:
             raise SeedError(f"{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -147,6 +153,15 @@ def validate(seed: dict[str, Any]) -> dict[str, Any]:
         raise SeedError("modem.pin: expected 4 to 8 digits")
     if "key" in seed.get("mesh", {}):
         check_mesh_key(_text(seed["mesh"]["key"], "mesh.key", secret=True))
+    console = seed.get("console", {})
+    if not isinstance(console, dict):
+        raise SeedError("console: expected a table")
+    for name, value in console.items():
+        if name not in CONSOLE_KEYS:
+            raise SeedError(f"console.{name}: unknown key (known: {', '.join(CONSOLE_KEYS)})")
+        if not _ARGON2ID.match(_text(value, f"console.{name}", secret=True)):
+            raise SeedError(f"console.{name}: expected an argon2id hash ($argon2id$v=19$...) from "
+                            "`evy console hash-password`, not a password")
     return seed
 
 
@@ -340,7 +355,8 @@ class FirstBoot:
         return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def _agent_config(self, seed: dict[str, Any]) -> None:
-        if "country" not in seed and "pin" not in seed.get("modem", {}) and "key" not in seed.get("mesh", {}):
+        if "country" not in seed and "pin" not in seed.get("modem", {}) and "key" not in seed.get("mesh", {}) \
+                and not seed.get("console"):
             return
         config = self._read_agent_config()
         if "country" in seed:
@@ -349,10 +365,13 @@ class FirstBoot:
             config.setdefault("modem", {})["pin"] = seed["modem"]["pin"]
         if "key" in seed.get("mesh", {}):
             config.setdefault("mesh", {})["enabled"] = True  # a kit given a network key joins it
+        for name, value in seed.get("console", {}).items():
+            config.setdefault("console", {})[name] = value
         self.write_system_file(AGENT_CONFIG, dumps_toml(config), 0o640, group="evy")
         self.log("agent config updated (" + ", ".join(
             name for name, given in (("country", "country" in seed), ("modem PIN", "pin" in seed.get("modem", {})),
-                                     ("mesh on", "key" in seed.get("mesh", {}))) if given) + ")")
+                                     ("mesh on", "key" in seed.get("mesh", {})),
+                                     ("console password", bool(seed.get("console")))) if given) + ")")
 
     def _wifi(self, seed: dict[str, Any]) -> None:
         wifi, country = seed.get("wifi", {}), seed.get("country")
