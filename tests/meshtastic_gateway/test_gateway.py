@@ -74,3 +74,97 @@ def test_a_direct_message_is_answered_once_by_direct_message_with_want_ack(twin)
         assert (sender, state) == ("!a1b2c3d4", "handled")
         [(state,)] = kit.store.db.execute("SELECT state FROM outbox").fetchall()
         assert state == "sent", "closed on the recipient's ACK"
+
+
+def test_a_channel_message_is_answered_by_direct_message_and_its_command_word_is_not_obeyed(twin):
+    with SimulatedKit(meshtastic_config(twin)) as kit:
+        attached(kit)
+        twin.channel(BOB, "STOP")  # anyone with the channel key could claim to be Bob
+        answer_to(twin, BOB)
+        assert all(p.to == "!b0b0b0b0" and p.channel == 0 for p in twin.sent), "never an answer to everyone"
+        [(verdict,)] = kit.store.db.execute("SELECT verdict FROM messages").fetchall()
+        assert not verdict.startswith("command"), verdict
+        assert not kit.store.db.execute("SELECT * FROM optouts").fetchall(), "a channel never opts anyone out"
+
+
+def test_a_channel_other_than_the_kits_is_not_read(twin):
+    with SimulatedKit(meshtastic_config(twin)) as kit:
+        attached(kit)
+        twin.channel(BOB, "help fire", channel=2)
+        quiet(1.5)
+        assert not twin.sent and not kit.store.db.execute("SELECT * FROM messages").fetchall()
+
+
+def test_stop_is_obeyed_only_from_a_pki_direct_message_and_help_from_any(twin):
+    with SimulatedKit(meshtastic_config(twin)) as kit:
+        attached(kit)
+        twin.direct(ALICE, "STOP", pki=False)  # the firmware's channel-key fallback: the sender is not proven
+        answer_to(twin, ALICE)
+        assert not kit.store.db.execute("SELECT * FROM optouts").fetchall()
+        twin.direct(BOB, "HELP", pki=False)
+        assert answer_to(twin, BOB)
+        twin.direct(ALICE, "STOP", pki=True)
+        answer_to(twin, ALICE, count=2)
+        quiet()
+        [(sender,)] = kit.store.db.execute("SELECT sender FROM optouts").fetchall()
+        assert sender == "!a1b2c3d4"
+        verdicts = [row[0] for row in kit.store.db.execute("SELECT verdict FROM messages ORDER BY id")]
+        assert verdicts[1:] == ["command: help", "command: stop"] and not verdicts[0].startswith("command")
+
+
+def test_an_oversize_reply_is_split_into_numbered_parts_that_fit(twin):
+    with SimulatedKit(meshtastic_config(twin, "max_text_bytes = 60\n")) as kit:
+        attached(kit)
+        twin.direct(ALICE, "help my child is not breathing")
+        reply = answer_to(twin, ALICE)
+        parts = twin.texts_to(ALICE)
+        assert len(parts) >= 3 and all(len(p.encode()) <= 60 for p in parts)
+        assert [p.split(")")[0] for p in parts] == [f"({i}/{len(parts)}" for i in range(1, len(parts) + 1)]
+        [(queued,)] = kit.store.db.execute("SELECT text FROM outbox").fetchall()
+        assert reply == queued
+
+
+def test_a_node_reset_mid_reply_loses_nothing_and_shows_each_part_once(twin):
+    with SimulatedKit(meshtastic_config(twin, "max_text_bytes = 80\n")) as kit:
+        attached(kit)
+        twin.hold_acks = True  # the first part is handed over, then the node resets before it goes out
+        twin.direct(ALICE, "help the water is rising fast")
+        twin.wait_for(lambda: twin.sent)
+        twin.reboot()
+        twin.hold_acks = False
+        reply = answer_to(twin, ALICE)
+        quiet()
+        assert twin.configs >= 2, "the kit attached again after the reset"
+        assert join_parts(twin.texts_to(ALICE)) == reply
+        [(state,)] = kit.store.db.execute("SELECT state FROM outbox").fetchall()
+        assert state == "sent"
+
+
+def test_an_unplugged_node_holds_the_reply_until_it_is_back(twin):
+    with SimulatedKit(meshtastic_config(twin, "max_text_bytes = 80\nreconnect_max = 1.0\n")) as kit:
+        attached(kit)
+        twin.ack_delay = 0.5
+        twin.direct(ALICE, "help the water is rising fast")
+        twin.wait_for(lambda: twin.sent)
+        twin.unplug()
+        quiet(2.0)
+        assert not kit.agent.meshtastic.connected and kit.error is None, "the agent runs on without its node"
+        [(state, attempts)] = kit.store.db.execute("SELECT state, attempts FROM outbox").fetchall()
+        assert (state, attempts) == ("queued", 0), "waiting, no attempt spent"
+        twin.plug()
+        reply = answer_to(twin, ALICE)
+        assert join_parts(twin.texts_to(ALICE)) == reply
+
+
+def test_the_rate_limit_and_the_loop_breaker_count_per_node(twin):
+    with SimulatedKit(meshtastic_config(twin) + "[guards]\nrate_limit = 2\n") as kit:
+        attached(kit)
+        for text in ("help fire", "the fire is near the school", "we are 5 people"):
+            twin.direct(ALICE, text)
+            quiet(0.3)
+        twin.direct(BOB, "help fire")
+        answer_to(twin, BOB)
+        quiet(1.5)
+        verdicts = dict(kit.store.db.execute("SELECT text, verdict FROM messages WHERE sender = '!a1b2c3d4'"))
+        assert verdicts["we are 5 people"] == "ignored: rate limit"
+        assert sum(v == "ignored: rate limit" for v in verdicts.values()) == 1
