@@ -13,6 +13,7 @@ pytest.importorskip("meshtastic")
 from evy.meshtastic.split import join_parts
 from evy.meshtastic.twin import MeshtasticTwin
 from evy.pipeline.kit import SimulatedKit
+from evy.store import Store
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -168,3 +169,28 @@ def test_the_rate_limit_and_the_loop_breaker_count_per_node(twin):
         verdicts = dict(kit.store.db.execute("SELECT text, verdict FROM messages WHERE sender = '!a1b2c3d4'"))
         assert verdicts["we are 5 people"] == "ignored: rate limit"
         assert sum(v == "ignored: rate limit" for v in verdicts.values()) == 1
+
+
+def test_a_broadcast_goes_to_the_kits_channel_and_a_warning_as_an_alert(twin):
+    from meshtastic.protobuf import mesh_pb2, portnums_pb2
+
+    from evy.broadcast import send as broadcast
+
+    with SimulatedKit(meshtastic_config(twin, "channel = 1\n")) as kit:
+        attached(kit)
+        twin.direct(ALICE, "JOIN")  # a node's JOIN: it hears broadcasts on the channel, never by SMS
+        answer_to(twin, ALICE)
+        kit.sim.deliver("+254711000111", "JOIN")
+        kit.replies(1)
+        with Store.open(kit.data_dir / "evy.db") as store:
+            broadcast.queue(store, kit.config, "Shelter open at the school until 18:00.", "subscribers")
+            broadcast.queue(store, kit.config, "Flood warning: move to higher ground now.", "subscribers", alert=True)
+        twin.wait_for(lambda: len([p for p in twin.delivered if p.to == "^all"]) == 2)
+        on_air = [p for p in twin.delivered if p.to == "^all"]
+        assert {p.channel for p in on_air} == {1}
+        by_text = {p.text: p for p in on_air}
+        warning = by_text["Flood warning: move to higher ground now."]
+        assert warning.portnum == portnums_pb2.PortNum.ALERT_APP and warning.priority == mesh_pb2.MeshPacket.ALERT
+        assert by_text["Shelter open at the school until 18:00."].portnum == portnums_pb2.PortNum.TEXT_MESSAGE_APP
+        kit.replies(3, timeout=30)
+        assert {r.recipient for r in kit.replies(3)} == {"+254711000111"}, "SMS only to the phone"

@@ -10,13 +10,14 @@ from evy.config.schema import Setting
 from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
+from evy.meshtastic import settings as meshtastic
 from evy.power import settings as power
 from evy.responder import settings as responder
 from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
-                                 *broadcast.SETTINGS, *health.SETTINGS)
+                                 *broadcast.SETTINGS, *health.SETTINGS, *meshtastic.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"

@@ -17,12 +17,14 @@ import queue
 import threading
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from evy.cases.state import Case
 from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.health.recorder import HealthRecorder
+from evy.meshtastic.trust import may_use
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
@@ -42,6 +44,9 @@ from evy.store import localinfo as localinfo_store
 from evy.store.optouts import is_opted_out, set_opted_out
 from evy.triage import Triage
 
+if TYPE_CHECKING:
+    from evy.meshtastic.gateway import MeshtasticGateway
+
 log = logging.getLogger("evy.agent")
 
 FOLLOWUP_BUDGET = 20.0  # seconds a follow-up may take before the template answer stands alone
@@ -56,6 +61,7 @@ class Agent:
         self.store = store
         self.responder = responder
         self.mesh = mesh
+        self.meshtastic: MeshtasticGateway | None = None  # set by evy.meshtastic.attach when enabled
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
@@ -90,6 +96,8 @@ class Agent:
     def close(self, timeout: float = 3.0) -> None:
         """Release the responder's models; a model mid-answer gets ``timeout`` seconds, then is left to die
         with the process (its worker exits when the agent's end of the pipe closes)."""
+        if self.meshtastic is not None:
+            self.meshtastic.close()
         closer = threading.Thread(target=self.responder.close, name="evy-close", daemon=True)
         closer.start()
         closer.join(timeout)
@@ -176,6 +184,8 @@ class Agent:
 
     def process(self) -> None:
         """Everything that doesn't wait on the modem: assemble, answer, queue follow-ups, send."""
+        if self.meshtastic is not None:
+            self.meshtastic.receive(self.store)
         inbox.assemble(self.store, self.config["store.multipart_timeout"])
         for message in inbox.pending(self.store):
             self.answer(message)
@@ -192,6 +202,8 @@ class Agent:
         if self.mesh is not None:
             self._mesh_hand_overs()
         self.sender.flush()
+        if self.meshtastic is not None:
+            self.meshtastic.send(self.store)
         if self._held_on_sim:
             self._free_settled()
         self._retention()
@@ -205,6 +217,8 @@ class Agent:
             self._close(message, verdict)
             return
         command = parse_command(message.text)
+        if command is not None and not may_use(stored.encoding, command):
+            command = None  # unauthenticated Meshtastic traffic: the word is read as plain text
         if command is Command.STOP:
             self._stop(message)
             return

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evy.config import Config, parse
+from evy.meshtastic import attach as attach_meshtastic
 from evy.pipeline.agent import Agent
 from evy.responder.base import Responder
 from evy.responder.factory import make_responder
@@ -79,6 +80,7 @@ class SimulatedKit:
         self.modem = make_modem(self.config)
         self.modem.open()
         self.agent = Agent(self.config, self.modem, self.store, self._engine or make_responder(self.config))
+        attach_meshtastic(self.agent)
         self.agent.start()
         self._thread = threading.Thread(target=self._loop, name="evy-agent", daemon=True)
         self._thread.start()

@@ -14,6 +14,7 @@ from evy.config import Config
 from evy.crash import crashpoint
 from evy.errors import EvyError
 from evy.mesh.errors import MeshError
+from evy.meshtastic import attach as attach_meshtastic
 from evy.pipeline.agent import Agent
 from evy.pipeline.meshlink import MeshLink
 from evy.pipeline.sdnotify import Notifier
@@ -162,6 +163,7 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         power = getattr(responder, "power", None)  # the brain's battery/memory monitor, shared with the mesh
         mesh = start_mesh(config, modem, power) if config["mesh.enabled"] else None
         agent = Agent(config, modem, store, responder, mesh)
+        attach_meshtastic(agent)
         if mesh is not None:
             mesh.queue_depth = lambda: agent.queue_depth
         started = time.monotonic()
