@@ -194,3 +194,19 @@ def test_a_broadcast_goes_to_the_kits_channel_and_a_warning_as_an_alert(twin):
         assert by_text["Shelter open at the school until 18:00."].portnum == portnums_pb2.PortNum.TEXT_MESSAGE_APP
         kit.replies(3, timeout=30)
         assert {r.recipient for r in kit.replies(3)} == {"+254711000111"}, "SMS only to the phone"
+
+
+def test_meshtasticd_over_tcp_is_driven_the_same_way_and_a_restart_of_it_loses_nothing():
+    with MeshtasticTwin(tcp=True) as twin:
+        twin.add_node(ALICE, "Alice")
+        extra = f'connection = "tcp"\nhost = "127.0.0.1"\ntcp_port = {twin.tcp_port}\nreconnect_max = 1.0\n'
+        with SimulatedKit(NO_LLM + f"[meshtastic]\nenabled = true\n{extra}") as kit:
+            attached(kit)
+            twin.direct(ALICE, "help the water is rising fast")
+            first = answer_to(twin, ALICE)
+            twin.unplug()  # meshtasticd restarts
+            twin.plug()
+            twin.wait_for(lambda: twin.configs >= 2)
+            twin.direct(ALICE, "we are on the roof now")
+            second = answer_to(twin, ALICE, count=2)
+            assert first and second and kit.error is None

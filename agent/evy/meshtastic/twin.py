@@ -13,7 +13,8 @@ set unreachable). Like a receiving node's firmware, :attr:`delivered` keeps one 
 a retransmission with the same id is counted in :attr:`duplicates` and not shown twice.
 
 ``port`` is a symlink that always points at the current pty, so :meth:`unplug` then :meth:`plug` looks to
-the client like a USB radio pulled and put back; :meth:`reboot` is a reset that keeps the port.
+the client like a USB radio pulled and put back; :meth:`reboot` is a reset that keeps the port. With
+``tcp=True`` it serves the same stream on loopback ``tcp_port`` instead, as ``meshtasticd`` does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import socket
 import tempfile
 import threading
 import time
@@ -98,7 +100,10 @@ class OtherNode:
 class MeshtasticTwin:
     """Start with ``with MeshtasticTwin() as twin``; hand ``twin.port`` to ``SerialInterface``."""
 
-    def __init__(self, node_num: int = 0x0EF0C0DE, long_name: str = "EVY kit"):
+    def __init__(self, node_num: int = 0x0EF0C0DE, long_name: str = "EVY kit", *, tcp: bool = False):
+        self.tcp = tcp  # serve the stream API on loopback TCP (like meshtasticd) instead of a pty
+        self.tcp_port = 0
+        self._listener: socket.socket | None = None
         self.node_num = node_num
         self.long_name = long_name
         self.others: dict[int, OtherNode] = {}
@@ -129,7 +134,18 @@ class MeshtasticTwin:
         self._dir.cleanup()
 
     def plug(self) -> None:
-        """Attach the node: a fresh pty behind ``port``, and the thread that serves it."""
+        """Attach the node: a fresh pty behind ``port`` (or meshtasticd's TCP port), and the thread serving it."""
+        self._stop.clear()
+        if self.tcp:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.tcp_port))
+            listener.listen(1)
+            listener.settimeout(0.05)
+            self._listener, self.tcp_port = listener, listener.getsockname()[1]
+            self._thread = threading.Thread(target=self._accept, name="meshtastic-twin", daemon=True)
+            self._thread.start()
+            return
         master, slave = os.openpty()
         tty.setraw(slave)
         with self._lock:
@@ -152,6 +168,9 @@ class MeshtasticTwin:
                 if fd is not None:
                     os.close(fd)
             self._master = self._slave = None
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
         Path(self.port).unlink(missing_ok=True)
 
     def reboot(self) -> None:
@@ -216,6 +235,20 @@ class MeshtasticTwin:
                 raise ConnectionError("the twin is unplugged")
             os.write(self._master, frame(message.SerializeToString()))
 
+    def _accept(self) -> None:
+        """meshtasticd: one client at a time on the TCP port; a client that hangs up frees it."""
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            with self._lock:
+                self._master = connection.fileno()
+            self._serve(connection.fileno())
+            with self._lock:
+                self._master = None
+            connection.close()
+
     def _serve(self, master: int) -> None:
         reader = FrameReader()
         while not self._stop.is_set():
@@ -224,9 +257,11 @@ class MeshtasticTwin:
                 continue
             try:
                 data = os.read(master, 4096)
-            except OSError:  # the client closed its side; wait for the next one
+            except OSError:  # the client closed its side of the pty; wait for the next one
                 time.sleep(0.05)
                 continue
+            if not data:  # a TCP client hung up
+                return
             for raw in reader.feed(data):
                 to_radio = mesh_pb2.ToRadio()
                 try:
