@@ -210,3 +210,28 @@ def test_meshtasticd_over_tcp_is_driven_the_same_way_and_a_restart_of_it_loses_n
             twin.direct(ALICE, "we are on the roof now")
             second = answer_to(twin, ALICE, count=2)
             assert first and second and kit.error is None
+
+
+def test_only_an_allow_listed_pki_node_may_broadcast_and_its_order_is_carried_out_once(twin):
+    import base64
+
+    operator_key = bytes(range(32))
+    twin.add_node(0x0CAFE001, "Operator", public_key=operator_key)
+    keys = f'operator_keys = ["{base64.b64encode(operator_key).decode()}"]\n'
+    with SimulatedKit(meshtastic_config(twin, "channel = 1\n" + keys)) as kit:
+        attached(kit)
+        twin.direct(ALICE, "BROADCAST Evacuate now", pki=True)  # PKI, but not an operator's key
+        answer_to(twin, ALICE)
+        twin.direct(0x0CAFE001, "BROADCAST Evacuate now", pki=False)  # the operator's id, without PKI
+        answer_to(twin, 0x0CAFE001)
+        quiet()
+        assert not [p for p in twin.sent if p.to == "^all"], "neither broadcast"
+        twin.direct(0x0CAFE001, "ALERT Evacuate the river bank now", pki=True)
+        confirmation = answer_to(twin, 0x0CAFE001, count=2)
+        assert confirmation.startswith("Alert 1 queued"), confirmation
+        twin.wait_for(lambda: [p for p in twin.delivered if p.to == "^all"])
+        quiet()
+        [alert] = [p for p in twin.delivered if p.to == "^all"]
+        assert alert.text == "Evacuate the river bank now" and alert.channel == 1
+        verdicts = [row[0] for row in kit.store.db.execute("SELECT verdict FROM messages ORDER BY id")]
+        assert verdicts.count("operator command") == 1

@@ -24,6 +24,7 @@ from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.health.recorder import HealthRecorder
+from evy.meshtastic.operator import operator_reply
 from evy.meshtastic.trust import may_use
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
@@ -228,6 +229,9 @@ class Agent:
                                               honour_opt_out=command is not Command.START)
         if verdict is not Verdict.ANSWER:
             self._close(message, verdict)
+            return
+        if (order_done := operator_reply(self.store, self.config, stored.encoding, message)) is not None:
+            self.queue_reply(message, order_done, kind="reply", verdict="operator command")
             return
         if command is not None:
             language = command_language(message.text)

@@ -164,3 +164,15 @@ def channel_part_sent(store: Store, outbox_id: int, seq: int) -> None:
         db.execute("UPDATE outbox SET state = CASE WHEN NOT EXISTS (SELECT 1 FROM outbox_parts WHERE"
                    " outbox_id = ? AND state != 'sent') THEN 'sent' ELSE state END, finished_at = ?,"
                    " next_attempt = ? WHERE id = ?", (outbox_id, now, now, outbox_id))
+
+
+def broadcast_made_by(store: Store, created_by: str) -> int | None:
+    """The broadcast an operator's message already made (its ``created_by``), if any."""
+    row = store.db.execute("SELECT id FROM broadcasts WHERE created_by = ? ORDER BY id LIMIT 1",
+                           (created_by,)).fetchone()
+    return None if row is None else row[0]
+
+
+def broadcast_sms_count(store: Store, broadcast_id: int) -> int:
+    return store.db.execute("SELECT COUNT(*) FROM broadcast_recipients WHERE broadcast_id = ?",
+                            (broadcast_id,)).fetchone()[0]
