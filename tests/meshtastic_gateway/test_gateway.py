@@ -235,3 +235,18 @@ def test_only_an_allow_listed_pki_node_may_broadcast_and_its_order_is_carried_ou
         assert alert.text == "Evacuate the river bank now" and alert.channel == 1
         verdicts = [row[0] for row in kit.store.db.execute("SELECT verdict FROM messages ORDER BY id")]
         assert verdicts.count("operator command") == 1
+
+
+def test_two_replies_to_one_node_arrive_whole_one_after_the_other(twin):
+    with SimulatedKit(meshtastic_config(twin, "max_text_bytes = 80\n")) as kit:
+        attached(kit)
+        twin.ack_delay = 0.3
+        twin.direct(ALICE, "help the water is rising fast")
+        quiet(0.2)
+        twin.direct(ALICE, "we are 5 people")
+        answer_to(twin, ALICE, count=2)
+        numbers = [re.match(r"^\((\d+)/(\d+)\) ", text) for text in twin.texts_to(ALICE)]
+        shown = [(int(m.group(1)), int(m.group(2))) if m else (1, 1) for m in numbers]
+        first, second = shown[0][1], shown[-1][1]
+        in_order = [(n, first) for n in range(1, first + 1)] + [(n, second) for n in range(1, second + 1)]
+        assert shown == in_order and kit.error is None

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--responder", choices=("brain", "basic"), help="override the config's responder")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait, after the last input line, for replies still on their way")
+    parser.add_argument("--meshtastic", action="store_true",
+                        help="be a Meshtastic user instead: text the kit's node (a twin on a pty) from yours")
     parser.set_defaults(func=run_sim)
 
 
@@ -131,6 +133,10 @@ def run_sim(args: argparse.Namespace) -> int:
 
     from evy.pipeline.kit import SimulatedKit
 
+    if args.meshtastic:
+        from evy.meshtastic.simulate import run_meshtastic_sim
+
+        return run_meshtastic_sim(args)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     base = Path(args.config).read_text(encoding="utf-8") if args.config else ""
     overrides = {}

@@ -184,7 +184,8 @@ class MeshtasticGateway:
         log.warning("reply %d to %s: %s%s", entry.id, entry.recipient, reason, " (given up)" if failed else "")
 
     def send(self, store: Store) -> None:
-        """Hand the next part of each due reply to the node (one part in flight per reply, in order)."""
+        """Hand the next part of each due reply to the node: one part in flight per recipient, so replies
+        arrive whole and in order (most urgent first)."""
         due = node_outbox.due(store)
         interface = self._interface
         if not due:
@@ -192,7 +193,10 @@ class MeshtasticGateway:
         if interface is None or not self.connected or not interface.isConnected.is_set():
             node_outbox.hold(store, time.time() + AWAY_HOLD, self.last_error or "no Meshtastic node attached")
             return
+        begun = node_outbox.replies_begun(store)
         for entry in due:
+            if begun.setdefault(entry.recipient, entry.id) != entry.id and entry.recipient != BROADCAST_ID:
+                continue  # one reply at a time per node: the one begun ends first
             parts = node_outbox.parts(store, entry.id)
             if any(part.state == "sending" for part in parts):  # its ACK is overdue
                 node_outbox.unacknowledged_to_pending(store, entry.id)

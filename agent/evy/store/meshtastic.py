@@ -176,3 +176,13 @@ def broadcast_made_by(store: Store, created_by: str) -> int | None:
 def broadcast_sms_count(store: Store, broadcast_id: int) -> int:
     return store.db.execute("SELECT COUNT(*) FROM broadcast_recipients WHERE broadcast_id = ?",
                             (broadcast_id,)).fetchone()[0]
+
+
+def replies_begun(store: Store) -> dict[str, int]:
+    """For each node with a reply partly handed over (a part sending or sent), that reply's outbox id: it
+    finishes before another reply to that node begins, so replies arrive whole and in order."""
+    rows = store.db.execute(
+        "SELECT o.recipient, MIN(o.id) FROM outbox o JOIN outbox_parts p ON p.outbox_id = o.id"
+        f" WHERE o.state = 'queued' AND o.{NODE_RECIPIENT} AND p.state IN ('sending', 'sent')"
+        " GROUP BY o.recipient").fetchall()
+    return {row[0]: row[1] for row in rows}
