@@ -250,3 +250,12 @@ def test_two_replies_to_one_node_arrive_whole_one_after_the_other(twin):
         first, second = shown[0][1], shown[-1][1]
         in_order = [(n, first) for n in range(1, first + 1)] + [(n, second) for n in range(1, second + 1)]
         assert shown == in_order and kit.error is None
+
+
+def test_a_message_the_node_received_while_unplugged_is_answered_once_it_is_back(twin):
+    with SimulatedKit(meshtastic_config(twin, "reconnect_max = 1.0\n")) as kit:
+        attached(kit)
+        twin.unplug()
+        twin.direct(ALICE, "help the water is rising fast")  # kept by the node, handed over after the handshake
+        twin.plug()
+        assert "999" in answer_to(twin, ALICE)

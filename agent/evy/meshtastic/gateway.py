@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,8 @@ class MeshtasticGateway:
         self._opener = opener
         self._events: queue.Queue[tuple] = queue.Queue()
         self._interface: Any = None
-        self._own_num: int | None = None
+        self._opening = False  # the connector is inside the library's constructor (the handshake)
+        self._retired: weakref.WeakSet = weakref.WeakSet()  # interfaces closed: what they still publish is stale
         self._lost = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,20 +85,23 @@ class MeshtasticGateway:
     def _keep_connected(self) -> None:
         delay = 1.0
         while not self._stop.is_set():
+            self._opening = True
             try:
                 interface = self._opener(self.config)
             except Exception as exc:  # absent, busy, silent: every failure of the library means "not yet"
+                self._opening = False
                 self._events.put(("down", f"node not reachable: {exc}"))
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.config["meshtastic.reconnect_max"])
                 continue
             delay = 1.0
             self._lost.clear()
-            self._own_num = interface.myInfo.my_node_num
             self._interface = interface
-            self._events.put(("up", node_id(self._own_num)))
+            self._opening = False
+            self._events.put(("up", node_id(interface.myInfo.my_node_num)))
             self._lost.wait()
             self._interface = None
+            self._retired.add(interface)
             self._close_quietly(interface)
             if not self._stop.is_set():
                 self._events.put(("down", "the node went away (unplugged or reset)"))
@@ -109,26 +114,34 @@ class MeshtasticGateway:
             log.debug("closing the lost node: %s", exc)
 
     # -- pubsub's thread -------------------------------------------------------------------------------
+    def _mine(self, interface: Any) -> bool:
+        """The current interface, or the one being opened: the node hands over what it kept for its client
+        right after the handshake, before the library's constructor has returned it to us."""
+        if interface is self._interface:
+            return True
+        return self._opening and self._interface is None and interface not in self._retired
+
     def _on_lost(self, interface: Any, **_: Any) -> None:
         if interface is self._interface:
             self._lost.set()
 
     def _on_receive(self, packet: dict, interface: Any, **_: Any) -> None:
-        if interface is not self._interface or self._own_num is None:
+        own = getattr(getattr(interface, "myInfo", None), "my_node_num", None)
+        if own is None or not self._mine(interface):
             return
         decoded = packet.get("decoded") or {}
         sender = packet.get("from", 0)
-        if sender == self._own_num and decoded.get("portnum") != "ROUTING_APP":
+        if sender == own and decoded.get("portnum") != "ROUTING_APP":
             return
         portnum = decoded.get("portnum")
         if portnum == "ROUTING_APP" and decoded.get("requestId"):
             reason = (decoded.get("routing") or {}).get("errorReason", "NONE")
             self._events.put(("routing", decoded["requestId"], node_id(sender), reason))
         elif portnum == "TEXT_MESSAGE_APP":
-            self._on_text(packet, decoded)
+            self._on_text(packet, decoded, own)
 
-    def _on_text(self, packet: dict, decoded: dict) -> None:
-        to_kit = packet.get("to") == self._own_num
+    def _on_text(self, packet: dict, decoded: dict, own: int) -> None:
+        to_kit = packet.get("to") == own
         if not to_kit and (not self.config["meshtastic.answer_channel"]
                            or packet.get("channel", 0) != self.config["meshtastic.channel"]
                            or packet.get("to") != 0xFFFFFFFF):

@@ -123,6 +123,8 @@ class MeshtasticTwin:
         self._thread: threading.Thread | None = None
         self._next_id = 0x1000
         self._generation = 0  # bumped by a reboot: ACKs still on their way are lost with the node's RAM
+        self._client_ready = False  # a client completed the config handshake on the current connection
+        self._to_phone: list[mesh_pb2.FromRadio] = []  # received while no client was attached, as firmware keeps
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> MeshtasticTwin:
@@ -158,7 +160,9 @@ class MeshtasticTwin:
         self._thread.start()
 
     def unplug(self) -> None:
-        """Pull the USB cable: the pty goes away under the client, and whatever the node had queued with it."""
+        """Pull the USB cable: the pty goes away under the client. The node stays powered (a battery), so
+        what it receives meanwhile waits for the next client."""
+        self._client_ready = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -176,6 +180,8 @@ class MeshtasticTwin:
     def reboot(self) -> None:
         """A reset that keeps the port: packets not yet acknowledged are forgotten, ``rebooted`` is sent."""
         self._generation += 1
+        self._client_ready = False
+        self._to_phone.clear()
         self._write(mesh_pb2.FromRadio(rebooted=True))
 
     # -- the mesh around the kit -----------------------------------------------------------------------
@@ -191,14 +197,14 @@ class MeshtasticTwin:
         if pki:
             packet.pki_encrypted = True
             packet.public_key = node.public_key
-        self._write(mesh_pb2.FromRadio(packet=packet))
+        self._deliver(mesh_pb2.FromRadio(packet=packet))
         return packet.id
 
     def channel(self, sender: int, text: str, channel: int = 0) -> int:
         """A text message from ``sender`` to everyone on ``channel`` (channel key only, not authenticated)."""
         self.others.get(sender) or self.add_node(sender)
         packet = self._text_packet(sender, BROADCAST_NUM, text, channel=channel)
-        self._write(mesh_pb2.FromRadio(packet=packet))
+        self._deliver(mesh_pb2.FromRadio(packet=packet))
         return packet.id
 
     def texts_to(self, node: int) -> list[str]:
@@ -228,6 +234,14 @@ class MeshtasticTwin:
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    def _deliver(self, message: mesh_pb2.FromRadio) -> None:
+        """A packet for the client: now if one is attached, else after the next config handshake."""
+        with self._lock:
+            if not self._client_ready or self._master is None:
+                self._to_phone.append(message)
+                return
+        self._write(message)
 
     def _write(self, message: mesh_pb2.FromRadio) -> None:
         with self._lock:
@@ -291,6 +305,11 @@ class MeshtasticTwin:
         self._write(mesh_pb2.FromRadio(config=lora))
         self._write(mesh_pb2.FromRadio(config_complete_id=config_id))
         self.configs += 1
+        with self._lock:
+            self._client_ready = True
+            backlog, self._to_phone = self._to_phone, []
+        for message in backlog:  # right after config_complete_id, as firmware empties its queue for the phone
+            self._write(message)
 
     def _handle_packet(self, packet: mesh_pb2.MeshPacket) -> None:
         text = packet.decoded.payload.decode("utf-8", "replace")
