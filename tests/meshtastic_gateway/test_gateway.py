@@ -259,3 +259,16 @@ def test_a_message_the_node_received_while_unplugged_is_answered_once_it_is_back
         twin.direct(ALICE, "help the water is rising fast")  # kept by the node, handed over after the handshake
         twin.plug()
         assert "999" in answer_to(twin, ALICE)
+
+
+def test_a_node_out_of_reach_gets_its_reply_when_back_in_reach_each_refusal_counted(twin):
+    with SimulatedKit(meshtastic_config(twin) + "[outbox]\nbackoff = 0.5\nmax_backoff = 1.0\n") as kit:
+        attached(kit)
+        twin.others[ALICE].reachable = False  # the kit's node answers each part with a NAK (MAX_RETRANSMIT)
+        twin.direct(ALICE, "help the water is rising fast")
+        twin.wait_for(lambda: len(twin.sent) >= 2)
+        [(attempts, error)] = kit.store.db.execute("SELECT attempts, last_error FROM outbox").fetchall()
+        assert attempts >= 1 and "MAX_RETRANSMIT" in error
+        twin.others[ALICE].reachable = True
+        reply = answer_to(twin, ALICE)
+        assert join_parts(twin.texts_to(ALICE)) == reply
