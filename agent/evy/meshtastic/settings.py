@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from evy.config.schema import BadValue, Setting, boolean, choice, integer, number, string, string_list
+from evy.config.schema import BadValue, Setting, boolean, choice, integer, number, phone_number, string, string_list
 
 
 def public_keys(value: Any) -> tuple[str, ...]:
@@ -23,6 +23,13 @@ def public_keys(value: Any) -> tuple[str, ...]:
 
 
 public_keys.__doc__ = "list of base64 x25519 public keys"
+
+
+def phone_numbers(value: Any) -> tuple[str, ...]:
+    return tuple(phone_number(number) for number in string_list(value))
+
+
+phone_numbers.__doc__ = "list of phone numbers"
 
 SETTINGS = [
     Setting("meshtastic.enabled", boolean, False,
@@ -54,4 +61,16 @@ SETTINGS = [
             "the same packet id, so a receiver that had it shows it once)."),
     Setting("meshtastic.reconnect_max", number(1, 3600), 60.0,
             "Longest wait between attempts to reach an absent node (the wait doubles from 1 s)."),
+    Setting("meshtastic.sms_relay", boolean, False,
+            "Let a Meshtastic user without cell service have the kit send an SMS: a PKI direct message "
+            "'SMS +2547... text'. The SMS names the sender's node; replies from that number within "
+            "meshtastic.sms_relay_reply_hours go back to the node."),
+    Setting("meshtastic.sms_relay_numbers", phone_numbers, [],
+            "Numbers the relay may text (international format, as senders appear); empty: any number, "
+            "within the daily cap.", example=["+254711000111"]),
+    Setting("meshtastic.sms_relay_daily", integer(0, 100), 3,
+            "SMS one node may have the kit send per 24 hours (0: none)."),
+    Setting("meshtastic.sms_relay_reply_hours", number(0, 720), 24.0,
+            "Hours after a relayed SMS during which an SMS from that number goes to the node instead of "
+            "being answered by the kit."),
 ]

@@ -25,6 +25,7 @@ from evy.config import Config
 from evy.crash import crashpoint
 from evy.health.recorder import HealthRecorder
 from evy.meshtastic.operator import operator_reply
+from evy.meshtastic.relay import relay_order, reply_to_node
 from evy.meshtastic.trust import may_use
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
@@ -42,6 +43,7 @@ from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
 from evy.store import health as store_health
 from evy.store import localinfo as localinfo_store
+from evy.store.meshtastic import SMS_RELAY
 from evy.store.optouts import is_opted_out, set_opted_out
 from evy.triage import Triage
 
@@ -233,6 +235,13 @@ class Agent:
         if (order_done := operator_reply(self.store, self.config, stored.encoding, message)) is not None:
             self.queue_reply(message, order_done, kind="reply", verdict="operator command")
             return
+        if (relayed := relay_order(self.store, self.config, stored.encoding, message)) is not None:
+            self.queue_reply(message, relayed.answer, kind="reply", verdict=relayed.verdict, also=relayed.sms)
+            return
+        if command is None and (to_node := reply_to_node(self.store, self.config, message)) is not None:
+            self.queue_reply(message, to_node[1], kind="reply", verdict=f"relayed to {to_node[0]}",
+                             recipient=to_node[0])
+            return
         if command is not None:
             language = command_language(message.text)
             reply = Reply(command_reply(command, self.config.emergency_number, language), priority=Priority.COMMAND)
@@ -282,7 +291,8 @@ class Agent:
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False,
-                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False) -> None:
+                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False,
+                    recipient: str | None = None, also: tuple[str, Reply] | None = None) -> None:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
         # again. The durable commit before the first part leaves (stored sending) syncs it too. The case
         # update commits with the reply: a crash keeps both or neither.
@@ -290,8 +300,11 @@ class Agent:
             if case is not None:
                 case_store.save(db, replace(case, last_out_at=time.time()))
                 case_store.attach_message(db, message.message_id, case.id)
-            self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
+            self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=recipient or message.sender,
                                 reply=reply, keep_ucs2=keep_ucs2)
+            if also is not None:  # an SMS a Meshtastic user had the kit send: queued with its confirmation
+                self.sender.enqueue(db, message_id=message.message_id, kind=SMS_RELAY, recipient=also[0],
+                                    reply=also[1])
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
             if subscribe is not None:  # JOIN, in the language of its word: broadcasts until LEAVE or STOP

@@ -22,6 +22,7 @@ from evy.store.outbox import OutboxEntry
 NODE_RECIPIENT = "recipient LIKE '!%'"  # Meshtastic node ids start with '!', phone numbers never do
 CHANNEL_BROADCAST = "meshtastic-broadcast"  # outbox kinds of a broadcast to the kit's channel (recipient !ffffffff)
 ALERT = "meshtastic-alert"  # the same, a warning sent with alert priority
+SMS_RELAY = "meshtastic-sms"  # outbox kind of an SMS a node had the kit send (message_id: the node's order)
 
 
 def add_text(store: Store, *, sender: str, packet_id: int, text: str, trust_encoding: str,
@@ -186,3 +187,18 @@ def replies_begun(store: Store) -> dict[str, int]:
         f" WHERE o.state = 'queued' AND o.{NODE_RECIPIENT} AND p.state IN ('sending', 'sent')"
         " GROUP BY o.recipient").fetchall()
     return {row[0]: row[1] for row in rows}
+
+
+def relays_since(store: Store, node: str, since: float) -> int:
+    """SMS relayed for ``node`` since ``since`` (the daily cap)."""
+    return store.db.execute(
+        "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.kind = ? AND m.sender = ?"
+        " AND o.created_at >= ?", (SMS_RELAY, node, since)).fetchone()[0]
+
+
+def relay_route(store: Store, number: str, since: float) -> str | None:
+    """The node that most recently had an SMS relayed to ``number`` since ``since``, if any."""
+    row = store.db.execute(
+        "SELECT m.sender FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.kind = ? AND o.recipient = ?"
+        " AND o.created_at >= ? ORDER BY o.id DESC LIMIT 1", (SMS_RELAY, number, since)).fetchone()
+    return None if row is None else row[0]
