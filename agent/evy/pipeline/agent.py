@@ -24,8 +24,7 @@ from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.health.recorder import HealthRecorder
-from evy.meshtastic.operator import operator_reply
-from evy.meshtastic.relay import relay_order, reply_to_node
+from evy.meshtastic.orders import meshtastic_orders
 from evy.meshtastic.trust import may_use
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
@@ -232,15 +231,9 @@ class Agent:
         if verdict is not Verdict.ANSWER:
             self._close(message, verdict)
             return
-        if (order_done := operator_reply(self.store, self.config, stored.encoding, message)) is not None:
-            self.queue_reply(message, order_done, kind="reply", verdict="operator command")
-            return
-        if (relayed := relay_order(self.store, self.config, stored.encoding, message)) is not None:
-            self.queue_reply(message, relayed.answer, kind="reply", verdict=relayed.verdict, also=relayed.sms)
-            return
-        if command is None and (to_node := reply_to_node(self.store, self.config, message)) is not None:
-            self.queue_reply(message, to_node[1], kind="reply", verdict=f"relayed to {to_node[0]}",
-                             recipient=to_node[0])
+        if (handled := meshtastic_orders(self.store, self.config, stored.encoding, message, command)) is not None:
+            self.queue_reply(message, handled.reply, kind="reply", verdict=handled.verdict,
+                             recipient=handled.recipient, also=handled.also)
             return
         if command is not None:
             language = command_language(message.text)
