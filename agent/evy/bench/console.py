@@ -44,7 +44,7 @@ def fill(path: Path, count: int) -> None:
     from dataclasses import replace
 
     from evy.cases.state import Status
-    from evy.sms.simnet import deliver_parts
+    from evy.sms.simulator.network import deliver_parts
     from evy.store import Store, inbox
     from evy.store import cases as case_store
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from evy.config import Config
 from evy.errors import EvyError
+from evy.meshtastic.address import is_node_id
+from evy.meshtastic.channel import queue_channel_broadcast
 from evy.messages import Priority
 from evy.pipeline.guards import Guards, Verdict
 from evy.sms import pdu, segments
@@ -78,7 +80,8 @@ def recipients(store_: Store, config: Config, audience: Audience | str, hours: f
         case Audience.OPEN_CASES:
             found = store.open_case_senders(store_)
     guards = Guards(config)
-    return [number for number in found if guards.sender_verdict(number) is Verdict.ANSWER]
+    # Meshtastic senders hear broadcasts on the kit's channel (evy/meshtastic/channel.py), not by SMS.
+    return [number for number in found if not is_node_id(number) and guards.sender_verdict(number) is Verdict.ANSWER]
 
 
 def estimate(store_: Store, config: Config, text: str, audience: Audience | str, hours: float | None = None,
@@ -88,12 +91,13 @@ def estimate(store_: Store, config: Config, text: str, audience: Audience | str,
 
 
 def queue(store_: Store, config: Config, text: str, audience: Audience | str, hours: float | None = None, *,
-          created_by: str | None = None, now: float | None = None) -> int:
-    """Queue a broadcast through the outbox; its id. Exactly once: every recipient's SMS commits, or none."""
+          created_by: str | None = None, now: float | None = None, alert: bool = False) -> int:
+    """Queue a broadcast through the outbox; its id. Exactly once: every recipient's SMS commits, or none.
+    With the Meshtastic gateway on, it also goes to the kit's channel (``alert``: with alert priority)."""
     now = time.time() if now is None else now
     audience = Audience(audience)
     numbers = recipients(store_, config, audience, hours, now)
-    if not numbers:
+    if not numbers and not config["meshtastic.enabled"]:
         raise BroadcastError(f"no one to send it to: the {audience} audience is empty")
     cost = text_cost(text, len(numbers), config["broadcast.max_segments"])
     interval = config["broadcast.send_interval"]
@@ -114,6 +118,7 @@ def queue(store_: Store, config: Config, text: str, audience: Audience | str, ho
             outbox_id = outbox.enqueue(db, message_id=None, kind=store.KIND, recipient=number, text=text,
                                        encoding=cost.encoding, priority=int(Priority.BROADCAST), parts=parts, now=now)
             store.add_recipient(db, broadcast_id, number, outbox_id, start + index * interval)
+        queue_channel_broadcast(db, config, text, alert=alert)
     return broadcast_id
 
 

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--console", action="store_true",
                         help="open the operator console beside it (http://127.0.0.1:PORT/, password printed)")
     parser.add_argument("--console-port", type=int, default=8080, metavar="PORT")
+    parser.add_argument("--meshtastic", action="store_true",
+                        help="be a Meshtastic user instead: text the kit's node (a twin on a pty) from yours")
     parser.set_defaults(func=run_sim)
 
 
@@ -137,6 +139,10 @@ def run_sim(args: argparse.Namespace) -> int:
 
     from evy.pipeline.kit import SimulatedKit
 
+    if args.meshtastic:
+        from evy.meshtastic.simulate import run_meshtastic_sim
+
+        return run_meshtastic_sim(args)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     base = Path(args.config).read_text(encoding="utf-8") if args.config else ""
     overrides = {}

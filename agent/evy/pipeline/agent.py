@@ -24,6 +24,8 @@ from evy.compress import needs_ucs2
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.health.recorder import HealthRecorder
+from evy.meshtastic.orders import meshtastic_orders
+from evy.meshtastic.trust import may_use
 from evy.messages import Inbound, Priority, Reply
 from evy.pipeline.commands import Command, command_language, command_reply, parse_command
 from evy.pipeline.conversation import Conversation
@@ -39,10 +41,12 @@ from evy.store import broadcasts as broadcast_store
 from evy.store import cases as case_store
 from evy.store import health as store_health
 from evy.store import localinfo as localinfo_store
+from evy.store.meshtastic import SMS_RELAY
 from evy.store.optouts import is_opted_out, set_opted_out
 from evy.triage import Triage
 
 if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
+    from evy.meshtastic.gateway import MeshtasticGateway
     from evy.pipeline.meshlink import MeshLink
 
 log = logging.getLogger("evy.agent")
@@ -53,12 +57,13 @@ RETENTION_EVERY = 3600.0
 
 class Agent:
     def __init__(self, config: Config, modem: modem_api.Modem, store: Store, responder: Responder,
-                 mesh: MeshLink | None = None):
+                 mesh: MeshLink | None = None, meshtastic: MeshtasticGateway | None = None):
         self.config = config
         self.modem = modem
         self.store = store
         self.responder = responder
         self.mesh = mesh
+        self.meshtastic = meshtastic
         self.guards = Guards(config)
         self.sender = Sender(config, modem, store, mesh)
         self.conversation = Conversation(config, store, responder)
@@ -169,6 +174,8 @@ class Agent:
 
     def process(self) -> None:
         """Everything that doesn't wait on the modem: assemble, answer, queue follow-ups, send."""
+        if self.meshtastic is not None:
+            self.meshtastic.receive(self.store)
         inbox.assemble(self.store, self.config["store.multipart_timeout"])
         for message in inbox.pending(self.store):
             self.answer(message)
@@ -185,6 +192,8 @@ class Agent:
         if self.mesh is not None:
             self._mesh_hand_overs()
         self.sender.flush()
+        if self.meshtastic is not None:
+            self.meshtastic.send(self.store)
         if self._held_on_sim:
             self._free_settled()
         self._retention()
@@ -198,6 +207,8 @@ class Agent:
             self._close(message, verdict)
             return
         command = parse_command(message.text)
+        if command is not None and not may_use(stored.encoding, command):
+            command = None  # unauthenticated Meshtastic traffic: the word is read as plain text
         if command is Command.STOP:
             self._stop(message)
             return
@@ -207,6 +218,10 @@ class Agent:
                                               honour_opt_out=command is not Command.START)
         if verdict is not Verdict.ANSWER:
             self._close(message, verdict)
+            return
+        if (handled := meshtastic_orders(self.store, self.config, stored.encoding, message, command)) is not None:
+            self.queue_reply(message, handled.reply, kind="reply", verdict=handled.verdict,
+                             recipient=handled.recipient, also=handled.also)
             return
         if command is not None:
             language = command_language(message.text)
@@ -257,7 +272,8 @@ class Agent:
 
     def queue_reply(self, message: Inbound, reply: Reply, *, kind: str, verdict: str = "answered",
                     keep_ucs2: bool = False, opt_out: bool = False, opt_in: bool = False,
-                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False) -> None:
+                    case: Case | None = None, subscribe: str | None = None, unsubscribe: bool = False,
+                    recipient: str | None = None, also: tuple[str, Reply] | None = None) -> None:
         # Not durable on its own: if a power cut loses it, nothing has left yet and the message is answered
         # again. The durable commit before the first part leaves (stored sending) syncs it too. The case
         # update commits with the reply: a crash keeps both or neither.
@@ -265,8 +281,11 @@ class Agent:
             if case is not None:
                 case_store.save(db, replace(case, last_out_at=time.time()))
                 case_store.attach_message(db, message.message_id, case.id)
-            self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=message.sender,
+            self.sender.enqueue(db, message_id=message.message_id, kind=kind, recipient=recipient or message.sender,
                                 reply=reply, keep_ucs2=keep_ucs2)
+            if also is not None:  # an SMS a Meshtastic user had the kit send: queued with its confirmation
+                self.sender.enqueue(db, message_id=message.message_id, kind=SMS_RELAY, recipient=also[0],
+                                    reply=also[1])
             if opt_out or opt_in:
                 set_opted_out(db, message.sender, stopped=opt_out)
             if subscribe is not None:  # JOIN, in the language of its word: broadcasts until LEAVE or STOP

@@ -76,7 +76,12 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         mesh = start_mesh(config, modem, power) if config["mesh.enabled"] else None
         if mesh is not None:
             _owned(parts, "mesh link", mesh.stop)
-        agent = Agent(config, modem, store, responder, mesh)
+        from evy.meshtastic import start_gateway
+
+        meshtastic = start_gateway(config)
+        if meshtastic is not None:
+            _owned(parts, "Meshtastic node", meshtastic.close)
+        agent = Agent(config, modem, store, responder, mesh, meshtastic)
         parts.callback(notifier.stopping)  # the agent itself holds nothing: the way out begins here
         started = time.monotonic()
         start_agent(agent)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from evy.config import Config
+from evy.meshtastic.address import is_node_id
 from evy.pipeline.msisdn import home_calling_code, same_subscriber
 from evy.store import Store, inbox
 from evy.store.optouts import is_opted_out
@@ -34,6 +35,8 @@ class Guards:
 
     def sender_verdict(self, sender: str) -> Verdict:
         """Checks that depend only on who sent it; they come before STOP/START/HELP."""
+        if is_node_id(sender):  # a Meshtastic node (the gateway drops the kit's own node's packets)
+            return Verdict.ANSWER
         own = self.config["own_number"]
         country = self.config["country"]
         if own and same_subscriber(sender, own, home_calling_code(country, own), country):

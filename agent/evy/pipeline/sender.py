@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 from evy.compress import as_sent
 from evy.config import Config
 from evy.crash import crashpoint
+from evy.meshtastic.address import is_node_id
+from evy.meshtastic.split import split_text
 from evy.messages import Priority, Reply
 from evy.sms import modem as modem_api
 from evy.sms import pdu
 from evy.sms.errors import CmsError, ModemError
 from evy.store import Store, StoreError, broadcasts, counters, outbox
+from evy.store import meshtastic as node_outbox
 from evy.store.db import GuardedConnection
 
 if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's crypto)
@@ -45,6 +48,10 @@ class Sender:
                 keep_ucs2: bool = False) -> int | None:
         """Compress (unless already fitted) and encode a reply and queue it in the caller's transaction."""
         fitted = as_sent(reply, keep_ucs2=keep_ucs2)
+        if is_node_id(recipient):  # a Meshtastic node: direct messages, sent by the gateway
+            return node_outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
+                                       priority=int(reply.priority),
+                                       parts=split_text(fitted.text, self.config["meshtastic.max_text_bytes"]))
         ref = counters.next_concat_ref(db)
         parts = pdu.encode_submit(
             recipient, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,

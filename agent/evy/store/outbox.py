@@ -51,10 +51,12 @@ def enqueue(db: sqlite3.Connection, *, message_id: int | None, kind: str, recipi
 
 
 def due(store: Store, now: float | None = None, limit: int = 20) -> list[OutboxEntry]:
-    """Queued entries whose retry time has come, most urgent first."""
+    """Queued SMS entries whose retry time has come, most urgent first (replies to Meshtastic nodes, whose
+    recipients start with '!', are sent by the gateway: store/meshtastic.py)."""
     rows = store.db.execute(
         "SELECT id, message_id, kind, recipient, text, priority, attempts FROM outbox"
-        " WHERE state = 'queued' AND next_attempt <= ? ORDER BY priority, next_attempt, id LIMIT ?",
+        " WHERE state = 'queued' AND recipient NOT LIKE '!%' AND next_attempt <= ?"
+        " ORDER BY priority, next_attempt, id LIMIT ?",
         (time.time() if now is None else now, limit),
     ).fetchall()
     return [OutboxEntry(**dict(row)) for row in rows]
@@ -113,9 +115,10 @@ def retry_later(store: Store, entry: OutboxEntry, error: str, *, backoff: float,
 
 
 def hold_all(store: Store, until: float, reason: str) -> None:
-    """Postpone every queued entry without counting an attempt (modem not registered, SIM busy)."""
+    """Postpone every queued SMS entry without counting an attempt (modem not registered, SIM busy)."""
     with store.transaction() as db:
-        db.execute("UPDATE outbox SET next_attempt = MAX(next_attempt, ?), last_error = ? WHERE state = 'queued'",
+        db.execute("UPDATE outbox SET next_attempt = MAX(next_attempt, ?), last_error = ? WHERE state = 'queued'"
+                   " AND recipient NOT LIKE '!%'",
                    (until, reason))
 
 
