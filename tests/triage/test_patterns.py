@@ -40,3 +40,13 @@ def test_a_routine_question_is_no_emergency(text, language):
     result = triage(text)
     assert not result.emergency
     assert result.language == language
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("the stream behind the school is roaring brown water and it is over the step into the classroom", "en"),
+    ("el arroyo detras de la escuela ruge con agua cafe y ya se mete al salon", "es"),
+    ("o corrego atras da escola ta roncando com agua barrenta e ja entra na sala", "pt"),
+])
+def test_water_that_the_rules_read_as_a_hazard_is_no_water_request(text, language):
+    result = triage(text)
+    assert (result.emergency, result.category, result.language) == (True, "flood", language)

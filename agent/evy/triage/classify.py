@@ -367,8 +367,11 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         emergency = False
     if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
         emergency = True  # a child found alone is an emergency even when the sender only asks where to go
+    # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
+    # water at the door") is no request either.
+    hazard = rule.emergency and rule.category not in INFORMATIONAL
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
-            None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
+            None, "food_distribution") and not calling and not hazard:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
     if not emergency:  # an information request: about what the rules read in it, if the model can't say
         if category == "other":
