@@ -50,3 +50,13 @@ def test_a_routine_question_is_no_emergency(text, language):
 def test_water_that_the_rules_read_as_a_hazard_is_no_water_request(text, language):
     result = triage(text)
     assert (result.emergency, result.category, result.language) == (True, "flood", language)
+
+
+@pytest.mark.parametrize("text", [
+    "meu tio caiu no quintal, ta respirando mas nao fala nada",  # Somali "mas" is a snake
+    "minha tia ta respirando mas nao abre os olhos",
+])
+def test_a_guest_language_word_in_a_message_clearly_in_another_language_casts_no_vote(text):
+    result = triage(text)
+    assert (result.emergency, result.language) == (True, "pt")
+    assert result.topic != "snake_bite"

@@ -262,7 +262,9 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
 
 
 def _foreign(language: str, votes: Counter[str], best: int, lexicon: Lexicon) -> bool:
-    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best and language in lexicon.languages
+    """A language the message is clearly not in, supported or guest (Somali "mas", snake, in Portuguese
+    "respirando mas nao responde")."""
+    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best
 
 
 def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
@@ -373,6 +375,8 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
             None, "food_distribution") and not calling and not hazard:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
+    if category == "other" and topic is None and settled and "cue:life_threat" not in seen:
+        emergency = False  # a call for help about nothing the triage knows, with a calm cue: "our goat fell in"
     if not emergency:  # an information request: about what the rules read in it, if the model can't say
         if category == "other":
             category, topic = rule.category, rule.topic
