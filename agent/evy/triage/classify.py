@@ -149,27 +149,25 @@ def _correct(lexicon: Lexicon, word: str, votes: Counter[str], best: int) -> str
     # Only towards a word of a language the message may be in: Spanish "bolsas" (bags) is no misspelt
     # Portuguese "bolhas" (blisters) in a message clearly in Spanish.
     if corrected != word and all(_foreign(language, votes, best, lexicon)
-                                 for language in _keyword_languages(lexicon).get(corrected, ())):
+                                 for language in _languages_of(lexicon, corrected)):
         return word
     return corrected
 
 
-_KEYWORD_LANGUAGES: dict[int, tuple[Lexicon, dict[str, frozenset[str]]]] = {}  # id -> (the lexicon, its map)
+_KEYWORD_LANGUAGES: dict[int, tuple[Lexicon, dict[str, frozenset[str]]]] = {}  # id -> (the lexicon, its cache)
 
 
-def _keyword_languages(lexicon: Lexicon) -> dict[str, frozenset[str]]:
-    """Each word of the lexicon's phrases -> the languages whose phrases use it."""
+def _languages_of(lexicon: Lexicon, word: str) -> frozenset[str]:
+    """The languages whose phrases use ``word`` (looked up once per word: a scan of the phrases, ~1 ms)."""
     known = _KEYWORD_LANGUAGES.get(id(lexicon))
-    if known is not None and known[0] is lexicon:
-        return known[1]
-    languages: dict[str, set[str]] = {}
-    for phrase, hits in lexicon.phrases.items():
-        for word in phrase:
-            languages.setdefault(word, set()).update(hit.language for hit in hits)
-    if len(_KEYWORD_LANGUAGES) >= 8:  # test lexicons come and go; the shipped one is rebuilt at most once
-        _KEYWORD_LANGUAGES.clear()
-    found = {word: frozenset(value) for word, value in languages.items()}
-    _KEYWORD_LANGUAGES[id(lexicon)] = (lexicon, found)
+    if known is None or known[0] is not lexicon:
+        if len(_KEYWORD_LANGUAGES) >= 8:  # test lexicons come and go
+            _KEYWORD_LANGUAGES.clear()
+        known = _KEYWORD_LANGUAGES[id(lexicon)] = (lexicon, {})
+    found = known[1].get(word)
+    if found is None:
+        found = known[1][word] = frozenset(hit.language for phrase, hits in lexicon.phrases.items()
+                                           if word in phrase for hit in hits)
     return found
 
 
