@@ -31,12 +31,21 @@ DEFAULT_LANGUAGE = "en"
 CORRECTION_CACHE = 50_000  # words remembered with their correction; bounded so a flood cannot eat memory
 FOREIGN_MIN_VOTES = 3  # markers it takes to be sure of a message's language
 EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
+# The same for a message that names a hazard the model is sure of and neither asks nor settles anything
+# ("the school wall fell on two kids, we see a foot"): unsure of the danger, take the safest reading.
+REPORT_THRESHOLD = 0.3
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
 AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
+GROUP_CONFIDENCE = 0.25  # an emergency of no surer category still gets its likely group's safe fallback
 UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard word
-SETTLED = frozenset({"cue:calm", "cue:remote", "cue:hypothetical"})  # not here and now
+SETTLING = ("calm", "remote", "hypothetical")  # cues that the message reports no danger here and now
+SETTLED = frozenset(f"cue:{kind}" for kind in SETTLING)
 ASKING = frozenset({"cue:question", "cue:?"})
+DISCREET = "domestic_violence"  # its reply is written for a phone an abuser may read
+# Routes that a message with discreet or domestic cues ("he reads my phone", "only text me") must not keep:
+# their texts are not written for an onlooker (the violence text says run, hide, call the police).
+NOT_DISCREET = frozenset({"violence", "other", None})
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,10 @@ def read(text: str, lexicon: Lexicon, default_language: str = DEFAULT_LANGUAGE
 def analyse(text: str, lexicon: Lexicon) -> tuple[list[str], list[Hit]]:
     """The message's words (shorthand spelt out, misspellings corrected) and the lexicon's hits on them."""
     hits: list[Hit] = []
-    words = [_correct(lexicon, word) for word in _expand(lexicon, tokens(text), hits)]
+    words = _expand(lexicon, tokens(text), hits)
+    votes = _marker_votes(lexicon, words)
+    best = max(votes.values(), default=0)
+    words = [_correct(lexicon, word, votes, best) for word in words]
     hits += _hits(lexicon, words)
     return words, hits
 
@@ -126,7 +138,7 @@ def _marker_votes(lexicon: Lexicon, words: list[str]) -> Counter[str]:
     return votes
 
 
-def _correct(lexicon: Lexicon, word: str) -> str:
+def _correct(lexicon: Lexicon, word: str, votes: Counter[str], best: int) -> str:
     if word in lexicon.vocabulary or len(word) < FUZZY_MIN_LENGTH:
         return word
     corrected = lexicon.corrections.get(word)
@@ -134,7 +146,29 @@ def _correct(lexicon: Lexicon, word: str) -> str:
         corrected = _nearest(lexicon, word)
         if len(lexicon.corrections) < CORRECTION_CACHE:
             lexicon.corrections[word] = corrected
+    # Only towards a word of a language the message may be in: Spanish "bolsas" (bags) is no misspelt
+    # Portuguese "bolhas" (blisters) in a message clearly in Spanish.
+    if corrected != word and all(_foreign(language, votes, best, lexicon)
+                                 for language in _languages_of(lexicon, corrected)):
+        return word
     return corrected
+
+
+_KEYWORD_LANGUAGES: dict[int, tuple[Lexicon, dict[str, frozenset[str]]]] = {}  # id -> (the lexicon, its cache)
+
+
+def _languages_of(lexicon: Lexicon, word: str) -> frozenset[str]:
+    """The languages whose phrases use ``word`` (looked up once per word: a scan of the phrases, ~1 ms)."""
+    known = _KEYWORD_LANGUAGES.get(id(lexicon))
+    if known is None or known[0] is not lexicon:
+        if len(_KEYWORD_LANGUAGES) >= 8:  # test lexicons come and go
+            _KEYWORD_LANGUAGES.clear()
+        known = _KEYWORD_LANGUAGES[id(lexicon)] = (lexicon, {})
+    found = known[1].get(word)
+    if found is None:
+        found = known[1][word] = frozenset(hit.language for phrase, hits in lexicon.phrases.items()
+                                           if word in phrase for hit in hits)
+    return found
 
 
 def _nearest(lexicon: Lexicon, word: str) -> str:
@@ -199,7 +233,8 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     votes = _marker_votes(lexicon, words)
     best = max(votes.values(), default=0)
     # A word inside a longer phrase means what the phrase means: "msaada" calls for help, but "unga wa
-    # msaada" is relief flour; "burning up with fever" is no fire.
+    # msaada" is relief flour; "burning up with fever" is no fire; "nao me liga" (don't call me: a watched
+    # phone) is not "me liga" (call me back, a calm cue).
     named = [(spans[index], hit.name) for index, hit in enumerate(hits)
              if hit.kind in ("category", "critical", "topic", "calm", "hypothetical")]
     kept = []
@@ -207,7 +242,7 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
         if hit.kind == "topic" and ((hit.name in lexicon.conditional and hit.name not in met)
                                     or hit.name in ruled_out):
             continue
-        if hit.kind in ("distress", "category", "critical", "topic") and any(
+        if hit.kind in ("distress", "category", "critical", "topic", *SETTLING) and any(
                 first <= spans[index][0] and spans[index][1] <= last and name != hit.name
                 and last - first > spans[index][1] - spans[index][0] for (first, last), name in named):
             continue
@@ -225,7 +260,9 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
 
 
 def _foreign(language: str, votes: Counter[str], best: int, lexicon: Lexicon) -> bool:
-    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best and language in lexicon.languages
+    """A language the message is clearly not in, supported or guest (Somali "mas", snake, in Portuguese
+    "respirando mas nao responde")."""
+    return best >= FOREIGN_MIN_VOTES and votes[language] * 2 < best
 
 
 def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
@@ -303,6 +340,8 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         if known[key]:
             by_category[known[key]] += share
     best = max((key for key in scores.protocols if known[key]), key=scores.protocols.__getitem__)
+    likely = max(by_category, key=by_category.__getitem__)
+    bare = not found and "cue:distress" in seen
     topic: str | None
     if scores.protocols[best] >= (AGREED_CONFIDENCE if best in (rule.topic, rule.category) else TOPIC_CONFIDENCE):
         category, confidence = known[best], scores.protocols[best]
@@ -312,7 +351,6 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         confidence, topic = by_category[category], None
         # A bare call for help ("au secours svp"): with no lexicon word pointing anywhere, the words alone
         # must be surer before the reply names a category.
-        bare = not found and "cue:distress" in seen
         if confidence < (UNFOUNDED_CONFIDENCE if bare else CATEGORY_CONFIDENCE):
             # The model is unsure even of the category: the rules' reading if they have one ("INCENDIO!!!").
             category = rule.category if rule.category and not bare else "other"
@@ -320,21 +358,34 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     # The rules' life threat ("under the rubble", "gunfire") stands too, when nothing asks or settles it.
     life = rule.priority is Priority.LIFE_THREATENING and not seen & ASKING
-    emergency = scores.emergency >= EMERGENCY_THRESHOLD or ((calling or life) and not settled)
+    reporting = (scores.emergency >= REPORT_THRESHOLD and category not in INFORMATIONAL
+                 and confidence >= TOPIC_CONFIDENCE and not seen & (SETTLED | ASKING | {"cue:asks"}))
+    emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
     if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
         emergency = False
     if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
         emergency = True  # a child found alone is an emergency even when the sender only asks where to go
+    # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
+    # water at the door") is no request either.
+    hazard = rule.emergency and rule.category not in INFORMATIONAL
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
-            None, "food_distribution") and not calling:  # "hot water" in a scald is no water request
+            None, "food_distribution") and not calling and not hazard:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD
+    if category == "other" and topic is None and settled and "cue:life_threat" not in seen:
+        emergency = False  # a call for help about nothing the triage knows, with a calm cue: "our goat fell in"
     if not emergency:  # an information request: about what the rules read in it, if the model can't say
         if category == "other":
             category, topic = rule.category, rule.topic
         return Triage(False, None if category == "other" else category, Priority.ROUTINE, rule.language,
                       topic, round(1 - scores.emergency, 3))
+    if category == "other" and not bare and likely != "other" and by_category[likely] >= GROUP_CONFIDENCE:
+        # An emergency the model cannot place surely: its likely group's safe fallback ("took a whole strip
+        # of her pills and is very sleepy": the medical text) says more than the general help text.
+        category, confidence = likely, by_category[likely]
+    if (topic if topic is not None else category) in NOT_DISCREET and found.get(DISCREET, (0.0,))[0] > 0:
+        category, topic = lexicon.topics[DISCREET].category, DISCREET
     life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
     return Triage(True, category, Priority.LIFE_THREATENING if life else Priority.EMERGENCY, rule.language, topic,
                   round(confidence, 3))
