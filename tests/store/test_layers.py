@@ -10,7 +10,7 @@ from pathlib import Path
 import evy
 
 PACKAGE = Path(evy.__file__).parent
-GROUND_FLOOR = {"evy.messages", "evy.errors", "evy.crash"}
+GROUND_FLOOR = {"evy.messages", "evy.errors", "evy.crash", "evy.files", "evy.folding"}
 
 
 def module_name(path: Path) -> str:
