@@ -41,6 +41,7 @@ HOST_PACKAGES = {
     "openssh-client": "ssh-keygen",  # first-boot and HIL seed keys
     "mount": "losetup",  # the data-partition growth test asks a real loop device
     "systemd": "systemd-analyze",  # the agent unit's exposure score (systemd-analyze security --offline)
+    "mosquitto": "mosquitto_passwd",  # the fleet tests and `invoke bench fleet` start their own broker
 }
 
 

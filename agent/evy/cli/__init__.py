@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "evy.cli.modem",
     "evy.cli.power",
     "evy.cli.cases",
+    "evy.cli.fleet",
+    "evy.cli.hq",
 )
 
 

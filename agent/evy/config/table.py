@@ -7,6 +7,7 @@ from evy.broadcast import settings as broadcast
 from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting
+from evy.fleet import settings as fleet
 from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
@@ -16,7 +17,7 @@ from evy.sms import settings as sms
 
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
-                                 *broadcast.SETTINGS, *health.SETTINGS)
+                                 *broadcast.SETTINGS, *health.SETTINGS, *fleet.SETTINGS)
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "a setting is declared twice"

@@ -13,6 +13,7 @@ from pathlib import Path
 from evy.config import Config
 from evy.crash import crashpoint
 from evy.errors import EvyError
+from evy.fleet.uplink import start_fleet_uplink
 from evy.mesh.errors import MeshError
 from evy.pipeline.agent import Agent
 from evy.pipeline.meshlink import MeshLink
@@ -164,6 +165,7 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         agent = Agent(config, modem, store, responder, mesh)
         if mesh is not None:
             mesh.queue_depth = lambda: agent.queue_depth
+        fleet = start_fleet_uplink(config, store)  # None while fleet.enabled is off
         started = time.monotonic()
         try:
             start_agent(agent)
@@ -173,6 +175,8 @@ def run(config: Config, stop: threading.Event | None = None) -> int:
         finally:
             agent.notifier.stopping()
             agent.close()
+            if fleet is not None:
+                fleet.stop()
             if mesh is not None:
                 mesh.stop()
             modem.close()
