@@ -6,6 +6,7 @@ config with persistence, TLS from a CA made on the spot (``cryptography``), and 
 from __future__ import annotations
 
 import datetime
+import getpass
 import ipaddress
 import os
 import shutil
@@ -83,7 +84,9 @@ class LocalBroker:
         if binary is None:
             raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto; `invoke setup`)")
         self.directory.mkdir(parents=True, exist_ok=True)
-        lines = [f"listener {self.port} {self.host}", "persistence true", f"persistence_location {self.directory}/",
+        # run as root, Mosquitto would switch to its own user, who cannot read a private temporary directory
+        lines = ([f"user {getpass.getuser()}"] if os.geteuid() == 0 else []) + [
+                 f"listener {self.port} {self.host}", "persistence true", f"persistence_location {self.directory}/",
                  # save the sessions often: a broker killed outright loses at most this much (see docs/fleet.md)
                  "autosave_interval 1", "autosave_on_changes true",
                  "max_queued_messages 0", "max_inflight_messages 20", "log_dest stderr", "log_type error",
