@@ -68,7 +68,11 @@ class Cell:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Start and wait for the subscription: the broker drops what kits publish before the cell's session
+        exists (a deployment starts the cell first)."""
         self.process = evy_process("-m", "evy", "hq", "run", "--config", str(self.config))
+        while "cell subscribed" not in (line := self.process.stderr.readline()):
+            assert line, "evy hq exited before subscribing"
 
     def kill(self, sig: int) -> None:
         assert self.process is not None

@@ -55,7 +55,9 @@ def make_client(config: Config, client_id: str) -> Any:
     if config["fleet.credentials_file"] is not None:
         client.username_pw_set(*read_credentials(config["fleet.credentials_file"]))
     client.reconnect_delay_set(min_delay=1, max_delay=60)
-    client.max_inflight_messages_set(config["fleet.max_in_flight"])
+    # The uplink keeps its own window (fleet.max_in_flight). paho's in-flight counter can stay full across a
+    # reconnect and then never send again (eclipse-paho/paho.mqtt.python#24, #698): no limit in paho.
+    client.max_inflight_messages_set(0)
     return client
 
 

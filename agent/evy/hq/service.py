@@ -1,7 +1,9 @@
 """`evy hq`: subscribe to every kit's events and store each one once.
 
 The cell holds a persistent session (clean session off, fixed client id, QoS 1 subscription), so the broker
-keeps what kits publish while the cell is down. paho acknowledges a QoS 1 message only after the message
+keeps what kits publish while the cell is down. That session must exist before kits publish: the broker
+drops what nobody is subscribed to, so start `evy hq` once before the first kit (docs/fleet.md).
+paho acknowledges a QoS 1 message only after the message
 callback returns, and the callback commits the event first: an event acknowledged to the broker is on the
 cell's disk. A database failure ends the process inside the callback, unacknowledged, for systemd to
 restart it; the broker delivers the event again.
@@ -39,6 +41,8 @@ class Cell:
             log.warning("broker refused the cell: %s", rc)
             return
         client.subscribe(events.SUBSCRIPTION, qos=1)
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
         self.connected.set()
         log.info("cell subscribed to %s", events.SUBSCRIPTION)
 
@@ -69,6 +73,7 @@ class Cell:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self.on_message
+        self.client.on_subscribe = self._on_subscribe
         connect_async(self.client, self.config)
         self.client.loop_start()
         try:

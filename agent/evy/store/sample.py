@@ -40,14 +40,16 @@ def fill(store: Store, cases: int, *, now: float, seed: int = 7, messages_per_ca
                            " VALUES (?, 1, '00', 1, 'sent', ?, 0)", (outbox_id, sent))
 
 
-def conversation(store: Store, sender: str, now: float, rng: random.Random, *, turns: int = 2) -> int:
+def conversation(store: Store, sender: str, now: float, rng: random.Random, *, turns: int = 2,
+                 spacing: float = 1.0) -> int:
     """One case as the agent writes it, transaction by transaction (a message stored, then handled with its
-    case and reply, then the reply sent), so the fleet triggers see what they see on a kit; returns the case id."""
+    case and reply, then the reply sent), so the fleet triggers see what they see on a kit; returns the case id.
+    ``spacing``: seconds between the turns' timestamps (0 for a benchmark that times the events)."""
     category = rng.choice(CATEGORIES)
     priority = rng.choice((0, 1, 3, 3, 3)) if category else 3
     case_id = None
     for turn in range(turns):
-        at = now + turn
+        at = now + turn * spacing
         with store.transaction(durable=False) as db:
             message_id = db.execute(
                 "INSERT INTO messages(sender, text, encoding, received_at) VALUES (?, ?, 'gsm7', ?)",
@@ -65,8 +67,20 @@ def conversation(store: Store, sender: str, now: float, rng: random.Random, *, t
                 " VALUES (?, 'reply', ?, ?, 'gsm7', ?, ?, ?)",
                 (message_id, sender, f"reply {turn}", priority, at, at)).lastrowid
         with store.transaction(durable=False) as db:
-            db.execute("UPDATE outbox SET state = 'sent', finished_at = ? WHERE id = ?", (at + 0.5, outbox_id))
+            db.execute("UPDATE outbox SET state = 'sent', finished_at = ? WHERE id = ?",
+                       (at + 0.5 * spacing, outbox_id))
     if rng.random() < 0.5:
         with store.transaction(durable=False) as db:
-            db.execute("UPDATE cases SET status = 'closed', updated_at = ? WHERE id = ?", (now + turns, case_id))
+            db.execute("UPDATE cases SET status = 'closed', updated_at = ? WHERE id = ?",
+                       (now + turns * spacing, case_id))
     return case_id
+
+
+def conversation_events(store: Store) -> int:
+    """How many case events :func:`conversation` made in this store (while the fleet was on): per case it was
+    opened and acknowledged, a message in and a reply out per turn, and a status event when it closed."""
+    one = store.db.execute
+    return (2 * one("SELECT COUNT(*) FROM cases").fetchone()[0]
+            + one("SELECT COUNT(*) FROM messages WHERE case_id IS NOT NULL").fetchone()[0]
+            + one("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND message_id IS NOT NULL").fetchone()[0]
+            + one("SELECT COUNT(*) FROM cases WHERE status = 'closed'").fetchone()[0])
