@@ -56,8 +56,9 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(max(self.rate, size), self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens < size:
-            return (size - self.tokens) / self.rate
+        missing = size - self.tokens
+        if missing > 1e-6 * self.rate:  # a rounding crumb must not ask for a wait too short to pass
+            return max(missing / self.rate, 0.001)
         self.tokens -= size
         return 0.0
 
