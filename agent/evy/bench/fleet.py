@@ -1,18 +1,20 @@
 """Fleet scale run: 100 kits (each its own store and the real uplink, in this process) through one local
 Mosquitto (TLS, a login per kit) to one `evy hq` process, with random outages.
 
-Each kit reaches the broker through a TCP relay of its own that the run cuts at random (connections
-aborted, new ones refused) for a few seconds, once or twice per kit; the broker itself is restarted once in
-the middle, and the cell is stopped for a fifth of the run so that its restart drains a backlog at full
-speed (its peak ingest rate). Figures: events lost (target 0), duplicates stored (target 0, the cell stores an id once),
-duplicates delivered and dropped by id, latency from a kit's link coming back to its queued events being
-stored at the cell (p50/p95), end-to-end latency outside outages, and the cell's ingest rate.
-Needs mosquitto (Debian package) and paho-mqtt; `python -m evy.bench fleet`, or `--quick` for 20 kits.
+A kit's backhaul goes away at random for 2-12 s, once or twice per kit: its uplink is stopped (connection
+closed, nothing in flight remembered) while the kit keeps writing cases, then started again, as after a
+modem data session drops. (TCP-level cuts, packets vanishing, are tested in a network namespace by
+tests/fleet/test_fleet_netns.py.) The broker is restarted once half way, and the cell is stopped for a fifth
+of the run so that its restart drains a backlog (its peak ingest rate).
+
+Figures: events lost (target 0), duplicates stored (target 0: the cell stores an id once), duplicates
+delivered and dropped by id, latency from a kit's link coming back to the cell storing what it queued
+meanwhile (p50/p95), latency of the other events, the cell's ingest rate. Needs mosquitto (Debian) and
+paho-mqtt; `python -m evy.bench fleet`, or `--quick` for 20 kits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import re
@@ -21,69 +23,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import evy
 from evy.config import parse
-from evy.fleet.broker import LocalBroker, free_port, mosquitto_binary
+from evy.fleet.broker import LocalBroker, mosquitto_binary
 from evy.fleet.uplink import Uplink
 from evy.hq.db import HqDatabase
 from evy.store import Store, sample, uplink
 
 
-class Relays:
-    """One TCP relay per kit on loopback, each cut and restored at will (asyncio on a thread of its own)."""
-
-    def __init__(self, target: tuple[str, int], count: int):
-        self.target, self.ports = target, [free_port() for _ in range(count)]
-        self.down = [False] * count
-        self._writers: list[set[asyncio.StreamWriter]] = [set() for _ in range(count)]
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="bench-relays", daemon=True).start()
-        for index, port in enumerate(self.ports):
-            asyncio.run_coroutine_threadsafe(self._listen(index, port), self.loop).result()
-
-    async def _listen(self, index: int, port: int) -> None:
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            if self.down[index]:
-                writer.transport.abort()
-                return
-            try:
-                upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-            except OSError:
-                writer.transport.abort()
-                return
-            self._writers[index].update((writer, upstream_writer))
-            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
-            self._writers[index].difference_update((writer, upstream_writer))
-
-        await asyncio.start_server(handle, "127.0.0.1", port)
-
-    def cut(self, index: int) -> None:
-        self.down[index] = True
-        self.loop.call_soon_threadsafe(lambda: [w.transport.abort() for w in list(self._writers[index])])
-
-    def restore(self, index: int) -> None:
-        self.down[index] = False
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (OSError, asyncio.CancelledError):
-        pass
-    finally:
-        writer.transport.abort()
-
-
 def run(quick: bool = False) -> dict:
     if mosquitto_binary() is None:
         return {"skipped": "mosquitto is not installed (invoke setup)"}
-    kits, seconds = (20, 15.0) if quick else (100, 60.0)
+    return scale_run(*((20, 15.0) if quick else (100, 60.0)))
+
+
+def scale_run(kits: int, seconds: float, drain_timeout: float = 300.0) -> dict:
     rng = random.Random(11)
     with tempfile.TemporaryDirectory(prefix="evy-bench-fleet-") as tmp_name:
         tmp = Path(tmp_name)
@@ -91,41 +48,46 @@ def run(quick: bool = False) -> dict:
         broker = LocalBroker(tmp / "broker", logins={**{n: f"pw-{n}" for n in names}, "evy-hq": "pw-hq"})
         broker.start()
         cell, cell_config = _start_cell(tmp, broker)
-        relays = Relays((broker.host, broker.port), kits)
-        links, stores, outages = [], [], {n: [] for n in names}
+        links, stores, configs, outages = [], [], [], {n: [] for n in names}
         try:
-            for index, name in enumerate(names):
+            for name in names:
                 config = parse("").replace(data_dir=str(tmp / name), fleet__enabled=True, fleet__kit_id=name,
                                            fleet__keepalive=10, fleet__health_interval=30.0,
                                            fleet__metrics_interval=60.0,
-                                           **{**broker.settings(name), "fleet__broker_port": relays.ports[index]})
+                                           **broker.settings(name))
                 store = Store.open(tmp / name / "evy.db")
                 uplink.set_enabled(store, True)
                 link = Uplink(config, store.path)
                 link.start()
                 links.append(link)
+                configs.append(config)
                 stores.append(store)
             started = time.time()
             plan = _outage_plan(rng, kits, seconds)
             cells = [cell]
-            _traffic(stores, names, relays, plan, outages, rng, seconds, started, broker, cells, tmp)
+            _traffic(stores, names, links, configs, plan, outages, rng, seconds, started, broker, cells, tmp)
             cell = cells[-1]
             drain_started = time.time()
-            deadline = drain_started + 300
+            deadline = drain_started + drain_timeout
             while time.time() < deadline and any(uplink.depth(s)["queued"] for s in stores):
                 time.sleep(0.5)
             drained_s = time.time() - drain_started
+            left = {"kits_not_drained": sum(1 for s in stores if uplink.depth(s)["queued"]),
+                    "kits_disconnected_at_end": sum(1 for link in links if not link.connected.is_set()),
+                    "in_flight_at_end": sum(link.status()["in_flight"] for link in links)}
             expected = {name: sample.conversation_events(store) for name, store in zip(names, stores, strict=True)}
-            time.sleep(3.0)  # the last PUBACKed events reach the cell
+            ingested_s = _wait_for_the_cell(cell_config, sum(expected.values()), drain_started + drain_timeout)
         finally:
             for link in links:
-                link.stop()
+                if link is not None:
+                    link.stop()
             for store in stores:
                 store.close()
             cell.send_signal(signal.SIGTERM)
             cell_log = "".join(_stop(c) for c in cells)
             broker.stop()
-        return _figures(cell_config, names, expected, outages, cell_log, started, drained_s, kits, seconds)
+        return {**_figures(cell_config, names, expected, outages, cell_log, started, drained_s, kits, seconds),
+                **left, "cell_caught_up_after_traffic_s": round(ingested_s, 1)}
 
 
 def _stop(cell: subprocess.Popen) -> str:
@@ -164,7 +126,19 @@ def _outage_plan(rng: random.Random, kits: int, seconds: float) -> list[tuple[fl
     return sorted(plan)
 
 
-def _traffic(stores, names, relays: Relays, plan, outages, rng, seconds, started, broker, cells, tmp) -> None:
+def _wait_for_the_cell(database_path: Path, case_events: int, deadline: float) -> float:
+    """Seconds until the cell holds ``case_events`` case events (or the deadline)."""
+    started = time.time()
+    while time.time() < deadline:
+        with HqDatabase(database_path) as database:
+            stored = database.db.execute("SELECT COUNT(*) FROM events WHERE topic = 'cases'").fetchone()[0]
+        if stored >= case_events:
+            break
+        time.sleep(0.5)
+    return time.time() - started
+
+
+def _traffic(stores, names, links, configs, plan, outages, rng, seconds, started, broker, cells, tmp) -> None:
     """Cases at random on random kits, cuts and restores as planned, one broker restart half way, the cell
     away from 25 % to 45 % of the run."""
     pending = list(plan)
@@ -181,13 +155,16 @@ def _traffic(stores, names, relays: Relays, plan, outages, rng, seconds, started
             cell_restarted = True
         while pending and started + pending[0][0] <= now:
             _, index, duration = pending.pop(0)
-            if not relays.down[index]:
-                relays.cut(index)
+            if links[index] is not None:
+                links[index].stop()
+                links[index] = None
                 restoring.append((now + duration, index))
                 outages[names[index]].append([now, None])
         for item in [r for r in restoring if r[0] <= now]:
             restoring.remove(item)
-            relays.restore(item[1])
+            link = Uplink(configs[item[1]], stores[item[1]].path)
+            link.start()
+            links[item[1]] = link
             outages[names[item[1]]][-1][1] = time.time()
         if not restarted and now - started > seconds / 2:
             broker.restart()  # SIGTERM: Mosquitto keeps the sessions and the cell's queued messages
