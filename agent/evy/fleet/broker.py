@@ -87,8 +87,9 @@ class LocalBroker:
         # run as root, Mosquitto would switch to its own user, who cannot read a private temporary directory
         lines = ([f"user {getpass.getuser()}"] if os.geteuid() == 0 else []) + [
                  f"listener {self.port} {self.host}", "persistence true", f"persistence_location {self.directory}/",
-                 # save the sessions often: a broker killed outright loses at most this much (see docs/fleet.md)
-                 "autosave_interval 1", "autosave_on_changes true",
+                 # every 10 s (and at SIGTERM). Not on every change: each save rewrites the whole file, and with
+                 # thousands of queued messages the broker then does nothing else (docs/fleet.md)
+                 "autosave_interval 10",
                  "max_queued_messages 0", "max_inflight_messages 20", "log_dest stderr", "log_type error",
                  "log_type warning"]
         if self.logins:
