@@ -131,7 +131,7 @@ def _wait_for_the_cell(database_path: Path, case_events: int, deadline: float) -
     started = time.time()
     while time.time() < deadline:
         with HqDatabase(database_path) as database:
-            stored = database.db.execute("SELECT COUNT(*) FROM events WHERE topic = 'cases'").fetchone()[0]
+            stored = database.case_event_count()
         if stored >= case_events:
             break
         time.sleep(0.5)
@@ -178,8 +178,8 @@ def _traffic(stores, names, links, configs, plan, outages, rng, seconds, started
 
 def _figures(database_path, names, expected, outages, cell_log, started, drained_s, kits, seconds) -> dict:
     with HqDatabase(database_path) as database:
-        rows = database.db.execute("SELECT kit, topic, at, received_at FROM events").fetchall()
-        total, distinct = (database.db.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM events").fetchone())
+        rows = [dict(zip(("kit", "topic", "at", "received_at"), row, strict=True)) for row in database.timings()]
+        total, duplicates = database.counts()["events"], database.duplicates_stored()
     stored = {name: 0 for name in names}
     after_reconnect, steady = [], []
     for row in rows:
@@ -200,7 +200,7 @@ def _figures(database_path, names, expected, outages, cell_log, started, drained
         "broker_restarts": 1,
         "case_events_made": sum(expected.values()),
         "events_lost": sum(max(0, expected[n] - stored[n]) for n in names),
-        "duplicates_stored": total - distinct,
+        "duplicates_stored": duplicates,
         "duplicates_delivered_dropped": int(match.group(2)) if match else None,
         "events_stored": total,
         "reconnect_latency_p50_s": _quantile(after_reconnect, 0.5),

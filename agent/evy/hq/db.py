@@ -191,6 +191,17 @@ class HqDatabase:
                 "cases": one("SELECT COUNT(*) FROM cases").fetchone()[0],
                 "rejected": one("SELECT COUNT(*) FROM rejected").fetchone()[0]}
 
+    def case_event_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM events WHERE topic = 'cases'").fetchone()[0]
+
+    def duplicates_stored(self) -> int:
+        """Rows sharing an id: 0 by construction (the primary key); the scale run checks it all the same."""
+        return self.db.execute("SELECT COUNT(*) - COUNT(DISTINCT id) FROM events").fetchone()[0]
+
+    def timings(self) -> list[tuple[str, str, float, float]]:
+        """(kit, topic, when it happened on the kit, when the cell stored it) of every event."""
+        return [tuple(row) for row in self.db.execute("SELECT kit, topic, at, received_at FROM events")]
+
     def event_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM events")}
 
