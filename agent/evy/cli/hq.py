@@ -43,11 +43,14 @@ def run_cell(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with HqDatabase(config["hq.database"]) as database:
         view = serve_view(config) if config["hq.listen"] else None
+        cell = Cell(config, database)
         try:
-            Cell(config, database).run(stop)
+            cell.run(stop)
         finally:
             if view is not None:
                 view.shutdown()
+            logging.getLogger("evy.hq").info("stopped: %d events stored, %d duplicates dropped, %d rejected",
+                                             cell.stored, cell.duplicates, cell.rejected)
     return 0
 
 
