@@ -43,6 +43,7 @@ HOST_PACKAGES = {
     "systemd": "systemd-analyze",  # the agent unit's exposure score (systemd-analyze security --offline)
     "chromium": "chromium",  # the console's browser tests (headless, driven through chromedriver)
     "chromium-driver": "chromedriver",
+    "mosquitto": "mosquitto_passwd",  # the fleet tests and `invoke bench fleet` start their own broker
 }
 
 

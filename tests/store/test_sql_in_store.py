@@ -1,5 +1,6 @@
 """Every statement on the agent's database lives in evy/store/, so the schema and every query are read in one
-folder. The knowledge-base index (evy/rag/) is its own database and keeps its SQL."""
+folder. The knowledge-base index (evy/rag/) and the coordination cell's database (evy/hq/) are databases of their
+own and keep their SQL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import evy
 
 PACKAGE = Path(evy.__file__).parent
-ALLOWED = ("store", "rag")
+ALLOWED = ("store", "rag", "hq")
 SQL = re.compile(
     r"\bSELECT\b[\s\S]+\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
     r"|\b(?:CREATE|DROP|ALTER)\s+(?:VIRTUAL\s+)?(?:TABLE|INDEX|VIEW|TRIGGER)\b|\bPRAGMA\s+\w+|\bBEGIN\s+IMMEDIATE\b"

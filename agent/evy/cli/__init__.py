@@ -33,6 +33,8 @@ COMMAND_MODULES = (
     "evy.cli.bench",
     "evy.cli.evaluate",
     "evy.cli.console",
+    "evy.cli.fleet",
+    "evy.cli.hq",
 )
 
 

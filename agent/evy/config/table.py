@@ -9,6 +9,7 @@ from evy.config import core
 from evy.config.schema import Setting, SettingsTable
 from evy.console import settings as console
 from evy.errors import ConfigError
+from evy.fleet import settings as fleet
 from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
@@ -20,6 +21,6 @@ from evy.sms import settings as sms
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
                                  *broadcast.SETTINGS, *health.SETTINGS, *console.SETTINGS,
-                                 *meshtastic.SETTINGS)
+                                 *meshtastic.SETTINGS, *fleet.SETTINGS)
 
 TABLE = SettingsTable(SETTINGS, ConfigError)

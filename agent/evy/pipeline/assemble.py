@@ -76,8 +76,12 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         mesh = start_mesh(config, modem, power) if config["mesh.enabled"] else None
         if mesh is not None:
             _owned(parts, "mesh link", mesh.stop)
+        from evy.fleet.uplink import start_fleet_uplink
         from evy.meshtastic import start_gateway
 
+        fleet = start_fleet_uplink(config, store)  # None while fleet.enabled is off
+        if fleet is not None:
+            _owned(parts, "fleet uplink", fleet.stop)
         meshtastic = start_gateway(config)
         if meshtastic is not None:
             _owned(parts, "Meshtastic node", meshtastic.close)

@@ -1,0 +1,86 @@
+"""`evy hq`: the coordination cell. `run` stores every kit's events (and serves the read-only view);
+`status`, `cases` and `person` read its database (JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict
+
+from evy.cli import add_config_option, print_json
+from evy.config import load
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("hq", help="the coordination cell: every kit's cases in one database")
+    commands = parser.add_subparsers(dest="hq_command", metavar="COMMAND", required=True)
+    for name, func, text in (("run", run_cell, "subscribe to the fleet and store every event once"),
+                             ("status", show_status, "kits (stale or not) and counts (JSON)"),
+                             ("cases", show_cases, "every kit's cases, most urgent first (JSON)")):
+        command = commands.add_parser(name, help=text)
+        add_config_option(command)
+        command.set_defaults(func=func)
+    person = commands.add_parser("person", help="one sender's cases on every kit (JSON)")
+    person.add_argument("sender", help="the phone number, as the kits store it")
+    add_config_option(person)
+    person.set_defaults(func=show_person)
+
+
+def run_cell(args: argparse.Namespace) -> int:
+    from evy.hq.db import HqDatabase
+    from evy.hq.service import Cell
+    from evy.hq.view import serve_view
+
+    config = load(args.config)
+    logging.basicConfig(stream=sys.stderr, level=config["log_level"].upper(),
+                        format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with HqDatabase(config["hq.database"]) as database:
+        view = serve_view(config) if config["hq.listen"] else None
+        cell = Cell(config, database)
+        try:
+            cell.run(stop)
+        finally:
+            if view is not None:
+                view.shutdown()
+            logging.getLogger("evy.hq").info("stopped: %d events stored, %d duplicates dropped, %d rejected",
+                                             cell.stored, cell.duplicates, cell.rejected)
+    return 0
+
+
+def _open(args: argparse.Namespace):
+    from evy.hq.db import HqDatabase, HqError
+
+    config = load(args.config)
+    if not config["hq.database"].exists():
+        raise HqError(f"{config['hq.database']}: no cell database yet (has `evy hq run` started?)")
+    return config, HqDatabase(config["hq.database"])
+
+
+def show_status(args: argparse.Namespace) -> int:
+    config, database = _open(args)
+    with database:
+        kits = database.kits(time.time(), config["hq.stale_after"])
+        print_json({**database.counts(), "stale": [kit["kit"] for kit in kits if kit["stale"]],
+                    "people_on_several_kits": database.people_on_several_kits(), "kit_list": kits})
+    return 0
+
+
+def show_cases(args: argparse.Namespace) -> int:
+    _, database = _open(args)
+    with database:
+        print_json([asdict(case) for case in database.board()])
+    return 0
+
+
+def show_person(args: argparse.Namespace) -> int:
+    _, database = _open(args)
+    with database:
+        print_json([asdict(case) for case in database.linked(args.sender)])
+    return 0

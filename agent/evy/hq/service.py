@@ -1,0 +1,83 @@
+"""`evy hq`: subscribe to every kit's events and store each one once.
+
+The cell holds a persistent session (clean session off, fixed client id, QoS 1 subscription), so the broker
+keeps what kits publish while the cell is down. That session must exist before kits publish: the broker
+drops what nobody is subscribed to, so start `evy hq` once before the first kit (docs/fleet.md).
+paho acknowledges a QoS 1 message only after the message
+callback returns, and the callback commits the event first: an event acknowledged to the broker is on the
+cell's disk. A database failure ends the process inside the callback, unacknowledged, for systemd to
+restart it; the broker delivers the event again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from evy.fleet import events
+from evy.fleet.link import connect_async, make_client
+from evy.hq.db import HqDatabase
+
+if TYPE_CHECKING:
+    from evy.config import Config
+
+log = logging.getLogger("evy.hq")
+
+EXIT_STORE_FAILED = 75  # EX_TEMPFAIL: systemd restarts the cell
+
+
+class Cell:
+    def __init__(self, config: Config, database: HqDatabase):
+        self.config, self.database = config, database
+        self.stored = self.duplicates = self.rejected = 0
+        self.connected = threading.Event()
+        self.client: Any = None
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, *rest: Any) -> None:
+        if rc != 0:
+            log.warning("broker refused the cell: %s", rc)
+            return
+        client.subscribe(events.SUBSCRIPTION, qos=1)
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
+        self.connected.set()
+        log.info("cell subscribed to %s", events.SUBSCRIPTION)
+
+    def _on_disconnect(self, client: Any, userdata: Any, *rest: Any) -> None:
+        self.connected.clear()
+
+    def on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        now = time.time()
+        try:
+            event = events.decode(message.topic, message.payload)
+        except events.BadEvent as exc:
+            log.warning("rejected: %s", exc)
+            self.database.reject(message.topic, bytes(message.payload), str(exc), now)
+            self.rejected += 1
+            return
+        try:
+            stored = self.database.ingest(event, now)
+        except Exception as exc:  # never return: returning would acknowledge an event that is not stored
+            log.critical("cannot store event %s: %s; exiting unacknowledged", event.id, exc)
+            os._exit(EXIT_STORE_FAILED)
+        if stored:
+            self.stored += 1
+        else:
+            self.duplicates += 1
+
+    def run(self, stop: threading.Event) -> None:
+        self.client = make_client(self.config, self.config["hq.client_id"])
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self.on_message
+        self.client.on_subscribe = self._on_subscribe
+        connect_async(self.client, self.config)
+        self.client.loop_start()
+        try:
+            stop.wait()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()

@@ -1,0 +1,84 @@
+"""The fleet wire format: what the kit encodes decodes to the same event and matches docs/fleet-schema.json;
+anything else is a one-line BadEvent, never another exception."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evy.fleet import events
+from evy.fleet.events import BadEvent, Event
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "fleet-schema.json").read_text())
+kits = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+texts = st.text(max_size=200)
+numbers = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+
+def case_data(draw_type):
+    return st.fixed_dictionaries({
+        "case": st.integers(1, 10**9), "sender": texts, "opened_at": numbers,
+        "status": st.sampled_from(["new", "acknowledged", "dispatched", "resolved", "closed"]),
+        "priority": st.integers(0, 5), "emergency": st.booleans(), "category": st.none() | texts,
+        "lat": st.none() | st.floats(-90, 90), "lon": st.none() | st.floats(-180, 180)})
+
+
+DATA = {
+    **{t: case_data(t) for t in ("case.opened", "case.updated", "case.status", "case.location")},
+    "message.in": st.fixed_dictionaries({"case": st.integers(1, 10**9), "sender": texts,
+                                         "message": st.integers(1, 10**9), "text": texts, "received_at": numbers}),
+    "message.out": st.fixed_dictionaries({"case": st.none() | st.integers(1), "recipient": texts,
+                                          "outbox": st.integers(1), "kind": st.sampled_from(["reply", "followup"]),
+                                          "text": texts, "state": st.sampled_from(["sent", "relayed"]),
+                                          "sent_at": numbers}),
+    "health": st.fixed_dictionaries({"status": st.sampled_from(["ok", "degraded", "down"]), "attention": st.just([])}),
+    "metrics": st.fixed_dictionaries({"received": st.just([]), "sent": st.integers(0), "cases_by_status": st.just({})}),
+}
+
+
+@st.composite
+def fleet_events(draw):
+    type_ = draw(st.sampled_from(events.TYPES))
+    topic = type_ if type_ in ("health", "metrics") else "cases"
+    return Event(draw(kits), draw(st.integers(1, 2**53)), topic, type_, draw(numbers), draw(st.integers(0, 9)),
+                 draw(DATA[type_]))
+
+
+@settings(deadline=None)  # jsonschema on a busy machine
+@given(fleet_events())
+def test_an_event_round_trips_and_matches_the_published_schema(event):
+    payload = events.encode(event)
+    assert events.decode(events.topic_for(event.kit, event.topic), payload) == event
+    jsonschema.validate(json.loads(payload), SCHEMA)
+    stored = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)  # as SQLite's json_object writes it
+    assert events.encode_stored(event.kit, event.seq, event.type, event.at, event.priority, stored) == payload
+
+
+@given(st.text(max_size=80), st.binary(max_size=300))
+def test_any_message_either_decodes_or_is_a_bad_event(topic, payload):
+    try:
+        events.decode(topic, payload)
+    except BadEvent as exc:
+        assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(("topic", "body", "complaint"), [
+    ("evy/v1/kit-1/cases/x", {}, "is not evy/v1/<kit>/<topic>"),
+    ("evy/v1/kit+1/cases", {}, "kit id"),
+    ("evy/v1/kit-1/gossip", {}, "unknown topic"),
+    ("evy/v1/kit-1/cases", {"v": 2}, "version 2"),
+    ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-2"}, "differs from the topic"),
+    ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 0}, "seq 0"),
+    ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:4"}, "is not kit-1:3"),
+    ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:3", "type": "health"}, "does not belong"),
+    ("evy/v1/kit-1/health", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:3", "type": "health", "at": 1,
+                              "prio": 4, "data": []}, "data is not"),
+])
+def test_a_bad_event_names_what_is_wrong(topic, body, complaint):
+    with pytest.raises(BadEvent, match=complaint.replace("+", r"\+").replace("<", ".").replace(">", ".")):
+        events.decode(topic, json.dumps(body).encode())

@@ -1,0 +1,65 @@
+"""The cell's database: each event stored once whatever the order and however often it comes, the board
+the same for any arrival order, one person's cases linked across kits by number, stale kits listed."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evy.fleet.events import Event
+from evy.hq.db import HqDatabase
+
+
+def case_event(kit, seq, type_, case, sender, status="new", priority=3, at=None, **data):
+    return Event(kit, seq, "cases", type_, at or float(seq), priority,
+                 {"case": case, "sender": sender, "opened_at": 1.0, "status": status, "priority": priority,
+                  "emergency": priority <= 1, **data})
+
+
+def history(kit="kit-a", sender="+254700000001", case=1):
+    return [
+        case_event(kit, 1, "case.opened", case, sender),
+        Event(kit, 2, "cases", "message.in", 2.0, 3, {"case": case, "sender": sender, "message": 1,
+                                                      "text": "fire near the school", "received_at": 2.0}),
+        case_event(kit, 3, "case.updated", case, sender, "new", 0, category="fire"),
+        Event(kit, 4, "cases", "message.out", 4.0, 0, {"case": case, "recipient": sender, "outbox": 1,
+                                                       "kind": "reply", "text": "Call 112", "state": "sent",
+                                                       "sent_at": 4.0}),
+        case_event(kit, 5, "case.location", case, sender, "new", 0, category="fire", location="Lodwar market"),
+        case_event(kit, 6, "case.status", case, sender, "dispatched", 0, category="fire", location="Lodwar market"),
+        Event(kit, 7, "health", "health", 7.0, 4, {"status": "ok", "attention": []}),
+    ]
+
+
+def board(database):
+    return [(c.kit, c.case_id, c.status, c.priority, c.category, c.location, c.messages_in, c.messages_out)
+            for c in database.board()]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.permutations(history()), st.lists(st.integers(0, 6), max_size=10))
+def test_any_arrival_order_with_duplicates_gives_the_same_board_and_each_event_once(order, repeats):
+    with HqDatabase(":memory:") as database:
+        arrivals = list(order) + [order[i] for i in repeats]
+        stored = [database.ingest(event, 100.0) for event in arrivals]
+        assert stored.count(True) == 7 and stored[7:] == [False] * len(repeats)
+        assert database.counts()["events"] == 7
+        assert board(database) == [("kit-a", 1, "dispatched", 0, "fire", "Lodwar market", 1, 1)]
+        assert database.kits(100.0, 3600)[0]["health"] == {"status": "ok", "attention": []}
+
+
+def test_the_same_sender_on_two_kits_is_one_person():
+    with HqDatabase(":memory:") as database:
+        for event in history("kit-a", "+254711111111", 4) + history("kit-b", "+254711111111", 9):
+            database.ingest(event, 100.0)
+        database.ingest(case_event("kit-b", 8, "case.opened", 10, "+254722222222"), 100.0)
+        assert [(c.kit, c.case_id) for c in database.linked("+254711111111")] == [("kit-a", 4), ("kit-b", 9)]
+        assert database.people_on_several_kits() == [{"sender": "+254711111111", "kits": 2, "cases": 2}]
+
+
+def test_a_kit_silent_longer_than_stale_after_is_stale():
+    with HqDatabase(":memory:") as database:
+        database.ingest(case_event("kit-a", 1, "case.opened", 1, "+254700000001"), 1000.0)
+        database.ingest(case_event("kit-b", 1, "case.opened", 1, "+254700000002"), 5000.0)
+        kits = database.kits(now=8000.0, stale_after=3600.0)
+        assert [(k["kit"], k["stale"]) for k in kits] == [("kit-a", True), ("kit-b", False)]
