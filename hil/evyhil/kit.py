@@ -41,6 +41,7 @@ class KitOptions:
     power_cut_window: float = 30.0
     idle_budget_watts: float = 12.0
     lora: str = ""  # non-empty: the reason LoRa cannot be tested on this env
+    lora_twin_link: str = ""  # kits without a radio: their ends of a virtual cable (evyhil.lora.TwinLink)
 
     @classmethod
     def from_env(cls, env) -> KitOptions:
