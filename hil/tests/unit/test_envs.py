@@ -53,6 +53,8 @@ def test_qemu_env_binds_the_strategy_to_qemu_card_and_phone(lg_vars, tmp_path):
     assert "-device usb-serial,chardev=modem" in args
     assert qemu.nic == "none"
     assert qemu.boot_args.startswith("console=ttyAMA0 root=LABEL=EVYROOT ")
+    # an emulated kit on a loaded host must wait for its card, not drop into emergency mode after 90 s
+    assert "systemd.default_device_timeout_sec=900" in qemu.boot_args.split()
 
 
 def test_qemu_env_has_a_peer_kit_on_the_other_end_of_the_cable(lg_vars, tmp_path):
@@ -70,4 +72,5 @@ def test_qemu_env_has_a_peer_kit_on_the_other_end_of_the_cable(lg_vars, tmp_path
                                           (peer.power, link.ends[1], "47811", "47810")):
         assert f"udp=127.0.0.1:{remote},localaddr=127.0.0.1:{local}" in qemu.extra_args
         assert f"mac={mac}" in qemu.extra_args
+        assert "systemd.default_device_timeout_sec=900" in qemu.boot_args.split()
     assert not KitOptions.from_env(env).lora  # LoRa is tested on QEMU, not skipped
