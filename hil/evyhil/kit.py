@@ -6,6 +6,7 @@ powered and logged into stays in the strategy and the env file.
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import time
@@ -109,6 +110,18 @@ class Kit:
 
     def agent_status(self) -> dict[str, Any]:
         return json.loads(self.run(self.options.status_command))
+
+    def outbox_texts(self, kind: str) -> list[str]:
+        """Texts of the kit's outbox entries of ``kind`` ('reply', 'followup'), read from its database
+        read-only, as the agent's user."""
+        program = ("import json, sqlite3, sys\n"
+                   "db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\n"
+                   "print(json.dumps([row[0] for row in db.execute("
+                   "'SELECT text FROM outbox WHERE kind = ? ORDER BY id', (sys.argv[2],))]))\n")
+        encoded = base64.b64encode(program.encode()).decode()
+        out = self.run(f"runuser -u {self.options.agent_user} -- python3 -c \"$(echo {encoded} | base64 -d)\" "
+                       f"{shlex.quote(self.options.data_dir + '/evy.db')} {shlex.quote(kind)}")
+        return json.loads(out.strip().splitlines()[-1])
 
     def agent_ready_after_power_on(self) -> float | None:
         """Seconds from power-on (host clock) to the agent unit becoming active; None if it is not active.
