@@ -47,34 +47,41 @@ class LinkResult:
     received: dict  # the listener's message event
 
 
+# Seconds the CLI may take to start (import the agent, open the radio, join) before it does anything: about
+# 15 s on a Pi or an idle emulated kit, minutes on an emulated kit on a loaded host. Only an upper bound: every
+# wait returns as soon as its event is there.
+STARTUP = 300.0
+
+
 def check_link(sender: LoraEnd, receiver: LoraEnd, text: str, timeout: float = 120.0) -> LinkResult:
     """Send ``text`` from ``sender`` to ``receiver`` over the mesh; LoraCheckError unless it arrives intact
-    from the sender's node id and its ACK comes back."""
+    from the sender's node id and its ACK comes back (``timeout``: the longest wait for the ACK, once sent)."""
     out, err, pid = (f"{receiver.scratch}/evy-lora-listen.{suffix}" for suffix in ("jsonl", "err", "pid"))
     holders = [end for end in (sender, receiver) if end.agent_unit]
     for end in holders:
         end.kit.run(f"systemctl stop {shlex.quote(end.agent_unit)}")
     try:
         receiver.kit.run(f"rm -f {out} {err} {pid}; nohup {receiver.evy} mesh listen {receiver.node_args} "
-                         f"{receiver.radio_args} --count 1 --timeout {timeout:.0f} > {out} 2> {err} < /dev/null & "
-                         f"echo $! > {pid}")
-        ready = _wait_for_event(receiver, "ready", out, err, pid, timeout=60)
+                         f"{receiver.radio_args} --count 1 --timeout {STARTUP + timeout + 60:.0f} > {out} 2> {err} "
+                         f"< /dev/null & echo $! > {pid}")
+        ready = _wait_for_event(receiver, "ready", out, err, pid, timeout=STARTUP)
         sent_text = sender.kit.run(f"{sender.evy} mesh send {sender.node_args} {sender.radio_args} "
                                    f"--to {ready['node']} --text {shlex.quote(text)} --wait {timeout:.0f} || true",
-                                   timeout=timeout + 60)
+                                   timeout=STARTUP + timeout)
         sent = _last_json(sent_text, "evy mesh send")
         if sent.get("delivered") is not True:
             raise LoraCheckError(f"no ACK from node {ready['node']} for the message: {sent}")
         received = _wait_for_event(receiver, "message", out, err, pid, timeout=timeout)
-        status = _last_json(sender.kit.run(f"{sender.evy} mesh status {sender.node_args}"), "evy mesh status")
+        status = _last_json(sender.kit.run(f"{sender.evy} mesh status {sender.node_args}", timeout=STARTUP),
+                            "evy mesh status")
         if received.get("body", {}).get("text") != text or received.get("source") != status["node_id"]:
             raise LoraCheckError(f"node {ready['node']} received {received}, expected {text!r} from "
                                  f"{status['node_id']}")
         return LinkResult(status["node_id"], ready["node"], sent, received)
     finally:
         receiver.kit.run(f"kill $(cat {pid} 2>/dev/null) 2>/dev/null; true")
-        for end in holders:
-            end.kit.run(f"systemctl start {shlex.quote(end.agent_unit)}")
+        for end in holders:  # not waiting for the agent's READY: that is its own start time, not the link's
+            end.kit.run(f"systemctl start --no-block {shlex.quote(end.agent_unit)}")
 
 
 @dataclass(frozen=True)
