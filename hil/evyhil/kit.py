@@ -16,6 +16,10 @@ from typing import Any
 from .errors import HilError
 from .strategy import FlashStrategy, Status
 
+# The longest a command may take: the agent's CLI (Python importing the agent) starts in seconds on a Pi and in
+# over a minute on an emulated kit on a loaded host. Only a bound: commands return when they are done.
+COMMAND_TIMEOUT = 300.0
+
 
 class KitCommandError(HilError):
     """A command on the kit failed; the message carries its exit code and last output lines."""
@@ -38,6 +42,7 @@ class KitOptions:
     sms_timeout: float = 180.0
     quiet_period: float = 30.0
     boot_budget: float = 180.0
+    serving_timeout: float = 120.0  # seconds from the agent's READY to its modem being open and ready
     power_cut_cycles: int = 20
     power_cut_window: float = 30.0
     idle_budget_watts: float = 12.0
@@ -83,7 +88,7 @@ class Kit:
         self.power_cut()
         self.boot()
 
-    def run(self, command: str, timeout: float = 60.0) -> str:
+    def run(self, command: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """stdout of ``command`` on the kit; KitCommandError if it exits non-zero."""
         self.boot()
         lines, _, code = self.shell.run(command, timeout=timeout)
@@ -92,7 +97,7 @@ class Kit:
             raise KitCommandError(f"`{command}` exited {code} on the kit: {tail}")
         return "\n".join(lines)
 
-    def run_status(self, command: str, timeout: float = 60.0) -> tuple[int, str]:
+    def run_status(self, command: str, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:
         self.boot()
         lines, _, code = self.shell.run(command, timeout=timeout)
         return code, "\n".join(lines)
@@ -110,6 +115,18 @@ class Kit:
 
     def agent_status(self) -> dict[str, Any]:
         return json.loads(self.run(self.options.status_command))
+
+    def agent_serving(self, timeout: float, poll: float = 3.0) -> dict[str, Any]:
+        """`evy status` once the agent serves (its modem open and ready), or the last one after ``timeout``.
+
+        The unit is active as soon as the agent sends READY; it opens the modem after that, so right after
+        boot the status may still say "unknown" (seen on an emulated kit on a loaded host)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.agent_status()
+            if status.get("modem", {}).get("state") == "ready" or time.monotonic() >= deadline:
+                return status
+            time.sleep(poll)
 
     def outbox_texts(self, kind: str) -> list[str]:
         """Texts of the kit's outbox entries of ``kind`` ('reply', 'followup'), read from its database

@@ -98,3 +98,22 @@ def test_outbox_texts_reads_the_kits_database_by_kind(tmp_path):
     kit = Kit(strategy, KitOptions(data_dir=str(tmp_path), agent_user=getpass.getuser()))
     assert kit.outbox_texts("followup") == ["Push hard: 'fast'"]
     assert kit.outbox_texts("reply") == ["Call 112 now. Start CPR", "Move to high ground. Call 112"]
+
+
+def test_agent_serving_waits_past_ready_until_the_modem_is_open():
+    import json
+
+    states = iter(["unknown", "starting", "ready"])
+
+    class Booting(ScriptedShell):
+        def run(self, command, timeout=30.0):
+            self.commands.append(command)
+            return [json.dumps({"modem": {"state": next(states)}})], [], 0
+
+    strategy = SimpleNamespace(status=Status.shell, shell=Booting({}), powered_on_at=None)
+    kit = Kit(strategy, KitOptions())
+    assert kit.agent_serving(timeout=30, poll=0.01)["modem"]["state"] == "ready"
+    assert len(strategy.shell.commands) == 3
+    stuck = Kit(SimpleNamespace(status=Status.shell, shell=ScriptedShell({"runuser": (
+        ['{"modem": {"state": "down"}}'], 0)}), powered_on_at=None), KitOptions())
+    assert stuck.agent_serving(timeout=0.05, poll=0.01)["modem"]["state"] == "down"
