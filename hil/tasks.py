@@ -18,14 +18,15 @@ ROOT = HIL.parent
     "image": "the card image (default: out/evy-hil.img for qemu, out/evy-field.img for rpi4, else the newest)",
     "k": "only tests matching this pytest expression",
     "cycles": "power-cut cycles (default: the env file's power_cut_cycles)",
+    "out": "folder for this run's card, logs, JUnit XML and summary (default out/hil; one per concurrent run)",
 })
-def hil(c, env="qemu", image="", k="", cycles=0):
+def hil(c, env="qemu", image="", k="", cycles=0, out=""):
     """Flash, boot and test a kit; JUnit XML and a one-page summary go to out/hil/."""
     sys.path[:0] = [str(HIL), str(ROOT / "agent")]
     from evyhil import run, summary
     from evyhil.errors import HilError
 
-    out = ROOT / "out" / "hil"
+    out = Path(out).resolve() if out else ROOT / "out" / "hil"
     env_file = HIL / "envs" / f"{env}.yaml"
     try:
         image_path = Path(image) if image else run.default_image(ROOT / "out", env)

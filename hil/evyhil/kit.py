@@ -6,6 +6,7 @@ powered and logged into stays in the strategy and the env file.
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import time
@@ -14,6 +15,10 @@ from typing import Any
 
 from .errors import HilError
 from .strategy import FlashStrategy, Status
+
+# The longest a command may take: the agent's CLI (Python importing the agent) starts in seconds on a Pi and in
+# over a minute on an emulated kit on a loaded host. Only a bound: commands return when they are done.
+COMMAND_TIMEOUT = 300.0
 
 
 class KitCommandError(HilError):
@@ -37,10 +42,12 @@ class KitOptions:
     sms_timeout: float = 180.0
     quiet_period: float = 30.0
     boot_budget: float = 180.0
+    serving_timeout: float = 120.0  # seconds from the agent's READY to its modem being open and ready
     power_cut_cycles: int = 20
     power_cut_window: float = 30.0
     idle_budget_watts: float = 12.0
     lora: str = ""  # non-empty: the reason LoRa cannot be tested on this env
+    lora_twin_link: str = ""  # kits without a radio: their ends of a virtual cable (evyhil.lora.TwinLink)
 
     @classmethod
     def from_env(cls, env) -> KitOptions:
@@ -81,7 +88,7 @@ class Kit:
         self.power_cut()
         self.boot()
 
-    def run(self, command: str, timeout: float = 60.0) -> str:
+    def run(self, command: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """stdout of ``command`` on the kit; KitCommandError if it exits non-zero."""
         self.boot()
         lines, _, code = self.shell.run(command, timeout=timeout)
@@ -90,7 +97,7 @@ class Kit:
             raise KitCommandError(f"`{command}` exited {code} on the kit: {tail}")
         return "\n".join(lines)
 
-    def run_status(self, command: str, timeout: float = 60.0) -> tuple[int, str]:
+    def run_status(self, command: str, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:
         self.boot()
         lines, _, code = self.shell.run(command, timeout=timeout)
         return code, "\n".join(lines)
@@ -108,6 +115,30 @@ class Kit:
 
     def agent_status(self) -> dict[str, Any]:
         return json.loads(self.run(self.options.status_command))
+
+    def agent_serving(self, timeout: float, poll: float = 3.0) -> dict[str, Any]:
+        """`evy status` once the agent serves (its modem open and ready), or the last one after ``timeout``.
+
+        The unit is active as soon as the agent sends READY; it opens the modem after that, so right after
+        boot the status may still say "unknown" (seen on an emulated kit on a loaded host)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.agent_status()
+            if status.get("modem", {}).get("state") == "ready" or time.monotonic() >= deadline:
+                return status
+            time.sleep(poll)
+
+    def outbox_texts(self, kind: str) -> list[str]:
+        """Texts of the kit's outbox entries of ``kind`` ('reply', 'followup'), read from its database
+        read-only, as the agent's user."""
+        program = ("import json, sqlite3, sys\n"
+                   "db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\n"
+                   "print(json.dumps([row[0] for row in db.execute("
+                   "'SELECT text FROM outbox WHERE kind = ? ORDER BY id', (sys.argv[2],))]))\n")
+        encoded = base64.b64encode(program.encode()).decode()
+        out = self.run(f"runuser -u {self.options.agent_user} -- python3 -c \"$(echo {encoded} | base64 -d)\" "
+                       f"{shlex.quote(self.options.data_dir + '/evy.db')} {shlex.quote(kind)}")
+        return json.loads(out.strip().splitlines()[-1])
 
     def agent_ready_after_power_on(self) -> float | None:
         """Seconds from power-on (host clock) to the agent unit becoming active; None if it is not active.

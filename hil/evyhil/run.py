@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import socket
 from pathlib import Path
 
 from labgrid.util.yaml import load as load_yaml
@@ -45,12 +47,30 @@ def prepare(env: str, image: Path, env_file: Path, run_dir: Path) -> dict[str, s
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     seed, _ = make_test_seed(run_dir, env_option(env_file, "country", "DE"))
-    (run_dir / env_option(env_file, "seed_name", "evy-seed.toml")).write_text(seed.to_toml())
+    seed_name = env_option(env_file, "seed_name", "evy-seed.toml")
+    (run_dir / seed_name).write_text(seed.to_toml())
+    # A second kit (target `peer`, for LoRa) is one mesh with the first: the same network key, its own name.
+    (run_dir / "peer").mkdir()
+    (run_dir / "peer" / seed_name).write_text(dataclasses.replace(seed, hostname=f"{seed.hostname}-peer").to_toml())
     variables = {"LG_EVY_IMAGE": str(image.resolve()), "LG_EVY_RUN": str(run_dir.resolve())}
     if env == "qemu":
+        main_port, peer_port = free_udp_ports(2)
+        variables["LG_EVY_LAB_MAIN_PORT"], variables["LG_EVY_LAB_PEER_PORT"] = str(main_port), str(peer_port)
         boot = extract(image, run_dir / "boot")
         variables["LG_EVY_BOOT_ARGS"] = qemu_boot_args(boot.cmdline)
         variables["LG_EVY_INITRD"] = str(boot.initrd.resolve()) if boot.initrd else ""
         if not boot.initrd:
             raise HilError(f"{image}: config.txt names no initramfs; Debian's arm64 kernel cannot boot without one")
     return variables
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """Ports free on the host's loopback now, for the guests' ends of the virtual cable."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from evy.sms.message import Concat
@@ -44,3 +46,30 @@ class Reassembler:
     def incomplete(self) -> int:
         """Messages of which some parts arrived and some did not (yet)."""
         return len(self._partial)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the phone received, told apart: the kit's answers to messages, and its follow-ups (the second SMS
+    the agent sends when its knowledge base adds to the first answer, `brain.followup`)."""
+
+    replies: list[ReceivedSms]
+    followups: list[ReceivedSms]
+
+    @property
+    def repeated_followups(self) -> list[str]:
+        """Follow-up texts that arrived more than once (a follow-up is sent once)."""
+        return [text for text, seen in Counter(_normal(m.text) for m in self.followups).items() if seen > 1]
+
+
+def split_followups(messages: Iterable[ReceivedSms], followup_texts: Iterable[str]) -> Answers:
+    """Split by the follow-up texts the kit recorded (its outbox): the phone alone cannot tell a follow-up from
+    a second answer, and a duplicate answer must still count as two."""
+    known = {_normal(text) for text in followup_texts}
+    messages = list(messages)
+    return Answers(replies=[m for m in messages if _normal(m.text) not in known],
+                   followups=[m for m in messages if _normal(m.text) in known])

@@ -13,7 +13,7 @@ def test_system_is_running(kit):
 def test_agent_service_is_active_and_healthy(kit, options):
     active = kit.run_status(f"systemctl is-active {options.agent_unit}")[1].strip()
     assert active == "active", kit.diagnostics()
-    status = kit.agent_status()
+    status = kit.agent_serving(timeout=options.serving_timeout)
     assert status["modem"]["state"] == "ready", f"agent status: {status}"
     assert status["outbox"]["failed"] == 0, f"agent status: {status}"
 

@@ -1,8 +1,10 @@
-"""SMS round trip: 'the phone' texts an emergency; exactly one reply with the emergency number arrives."""
+"""SMS round trip: 'the phone' texts an emergency; exactly one answer with the emergency number arrives (and at
+most one follow-up, sent once: the agent's second SMS from its knowledge base, `brain.followup`)."""
 
 import time
 
 import pytest
+from evyhil.sms import split_followups
 
 pytestmark = pytest.mark.hil
 
@@ -16,7 +18,12 @@ def test_emergency_sms_gets_exactly_one_reply(kit, phone, options, figures):
     first = phone.wait_for(1, timeout=options.sms_timeout)[0]
     figures["sms_round_trip_s"] = round(first.received_at - sent_at, 1)
     time.sleep(options.quiet_period)  # a duplicate would arrive in this window
-    replies = phone.inbox()
-    assert len(replies) == 1, f"{len(replies)} replies: {[r.text for r in replies]}"
-    assert options.emergency_number in first.text, f"reply without {options.emergency_number}: {first.text!r}"
+    answers = split_followups(phone.inbox(), kit.outbox_texts("followup"))
+    replies = answers.replies
+    assert len(replies) == 1, f"{len(replies)} answers: {[r.text for r in replies]}"
+    assert len(answers.followups) <= 1 and not answers.repeated_followups, \
+        f"follow-ups: {[r.text for r in answers.followups]}"
+    figures["sms_followups"] = len(answers.followups)
+    reply = replies[0]
+    assert options.emergency_number in reply.text, f"reply without {options.emergency_number}: {reply.text!r}"
     assert first.received_at - sent_at <= options.sms_timeout

@@ -46,8 +46,10 @@ def installed_kernel(tree: Path) -> Kernel:
 def cmdline(root: str = f"LABEL={ROOT_LABEL}", consoles: tuple[str, ...] = CONSOLES, extra: str = "") -> str:
     # No `ro`: the initramfs mounts the lower root read-only anyway, and with `ro` overlayroot would make the
     # overlay read-only too, waiting for systemd-remount-fs, which can't remount an overlay with its options.
+    # `quiet`: nobody reads a field kit's console at boot, and at 115200 baud every kernel and systemd status
+    # line is written synchronously before boot goes on; warnings and errors (and first boot's) still show.
     parts = [*(f"console={c}" for c in consoles), f"root={root}", "rootfstype=ext4", "rootwait",
-             "fsck.repair=yes", "overlayroot=tmpfs:recurse=0", "net.ifnames=0"]
+             "fsck.repair=yes", "overlayroot=tmpfs:recurse=0", "net.ifnames=0", "quiet"]
     return " ".join(parts) + (f" {extra}" if extra else "") + "\n"
 
 

@@ -204,7 +204,7 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem, seed
     try:
         to_login = boot.to_login()
         report.timings["boot1_to_login"] = to_login
-        report.add("kernel + initramfs + overlayroot reach the login prompt", True)
+        report.add("kernel + initramfs reach the login prompt", True)
         try:
             boot.login()
         except BootTestError:  # a field image: no console login, so the checks go over SSH

@@ -31,6 +31,9 @@ BOOT_TIME_MASK = (
     "dev-hugepages.mount", "dev-mqueue.mount", "sys-fs-fuse-connections.mount", "modprobe@fuse.service",
     "systemd-pstore.service", "modprobe@efi_pstore.service", "modprobe@drm.service", "systemd-binfmt.service",
     "proc-sys-fs-binfmt_misc.automount", "systemd-network-generator.service", "getty-static.service",
+    # ConditionNeedsUpdate=/etc again (every boot on the overlay), and systemd-udevd waits for it, so the data
+    # partition's device waits too; the users it would make are made at build time (checked: sysusers_missing).
+    "systemd-sysusers.service",
 )
 # Generators systemd runs before anything else, for things the kit never has: sshd on AF_VSOCK (probing it
 # loads vsock and takes seconds under emulation), GPT auto-mounts (the card is MBR), hibernation, TPM2, SysV
@@ -135,6 +138,10 @@ def units(tree: Path, profile: Profile, log: BuildLog) -> None:
     if missing:
         raise StageError(f"units to enable are missing from the image: {', '.join(missing)}")
     log.run(["systemctl", f"--root={tree}", "enable", *present])
+    missing_users = sysusers_missing(tree)
+    if missing_users:
+        raise StageError(f"systemd-sysusers is masked but these sysusers.d entries are not in /etc/passwd or "
+                         f"/etc/group: {', '.join(missing_users)}")
     masks = [u for u in MASK if _unit_exists(tree, u)]
     log.run(["systemctl", f"--root={tree}", "mask", *masks])
     generators = tree / "etc/systemd/system-generators"
@@ -143,6 +150,28 @@ def units(tree: Path, profile: Profile, log: BuildLog) -> None:
         link = generators / name
         if not link.is_symlink():
             link.symlink_to("/dev/null")
+
+
+def sysusers_missing(tree: Path) -> list[str]:
+    """Users and groups declared in sysusers.d that the image's passwd/group lack (systemd-sysusers is masked,
+    so the packages' own postinst calls must have made them all at build time)."""
+    def names(path: str) -> set[str]:
+        file = tree / path
+        return {line.split(":", 1)[0] for line in file.read_text(encoding="utf-8").splitlines()} if file.exists() \
+            else set()
+
+    users, groups = names("etc/passwd"), names("etc/group")
+    missing = []
+    for folder in ("usr/lib/sysusers.d", "etc/sysusers.d"):
+        for conf in sorted((tree / folder).glob("*.conf")):
+            for line in conf.read_text(encoding="utf-8").splitlines():
+                fields = line.split()
+                if len(fields) < 2 or "%" in fields[1]:
+                    continue
+                kind, name = fields[0].rstrip("!~"), fields[1]
+                if (kind == "u" and name not in users) or (kind == "g" and name not in groups):
+                    missing.append(f"{name} ({conf.name})")
+    return missing
 
 
 def _unit_exists(tree: Path, unit: str) -> bool:

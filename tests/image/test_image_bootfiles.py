@@ -33,6 +33,7 @@ def test_good_boot_partition_passes(tmp_path):
     assert summary["kernel"] == VERSION
     assert "root=LABEL=EVYROOT" in summary["cmdline"]
     assert "overlayroot=tmpfs:recurse=0" in summary["cmdline"]
+    assert "quiet" in summary["cmdline"].split()  # no synchronous console chatter on the boot path
     assert (firmware / "config.txt").read_text().count(bootfiles.EVY_CONFIG_MARK) == 1
     bootfiles.write(firmware, kernel)  # idempotent
     assert (firmware / "config.txt").read_text().count(bootfiles.EVY_CONFIG_MARK) == 1

@@ -30,9 +30,28 @@ def test_boot_time_units_and_generators_are_masked(tmp_path):
     tree = tree_with_units(tmp_path / "tree")
     customise.units(tree, None, BuildLog(tmp_path / "log"))
     system = tree / "etc/systemd/system"
-    for unit in ("ldconfig.service", "modprobe@drm.service", "systemd-binfmt.service", "sys-kernel-debug.mount"):
+    for unit in ("ldconfig.service", "modprobe@drm.service", "systemd-binfmt.service", "sys-kernel-debug.mount",
+                 "systemd-sysusers.service"):
         assert os.readlink(system / unit) == "/dev/null", unit
     for generator in ("systemd-ssh-generator", "systemd-gpt-auto-generator", "systemd-sysv-generator"):
         assert os.readlink(tree / "etc/systemd/system-generators" / generator) == "/dev/null"
     assert (system / "multi-user.target.wants/evy-agent.service").is_symlink()
     assert not (tree / "etc/systemd/system-generators/systemd-fstab-generator").exists()
+
+
+def test_sysusers_is_masked_only_when_the_build_made_its_users(tmp_path):
+    tree = tree_with_units(tmp_path / "tree")
+    (tree / "etc").mkdir(exist_ok=True)
+    (tree / "usr/lib/sysusers.d").mkdir(parents=True)
+    (tree / "usr/lib/sysusers.d/systemd-network.conf").write_text(
+        "# comment\nu! systemd-network - \"systemd Network Management\"\ng %S-ignored -\nm systemd-network adm\n")
+    (tree / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (tree / "etc/group").write_text("root:x:0:\n")
+    assert customise.sysusers_missing(tree) == ["systemd-network (systemd-network.conf)"]
+    with pytest.raises(customise.StageError, match="systemd-network"):
+        customise.units(tree, None, BuildLog(tmp_path / "log"))
+    (tree / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nsystemd-network:x:998:998::/:/usr/sbin/nologin\n")
+    (tree / "etc/group").write_text("root:x:0:\nsystemd-network:x:998:\n")
+    assert customise.sysusers_missing(tree) == []
+    customise.units(tree, None, BuildLog(tmp_path / "log"))
+    assert os.readlink(tree / "etc/systemd/system/systemd-sysusers.service") == "/dev/null"

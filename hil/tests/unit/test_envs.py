@@ -16,7 +16,8 @@ ENVS = Path(__file__).resolve().parents[2] / "envs"
 def lg_vars(monkeypatch, tmp_path):
     for name, value in {"LG_EVY_IMAGE": str(tmp_path / "evy.img"), "LG_EVY_RUN": str(tmp_path / "run"),
                         "LG_EVY_INITRD": str(tmp_path / "run/boot/initrd"),
-                        "LG_EVY_BOOT_ARGS": "console=ttyAMA0 root=LABEL=EVYROOT"}.items():
+                        "LG_EVY_BOOT_ARGS": "console=ttyAMA0 root=LABEL=EVYROOT",
+                        "LG_EVY_LAB_MAIN_PORT": "47810", "LG_EVY_LAB_PEER_PORT": "47811"}.items():
         monkeypatch.setenv(name, value)
 
 
@@ -52,3 +53,24 @@ def test_qemu_env_binds_the_strategy_to_qemu_card_and_phone(lg_vars, tmp_path):
     assert "-device usb-serial,chardev=modem" in args
     assert qemu.nic == "none"
     assert qemu.boot_args.startswith("console=ttyAMA0 root=LABEL=EVYROOT ")
+    # an emulated kit on a loaded host must wait for its card, not drop into emergency mode after 90 s
+    assert "systemd.default_device_timeout_sec=900" in qemu.boot_args.split()
+
+
+def test_qemu_env_has_a_peer_kit_on_the_other_end_of_the_cable(lg_vars, tmp_path):
+    from evyhil.kit import KitOptions
+    from evyhil.lora import TwinLink
+
+    env = Environment(str(ENVS / "qemu.yaml"))
+    main = env.get_target("main").get_driver(FlashStrategy, activate=False)
+    peer = env.get_target("peer").get_driver(FlashStrategy, activate=False)
+    assert type(peer.card).__name__ == "QEMUDiskCardDriver" and peer.phone is None
+    assert env.config.get_image_path(peer.seed) == str(tmp_path / "run" / "peer" / "evy-seed.toml")
+    assert env.config.get_image_path(peer.card.disk) != env.config.get_image_path(main.card.disk)
+    link = TwinLink.parse(KitOptions.from_env(env).lora_twin_link)
+    for qemu, (mac, _), local, remote in ((main.power, link.ends[0], "47810", "47811"),
+                                          (peer.power, link.ends[1], "47811", "47810")):
+        assert f"udp=127.0.0.1:{remote},localaddr=127.0.0.1:{local}" in qemu.extra_args
+        assert f"mac={mac}" in qemu.extra_args
+        assert "systemd.default_device_timeout_sec=900" in qemu.boot_args.split()
+    assert not KitOptions.from_env(env).lora  # LoRa is tested on QEMU, not skipped

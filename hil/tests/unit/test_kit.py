@@ -60,3 +60,60 @@ def test_agent_ready_is_mapped_onto_the_host_clock():
 def test_agent_never_active_is_none():
     kit = make_kit({"cat /proc/uptime": (["100.00 180.00", "0"], 0)}, powered_on_at=time.monotonic())
     assert kit.agent_ready_after_power_on() is None
+
+
+class LocalShell:
+    """The kit's shell as this machine's `sh`, for commands that must really run."""
+
+    def __init__(self):
+        self.commands = []
+
+    def run(self, command, timeout=30.0):
+        import subprocess
+
+        self.commands.append(command)
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=timeout)
+        return done.stdout.splitlines(), done.stderr.splitlines(), done.returncode
+
+
+def test_outbox_texts_reads_the_kits_database_by_kind(tmp_path):
+    import getpass
+    import os
+    import sqlite3
+    from pathlib import Path
+
+    if os.geteuid() != 0:
+        pytest.skip("runs the kit's command, runuser, which needs root")
+
+    schema = Path(__file__).resolve().parents[3] / "agent" / "evy" / "store" / "schema.sql"
+    db = sqlite3.connect(tmp_path / "evy.db")
+    db.executescript(schema.read_text())
+    db.execute("PRAGMA journal_mode=WAL")
+    for message_id, kind, text in ((1, "reply", "Call 112 now. Start CPR"), (1, "followup", "Push hard: 'fast'"),
+                                   (2, "reply", "Move to high ground. Call 112")):
+        db.execute("INSERT INTO outbox (message_id, kind, recipient, text, encoding, priority, next_attempt, "
+                   "created_at) VALUES (?, ?, '+254700000001', ?, 'gsm7', 0, 0, 0)", (message_id, kind, text))
+    db.commit()
+    strategy = SimpleNamespace(status=Status.shell, shell=LocalShell(), powered_on_at=None)
+    kit = Kit(strategy, KitOptions(data_dir=str(tmp_path), agent_user=getpass.getuser()))
+    assert kit.outbox_texts("followup") == ["Push hard: 'fast'"]
+    assert kit.outbox_texts("reply") == ["Call 112 now. Start CPR", "Move to high ground. Call 112"]
+
+
+def test_agent_serving_waits_past_ready_until_the_modem_is_open():
+    import json
+
+    states = iter(["unknown", "starting", "ready"])
+
+    class Booting(ScriptedShell):
+        def run(self, command, timeout=30.0):
+            self.commands.append(command)
+            return [json.dumps({"modem": {"state": next(states)}})], [], 0
+
+    strategy = SimpleNamespace(status=Status.shell, shell=Booting({}), powered_on_at=None)
+    kit = Kit(strategy, KitOptions())
+    assert kit.agent_serving(timeout=30, poll=0.01)["modem"]["state"] == "ready"
+    assert len(strategy.shell.commands) == 3
+    stuck = Kit(SimpleNamespace(status=Status.shell, shell=ScriptedShell({"runuser": (
+        ['{"modem": {"state": "down"}}'], 0)}), powered_on_at=None), KitOptions())
+    assert stuck.agent_serving(timeout=0.05, poll=0.01)["modem"]["state"] == "down"

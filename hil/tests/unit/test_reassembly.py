@@ -44,3 +44,16 @@ def test_single_part_and_missing_parts():
 def test_same_number_ignores_the_plus():
     assert same_number("+254700000001", "254700000001")
     assert not same_number("+254700000001", "+254700000002")
+
+
+def test_follow_ups_are_told_apart_by_the_kits_own_record():
+    from evyhil.protocol import ReceivedSms
+    from evyhil.sms import split_followups
+
+    got = [ReceivedSms("+1", "Call 112. Start CPR", 1.0), ReceivedSms("+1", "Push hard\nand fast", 2.0),
+           ReceivedSms("+1", "Call 112. Start CPR", 3.0)]
+    answers = split_followups(got, ["Push hard and fast"])
+    assert [m.received_at for m in answers.replies] == [1.0, 3.0]  # a duplicate answer still counts twice
+    assert [m.received_at for m in answers.followups] == [2.0] and answers.repeated_followups == []
+    twice = split_followups([*got, ReceivedSms("+1", "Push hard and fast", 4.0)], ["Push hard and fast"])
+    assert twice.repeated_followups == ["Push hard and fast"]

@@ -45,3 +45,21 @@ def test_rig_run_gets_a_fresh_seed(tmp_path):
     assert not (tmp_path / "run" / "stale").exists()
     seed = KitSeed.from_toml((tmp_path / "run" / "evy-seed.toml").read_text())
     assert seed.country == "KE" and seed.hostname.startswith("evy-hil-")
+
+
+@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="needs ssh-keygen")
+def test_a_second_kit_gets_its_own_name_in_the_same_mesh(tmp_path):
+    env_file = tmp_path / "env.yaml"
+    env_file.write_text("options: {country: KE}\n")
+    image = tmp_path / "evy-field.img"
+    image.touch()
+    run.prepare("rpi4", image, env_file, tmp_path / "run")
+    kit = KitSeed.from_toml((tmp_path / "run" / "evy-seed.toml").read_text())
+    peer = KitSeed.from_toml((tmp_path / "run" / "peer" / "evy-seed.toml").read_text())
+    assert peer.mesh_key == kit.mesh_key and peer.hostname == f"{kit.hostname}-peer"
+    assert peer.ssh_authorized_keys == kit.ssh_authorized_keys
+
+
+def test_the_virtual_cable_gets_two_free_loopback_ports():
+    ports = run.free_udp_ports(2)
+    assert len(set(ports)) == 2 and all(1024 <= port < 65536 for port in ports)

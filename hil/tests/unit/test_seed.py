@@ -59,8 +59,9 @@ def test_the_agent_accepts_the_seeds_mesh_key(tmp_path):
 
 
 @pytest.mark.skipif(not FIRSTBOOT.exists() or not shutil.which("ssh-keygen"), reason="needs the image's firstboot.py")
-def test_the_images_first_boot_accepts_the_harness_seed(tmp_path):
+def test_the_images_first_boot_accepts_the_harness_seed(tmp_path, monkeypatch):
     """The contract with the image: its own validator takes what the harness writes."""
+    monkeypatch.syspath_prepend(str(FIRSTBOOT.parent))  # first boot imports its neighbours (growdata), as on the kit
     spec = importlib.util.spec_from_file_location("evy_firstboot", FIRSTBOOT)
     firstboot = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(firstboot)
