@@ -38,7 +38,8 @@ def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, sm
         before = len(sim.sent)
         sim.deliver("+254711000222", "a long message to store on a full disk " * 4)
         time.sleep(3.0)
-        assert agent.poll() is None, "the agent keeps running"
+        if agent.poll() is not None:  # say why: this has failed once in a while on a loaded host
+            pytest.fail(f"the agent stopped (exit {agent.returncode}): {(agent.stderr.read() or '')[-3000:]}")
         assert len(sim.sent) == before, "nothing is answered that could not be stored"
         assert any(slot.stat in (0, 1) for slot in sim.storage.values()), "the message is still on the SIM"
 
