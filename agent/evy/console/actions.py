@@ -17,10 +17,11 @@ from evy.cases.code import case_code
 from evy.cases.state import Case, Status, TransitionError, operator_move
 from evy.config import Config
 from evy.errors import EvyError
-from evy.messages import Priority
-from evy.sms import pdu, segments
+from evy.messages import Priority, Reply
+from evy.pipeline.sender import enqueue_reply
+from evy.sms import segments
 from evy.sms.errors import CodecError
-from evy.store import Store, counters, outbox
+from evy.store import Store
 from evy.store import console as console_store
 from evy.store.db import GuardedConnection
 from evy.store.optouts import is_opted_out
@@ -74,18 +75,12 @@ def _queue(db: GuardedConnection, config: Config, case: Case, text: str, kind: s
     anchor = console_store.latest_message_id(db, case.id)
     if anchor is None:
         raise ActionError(f"case {case_code(case.id)} has no message to answer")
-    encoding, _ = segments.count(text)
-    try:
-        # A concatenation reference from the agent's own counter, so two long SMS never share one.
-        parts = pdu.encode_submit(case.sender, text, smsc=config["modem.smsc"],
-                                  concat_ref=counters.next_concat_ref(db),
-                                  request_status_report=config["modem.status_reports"], encoding=encoding)
+    priority = min(case.priority, Priority.COMMAND) if case.emergency else Priority.COMMAND
+    try:  # exactly as the operator wrote it (fitted): never shortened, the reply path's encoding and counter
+        queued = enqueue_reply(db, config, message_id=anchor, kind=kind, recipient=case.sender,
+                               reply=Reply(text, priority=Priority(priority), fitted=True))
     except CodecError as exc:
         raise ActionError(f"cannot send this text: {exc}") from None
-    priority = min(case.priority, Priority.COMMAND) if case.emergency else Priority.COMMAND
-    queued = outbox.enqueue(db, message_id=anchor, kind=kind, recipient=case.sender, text=text,
-                            encoding=str(encoding), priority=int(priority),
-                            parts=[(part.hex, part.tpdu_length) for part in parts])
     console_store.note_sent(db, case.id, time.time())
     return queued
 

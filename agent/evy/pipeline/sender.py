@@ -32,6 +32,24 @@ if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's cr
 log = logging.getLogger("evy.sender")
 USABLE = ("ready", "not-registered")  # modem states in which a send may be tried (not: down, resetting, ...)
 
+def enqueue_reply(db: GuardedConnection, config: Config, *, message_id: int | None, kind: str, recipient: str,
+                  reply: Reply, keep_ucs2: bool = False) -> int | None:
+    """Compress (unless already fitted) and encode a reply and queue it in the caller's transaction."""
+    fitted = as_sent(reply, keep_ucs2=keep_ucs2)
+    if is_node_id(recipient):  # a Meshtastic node: direct messages, sent by the gateway
+        return node_outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
+                                   priority=int(reply.priority),
+                                   parts=split_text(fitted.text, config["meshtastic.max_text_bytes"]))
+    ref = counters.next_concat_ref(db)
+    parts = pdu.encode_submit(
+        recipient, fitted.text, smsc=config["modem.smsc"], concat_ref=ref,
+        request_status_report=config["modem.status_reports"], encoding=fitted.encoding,
+    )
+    return outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
+                          encoding=str(fitted.encoding), priority=int(reply.priority),
+                          parts=[(p.hex, p.tpdu_length) for p in parts])
+
+
 class Sender:
     def __init__(self, config: Config, modem: modem_api.Modem, store: Store, mesh: MeshLink | None = None):
         self.config = config
@@ -46,20 +64,8 @@ class Sender:
 
     def enqueue(self, db: GuardedConnection, *, message_id: int | None, kind: str, recipient: str, reply: Reply,
                 keep_ucs2: bool = False) -> int | None:
-        """Compress (unless already fitted) and encode a reply and queue it in the caller's transaction."""
-        fitted = as_sent(reply, keep_ucs2=keep_ucs2)
-        if is_node_id(recipient):  # a Meshtastic node: direct messages, sent by the gateway
-            return node_outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
-                                       priority=int(reply.priority),
-                                       parts=split_text(fitted.text, self.config["meshtastic.max_text_bytes"]))
-        ref = counters.next_concat_ref(db)
-        parts = pdu.encode_submit(
-            recipient, fitted.text, smsc=self.config["modem.smsc"], concat_ref=ref,
-            request_status_report=self.config["modem.status_reports"], encoding=fitted.encoding,
-        )
-        return outbox.enqueue(db, message_id=message_id, kind=kind, recipient=recipient, text=fitted.text,
-                              encoding=str(fitted.encoding), priority=int(reply.priority),
-                              parts=[(p.hex, p.tpdu_length) for p in parts])
+        return enqueue_reply(db, self.config, message_id=message_id, kind=kind, recipient=recipient, reply=reply,
+                             keep_ucs2=keep_ucs2)
 
     # -- after a crash ---------------------------------------------------------------------------------
     def recover(self) -> None:
