@@ -13,6 +13,7 @@ image is checked over SSH with the seeded key instead (login, agent, seed, a fil
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -45,6 +46,8 @@ ssh_authorized_keys = ["{ssh_key}"]
 pin = "4321"
 [mesh]
 key = "{mesh_key}"
+[console]
+operator_password_hash = "{console_hash}"
 """
 CARD_EXTRA_MIB = 1024  # the scratch card is this much bigger than the image: first boot must take it
 SMS_SENDER = "+254711000111"
@@ -98,6 +101,7 @@ class KitSeed:
     hostname: str
     mesh_key: str
     ssh_private: Path
+    console_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
 
     @classmethod
     def make(cls, work: Path, hostname: str, mesh_key: str | None = None) -> KitSeed:
@@ -109,7 +113,8 @@ class KitSeed:
 
     def text(self) -> str:
         public = self.ssh_private.with_suffix(".pub").read_text().strip()
-        return SEED.format(hostname=self.hostname, ssh_key=public, mesh_key=self.mesh_key)
+        return SEED.format(hostname=self.hostname, ssh_key=public, mesh_key=self.mesh_key,
+                           console_hash=load_agent().hash_password(self.console_password))
 
     def network_id(self) -> str:
         return f"{load_agent().NetworkKey.from_secret(bytes.fromhex(self.mesh_key)).network_id:04x}"
@@ -120,11 +125,13 @@ def load_agent():
     agent = str(REPO / "agent")
     if agent not in sys.path:
         sys.path.insert(0, agent)
+    from evy.console import auth
     from evy.mesh import keys
     from evy.pipeline import kit
     from evy.sms import simulator
 
     class Agent:
+        hash_password = staticmethod(auth.hash_password)
         ModemSimulator = simulator.ModemSimulator
         NetworkKey = keys.NetworkKey
         deliver_parts = staticmethod(simulator.deliver_parts)
@@ -239,9 +246,12 @@ def _first_boot(argv: list[str], report: BootReport, timeout: float, modem, seed
                                               "StartLimitIntervalUSec=0", "MemoryDenyWriteExecute=yes",
                                               "IPAddressDeny=")) and "0.0.0.0/0" in sandbox and "::/0" in sandbox,
                    sandbox.replace("\n", " "))
+        gateway = boot.sh("python3 -c 'import meshtastic.serial_interface, meshtastic.tcp_interface'", timeout=120)
+        report.add("Meshtastic library importable (the gateway's interfaces)", gateway[0] == 0, gateway[1][-200:])
         record_times(report, "boot1", boot.boot_times(to_login, work / "boot1-analyze.txt"))
         if modem is not None and agent_state == "active":
             _sms_round_trip(boot, report, modem)  # under MemoryDenyWriteExecute: llama.cpp answers
+            _console_shows_the_sms(boot, report, seed)
         if agent_state == "active":
             _mesh_joined(boot, report, seed)
         token = secrets.token_hex(8)
@@ -358,6 +368,42 @@ def _sms_round_trip(boot: Guest, report: BootReport, modem) -> None:
         log = boot.out("journalctl -u evy-agent --no-pager -n 6 -o cat")[-500:]
         report.add("agent answers an SMS end to end (simulated modem on /dev/ttyUSB0)", False,
                    f"{type(exc).__name__}: {exc}; agent log: {log}")
+
+
+# Run inside the guest: log in to the console as the operator and list the cases (sender, last message).
+CONSOLE_CLIENT = """\
+import http.cookiejar, json, re, sys, urllib.parse, urllib.request
+web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+base = "http://10.42.0.1:8080"
+page = web.open(base + "/login", timeout=60).read().decode()
+token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+form = {"csrf": token, "account": "operator", "password": sys.argv[1]}
+web.open(base + "/login", urllib.parse.urlencode(form).encode(), timeout=120)
+cases = json.load(web.open(base + "/api/cases", timeout=60))["cases"]
+print("CASES=" + json.dumps([[case["sender"], case["last_message"]] for case in cases]))
+"""
+
+
+def _console_shows_the_sms(boot: Guest, report: BootReport, seed: KitSeed) -> None:
+    """The operator console (its own unit, on the access point's address) shows the SMS just answered. The
+    guest has no access point, so its address is put on loopback, where the console binds it (IP_FREEBIND)."""
+    name = "operator console logs in and shows the SMS on its board"
+    state = boot.wait_active("evy-console.service", 120)
+    if state != "active":
+        report.add(name, False, f"evy-console {state}: " + boot.out(
+            "journalctl -u evy-console --no-pager -n 6 -o cat")[-400:])
+        return
+    script = base64.b64encode(CONSOLE_CLIENT.encode()).decode()
+    boot.sh("ip addr add 10.42.0.1/32 dev lo 2>/dev/null; true")
+    code, out = boot.sh(f"echo {script} | base64 -d > /run/console-client.py && "
+                        f"python3 /run/console-client.py '{seed.console_password}'", timeout=300)
+    listed = next((line.removeprefix("CASES=") for line in out.splitlines() if line.startswith("CASES=")), "")
+    try:
+        cases = json.loads(listed) if listed else []
+    except json.JSONDecodeError:
+        cases = []
+    shown = any(sender == SMS_SENDER and "breathing" in (text or "") for sender, text in cases)
+    report.add(name, code == 0 and shown, (listed or out)[-300:])
 
 
 def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str, seed: KitSeed,
