@@ -53,3 +53,4 @@ def test_full_disk_keeps_the_message_on_the_sim_until_there_is_room(tmp_path, sm
         sim.stop()
     assert "disk full" in stderr or "database" in stderr
     assert shutil.disk_usage(small_partition).free > 0
+

@@ -107,3 +107,35 @@ def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the
         verdicts = sorted(r[0] for r in store.db.execute("SELECT verdict FROM messages"))
     assert verdicts.count("answered") == len(SENDERS) + (0 if history else 1)
     assert ("ignored: opted out" in verdicts) == history
+
+
+def test_a_disk_that_fills_while_the_agent_starts_is_met_as_a_full_disk_at_start(tmp_path, small_partition,
+                                                                                 fill_disk, agents):
+    """The store opened on disk, then the partition filled before the start's first write (here: while the
+    agent waited for its modem). That was exit 2 and a restart loop; now the start goes on from memory."""
+    modem_link = tmp_path / "modem"  # the modem appears only once the disk is full
+    config = write_config(tmp_path, small_partition, str(modem_link))
+    agent = agents.start(config, stdout=None)
+    sim = ModemSimulator().start()
+    try:
+        assert wait_until(lambda: (small_partition / "evy.db").exists(), 30), "the store opened on disk"
+        ballast = fill_disk(small_partition / "ballast")
+        sim.deliver(SENDERS[0], "help, the bridge is gone and the water is rising")
+        modem_link.symlink_to(sim.port)
+        assert wait_until(lambda: join_replies(list(sim.sent)) or agent.poll() is not None, 60)
+        assert agent.poll() is None, f"the agent stopped (exit {agent.returncode})"
+        assert [r.recipient for r in join_replies(list(sim.sent))] == SENDERS[:1], "answered from memory"
+        # (closing the file on the way to memory drops its WAL, which may already leave room to go back)
+        ballast.unlink()
+
+        def persisted() -> bool:
+            report = status(config)
+            return report["store"]["state"] == "ok" and report["inbox"]["messages_handled"] == 1
+
+        assert wait_until(persisted, 60), "the store kept in memory is on disk once there is room"
+        assert len(join_replies(list(sim.sent))) == 1, "answered once"
+    finally:
+        stderr = agents.stop(agent)
+        sim.stop()
+    assert "working from memory" in stderr and "there is room again" in stderr
+

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from evy import backends
 from evy.config import Config
@@ -29,7 +29,7 @@ from evy.pipeline.sdnotify import Notifier
 from evy.power import open_monitor
 from evy.sms import modem as modem_api
 from evy.sms.errors import ModemError, PinError
-from evy.store import Store, StoreCorrupt, StoreError, modem_state, salvage
+from evy.store import Store, StoreCorrupt, StoreError, StoreFull, modem_state, salvage
 
 if TYPE_CHECKING:
     from evy.pipeline.agent import Agent
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from evy.responder.base import Responder
 
 log = logging.getLogger("evy.run")
+T = TypeVar("T")
 
 RESPONDER_CLOSE_TIMEOUT = 3.0  # seconds a model mid-answer gets to stop before the process exits without it
 
@@ -79,7 +80,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         from evy.fleet.uplink import start_fleet_uplink
         from evy.meshtastic import start_gateway
 
-        fleet = start_fleet_uplink(config, store)  # None while fleet.enabled is off
+        fleet = on_a_full_disk(store, lambda: start_fleet_uplink(config, store))  # None while fleet is off
         if fleet is not None:
             _owned(parts, "fleet uplink", fleet.stop)
         meshtastic = start_gateway(config)
@@ -192,11 +193,24 @@ def start_mesh(config: Config, modem: modem_api.Modem, power: ResourceMonitor | 
     return mesh
 
 
+def on_a_full_disk(store: Store, step: Callable[[], T]) -> T:
+    """Run a step of the start that writes to the store. A disk that filled up after the store opened is met
+    as a full disk at start: the store goes on in memory (what the SIM holds stays there until it can be
+    stored), the step runs again, and the main loop moves the store back to disk when there is room."""
+    while True:
+        try:
+            return step()
+        except StoreFull as exc:
+            if not store.durable:
+                raise
+            store.work_from_memory(str(exc))
+
+
 def start_agent(agent: Agent) -> None:
     """Start the agent; a database found damaged on the way is salvaged and the start tried again."""
     while True:
         try:
-            agent.start()
+            on_a_full_disk(agent.store, agent.start)
             return
         except StoreCorrupt as exc:
             salvage.replace_damaged(agent.store, str(exc))
