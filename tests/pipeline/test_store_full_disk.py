@@ -75,9 +75,10 @@ def test_a_full_disk_at_start_answers_from_memory_and_keeps_every_message_on_the
             sim.deliver(sender, f"help {n}, the bridge is gone and water is rising")
         sim.deliver("+254799000001", "are you there")  # opted out before: the copy in memory knows it
         expected = sorted(SENDERS + ([] if history else ["+254799000001"]))
-        time.sleep(3.0)
+        # The opted-out sender's message leaves the SIM once handled; the others wait for their replies.
+        assert wait_until(lambda: on_sim(sim) == len(expected), 9), \
+            "a message stays on the SIM until its reply has left"
         assert agent.poll() is None, "the agent keeps running"
-        assert on_sim(sim) == len(expected), "a message stays on the SIM until its reply has left"
         assert "disk full" in status(config)["store"]["state"]
 
         assert wait_until(lambda: len(join_replies(list(sim.sent))) >= before + len(expected), 40), \
