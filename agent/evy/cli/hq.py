@@ -55,10 +55,12 @@ def run_cell(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace):
+    from pathlib import Path
+
     from evy.hq.db import HqDatabase, HqError
 
     config = load(args.config)
-    if not config["hq.database"].exists():
+    if isinstance(config["hq.database"], Path) and not config["hq.database"].exists():
         raise HqError(f"{config['hq.database']}: no cell database yet (has `evy hq run` started?)")
     return config, HqDatabase(config["hq.database"])
 

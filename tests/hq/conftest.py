@@ -1,0 +1,106 @@
+"""The cell's database on both backends: a SQLite file, and a real PostgreSQL server started for the tests
+(Debian's postgresql: initdb and pg_ctl, on a unix socket in a temporary directory, run as the `postgres`
+user when the tests run as root). Each test gets a schema of its own on that server."""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+# From Debian's `postgresql` (declared in tasks.HOST_PACKAGES), whose versioned package puts them off PATH.
+POSTGRES_PROGRAMS = ("initdb", "pg_ctl")
+
+
+def postgres_binaries() -> Path | None:
+    """The folder holding initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    on_path = [shutil.which(program) for program in POSTGRES_PROGRAMS]
+    folders = [str(Path(on_path[0]).resolve().parent)] if all(on_path) else []
+    for folder in folders + sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if all(os.access(f"{folder}/{program}", os.X_OK) for program in POSTGRES_PROGRAMS):
+            return Path(folder)
+    return None
+
+
+class LocalPostgres:
+    """A throwaway PostgreSQL cluster listening only on a unix socket in its own directory."""
+
+    def __init__(self, binaries: Path):
+        self.binaries = binaries
+        self.directory = Path(tempfile.mkdtemp(prefix="evy-pg-"))
+        self.data = self.directory / "data"
+        self.owner = "postgres" if os.geteuid() == 0 else None  # postgres refuses to run as root
+        if self.owner is not None:
+            entry = pwd.getpwnam(self.owner)
+            os.chown(self.directory, entry.pw_uid, entry.pw_gid)
+        self.user = self.owner or pwd.getpwuid(os.geteuid()).pw_name
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", self.owner, "--"] if self.owner else []
+        done = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:2])} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    def start(self) -> None:
+        self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user,
+                  "-E", "UTF8", "--no-sync")
+        options = f"-k {self.directory} -c listen_addresses='' -c fsync=off -c max_connections=40"
+        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"),
+                  "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def url(self, schema: str | None = None) -> str:
+        url = f"postgresql://{self.user}@/postgres?host={quote(str(self.directory), safe='')}"
+        return url + (f"&options={quote(f'-csearch_path={schema}', safe='')}" if schema else "")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (Debian: postgresql; invoke setup)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
+    server = LocalPostgres(binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+_schemas = itertools.count(1)
+
+
+@pytest.fixture()
+def postgres_url(postgres_server: LocalPostgres) -> Callable[[], str]:
+    """Makes a URL to a fresh, empty schema on the test server (one per call)."""
+    import psycopg
+
+    def fresh() -> str:
+        name = f"t{os.getpid()}_{next(_schemas)}"
+        with psycopg.connect(postgres_server.url(), autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {name}")
+        return postgres_server.url(name)
+
+    return fresh
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_location(request, tmp_path: Path) -> Callable[[], Path | str]:
+    """Makes the location of a fresh, empty cell database on each backend in turn."""
+    if request.param == "sqlite":
+        numbers = itertools.count(1)
+        return lambda: tmp_path / f"hq-{next(numbers)}.sqlite"
+    return request.getfixturevalue("postgres_url")
