@@ -104,3 +104,61 @@ def hq_location(request, tmp_path: Path) -> Callable[[], Path | str]:
         numbers = itertools.count(1)
         return lambda: tmp_path / f"hq-{next(numbers)}.sqlite"
     return request.getfixturevalue("postgres_url")
+
+
+# -- a cell that has heard from three kits: two recently (one person texted both), one long ago (stale) ------
+
+OPERATOR_PASSWORD = "fleet operator pw 1"
+OBSERVER_PASSWORD = "fleet observer pw 1"
+SHARED_SENDER = "+254711000222"
+XSS = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="session")
+def fleet_password_hashes() -> tuple[str, str]:
+    from evy.console.auth import hash_password
+
+    return hash_password(OPERATOR_PASSWORD), hash_password(OBSERVER_PASSWORD)
+
+
+def fleet_config(hashes: tuple[str, str], database: Path | str, **changes):
+    from evy.config import parse
+
+    operator, observer = hashes
+    return parse("").replace(console__operator_password_hash=operator, console__observer_password_hash=observer,
+                             console__login_attempts=3, hq__database=str(database), hq__stale_after=3600.0,
+                             **changes)
+
+
+def fleet_events(now: float) -> list[tuple[object, float]]:
+    """(event, when the cell received it): kit-a and kit-b now, kit-c two days ago."""
+    from evy.fleet.events import Event
+
+    def opened(kit, seq, case, sender, priority, at, **data):
+        return Event(kit, seq, "cases", "case.opened", at, priority,
+                     {"case": case, "sender": sender, "opened_at": at, "status": "new", "priority": priority,
+                      "emergency": priority <= 1, **data})
+
+    old = now - 2 * 86400
+    return [
+        (opened("kit-a", 1, 1, SHARED_SENDER, 0, now - 600, category="fire", location="Lodwar market",
+                lat=3.1191, lon=35.5973, people=4), now),
+        (Event("kit-a", 2, "cases", "message.in", now - 599, 0,
+               {"case": 1, "sender": SHARED_SENDER, "message": 1, "text": "fire at the market " + XSS,
+                "received_at": now - 599}), now),
+        (opened("kit-a", 3, 2, "+254711000333", 3, now - 500, category="water", lat=3.1300, lon=35.6100), now),
+        (opened("kit-b", 1, 7, SHARED_SENDER, 1, now - 300, category="flood", location="Kakuma",
+                lat=3.7167, lon=34.8667), now),
+        (opened("kit-b", 2, 8, "+254711000444", 2, now - 200, category="medical"), now),
+        (Event("kit-b", 3, "health", "health", now - 100, 4,
+               {"status": "degraded", "modem": "registered", "signal_dbm": -91, "battery_pct": 18,
+                "queued_replies": 2, "attention": [{"code": "battery-low", "severity": "warning",
+                                                    "problem": "battery under 20%"}],
+                "uplink": {"queued": 3}}), now),
+        (opened("kit-c", 1, 3, "+254711000555", 3, old, category="food"), old),
+    ]
+
+
+def fill_fleet(database, now: float) -> None:
+    for event, received_at in fleet_events(now):
+        database.ingest(event, received_at)
