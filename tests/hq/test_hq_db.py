@@ -103,3 +103,19 @@ def test_an_event_stored_under_one_backend_reads_back_the_same(hq_location):
         assert (case.case_id, case.lat, case.lon, case.people, case.emergency) == (2**40, -1.2921, 36.8219, 4, True)
         assert database.timings() == [("kit-a", "cases", 1765100000.123456, 1765100001.5)]
         assert not database.ingest(event, 1765100002.0)
+
+
+def test_a_postgresql_connection_the_server_dropped_fails_one_statement_and_the_next_connects_again(postgres_url):
+    import psycopg
+
+    with HqDatabase(postgres_url()) as database:
+        database.ingest(case_event("kit-a", 1, "case.opened", 1, "+254700000001"), 10.0)
+        pid = database.sql.scalar("SELECT pg_backend_pid()")
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        try:
+            database.ingest(case_event("kit-a", 2, "case.status", 1, "+254700000001", "acknowledged"), 11.0)
+        except psycopg.OperationalError:
+            assert database.ingest(case_event("kit-a", 2, "case.status", 1, "+254700000001", "acknowledged"), 11.0)
+        assert database.sql.scalar("SELECT pg_backend_pid()") != pid
+        assert [c.status for c in database.board()] == ["acknowledged"]

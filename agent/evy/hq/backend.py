@@ -116,22 +116,22 @@ class SqliteBackend(Backend):
 
 
 class PostgresBackend(Backend):
-    """One psycopg 3 connection in autocommit; a transaction is an explicit block."""
+    """One psycopg 3 connection in autocommit; a transaction is an explicit block. A connection the server
+    dropped (a restart, a failover) fails the statement running then, and the next one connects again."""
 
     postgres = True
 
     def __init__(self, url: str, schema: str):
         super().__init__()
+        self.url = url
         try:
             import psycopg
             from psycopg.rows import dict_row
         except ImportError:
             raise HqError("hq.database is a PostgreSQL URL but psycopg is not installed "
                           "(pip install 'evy[postgres]'; Debian: python3-psycopg)") from None
-        try:
-            self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row)
-        except psycopg.Error as exc:
-            raise HqError(f"{redacted(url)}: cannot connect to the cell's database: {str(exc).strip()}") from None
+        self._connect = lambda: psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        self.db = self._open()
         try:
             with self.db.transaction():
                 # two processes (the cell and its console) may create the tables at once
@@ -143,17 +143,31 @@ class PostgresBackend(Backend):
             self.db.close()
             raise HqError(f"{redacted(url)}: cannot open the cell's database: {str(exc).strip()}") from None
 
+    def _open(self) -> Any:
+        import psycopg
+
+        try:
+            return self._connect()
+        except psycopg.Error as exc:
+            raise HqError(f"{redacted(self.url)}: cannot connect to the cell's database: {str(exc).strip()}") from None
+
+    def _live(self) -> Any:
+        if self.db.broken:
+            self.db.close()
+            self.db = self._open()
+        return self.db
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with self.lock:
-            return self.db.execute(for_psycopg(sql), tuple(params)).rowcount
+            return self._live().execute(for_psycopg(sql), tuple(params)).rowcount
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.lock:
-            return self.db.execute(for_psycopg(sql), tuple(params)).fetchall()
+            return self._live().execute(for_psycopg(sql), tuple(params)).fetchall()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.lock, self.db.transaction():
+        with self.lock, self._live().transaction():
             yield
 
     def close(self) -> None:
