@@ -162,3 +162,12 @@ def fleet_events(now: float) -> list[tuple[object, float]]:
 def fill_fleet(database, now: float) -> None:
     for event, received_at in fleet_events(now):
         database.ingest(event, received_at)
+
+
+def cell_config_text(broker, directory: Path, extra: str = "") -> str:
+    """A config file's text for `evy hq run` or `evy hq console` talking to a LocalBroker as the cell."""
+    settings = broker.settings("evy-hq")
+    return (f'data_dir = "{directory}"\nlog_level = "info"\n[fleet]\n'
+            f'broker_host = "{settings["fleet__broker_host"]}"\nbroker_port = {settings["fleet__broker_port"]}\n'
+            f'ca_file = "{settings["fleet__ca_file"]}"\ncredentials_file = "{settings["fleet__credentials_file"]}"\n'
+            f'keepalive = 5\n[hq]\ndatabase = "{directory / "hq.sqlite"}"\nstale_after = 3600\n{extra}')

@@ -11,21 +11,16 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from evy.config import parse
-from evy.fleet import events
 from evy.fleet.broker import LocalBroker, free_port, mosquitto_binary
-from evy.fleet.link import connect_async, make_client
 from evy.hq.db import HqDatabase
 
-from .conftest import OPERATOR_PASSWORD, fleet_events
-from .test_hq_outbox import Listener, wait_for
+from .conftest import OPERATOR_PASSWORD, cell_config_text, fleet_events
+from .test_hq_outbox import Listener, publish_as, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("chromedriver") is None,
                                 reason="needs Debian's chromium and chromium-driver (invoke setup)")
@@ -35,35 +30,9 @@ SCREENSHOTS = ROOT / "docs" / "console"
 LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a", "kit-b": "pw-b"}
 
 
-def config_text(broker: LocalBroker, directory: Path, extra: str = "") -> str:
-    settings = broker.settings("evy-hq")
-    return (f'data_dir = "{directory}"\nlog_level = "info"\n[fleet]\n'
-            f'broker_host = "{settings["fleet__broker_host"]}"\nbroker_port = {settings["fleet__broker_port"]}\n'
-            f'ca_file = "{settings["fleet__ca_file"]}"\ncredentials_file = "{settings["fleet__credentials_file"]}"\n'
-            f'keepalive = 5\n[hq]\ndatabase = "{directory / "hq.sqlite"}"\nstale_after = 3600\n{extra}')
-
-
 def evy(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "evy", *args], env={**os.environ, "PYTHONPATH": str(ROOT / "agent")},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def publish_as(broker: LocalBroker, kit: str, published: list[events.Event]) -> None:
-    """Publish a kit's events at QoS 1 as the kit's uplink does, and wait for every PUBACK."""
-    client = make_client(parse("").replace(**broker.settings(kit)), kit)
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
-    connect_async(client, parse("").replace(**broker.settings(kit)))
-    client.loop_start()
-    try:
-        assert connected.wait(10), f"{kit} did not connect"
-        infos = [client.publish(events.topic_for(kit, event.topic), events.encode(event), qos=1) for event in published]
-        for info in infos:
-            info.wait_for_publish(10)
-            assert info.rc == mqtt.MQTT_ERR_SUCCESS
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +51,7 @@ def fleet(tmp_path_factory, fleet_password_hashes):
     processes = []
     try:
         cell_config = directory / "hq.toml"
-        cell_config.write_text(config_text(broker, directory, 'listen = ""\n'))
+        cell_config.write_text(cell_config_text(broker, directory, 'listen = ""\n'))
         cell = evy("hq", "run", "--config", str(cell_config))
         processes.append(cell)
         while "cell subscribed" not in (line := cell.stdout.readline()):
@@ -90,7 +59,7 @@ def fleet(tmp_path_factory, fleet_password_hashes):
         port = free_port()
         operator, observer = fleet_password_hashes
         console_config = directory / "console.toml"
-        console_config.write_text(config_text(
+        console_config.write_text(cell_config_text(
             broker, directory, f'listen = "127.0.0.1:{port}"\n[console]\nrefresh_seconds = 2\n'
                                f'operator_password_hash = "{operator}"\nobserver_password_hash = "{observer}"\n'))
         console = evy("hq", "console", "--config", str(console_config))

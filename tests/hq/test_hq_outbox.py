@@ -1,24 +1,32 @@
-"""The cell's downlink outbox through a real Mosquitto (TLS, a login per client): a send to a group reaches
-each member's topic, is marked published on the broker's PUBACK, and a send made while the broker is away is
-kept and published when it is back. The cell's ingest ignores its own downlink (it sees it on evy/v1/+/#)."""
+"""The cell through a real Mosquitto (TLS, a login per client). The downlink outbox: a send to a group
+reaches each member's topic, is marked published on the broker's PUBACK, and a send made while the broker is
+away is kept and published when it is back; the cell's ingest ignores its own downlink (it sees it on
+evy/v1/+/#). And `evy hq run` on a real PostgreSQL stores each event a kit publishes once."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from evy.config import parse
+from evy.fleet import events
 from evy.fleet.broker import LocalBroker, mosquitto_binary
 from evy.fleet.link import connect_async, make_client
 from evy.hq import groups, outbox
 from evy.hq.db import HqDatabase
 from evy.hq.service import Cell
 
-LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a"}
+LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a", "kit-b": "pw-b"}
+ROOT = Path(__file__).parents[2]
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -55,6 +63,24 @@ class Listener:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def publish_as(broker: LocalBroker, kit: str, published: list[events.Event]) -> None:
+    """Publish a kit's events at QoS 1 as the kit's uplink does, and wait for every PUBACK."""
+    client = make_client(parse("").replace(**broker.settings(kit)), kit)
+    connected = threading.Event()
+    client.on_connect = lambda *_: connected.set()
+    connect_async(client, parse("").replace(**broker.settings(kit)))
+    client.loop_start()
+    try:
+        assert connected.wait(10), f"{kit} did not connect"
+        infos = [client.publish(events.topic_for(kit, event.topic), events.encode(event), qos=1) for event in published]
+        for info in infos:
+            info.wait_for_publish(10)
+            assert info.rc == mqtt.MQTT_ERR_SUCCESS
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def test_a_send_to_a_group_reaches_each_kit_and_is_marked_published(tmp_path, broker):
@@ -110,3 +136,34 @@ def test_the_cell_ignores_its_own_downlink_on_its_subscription(tmp_path):
         cell.on_message(None, None, SimpleNamespace(topic="evy/v1/kit-a/down/broadcast", payload=b'{"v":1}'))
         cell.on_message(None, None, SimpleNamespace(topic="evy/v1/kit-a/gossip", payload=b"{}"))
         assert (cell.rejected, [row["topic"] for row in database.rejected()]) == (1, ["evy/v1/kit-a/gossip"])
+
+
+def test_the_cell_on_postgresql_stores_each_event_a_kit_publishes_once(tmp_path, broker, postgres_url):
+    from .conftest import cell_config_text, fleet_events
+
+    url = postgres_url()
+    config = tmp_path / "hq.toml"
+    config.write_text(cell_config_text(broker, tmp_path, 'listen = ""\n').replace(
+        f'database = "{tmp_path / "hq.sqlite"}"', f'database = "{url}"'))
+    cell = subprocess.Popen([sys.executable, "-m", "evy", "hq", "run", "--config", str(config)], text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "agent")}, stderr=subprocess.PIPE)
+    try:
+        while "cell subscribed" not in (line := cell.stderr.readline()):
+            assert line, "evy hq run exited before subscribing"
+        sent = [event for event, _ in fleet_events(time.time()) if event.kit in ("kit-a", "kit-b")]
+        for kit in ("kit-a", "kit-b"):
+            publish_as(broker, kit, [event for event in sent if event.kit == kit])
+        publish_as(broker, "kit-a", [event for event in sent if event.kit == "kit-a"])  # a republish after a cut
+
+        def stored() -> int:
+            with HqDatabase(url) as database:
+                return database.counts()["events"]
+
+        wait_for(lambda: stored() == len(sent), 20, "every event in PostgreSQL")
+        time.sleep(1)  # the republished ones arrive and are dropped
+        with HqDatabase(url) as database:
+            assert database.event_ids() == {event.id for event in sent} and database.duplicates_stored() == 0
+            assert [(c.kit, c.case_id) for c in database.linked("+254711000222")] == [("kit-a", 1), ("kit-b", 7)]
+    finally:
+        cell.terminate()
+        cell.wait(10)
