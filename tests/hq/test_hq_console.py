@@ -148,3 +148,23 @@ def test_csrf_origin_and_roles_are_enforced(client):
     assert outbox.recent(client.console.database) == [] and groups.groups(client.console.database) == {}
     headers = client.get("/").headers
     assert "script-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize(("settings", "complaint"), [
+    ("", "no operator password"),
+    ('[hq]\nlisten = ""\n[console]\noperator_password_hash = "{operator}"\n', "hq.listen is empty"),
+])
+def test_the_fleet_console_refuses_to_start_and_says_why(tmp_path, fleet_password_hashes, settings, complaint):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = tmp_path / "hq.toml"
+    config.write_text(f'[hq]\ndatabase = "{tmp_path / "hq.sqlite"}"\n' if not settings else
+                      settings.format(operator=fleet_password_hashes[0]).replace(
+                          "[hq]\n", f'[hq]\ndatabase = "{tmp_path / "hq.sqlite"}"\n'))
+    done = subprocess.run([sys.executable, "-m", "evy", "hq", "console", "--config", str(config)], timeout=60,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "agent")})
+    assert done.returncode != 0 and complaint in done.stderr and done.stderr.count("\n") == 1, done.stderr
