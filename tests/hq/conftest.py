@@ -74,6 +74,12 @@ def postgres_server() -> Iterator[LocalPostgres]:
     if binaries is None:
         pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (Debian: postgresql; invoke setup)")
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no `postgres` user to run PostgreSQL as (Debian's "
+                        "postgresql package makes it; invoke setup)")
     server = LocalPostgres(binaries)
     server.start()
     yield server
