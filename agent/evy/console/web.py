@@ -119,7 +119,6 @@ class WebConsole:
         self.sessions = Sessions(config["console.session_hours"] * 3600)
         self.verifying = asyncio.Semaphore(VERIFY_AT_ONCE)
         self.kit_name = kit_name
-        self.extra_pages: list[ExtraPage] = []
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("evy.console", "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -195,7 +194,6 @@ class WebConsole:
         return fields
 
 
-
 class Console(WebConsole):
     """The kit's console: everything its routes share, over the agent's database."""
 
@@ -206,6 +204,7 @@ class Console(WebConsole):
         super().__init__(config, kit_name)
         self.store = StoreHandle(database)
         self.kit_position: tuple[float, float] | None = config["cases.kit_position"]
+        self.extra_pages: list[ExtraPage] = []  # the operations pages installed (operations.routes)
 
     def nav_pages(self) -> list[ExtraPage]:
         return [ExtraPage("/", "Cases"), ExtraPage("/map", "Map"), *self.extra_pages, ExtraPage("/audit", "Audit log")]
