@@ -83,6 +83,13 @@ def test_a_stale_kit_is_flagged_on_every_page_and_fleet_health_shows_the_latest_
     assert fleet["stale"] == ["kit-c"] and fleet["people_on_several_kits"][0]["kits"] == 2
 
 
+def test_health_answers_monitors_without_a_login_and_without_sender_data(client):
+    health = client.get("/health").json()
+    assert (health["status"], health["kits"], health["stale_kits"], health["broker_connected"]) == (
+        "degraded", 3, 1, False)
+    assert SHARED_SENDER not in client.get("/health").text
+
+
 def test_the_map_plots_every_kits_open_cases_and_filters_by_kit(client):
     login(client)
     page = client.get("/map").text

@@ -273,6 +273,16 @@ async def api_person(console: FleetConsole, request: Request) -> Response:
     return _json({"cases": [asdict(case) for case in console.database.linked(request.query_params.get("sender", ""))]})
 
 
+async def health(console: FleetConsole, request: Request) -> Response:
+    """For monitors, without a login: counts and states only (no number, no text)."""
+    kits = console.kits()
+    stale = sum(kit["stale"] for kit in kits)
+    connected = console.publisher is not None and console.publisher.connected.is_set()
+    waiting = len(outbox.unpublished(console.database))
+    return _json({"status": "degraded" if stale or not connected else "ok", "kits": len(kits), "stale_kits": stale,
+                  "broker_connected": connected, "downlink_waiting": waiting, **console.database.counts()})
+
+
 def create_app(console: FleetConsole) -> Starlette:
     def route(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, _guarded(console, handler), methods=list(methods))
@@ -297,4 +307,5 @@ def create_app(console: FleetConsole) -> Starlette:
         route("/api/fleet", api_fleet),
         route("/api/cases", api_cases),
         route("/api/person", api_person),
+        route("/health", health),
     ])
