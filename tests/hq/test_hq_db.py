@@ -78,7 +78,7 @@ FIELDS = ("case", "sender", "recipient", "opened_at", "status", "language", "cat
           "emergency", "location", "lat", "lon", "people", "text")
 
 
-@settings(deadline=None, max_examples=150, suppress_health_check=ANY_FIXTURE)
+@settings(deadline=None, max_examples=80, suppress_health_check=ANY_FIXTURE)
 @given(st.sampled_from(["case.opened", "case.updated", "case.location", "message.in", "message.out"]),
        st.fixed_dictionaries({}, optional={name: JSON_VALUES for name in FIELDS}))
 def test_any_event_a_kit_sends_is_stored_and_the_board_keeps_only_values_that_fit(hq_location, type_, data):
