@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evy.fleet.events import Event
-from evy.hq.backend import Backend, HqError, open_backend
+from evy.hq.backend import Backend, HqError, is_postgres, open_backend, redacted
 
 __all__ = ["FleetCase", "HqDatabase", "HqError"]
 
@@ -171,7 +171,9 @@ def case_values(data: dict[str, Any]) -> list[Any]:
 
 class HqDatabase:
     def __init__(self, location: Path | str):
-        self.location = location if isinstance(location, str) and "://" in location else Path(location)
+        if isinstance(location, str) and "://" in location and not is_postgres(location):
+            raise HqError(f"{redacted(location)}: the cell's database is a file or a postgresql:// URL")
+        self.location = location if is_postgres(location) else Path(location)
         self.sql: Backend = open_backend(self.location, SCHEMA)
 
     @property
