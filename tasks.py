@@ -44,6 +44,7 @@ HOST_PACKAGES = {
     "chromium": "chromium",  # the console's browser tests (headless, driven through chromedriver)
     "chromium-driver": "chromedriver",
     "mosquitto": "mosquitto_passwd",  # the fleet tests and `invoke bench fleet` start their own broker
+    "postgresql": "pg_ctlcluster",  # the cell's database tests start their own PostgreSQL (initdb, pg_ctl)
 }
 
 

@@ -74,6 +74,7 @@ def test_any_message_either_decodes_or_is_a_bad_event(topic, payload):
     ("evy/v1/kit-1/cases", {"v": 2}, "version 2"),
     ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-2"}, "differs from the topic"),
     ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 0}, "seq 0"),
+    ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 2**63}, "seq 9223372036854775808"),
     ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:4"}, "is not kit-1:3"),
     ("evy/v1/kit-1/cases", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:3", "type": "health"}, "does not belong"),
     ("evy/v1/kit-1/health", {"v": 1, "kit": "kit-1", "seq": 3, "id": "kit-1:3", "type": "health", "at": 1,

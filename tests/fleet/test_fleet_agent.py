@@ -47,7 +47,7 @@ def test_sms_handled_while_the_broker_is_down_reach_the_cell_once_it_is_back(bro
             link.stop()
     wait_for(lambda: len(cell.ids("kit-a")) > stored_while_down, what="the cell to get them")
     with cell.database() as database:
-        rows = database.db.execute("SELECT id, type FROM events WHERE kit = 'kit-a' AND topic = 'cases'").fetchall()
+        rows = database.sql.rows("SELECT id, type FROM events WHERE kit = 'kit-a' AND topic = 'cases'")
         assert len(rows) == len({row["id"] for row in rows})
         types = [row["type"] for row in rows]
         assert types.count("message.in") == 2 and types.count("message.out") == 2 and "case.opened" in types

@@ -29,7 +29,7 @@ def check_exactly_once(cell, data_dir, kit: str) -> None:
         last = uplink.last_seq(store)
         case_events = sample.conversation_events(store)
     with cell.database() as database:
-        rows = database.db.execute("SELECT id, seq, topic FROM events WHERE kit = ?", (kit,)).fetchall()
+        rows = database.sql.rows("SELECT id, seq, topic FROM events WHERE kit = ?", (kit,))
     assert len(rows) == len({row["id"] for row in rows})
     assert {row["seq"] for row in rows} <= set(range(1, last + 1))
     assert sum(row["topic"] == "cases" for row in rows) == case_events
@@ -45,7 +45,7 @@ def wait_until_drained_to(cell, data_dir, kit: str) -> None:
 
     def arrived() -> bool:
         with cell.database() as database:
-            rows = database.db.execute("SELECT seq, topic FROM events WHERE kit = ?", (kit,)).fetchall()
+            rows = database.sql.rows("SELECT seq, topic FROM events WHERE kit = ?", (kit,))
         return sum(row["topic"] == "cases" for row in rows) >= made and max(row["seq"] for row in rows) >= last
 
     wait_for(lambda: cell.ids(kit) and arrived(), timeout=60, what="every case event at the cell")

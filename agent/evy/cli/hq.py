@@ -1,5 +1,5 @@
-"""`evy hq`: the coordination cell. `run` stores every kit's events (and serves the read-only view);
-`status`, `cases` and `person` read its database (JSON)."""
+"""`evy hq`: the coordination cell. `run` stores every kit's events; `console` serves the console in fleet
+mode on hq.listen; `status`, `cases` and `person` read its database (JSON)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         command = commands.add_parser(name, help=text)
         add_config_option(command)
         command.set_defaults(func=func)
+    console = commands.add_parser("console", help="the console in fleet mode: every kit's cases, fleet health, "
+                                  "groups, sends to kits (web, on hq.listen)")
+    add_config_option(console)
+    console.set_defaults(func=run_console)
     person = commands.add_parser("person", help="one sender's cases on every kit (JSON)")
     person.add_argument("sender", help="the phone number, as the kits store it")
     add_config_option(person)
@@ -33,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_cell(args: argparse.Namespace) -> int:
     from evy.hq.db import HqDatabase
     from evy.hq.service import Cell
-    from evy.hq.view import serve_view
 
     config = load(args.config)
     logging.basicConfig(stream=sys.stderr, level=config["log_level"].upper(),
@@ -42,23 +45,31 @@ def run_cell(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     with HqDatabase(config["hq.database"]) as database:
-        view = serve_view(config) if config["hq.listen"] else None
         cell = Cell(config, database)
         try:
             cell.run(stop)
         finally:
-            if view is not None:
-                view.shutdown()
             logging.getLogger("evy.hq").info("stopped: %d events stored, %d duplicates dropped, %d rejected",
                                              cell.stored, cell.duplicates, cell.rejected)
     return 0
 
 
+def run_console(args: argparse.Namespace) -> int:
+    from evy.hq.console import serve
+
+    config = load(args.config)
+    logging.basicConfig(stream=sys.stderr, level=config["log_level"].upper(),
+                        format="%(levelname)s %(name)s: %(message)s")
+    return serve(config)
+
+
 def _open(args: argparse.Namespace):
+    from pathlib import Path
+
     from evy.hq.db import HqDatabase, HqError
 
     config = load(args.config)
-    if not config["hq.database"].exists():
+    if isinstance(config["hq.database"], Path) and not config["hq.database"].exists():
         raise HqError(f"{config['hq.database']}: no cell database yet (has `evy hq run` started?)")
     return config, HqDatabase(config["hq.database"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,30 +17,29 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from evy.console import api, operations, pages
-from evy.console.web import Console, Refused, refused, secure
-from evy.store import StoreError
+from evy.console.web import Console, Refused, WebConsole, refused, secure
 
 log = logging.getLogger("evy.console")
 
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 
-Handler = Callable[[Console, Request], Awaitable[Response]]
+Handler = Callable[[Any, Request], Awaitable[Response]]
 
 
-def _guarded(console: Console, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _guarded(console: WebConsole, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(console, request)
         except Refused as error:
             return refused(console, request, error)
-        except StoreError as error:  # the agent's database is busy, being salvaged or gone: say so, stay up
-            log.error("store: %s", error)
-            return refused(console, request, Refused(503, f"the kit's database cannot be read now: {error}"))
+        except console.database_errors as error:  # busy, being salvaged or gone: say so, stay up
+            log.error("database: %s", error)
+            return refused(console, request, Refused(503, f"{console.database_unreadable}: {error}"))
 
     return endpoint
 
 
-async def _static(console: Console, request: Request) -> Response:
+async def _static(console: WebConsole, request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC:
         raise Refused(404, "no such file")

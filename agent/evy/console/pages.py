@@ -19,7 +19,7 @@ from evy.cases import export
 from evy.cases.code import case_code
 from evy.cases.state import OPEN_STATUSES, Status, operator_moves
 from evy.console import actions, auth, geo
-from evy.console.web import LOGIN_COOKIE, SESSION_COOKIE, Console, Refused, filters, secure
+from evy.console.web import LOGIN_COOKIE, SESSION_COOKIE, Console, Refused, WebConsole, filters, secure
 from evy.store import cases as case_store
 from evy.store import console as console_store
 from evy.store.optouts import is_opted_out
@@ -43,7 +43,7 @@ def _back(path: str, message: str) -> Response:
 
 # -- login ---------------------------------------------------------------------------------------------------
 
-async def login_page(console: Console, request: Request, message: str | None = None, status: int = 200,
+async def login_page(console: WebConsole, request: Request, message: str | None = None, status: int = 200,
                      account: str | None = None) -> Response:
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     response = console.page(request, "login.html", status, session=None, login_token=token, account=account,
@@ -52,15 +52,14 @@ async def login_page(console: Console, request: Request, message: str | None = N
     return response
 
 
-async def login(console: Console, request: Request) -> Response:
+async def login(console: WebConsole, request: Request) -> Response:
     fields = await console.form(request, None)
     account, password = fields.get("account", "").strip()[:64], fields.get("password", "")
     address, now = _address(request), time.time()
     keys = (f"account:{account}", f"address:{address}")
-    store = console.store.get()
     wait = console.lockout.locked_for(keys, now)
     if wait > 0:
-        console_store.audit(store, at=now, actor=account or "-", address=address, action="login-locked")
+        console.audit(at=now, actor=account or "-", address=address, action="login-locked")
         return await login_page(console, request, f"Too many wrong passwords: try again in {wait / 60:.0f} min.",
                                 429, account)
     role, password_hash = console.accounts.get(account, (None, None))
@@ -68,24 +67,23 @@ async def login(console: Console, request: Request) -> Response:
         right = await run_in_threadpool(auth.verify_password, password_hash, password)
     if not right or role is None:
         locked = console.lockout.failed(keys, now)
-        console_store.audit(store, at=now, actor=account or "-", address=address, action="login-failed",
-                            detail="locked" if locked else "")
+        console.audit(at=now, actor=account or "-", address=address, action="login-failed",
+                      detail="locked" if locked else "")
         return await login_page(console, request, "Wrong account or password.", 401, account)
     console.lockout.succeeded(keys)
     token, _ = console.sessions.start(account, role, now)
-    console_store.audit(store, at=now, actor=account, address=address, action="login", detail=str(role))
+    console.audit(at=now, actor=account, address=address, action="login", detail=str(role))
     response = secure(RedirectResponse("/", 303))
     _cookie(response, SESSION_COOKIE, token, max_age=int(console.sessions.lifetime))
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
-async def logout(console: Console, request: Request) -> Response:
+async def logout(console: WebConsole, request: Request) -> Response:
     session = console.require(request)
     await console.form(request, session)
     console.sessions.end(request.cookies.get(SESSION_COOKIE))
-    console_store.audit(console.store.get(), at=time.time(), actor=session.account, address=_address(request),
-                        action="logout")
+    console.audit(at=time.time(), actor=session.account, address=_address(request), action="logout")
     response = secure(RedirectResponse("/login", 303))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -23,7 +23,8 @@ from evy.cases.state import Status
 from evy.config import Config
 from evy.console import auth
 from evy.console.auth import Lockout, Session, Sessions
-from evy.store import Store
+from evy.store import Store, StoreError
+from evy.store import console as console_store
 
 SESSION_COOKIE = "evy_session"
 LOGIN_COOKIE = "evy_login"  # the login form's own CSRF token (there is no session yet)
@@ -103,19 +104,21 @@ class ExtraPage:
     title: str
 
 
-class Console:
-    """Everything the console's routes share."""
+class WebConsole:
+    """What every console shares, the kit's and the cell's fleet console: accounts, lockout, sessions,
+    templates, security headers and CSRF-checked forms. A console says what its menu holds, where its audit
+    log goes and which errors mean its database cannot be read now."""
 
-    def __init__(self, config: Config, database: Path, kit_name: str = "EVY kit"):
+    database_errors: tuple[type[Exception], ...] = ()
+    database_unreadable = "the database cannot be read now"
+
+    def __init__(self, config: Config, kit_name: str):
         self.config = config
         self.accounts = auth.accounts(config)  # ConsoleError without an operator password
         self.lockout = Lockout(config["console.login_attempts"], config["console.lockout_minutes"] * 60)
         self.sessions = Sessions(config["console.session_hours"] * 3600)
         self.verifying = asyncio.Semaphore(VERIFY_AT_ONCE)
-        self.store = StoreHandle(database)
         self.kit_name = kit_name
-        self.kit_position: tuple[float, float] | None = config["cases.kit_position"]
-        self.extra_pages: list[ExtraPage] = []
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("evy.console", "templates"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -123,12 +126,24 @@ class Console:
         self.templates.globals.update(ago=ago, when=when, priority_names=PRIORITY_NAMES, status_names=STATUS_NAMES,
                                       new_key=lambda: secrets.token_urlsafe(16))
 
+    def nav_pages(self) -> list[ExtraPage]:
+        raise NotImplementedError
+
+    def audit(self, *, at: float, actor: str, address: str, action: str, detail: str = "") -> None:
+        raise NotImplementedError
+
+    def page_context(self, request: Request) -> dict[str, Any]:
+        """What every page of this console shows besides its own content."""
+        return {}
+
     # -- responses ---------------------------------------------------------------------------------------
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("session", self.session(request))
         context.setdefault("flash", request.query_params.get("done"))
         context.setdefault("flash_kind", "ok")
-        html = self.templates.get_template(template).render(kit_name=self.kit_name, extra_pages=self.extra_pages,
+        for name, value in self.page_context(request).items():
+            context.setdefault(name, value)
+        html = self.templates.get_template(template).render(kit_name=self.kit_name, nav_pages=self.nav_pages(),
                                                             refresh_seconds=self.config["console.refresh_seconds"],
                                                             **context)
         return secure(HTMLResponse(html, status))
@@ -177,6 +192,25 @@ class Console:
         if not expected_ok:
             raise Refused(403, "the form's security token is missing or wrong; reload the page and try again")
         return fields
+
+
+class Console(WebConsole):
+    """The kit's console: everything its routes share, over the agent's database."""
+
+    database_errors = (StoreError,)
+    database_unreadable = "the kit's database cannot be read now"
+
+    def __init__(self, config: Config, database: Path, kit_name: str = "EVY kit"):
+        super().__init__(config, kit_name)
+        self.store = StoreHandle(database)
+        self.kit_position: tuple[float, float] | None = config["cases.kit_position"]
+        self.extra_pages: list[ExtraPage] = []  # the operations pages installed (operations.routes)
+
+    def nav_pages(self) -> list[ExtraPage]:
+        return [ExtraPage("/", "Cases"), ExtraPage("/map", "Map"), *self.extra_pages, ExtraPage("/audit", "Audit log")]
+
+    def audit(self, *, at: float, actor: str, address: str, action: str, detail: str = "") -> None:
+        console_store.audit(self.store.get(), at=at, actor=actor, address=address, action=action, detail=detail)
 
     def case_id(self, code: str) -> int:
         found = int(code) if code.isdigit() else case_id(code)

@@ -24,6 +24,7 @@ TOPICS = ("cases", "health", "metrics")
 TYPES = ("case.opened", "case.updated", "case.status", "case.location", "message.in", "message.out", "health",
          "metrics")
 SUBSCRIPTION = f"{PREFIX}/+/#"
+MAX_SEQ = 2**63 - 1  # SQLite's AUTOINCREMENT ceiling; a database cannot store a larger one
 
 
 class BadEvent(EvyError, ValueError):
@@ -83,8 +84,8 @@ def decode(topic: str, payload: bytes) -> Event:
     if body.get("kit") != kit:
         raise BadEvent(f"{topic}: kit {body.get('kit')!r} differs from the topic's {kit!r}")
     seq = body.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise BadEvent(f"{topic}: seq {seq!r} is not a positive integer")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+        raise BadEvent(f"{topic}: seq {seq!r} is not a positive 64-bit integer")
     if body.get("id") != f"{kit}:{seq}":
         raise BadEvent(f"{topic}: id {body.get('id')!r} is not {kit}:{seq}")
     type_ = body.get("type")

@@ -1,9 +1,10 @@
 """Settings of the fleet uplink ([fleet]) and the coordination cell ([hq]): the broker both talk to, the
 kit's name in the fleet, and what an expensive link may carry."""
 
+from pathlib import Path
 from typing import Any
 
-from evy.config.schema import BadValue, Setting, boolean, integer, number, optional_path, optional_string, path
+from evy.config.schema import BadValue, Setting, boolean, integer, number, optional_path, optional_string, path, string
 from evy.fleet.events import KIT_ID
 
 
@@ -16,6 +17,19 @@ def kit_id(value: Any) -> str | None:
 
 
 kit_id.__doc__ = "1-64 letters, digits, `-` or `_`"
+
+
+def database_location(value: Any) -> Path | str:
+    """A SQLite file, or a PostgreSQL URL (kept as text: it is handed to psycopg as written)."""
+    text = string(value)
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    if "://" in text:
+        raise BadValue(f"expected a file path or a postgresql:// URL, got {text.split('://')[0]}://")
+    return path(text)
+
+
+database_location.__doc__ = "file path, or `postgresql://user@host/db` URL"
 
 SETTINGS = [
     Setting("fleet.enabled", boolean, False,
@@ -41,10 +55,13 @@ SETTINGS = [
     Setting("fleet.metrics_interval", number(30, 86400), 3600.0, "Seconds between metrics snapshots sent."),
     Setting("fleet.keepalive", integer(5, 3600), 60, "MQTT keepalive in seconds: how soon a dead link is noticed."),
     Setting("fleet.max_in_flight", integer(1, 1000), 20, "Events published and not yet acknowledged, at most."),
-    Setting("hq.database", path, "/var/lib/evy/hq.sqlite", "The coordination cell's database of every kit's events."),
+    Setting("hq.database", database_location, "/var/lib/evy/hq.sqlite",
+            "The coordination cell's database of every kit's events: a SQLite file, or for a large deployment a "
+            "PostgreSQL URL (needs psycopg; the password is better in ~/.pgpass or PGPASSWORD than here).",
+            example="postgresql://evy@db.example.org/evy_hq"),
     Setting("hq.client_id", kit_id, "evy-hq", "The cell's MQTT client id (its persistent session on the broker)."),
     Setting("hq.stale_after", number(60, 30 * 86400), 6 * 3600.0,
             "Seconds without any event after which a kit is listed as stale."),
     Setting("hq.listen", optional_string, "127.0.0.1:8091",
-            "Address of the cell's read-only JSON/HTML view (host:port); empty: no view."),
+            "Address of the cell's fleet console, `evy hq console` (host:port); empty: no console."),
 ]

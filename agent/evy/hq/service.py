@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from evy.fleet import events
 from evy.fleet.link import connect_async, make_client
 from evy.hq.db import HqDatabase
+from evy.hq.outbox import is_downlink
 
 if TYPE_CHECKING:
     from evy.config import Config
@@ -51,6 +52,8 @@ class Cell:
 
     def on_message(self, client: Any, userdata: Any, message: Any) -> None:
         now = time.time()
+        if is_downlink(message.topic):
+            return  # the cell's own downlink (to kits), seen again on its evy/v1/+/# subscription
         try:
             event = events.decode(message.topic, message.payload)
         except events.BadEvent as exc:
