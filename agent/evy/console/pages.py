@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from evy.cases import export
 from evy.cases.code import case_code
 from evy.cases.state import OPEN_STATUSES, Status, operator_moves
-from evy.console import actions, auth, geo
+from evy.console import actions, auth, geo, tiles
 from evy.console.web import LOGIN_COOKIE, SESSION_COOKIE, Console, Refused, filters, secure
 from evy.store import cases as case_store
 from evy.store import console as console_store
@@ -207,7 +207,8 @@ async def map_page(console: Console, request: Request) -> Response:
     if console.kit_position is not None:
         plot = geo.plot(console.kit_position, [(case.latitude, case.longitude, case_code(case.id),
                                                 f"/cases/{case_code(case.id)}", case.priority) for case in placed])
-    return console.page(request, "map.html", plot=plot, unplaced=len(rows) - len(placed))
+    return console.page(request, "map.html", plot=plot, unplaced=len(rows) - len(placed),
+                        **tiles.map_context(console, plot))
 
 
 async def audit_page(console: Console, request: Request) -> Response:
