@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from evy.console import geo, tiles
 from evy.console.app import create_app
 from evy.console.web import Console
-from evy.store import Store
+from evy.store import Store, mbtiles
 
 from .conftest import SENDER, add_case, console_config
 from .test_console_app import login
@@ -25,7 +25,7 @@ from .tilemaker import around, colour, make_mbtiles, png
 
 KIT = (-1.2921, 36.8219)
 CASE_AT = (-1.2850, 36.8300)  # 1.2 km NE of the kit: the plot fits it at zoom 15
-zooms = st.integers(0, tiles.MAX_ZOOM)
+zooms = st.integers(0, mbtiles.MAX_ZOOM)
 latitudes = st.floats(-tiles.MAX_LATITUDE + 1e-6, tiles.MAX_LATITUDE - 1e-6, allow_nan=False)
 longitudes = st.floats(-180, 179.999999, allow_nan=False)
 
@@ -35,8 +35,8 @@ longitudes = st.floats(-180, 179.999999, allow_nan=False)
 @given(zooms, st.data())
 def test_the_row_flip_maps_every_row_into_the_grid_and_back(zoom: int, data) -> None:
     row = data.draw(st.integers(0, (1 << zoom) - 1))
-    flipped = tiles.flip_row(row, zoom)
-    assert 0 <= flipped < 1 << zoom and tiles.flip_row(flipped, zoom) == row
+    flipped = mbtiles.flip_row(row, zoom)
+    assert 0 <= flipped < 1 << zoom and mbtiles.flip_row(flipped, zoom) == row
 
 
 @given(latitudes, longitudes, st.integers(0, 20))
@@ -62,7 +62,7 @@ def test_known_tiles() -> None:
     lat = math.radians(51.5007)  # Westminster, by the textbook form of the same projection
     textbook_row = (1 - math.log(math.tan(lat) + 1 / math.cos(lat)) / math.pi) / 2 * 2**15
     assert tiles.tile_of(51.5007, -0.1246, 15) == (int((-0.1246 + 180) / 360 * 2**15), int(textbook_row))
-    assert tiles.flip_row(0, 15) == 32767 and tiles.flip_row(0, 0) == 0
+    assert mbtiles.flip_row(0, 15) == 32767 and mbtiles.flip_row(0, 0) == 0
     # 156,543 m on Web Mercator's equatorial sphere; the console measures on geo's mean-radius sphere, as the plot
     assert abs(tiles.metres_per_pixel(0.0, 0) / 156_543.03 - geo.EARTH_RADIUS_M / 6_378_137) < 1e-6
 
@@ -84,7 +84,7 @@ def test_a_case_on_the_plot_sits_where_the_tiles_put_its_place(lat, lon, north, 
 # -- the file ------------------------------------------------------------------------------------------------------
 
 def test_a_tile_is_read_by_its_xyz_address_from_the_tms_row(tmp_path: Path) -> None:
-    file = tiles.TileFile.open(make_mbtiles(tmp_path / "map.mbtiles", [(3, 5, 1), (3, 5, 6)]))
+    file = mbtiles.TileFile.open(make_mbtiles(tmp_path / "map.mbtiles", [(3, 5, 1), (3, 5, 6)]))
     assert file.tile(3, 5, 1) == png(colour(3, 5, 1)) and file.tile(3, 5, 6) == png(colour(3, 5, 6))
     assert file.tile(3, 5, 2) is None
     assert (file.extension, file.media_type, file.min_zoom, file.max_zoom) == ("png", "image/png", 3, 3)
@@ -104,8 +104,8 @@ def test_a_tile_is_read_by_its_xyz_address_from_the_tms_row(tmp_path: Path) -> N
 def test_a_file_that_is_not_raster_mbtiles_is_refused_with_its_reason(tmp_path: Path, build, reason: str) -> None:
     path = tmp_path / "map.mbtiles"
     build(path)
-    with pytest.raises(tiles.TileFileError, match=reason):
-        tiles.TileFile.open(path)
+    with pytest.raises(mbtiles.TileFileError, match=reason):
+        mbtiles.TileFile.open(path)
 
 
 # -- the route and the map ---------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_a_tile_is_served_with_its_type_and_cache_headers(client: TestClient, ti
     assert answer.headers["content-type"] == "image/png"
     assert answer.headers["cache-control"] == "private, max-age=86400"
     assert answer.headers["x-content-type-options"] == "nosniff"
-    tms_row = tiles.flip_row(row, zoom)  # asked for by its stored (TMS) row, it is another tile or none
+    tms_row = mbtiles.flip_row(row, zoom)  # asked for by its stored (TMS) row, it is another tile or none
     assert client.get(f"/tiles/{zoom}/{column}/{tms_row}.png").status_code == 404
 
 
@@ -210,7 +210,7 @@ def test_the_setting_names_another_file_relative_to_the_data_directory(tmp_path:
 
 
 def test_cases_spread_beyond_the_lowest_zoom_draw_no_tiles_and_say_why(tmp_path: Path) -> None:
-    file = tiles.TileFile.open(make_mbtiles(tmp_path / "map.mbtiles", around(*KIT, 15, reach=1)))
+    file = mbtiles.TileFile.open(make_mbtiles(tmp_path / "map.mbtiles", around(*KIT, 15, reach=1)))
     wide = tiles.place(file, KIT, metres_per_px=5000.0, size=600)  # a case ~1,500 km away
     assert wide.images == [] and "lowest zoom (15)" in wide.note
     elsewhere = tiles.place(file, (48.85, 2.35), metres_per_px=4.0, size=600)

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from evy.console.tiles import flip_row
+from evy.store.mbtiles import flip_row
 
 
 def png(rgb: tuple[int, int, int], side: int = 256) -> bytes:

@@ -1,11 +1,10 @@
 """Map tiles from a local MBTiles file, drawn under the map's plot only when the operator put one on the data
 partition (``console.mbtiles``, default ``<data_dir>/map.mbtiles``); without one the map stays plain SVG.
 
-An MBTiles file is SQLite with ``metadata(name, value)`` and ``tiles(zoom_level, tile_column, tile_row,
-tile_data)``, rows numbered bottom-up (TMS); browsers and the console address tiles top-down (XYZ), so the
-row is flipped at the one place a tile is read. The file is opened read-only (``mode=ro``), checked once per
-version (path, inode, size, mtime), and a file that is not a usable raster MBTiles gets one log line and the
-plain map with the reason under it.
+The file itself (SQLite, TMS rows, read-only) is :mod:`evy.store.mbtiles`; here are the tile math, the
+choice of tiles under the plot and the route. The file is checked once per version (path, inode, size,
+mtime), and a file that is not a usable raster MBTiles gets one log line and the plain map with the reason
+under it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,28 +20,18 @@ from starlette.responses import Response
 
 from evy.console.geo import EARTH_RADIUS_M
 from evy.console.web import Console, Refused, secure
+from evy.store.mbtiles import MAX_ZOOM, TileFile, TileFileError
 
 log = logging.getLogger("evy.console")
 
 DEFAULT_NAME = "map.mbtiles"
 TILE_PX = 256
-MAX_ZOOM = 24  # beyond any raster tile set; keeps 2**zoom and the row flip in plain integers
 MAX_LATITUDE = 85.0511287798066  # Web Mercator's square world
-MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 MAX_TILES_DRAWN = 64  # a page never asks for more (each tile is one request to the kit)
 CACHE_CONTROL = "private, max-age=86400"  # behind the login; a tile at an address changes only with the file
 
 
-class TileFileError(Exception):
-    """The MBTiles file cannot be used; the message is one line an operator can act on."""
-
-
 # -- tile math (Web Mercator, 256 px tiles) -------------------------------------------------------------------
-
-def flip_row(row: int, zoom: int) -> int:
-    """An XYZ row as a TMS row, and back (the same flip both ways)."""
-    return (1 << zoom) - 1 - row
-
 
 def world_pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
     """Where a place lies on the whole world's map at ``zoom``, in pixels from its top-left corner."""
@@ -72,88 +60,6 @@ def tile_corner(column: int, row: int, zoom: int) -> tuple[float, float]:
 def metres_per_pixel(lat: float, zoom: int) -> float:
     """Ground length of one tile pixel at a latitude, on the sphere geo measures the plot on (so the two agree)."""
     return 2 * math.pi * EARTH_RADIUS_M * math.cos(math.radians(lat)) / (TILE_PX * (1 << zoom))
-
-
-# -- the file -------------------------------------------------------------------------------------------------
-
-def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
-class TileFile:
-    """A validated, read-only MBTiles file of raster tiles."""
-
-    def __init__(self, path: Path, db: sqlite3.Connection, extension: str, min_zoom: int, max_zoom: int,
-                 attribution: str):
-        self.path = path
-        self.extension = extension
-        self.media_type = MEDIA_TYPES[extension]
-        self.min_zoom = min_zoom
-        self.max_zoom = max_zoom
-        self.attribution = attribution
-        self._db = db
-
-    @classmethod
-    def open(cls, path: Path) -> TileFile:
-        try:
-            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise TileFileError(f"cannot open it read-only: {exc}") from None
-        try:
-            return cls._checked(path, db)
-        except BaseException:
-            db.close()
-            raise
-
-    @classmethod
-    def _checked(cls, path: Path, db: sqlite3.Connection) -> TileFile:
-        try:
-            metadata = {str(name): str(value) for name, value in db.execute("SELECT name, value FROM metadata")}
-        except sqlite3.DatabaseError as exc:
-            raise TileFileError(f"no MBTiles metadata table ({exc})") from None
-        try:
-            first = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1").fetchone()
-            lowest, highest = db.execute("SELECT MIN(zoom_level), MAX(zoom_level) FROM tiles").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise TileFileError(f"no MBTiles tiles(zoom_level, tile_column, tile_row, tile_data) table ({exc})"
-                                ) from None
-        if first is None:
-            raise TileFileError("it holds no tiles")
-        found = _sniff(bytes(first[3] or b""))
-        declared = metadata.get("format", "").strip().lower().replace("jpeg", "jpg") or found
-        if declared not in MEDIA_TYPES:
-            raise TileFileError(f"its tiles are {declared or 'of an unknown format'}: the map draws raster png, "
-                                "jpg or webp tiles (vector pbf tiles need a renderer the kit does not carry)")
-        if found != declared:
-            raise TileFileError(f"its metadata says {declared} but the tiles are {found or 'not an image'}")
-        if not (isinstance(lowest, int) and isinstance(highest, int) and 0 <= lowest <= highest <= MAX_ZOOM):
-            raise TileFileError(f"its zoom levels {lowest}..{highest} are outside 0..{MAX_ZOOM}")
-        return cls(path, db, declared, lowest, highest, metadata.get("attribution", "").strip())
-
-    def tile(self, zoom: int, column: int, row: int) -> bytes | None:
-        """One tile by its XYZ address, or None when the file does not hold it."""
-        found = self._db.execute("SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND "
-                                 "tile_row = ?", (zoom, column, flip_row(row, zoom))).fetchone()
-        return None if found is None else bytes(found[0])
-
-    def present(self, zoom: int, columns: range, rows: range) -> set[tuple[int, int]]:
-        """The XYZ (column, row) pairs in a block that the file holds."""
-        if not columns or not rows:
-            return set()
-        found = self._db.execute(
-            "SELECT tile_column, tile_row FROM tiles WHERE zoom_level = ? AND tile_column BETWEEN ? AND ? AND "
-            "tile_row BETWEEN ? AND ?", (zoom, columns[0], columns[-1], flip_row(rows[-1], zoom),
-                                        flip_row(rows[0], zoom)))
-        return {(column, flip_row(row, zoom)) for column, row in found}
-
-    def close(self) -> None:
-        self._db.close()
 
 
 @dataclass
