@@ -20,7 +20,7 @@ coordinates = st.one_of(st.none(), st.integers(-18_000_000, 18_000_000).map(lamb
 handovers = st.builds(
     CaseHandover, short(8), short(20), short(30), short(5), st.integers(0, 3),
     st.one_of(st.none(), st.integers(0, 254)), coordinates, coordinates, short(60),
-    st.lists(st.tuples(st.integers(0, 2**32 - 1), st.text(max_size=300)), max_size=5).map(tuple))
+    st.lists(st.tuples(st.integers(0, 2**32 - 1), st.text(max_size=300)), max_size=5).map(tuple), st.booleans())
 
 
 @settings(deadline=None)
@@ -44,10 +44,11 @@ def test_a_known_body() -> None:
     message = CaseHandover("K7Q3", "+254711000111", "fire", "sw", 0, 4, -1.285, 36.83, "near the market",
                            ((1_765_000_000, "moto! watu 4"),))
     body = encode(message)
-    assert body.startswith(b"\x04K7Q3\x0d+254711000111\x04fire\x02sw\x00\x04")
+    assert body.startswith(b"\x04K7Q3\x0d+254711000111\x04fire\x02sw\x00\x00\x04")
     assert decode(Kind.CASE_HANDOVER, body) == message
     unknown = decode(Kind.CASE_HANDOVER, encode(CaseHandover("K7Q3", "+254711000111")))
     assert (unknown.latitude, unknown.longitude, unknown.people, unknown.messages) == (None, None, None, ())
+    assert decode(Kind.CASE_HANDOVER, encode(CaseHandover("K7Q3", "+2547", opted_out=True))).opted_out
 
 
 @pytest.mark.parametrize("message", [

@@ -45,6 +45,7 @@ CASE_HANDOVER_BODY = Struct(
     "category" / PascalString(Int8ul, "utf8"),
     "language" / PascalString(Int8ul, "utf8"),
     "priority" / Int8ul,
+    "flags" / BitStruct("opted_out" / Flag, "_" / BitsInteger(7)),
     "people" / Int8ul,
     "latitude" / Int32sl,
     "longitude" / Int32sl,
@@ -118,6 +119,7 @@ class CaseHandover:
     longitude: float | None = None
     location: str = ""
     messages: tuple[tuple[int, str], ...] = ()
+    opted_out: bool = False  # the sender texted STOP to the kit handing it over: no SMS to them
     kind = Kind.CASE_HANDOVER
 
 
@@ -157,6 +159,7 @@ def encode(message: Body) -> bytes:
                 return CASE_HANDOVER_BODY.build({
                     "case_code": message.case_code, "sender": message.sender, "category": message.category,
                     "language": message.language, "priority": message.priority,
+                    "flags": {"opted_out": message.opted_out, "_": 0},
                     "people": NO_PEOPLE if message.people is None else message.people,
                     "latitude": _coordinate(message.latitude), "longitude": _coordinate(message.longitude),
                     "location": message.location,
@@ -194,7 +197,7 @@ def decode(kind: Kind, body: bytes) -> Body:
                 return CaseHandover(f.case_code, f.sender, f.category, f.language, f.priority,
                                     None if f.people == NO_PEOPLE else f.people, _degrees(f.latitude),
                                     _degrees(f.longitude), f.location,
-                                    tuple((m.at, m.text) for m in f.messages))
+                                    tuple((m.at, m.text) for m in f.messages), f.flags.opted_out)
     except (ConstructError, UnicodeError) as exc:
         raise MalformedFrame(f"{kind.name.lower()} body does not parse: {str(exc).splitlines()[0]}") from None
     raise MalformedFrame(f"unknown kind {kind}")
