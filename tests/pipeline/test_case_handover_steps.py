@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from evy.cases.code import case_code
 from evy.config import parse
-from evy.mesh.messages import CaseHandover
+from evy.mesh.frames import MAX_BODY
+from evy.mesh.messages import CaseHandover, encode
 from evy.pipeline import handover
 from evy.pipeline.meshlink import ReceivedHandover, untrusted_handover_problem
 from evy.pipeline.sender import Sender
@@ -46,6 +47,14 @@ def test_the_summary_carries_the_facts_and_the_latest_messages(tmp_path) -> None
             case_code(number), PHONE, "flood", "sw", 1, 5, -1.29, "near the bridge", False)
         assert [text for _, text in summary.messages] == ["two", "three", ("four " + "x" * 400)[:320]]
         assert untrusted_handover_problem(summary) is None
+
+
+def test_a_summary_of_long_wide_messages_still_fits_a_few_fragments(tmp_path) -> None:
+    with Store.open(tmp_path / "evy.db") as store:
+        number = open_case(store, ["🔥" * 400, "🚑" * 400, "🆘" * 400], location_text="🏠" * 300)
+        summary = handover.summary(store, case_store.get(store, number))
+        assert len(encode(summary)) <= handover.MAX_FRAGMENTS_USED * MAX_BODY
+        assert summary.messages and summary.messages[-1][1].startswith("🆘") and summary.location == "🏠" * 50
 
 
 def test_a_case_handed_here_opens_once_and_its_sender_is_told_once(tmp_path) -> None:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from evy.cases.code import case_code
 from evy.cases.state import Case
 from evy.mesh.errors import MeshError
-from evy.mesh.messages import CaseHandover
+from evy.mesh.frames import MAX_BODY
+from evy.mesh.messages import CaseHandover, encode
 from evy.messages import Priority, Reply
 from evy.sms.errors import CodecError
 from evy.store import Store
@@ -34,6 +35,7 @@ log = logging.getLogger("evy.mesh.handover")
 RESEND_AFTER = 900.0  # a sent hand-over with no outcome by then is sent again (the agent restarted meanwhile)
 MESSAGES_CARRIED = 3  # the sender's latest messages; airtime is scarce and the rest stays on this kit
 MESSAGE_CHARS = 320
+MAX_FRAGMENTS_USED = 6  # about 2.5 s on air at SF9: the oldest carried message gives way first
 # One short SMS in the case's language; it names no number and promises nothing (field safety).
 HANDED_OVER_SMS = {
     "en": "A team nearer to you now has your report: case {code}. Reply here with any news.",
@@ -49,12 +51,26 @@ def handed_over_sms(language: str, code: str) -> str:
 
 
 def summary(store: Store, case: Case) -> CaseHandover:
-    """What travels: the case's facts and the sender's latest messages (each cut to MESSAGE_CHARS)."""
-    messages = tuple((int(at), text[:MESSAGE_CHARS])
-                     for at, text in handover_store.latest_messages(store, case.id, MESSAGES_CARRIED))
-    return CaseHandover(case_code(case.id), case.sender, case.category or "", case.language, case.priority,
-                        case.people, case.latitude, case.longitude, (case.location_text or "")[:200], messages,
-                        is_opted_out(store, case.sender))
+    """What travels: the case's facts and the sender's latest messages (each cut to MESSAGE_CHARS), within
+    MAX_FRAGMENTS_USED fragments: older messages give way, then the oldest left is shortened."""
+    messages = [(int(at), text[:MESSAGE_CHARS])
+                for at, text in handover_store.latest_messages(store, case.id, MESSAGES_CARRIED)]
+    while True:
+        found = CaseHandover(case_code(case.id), case.sender, _cut(case.category or "", 60), case.language,
+                             case.priority, case.people, case.latitude, case.longitude,
+                             _cut(case.location_text or "", 200), tuple(messages), is_opted_out(store, case.sender))
+        if len(encode(found)) <= MAX_FRAGMENTS_USED * MAX_BODY or not messages:
+            return found
+        at, text = messages[0]
+        if len(messages) > 1 or len(text) <= 20:
+            messages.pop(0)
+        else:
+            messages[0] = (at, text[:len(text) // 2])
+
+
+def _cut(text: str, most_bytes: int) -> str:
+    """``text`` within ``most_bytes`` of UTF-8, cut at a character boundary."""
+    return text.encode()[:most_bytes].decode("utf-8", "ignore")
 
 
 def send_due(store: Store, mesh: MeshLink, now: float | None = None) -> None:
