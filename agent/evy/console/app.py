@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from evy.console import api, operations, pages
+from evy.console import api, operations, pages, tiles
 from evy.console.web import Console, Refused, WebConsole, refused, secure
 
 log = logging.getLogger("evy.console")
@@ -63,6 +63,7 @@ def create_app(console: Console) -> Starlette:
         route("/cases/{code}/thread", pages.thread_items),
         route("/cases/{code}/{action:str}", pages.case_action, ("POST",)),
         route("/map", pages.map_page),
+        route("/tiles/{z}/{x}/{y}.{ext}", tiles.tile),
         route("/audit", pages.audit_page),
         route("/export.{format:str}", _export),
         route("/static/{name}", _static),

@@ -72,6 +72,7 @@ class Plot:
     scale_px: float
     scale_label: str
     radius_label: str
+    metres_per_px: float = 0.0
 
 
 def plot(kit: tuple[float, float], places: list[tuple[float, float, str, str, int]], size: int = 600) -> Plot:
@@ -88,4 +89,4 @@ def plot(kit: tuple[float, float], places: list[tuple[float, float, str, str, in
     points = [PlotPoint(half + east / per_px, half - north / per_px, label, href, priority)
               for east, north, label, href, priority in offsets]
     scale = nice_length(reach / 3)
-    return Plot(size, points, scale / per_px, format_distance(scale), format_distance(reach))
+    return Plot(size, points, scale / per_px, format_distance(scale), format_distance(reach), per_px)

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from evy.cases import export
 from evy.cases.code import case_code
 from evy.cases.state import OPEN_STATUSES, Status, operator_moves
-from evy.console import actions, auth, geo
+from evy.console import actions, auth, geo, handover, tiles
 from evy.console.web import LOGIN_COOKIE, SESSION_COOKIE, Console, Refused, WebConsole, filters, secure
 from evy.store import cases as case_store
 from evy.store import console as console_store
@@ -26,7 +26,7 @@ from evy.store.optouts import is_opted_out
 
 BOARD_ROWS = 150  # the most urgent first; a page stays under 100 KB on a phone (the exports hold every case)
 KIND_LABELS = {"reply": "automatic reply", "followup": "automatic follow-up", "relay": "relayed",
-               "operator": "operator reply", "status-sms": "status SMS", "other": "sent"}
+               "operator": "operator reply", "status-sms": "status SMS", "handover": "hand-over SMS", "other": "sent"}
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
@@ -152,7 +152,8 @@ async def case_page(console: Console, request: Request) -> Response:
                         opted_out=is_opted_out(store, case.sender),
                         moves=operator_moves(case.status),
                         merged_into=console_store.merged_into(store, number),
-                        merged_from=console_store.merged_from(store, number))
+                        merged_from=console_store.merged_from(store, number),
+                        **handover.case_context(store, number))
 
 
 async def thread_items(console: Console, request: Request) -> Response:
@@ -190,6 +191,8 @@ def perform(console: Console, request: Request, session: auth.Session, number: i
             return actions.add_note(store, actor, number, fields.get("text", ""), key)
         if action == "merge":
             return actions.merge(store, actor, number, console.case_id(fields.get("into", "").strip()), key)
+        if action == "handover":
+            return handover.hand_over(store, actor, number, fields.get("kit", ""), key)
     except actions.ActionError as exc:
         raise Refused(400, str(exc)) from None
     raise Refused(404, f"no action {action!r}")
@@ -205,7 +208,8 @@ async def map_page(console: Console, request: Request) -> Response:
     if console.kit_position is not None:
         plot = geo.plot(console.kit_position, [(case.latitude, case.longitude, case_code(case.id),
                                                 f"/cases/{case_code(case.id)}", case.priority) for case in placed])
-    return console.page(request, "map.html", plot=plot, unplaced=len(rows) - len(placed))
+    return console.page(request, "map.html", plot=plot, unplaced=len(rows) - len(placed),
+                        **tiles.map_context(console, plot))
 
 
 async def audit_page(console: Console, request: Request) -> Response:

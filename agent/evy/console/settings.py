@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from evy.cases.state import Status
-from evy.config.schema import BadValue, Setting, integer, number, string_list
+from evy.config.schema import BadValue, Setting, integer, number, optional_path, string_list
 
 # argon2id in the PHC string format argon2-cffi writes (`evy console hash-password` makes one).
 ARGON2ID = re.compile(r"^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$")
@@ -74,4 +74,8 @@ SETTINGS = [
             "K7Q3.\"); the operator can still untick it for one change."),
     Setting("console.reply_segments", integer(1, 10), 3, "Most SMS an operator's reply may take."),
     Setting("console.refresh_seconds", number(2, 600), 5.0, "How often the board refreshes itself."),
+    Setting("console.mbtiles", optional_path, None,
+            "MBTiles file of raster map tiles (png, jpg or webp) drawn under the map; relative to data_dir. "
+            "Unset: data_dir/map.mbtiles if the operator put one there, else the plain map.",
+            example="map.mbtiles"),
 ]

@@ -67,6 +67,7 @@ class Kind(enum.IntEnum):
     BEACON = 4
     OFFLOAD_REQUEST = 5
     OFFLOAD_RESPONSE = 6
+    CASE_HANDOVER = 9  # an operator hands a case to a kit nearer its sender (messages.CaseHandover)
 
 
 # The priority byte on air: three classes, higher is more urgent (the reverse of Priority's order). An

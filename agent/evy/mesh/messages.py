@@ -16,8 +16,10 @@ from construct import (
     GreedyString,
     Int8ul,
     Int16ul,
+    Int32sl,
     Int32ul,
     PascalString,
+    PrefixedArray,
     Struct,
 )
 
@@ -35,6 +37,21 @@ BEACON_BODY = Struct(
 )
 OFFLOAD_REQUEST_BODY = Struct("max_chars" / Int16ul, "text" / GreedyString("utf8"))
 OFFLOAD_RESPONSE_BODY = Struct("request_id" / Int32ul, "text" / GreedyString("utf8"))
+NO_COORDINATE = -0x80000000  # latitude/longitude unknown; otherwise 1e-5 degrees (about a metre)
+NO_PEOPLE = 255
+CASE_HANDOVER_BODY = Struct(
+    "case_code" / PascalString(Int8ul, "utf8"),
+    "sender" / PascalString(Int8ul, "utf8"),
+    "category" / PascalString(Int8ul, "utf8"),
+    "language" / PascalString(Int8ul, "utf8"),
+    "priority" / Int8ul,
+    "flags" / BitStruct("opted_out" / Flag, "_" / BitsInteger(7)),
+    "people" / Int8ul,
+    "latitude" / Int32sl,
+    "longitude" / Int32sl,
+    "location" / PascalString(Int8ul, "utf8"),
+    "messages" / PrefixedArray(Int8ul, Struct("at" / Int32ul, "text" / PascalString(Int16ul, "utf8"))),
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,34 @@ class OffloadResponse:
     kind = Kind.OFFLOAD_RESPONSE
 
 
-Body = Ack | SmsRelay | Alert | Beacon | OffloadRequest | OffloadResponse
+@dataclass(frozen=True)
+class CaseHandover:
+    """A case an operator hands to a kit nearer its sender: who, what, where, and their latest messages
+    (``(unix seconds, text)``, oldest first). Coordinates travel in 1e-5 degrees."""
+
+    case_code: str  # the case's code on the kit that hands it over
+    sender: str
+    category: str = ""
+    language: str = "en"
+    priority: int = 3
+    people: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    location: str = ""
+    messages: tuple[tuple[int, str], ...] = ()
+    opted_out: bool = False  # the sender texted STOP to the kit handing it over: no SMS to them
+    kind = Kind.CASE_HANDOVER
+
+
+def _coordinate(value: float | None) -> int:
+    return NO_COORDINATE if value is None else round(value * 100_000)
+
+
+def _degrees(value: int) -> float | None:
+    return None if value == NO_COORDINATE else value / 100_000
+
+
+Body = Ack | SmsRelay | Alert | Beacon | OffloadRequest | OffloadResponse | CaseHandover
 
 
 def encode(message: Body) -> bytes:
@@ -109,7 +153,18 @@ def encode(message: Body) -> bytes:
                 return OFFLOAD_REQUEST_BODY.build({"max_chars": message.max_chars, "text": message.text})
             case OffloadResponse():
                 return OFFLOAD_RESPONSE_BODY.build({"request_id": message.request_id, "text": message.text})
-    except (ConstructError, UnicodeError) as exc:
+            case CaseHandover():
+                if message.people is not None and not 0 <= message.people < NO_PEOPLE:
+                    raise ConstructError(f"people {message.people} is not 0..{NO_PEOPLE - 1}")
+                return CASE_HANDOVER_BODY.build({
+                    "case_code": message.case_code, "sender": message.sender, "category": message.category,
+                    "language": message.language, "priority": message.priority,
+                    "flags": {"opted_out": message.opted_out, "_": 0},
+                    "people": NO_PEOPLE if message.people is None else message.people,
+                    "latitude": _coordinate(message.latitude), "longitude": _coordinate(message.longitude),
+                    "location": message.location,
+                    "messages": [{"at": at, "text": text} for at, text in message.messages]})
+    except (ConstructError, ValueError, OverflowError) as exc:  # UnicodeError is a ValueError
         raise PayloadTooLarge(f"cannot encode {type(message).__name__}: {exc}") from None
     raise TypeError(f"not a mesh message: {message!r}")
 
@@ -137,6 +192,12 @@ def decode(kind: Kind, body: bytes) -> Body:
             case Kind.OFFLOAD_RESPONSE:
                 f = OFFLOAD_RESPONSE_BODY.parse(body)
                 return OffloadResponse(f.request_id, f.text)
+            case Kind.CASE_HANDOVER:
+                f = CASE_HANDOVER_BODY.parse(body)
+                return CaseHandover(f.case_code, f.sender, f.category, f.language, f.priority,
+                                    None if f.people == NO_PEOPLE else f.people, _degrees(f.latitude),
+                                    _degrees(f.longitude), f.location,
+                                    tuple((m.at, m.text) for m in f.messages), f.flags.opted_out)
     except (ConstructError, UnicodeError) as exc:
         raise MalformedFrame(f"{kind.name.lower()} body does not parse: {str(exc).splitlines()[0]}") from None
     raise MalformedFrame(f"unknown kind {kind}")

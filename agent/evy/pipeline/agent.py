@@ -297,6 +297,8 @@ class Agent:
         crashpoint("after_reply_queued")
 
     def _mesh_hand_overs(self) -> None:
+        from evy.pipeline import handover  # only on a kit in a mesh (it loads the mesh's codecs)
+
         for relayed in self.mesh.take_relays():
             try:
                 with self.store.transaction() as db:
@@ -307,7 +309,9 @@ class Agent:
                 log.warning("rejected an SMS relay from kit %#x: %s", relayed.source, exc)
                 continue
             log.info("sending a reply to %s for kit %#x", relayed.number, relayed.source)
-        for mesh_id, delivered in self.mesh.take_outcomes():
+        handover.receive(self.store, self.sender, self.mesh.take_handovers())
+        handover.send_due(self.store, self.mesh)
+        for mesh_id, delivered in handover.settle(self.store, self.mesh.take_outcomes()):
             outbox.relay_outcome(self.store, mesh_id, delivered, retry_after=self.config["outbox.backoff"])
         self.mesh.queue_depth = report.queued_replies(self.store)  # its beacons tell other kits
 

@@ -3,6 +3,7 @@
 - A kit that cannot reach the cellular network hands queued replies to a kit that can (``relay``).
 - A kit with coverage sends the replies other kits hand it (``take_relays``) through its own outbox.
 - Every kit beacons whether it has coverage and how many replies wait in its outbox.
+- An operator hands a case to a kit nearer its sender (``hand_over``; received ones: ``take_handovers``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evy.config import Config
-from evy.mesh.messages import Beacon, SmsRelay
+from evy.mesh.messages import Beacon, CaseHandover, SmsRelay
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.messages import Priority
@@ -43,6 +44,14 @@ class RelayedSms:
     priority: Priority
 
 
+@dataclass(frozen=True)
+class ReceivedHandover:
+    """A case another kit handed to this one."""
+
+    source: int
+    body: CaseHandover
+
+
 class MeshLink:
     """Built before the agent (it needs the modem's coverage and the power monitor, not the agent); the agent
     then reports its outbox through :attr:`queue_depth`. Neither the modem nor the monitor is closed here."""
@@ -57,6 +66,7 @@ class MeshLink:
         self._thread: threading.Thread | None = None
         self._relays: queue.Queue[RelayedSms] = queue.Queue()
         self._outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
+        self._handovers: queue.Queue[ReceivedHandover] = queue.Queue()
 
     def start(self) -> None:
         """Open the node (refuses without a network key) and run it on a daemon thread."""
@@ -99,6 +109,13 @@ class MeshLink:
     def relay(self, gateway: int, number: str, text: str, priority: Priority) -> int:
         """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
         return self._call(self._node.send, gateway, SmsRelay(number, text), priority)
+
+    def hand_over(self, kit: int, case: CaseHandover, priority: Priority) -> int:
+        """Send a case's summary to ``kit``; its fate arrives through :meth:`take_outcomes`."""
+        return self._call(self._node.send, kit, case, priority)
+
+    def take_handovers(self) -> list[ReceivedHandover]:
+        return _drain(self._handovers)
 
     def snapshot(self, timeout: float = 1.0) -> dict[str, Any] | None:
         """The node's neighbours (with their last beacon) and airtime, for the kit's health; None when the
@@ -155,6 +172,12 @@ class MeshLink:
                 return
             priority = Priority.EMERGENCY if message.priority.emergency else Priority.ROUTINE
             self._relays.put(RelayedSms(message.source, body.number, body.text, priority))
+        elif isinstance(body, CaseHandover):
+            problem = untrusted_handover_problem(body)
+            if problem is not None:
+                log.warning("rejected case %r from kit %#x: %s", body.case_code[:8], message.source, problem)
+                return
+            self._handovers.put(ReceivedHandover(message.source, body))
         else:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
 
@@ -185,6 +208,25 @@ def untrusted_relay_problem(relay: SmsRelay) -> str | None:
         return "the text is empty"
     if len(relay.text) > MAX_RELAY_CHARS:
         return f"the text is {len(relay.text)} characters, over {MAX_RELAY_CHARS}"
+    return None
+
+
+def untrusted_handover_problem(case: CaseHandover) -> str | None:
+    """Why a case handed over the mesh cannot be opened here, or None."""
+    problem = untrusted_relay_problem(SmsRelay(case.sender, "-"))
+    if problem is not None:
+        return problem
+    if not case.case_code.isalnum() or len(case.case_code) > 8:
+        return f"{case.case_code!r} is not a case code"
+    if case.priority > 3:
+        return f"priority {case.priority} is not 0..3"
+    if (case.latitude is None) != (case.longitude is None) or (
+            case.latitude is not None and not (-90 <= case.latitude <= 90 and -180 <= case.longitude <= 180)):
+        return f"{case.latitude}, {case.longitude} is not a place"
+    if not 1 <= len(case.language) <= 8 or not case.language.replace("-", "").isalpha():
+        return f"{case.language!r} is not a language"
+    if any(len(text) > MAX_RELAY_CHARS for _, text in case.messages):
+        return f"a message is over {MAX_RELAY_CHARS} characters"
     return None
 
 
