@@ -71,6 +71,9 @@ class Uplink:
         self.kit = kit_id(config)
         self.connected = threading.Event()
         self.stop_event = threading.Event()
+        # set by a PUBACK or a connect: the drain thread's idle wait ends at once, so a full in-flight window
+        # refills on its acknowledgements, not on the next tick (else at most max_in_flight per TICK)
+        self._wake = threading.Event()
         self.published = self.acked = 0
         self.last_ack_at: float | None = None
         self.last_error: str | None = None
@@ -98,6 +101,7 @@ class Uplink:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -110,6 +114,7 @@ class Uplink:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, *rest: Any) -> None:
         if rc == 0:
             self.connected.set()
+            self._wake.set()
             self.last_error = None
             log.info("fleet broker connected (session present: %s)", _flag(flags, "session present"))
         else:
@@ -123,6 +128,7 @@ class Uplink:
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
         self._acks.put(mid)
+        self._wake.set()
 
     # -- the drain thread --------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -131,8 +137,9 @@ class Uplink:
             try:
                 if store is None:
                     store = Store.open(self.store_path)
+                self._wake.clear()
                 if not self.turn(store):
-                    self.stop_event.wait(TICK)
+                    self._wake.wait(TICK)
             except StoreCorrupt as exc:  # the agent's loop moves the file aside; reopen after it did
                 log.warning("fleet uplink: %s; reopening the store", exc)
                 store = _closed(store)
