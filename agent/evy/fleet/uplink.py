@@ -26,6 +26,7 @@ from evy.store import health as store_health
 
 if TYPE_CHECKING:
     from evy.config import Config
+    from evy.fleet.handoff import Handoff, MeshPort
 
 log = logging.getLogger("evy.fleet")
 
@@ -85,6 +86,16 @@ class Uplink:
         self._client: Any = None
         self._next_health = self._next_metrics = 0.0
         self._next_status = 0.0
+        self.handoff: Handoff | None = None
+
+    def attach_mesh(self, mesh: MeshPort) -> None:
+        """Hand events to mesh neighbours while this kit's link is down, and relay theirs while it is up
+        (fleet.handoff); the kit's beacons then report its link as a backhaul."""
+        if self.config["fleet.handoff"]:
+            from evy.fleet.handoff import Handoff  # the mesh's code: only on a kit that joined the mesh
+
+            self.handoff = Handoff(self.kit, mesh, self.config)
+            mesh.backhaul = self.connected.is_set
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,6 +171,8 @@ class Uplink:
         if now >= self._next_status:
             self._next_status = now + STATUS_EVERY
             store_health.record(store, "fleet", self.status(), None, now)
+        if self.handoff is not None:
+            busy |= self.handoff.turn(store, self.connected.is_set(), self._publish_relayed)
         if not self.connected.is_set():
             return busy
         self._forget_unanswered()
@@ -184,6 +197,7 @@ class Uplink:
 
     def _settle(self, store: Store | None) -> bool:
         seqs = []
+        relayed = False
         while True:
             try:
                 mid = self._acks.get_nowait()
@@ -193,11 +207,18 @@ class Uplink:
             if seq is not None:
                 seqs.append(seq)
                 self._in_flight.pop(seq, None)
+            elif self.handoff is not None and self.handoff.acknowledged(mid):
+                relayed = True
         if seqs and store is not None:
             uplink.acknowledged(store, seqs)
             self.acked += len(seqs)
             self.last_ack_at = self.clock()
-        return bool(seqs)
+        return bool(seqs) or relayed
+
+    def _publish_relayed(self, topic: str, payload: bytes) -> int | None:
+        """Publish a mesh neighbour's event (its PUBACK goes back to the neighbour, see Handoff)."""
+        info = self._client.publish(topic, payload, qos=1)
+        return info.mid if info.rc == 0 else None
 
     def _forget_unanswered(self) -> None:
         """An event without PUBACK long after a reconnect is published again (a duplicate at worst): paho
@@ -221,7 +242,9 @@ class Uplink:
     def status(self) -> dict[str, Any]:
         return {"kit": self.kit, "broker": f"{self.config['fleet.broker_host']}:{self.config['fleet.broker_port']}",
                 "connected": self.connected.is_set(), "published": self.published, "acked": self.acked,
-                "in_flight": len(self._in_flight), "last_ack_at": self.last_ack_at, "last_error": self.last_error}
+                "in_flight": len(self._in_flight), "last_ack_at": self.last_ack_at, "last_error": self.last_error,
+                **({"handed_off": self.handoff.handed_off, "handoff_confirmed": self.handoff.confirmed,
+                    "relayed_for_neighbours": self.handoff.relayed} if self.handoff is not None else {})}
 
 
 def _flag(flags: Any, name: str) -> Any:
@@ -233,14 +256,16 @@ def _closed(store: Store | None) -> None:
         store.close()
 
 
-def start_fleet_uplink(config: Config, store: Store) -> Uplink | None:
+def start_fleet_uplink(config: Config, store: Store, mesh: MeshPort | None = None) -> Uplink | None:
     """The agent's one fleet hook: mirror fleet.enabled into the store (the triggers queue only while it is
-    on) and start the uplink thread; None while the fleet is off. A broken fleet setup is logged, never
-    fatal: the kit answers SMS without a backhaul."""
+    on) and start the uplink thread (with the kit's mesh link: hand-off both ways); None while the fleet is
+    off. A broken fleet setup is logged, never fatal: the kit answers SMS without a backhaul."""
     uplink.set_enabled(store, config["fleet.enabled"])
     if not config["fleet.enabled"]:
         return None
     link = Uplink(config, store.path)
+    if mesh is not None:
+        link.attach_mesh(mesh)
     try:
         link.start()
     except EvyError as exc:
