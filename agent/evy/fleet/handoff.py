@@ -37,6 +37,7 @@ MAX_HANDOFF_BODY = 2 * MAX_BODY  # two frames at most: every extra fragment is a
 MAX_EVENTS = 40  # looked at per hand-off (the deflated body usually fills up first)
 MAX_ACK_SEQS = 50  # per UplinkAck: 4 bytes each, within one frame
 ACK_LINGER_S = 1.0  # an UplinkAck waits this long for the rest of its hand-off's PUBACKs (one frame, not several)
+AIRTIME_RETRY_S = 10.0  # after the airtime budget said no, look again this much later (not every pass)
 AVOID_S = 60.0  # a neighbour whose hand-off failed is not asked again for this long (another one may be)
 
 
@@ -139,6 +140,7 @@ class Handoff:
             return False
         priority = mesh_priority(chosen[0].priority)
         if not self.mesh.airtime_allows(len(body), priority, self.routine_share):
+            self._paused_until = now + AIRTIME_RETRY_S
             return False
         gateway = gateways[0]
         try:
