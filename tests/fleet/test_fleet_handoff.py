@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,36 @@ def test_a_kit_without_a_backhaul_reaches_the_cell_through_a_neighbour_and_loses
         board = [case for case in database.board() if case.kit == "kit-a"]
         assert len(board) == 15  # one case per sender, stored under the origin kit
     assert "refused" not in log_b.read_text()
+
+
+def test_the_acl_drops_a_kit_writing_as_another_so_a_relay_writes_under_its_own_id(tmp_path, acl_broker):
+    """Why relayed events carry the relay's prefix: the broker drops a kit's publish under another kit's id.
+    (Mosquitto 2.0.11 answers it with a PUBACK carrying an MQTT 5 reason code, which paho 1.6 takes for a
+    protocol error: the client reconnects and sends it again, for ever.)"""
+    from evy.config import parse
+    from evy.fleet import events
+    from evy.fleet.link import connect_async, make_client
+
+    cell = Cell(tmp_path, acl_broker)
+    cell.start()
+    config = parse("").replace(fleet__kit_id="kit-b", **acl_broker.settings("kit-b"))
+    client = make_client(config, "kit-b")
+    connect_async(client, config)
+    client.loop_start()
+
+    def publish(seq: int, topic: str) -> None:
+        event = events.Event("kit-a", seq, "cases", "case.opened", 1765100000.0, 1, {
+            "case": seq, "sender": "+254711000001", "opened_at": 1765100000.0, "status": "new", "priority": 1,
+            "emergency": True})
+        client.publish(topic, events.encode(event), qos=1)
+
+    try:
+        publish(1, events.relayed_topic_for("kit-b", "kit-a", "cases"))
+        wait_for(lambda: cell.ids("kit-a") == ["kit-a:1"], what="the relayed event at the cell")
+        publish(2, events.topic_for("kit-a", "cases"))
+        time.sleep(3.0)  # it would have arrived by now
+        assert cell.ids("kit-a") == ["kit-a:1"]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        cell.kill(signal.SIGTERM)
