@@ -139,7 +139,7 @@ def test_a_kit_without_a_backhaul_reaches_the_cell_through_a_neighbour_and_loses
 def test_the_acl_drops_a_kit_writing_as_another_so_a_relay_writes_under_its_own_id(tmp_path, acl_broker):
     """Why relayed events carry the relay's prefix: the broker drops a kit's publish under another kit's id.
     (Mosquitto 2.0.11 answers it with a PUBACK carrying an MQTT 5 reason code, which paho 1.6 takes for a
-    protocol error: the client reconnects and sends it again, for ever.)"""
+    protocol error: the connection drops and the client reconnects.)"""
     from evy.config import parse
     from evy.fleet import events
     from evy.fleet.link import connect_async, make_client
