@@ -74,7 +74,8 @@ class Handoff:
         self._avoid: dict[int, float] = {}  # gateway -> until
         self._paused_until = 0.0
         self._stay_home: set[int] = set()  # events too large for the mesh (they wait for the kit's own link)
-        self._relayed: dict[int, tuple[int, str, int, Priority]] = {}  # paho mid -> (source, origin, seq, class)
+        # paho mid -> (source, origin, seq, class, when published)
+        self._relayed: dict[int, tuple[int, str, int, Priority, float]] = {}
         self._ack_due: dict[tuple[int, str, Priority], list[int]] = defaultdict(list)
         self._ack_first_due: dict[tuple[int, str, Priority], float] = {}
         self.handed_off = self.confirmed = self.relayed = 0
@@ -102,7 +103,7 @@ class Handoff:
         relayed = self._relayed.pop(mid, None)
         if relayed is None:
             return False
-        source, origin, seq, priority = relayed
+        source, origin, seq, priority, _ = relayed
         due = self._ack_due[(source, origin, priority)]
         if not due:
             self._ack_first_due[(source, origin, priority)] = self.clock()
@@ -201,12 +202,14 @@ class Handoff:
             mid = publish(topic, payload)
             if mid is None:
                 return  # the link just went: the origin tries again after its timeout
-            self._relayed[mid] = (source, origin, event.seq, priority)
+            self._relayed[mid] = (source, origin, event.seq, priority, self.clock())
             self.relayed += 1
 
     def _send_acks(self, now: float) -> bool:
         busy = False
-        waiting = {(source, origin, priority) for source, origin, _, priority in self._relayed.values()}
+        for mid in [m for m, r in self._relayed.items() if now - r[4] > self.timeout_s]:
+            del self._relayed[mid]  # no PUBACK in all that time (a lost session): the origin has sent it again
+        waiting = {(source, origin, priority) for source, origin, _, priority, _ in self._relayed.values()}
         for (source, origin, priority), seqs in list(self._ack_due.items()):
             key = (source, origin, priority)
             if key in waiting and now - self._ack_first_due[key] < ACK_LINGER_S:
