@@ -83,3 +83,25 @@ def test_any_message_either_decodes_or_is_a_bad_event(topic, payload):
 def test_a_bad_event_names_what_is_wrong(topic, body, complaint):
     with pytest.raises(BadEvent, match=complaint.replace("+", r"\+").replace("<", ".").replace(">", ".")):
         events.decode(topic, json.dumps(body).encode())
+
+
+@settings(deadline=None)
+@given(fleet_events(), kits)
+def test_an_event_relayed_by_a_neighbour_decodes_to_the_origin_with_the_relay_as_via(event, relay):
+    topic = events.relayed_topic_for(relay, event.kit, event.topic)
+    if relay == event.kit:
+        with pytest.raises(BadEvent, match="relays only other kits"):
+            events.decode(topic, events.encode(event))
+        return
+    relayed = events.decode(topic, events.encode(event))
+    assert relayed == Event(event.kit, event.seq, event.topic, event.type, event.at, event.priority, event.data,
+                            via=relay)
+    assert relayed.id == event.id  # the cell keeps it once, whichever way it came
+
+
+@pytest.mark.parametrize("topic", ["evy/v1/kit-b/relayed/kit-a", "evy/v1/kit-b/forwarded/kit-a/cases",
+                                   "evy/v1/kit-b/relayed/kit+a/cases", "evy/v1/kit-b/relayed/kit-a/cases/x"])
+def test_a_malformed_relayed_topic_is_one_line_bad_event(topic):
+    event = Event("kit-a", 1, "cases", "case.opened", 1.0, 1, {"case": 1})
+    with pytest.raises(BadEvent):
+        events.decode(topic, events.encode(event))

@@ -10,7 +10,7 @@ of the run so that its restart drains a backlog (its peak ingest rate).
 Figures: events lost (target 0), duplicates stored (target 0: the cell stores an id once), duplicates
 delivered and dropped by id, latency from a kit's link coming back to the cell storing what it queued
 meanwhile (p50/p95), latency of the other events, the cell's ingest rate. Needs mosquitto (Debian) and
-paho-mqtt; `python -m evy.bench fleet`, or `--quick` for 20 kits.
+paho-mqtt; `evy bench fleet`, or `evy bench --quick fleet` for 20 kits.
 """
 
 from __future__ import annotations

@@ -71,9 +71,10 @@ class LocalBroker:
     """``with LocalBroker(tmp, logins={"kit-1": "pw"}) as broker:`` … ``broker.restart()``."""
 
     def __init__(self, directory: Path, *, logins: dict[str, str] | None = None, tls: bool = True,
-                 host: str = "127.0.0.1", port: int | None = None):
+                 host: str = "127.0.0.1", port: int | None = None, acl: bool = False):
         self.directory = Path(directory)
         self.logins = logins or {}
+        self.acl = acl
         self.tls, self.host = tls, host
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
@@ -97,6 +98,10 @@ class LocalBroker:
             passwords.write_text("".join(f"{user}:{password}\n" for user, password in self.logins.items()))
             subprocess.run(["mosquitto_passwd", "-U", str(passwords)], check=True, capture_output=True)
             lines += [f"password_file {passwords}", "allow_anonymous false"]
+        if self.acl:  # as docs/fleet.md advises: a kit writes under its own id only, the cell reads all
+            acl = self.directory / "acl"
+            acl.write_text("user evy-hq\ntopic read evy/v1/#\npattern write evy/v1/%c/#\n")
+            lines.append(f"acl_file {acl}")
         else:
             lines.append("allow_anonymous true")
         if self.tls:

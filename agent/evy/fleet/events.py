@@ -25,6 +25,9 @@ TYPES = ("case.opened", "case.updated", "case.status", "case.location", "message
          "metrics")
 SUBSCRIPTION = f"{PREFIX}/+/#"
 MAX_SEQ = 2**63 - 1  # SQLite's AUTOINCREMENT ceiling; a database cannot store a larger one
+# A kit with a backhaul publishes a mesh neighbour's events under its own prefix (the broker's ACL lets a kit
+# write evy/v1/<itself>/# only): evy/v1/<relay>/relayed/<origin>/<topic>, the payload as the origin made it.
+RELAYED = "relayed"
 
 
 class BadEvent(EvyError, ValueError):
@@ -40,6 +43,7 @@ class Event:
     at: float
     priority: int
     data: dict[str, Any]
+    via: str | None = None  # the kit that published it for the origin (mesh hand-off), None: the kit itself
 
     @property
     def id(self) -> str:
@@ -48,6 +52,15 @@ class Event:
 
 def topic_for(kit: str, topic: str) -> str:
     return f"{PREFIX}/{kit}/{topic}"
+
+
+def relayed_topic_for(relay: str, origin: str, topic: str) -> str:
+    return f"{PREFIX}/{relay}/{RELAYED}/{origin}/{topic}"
+
+
+def topic_of_type(type_: str) -> str:
+    """The topic an event of this type goes on."""
+    return type_ if type_ in ("health", "metrics") else "cases"
 
 
 def encode(event: Event) -> bytes:
@@ -66,11 +79,16 @@ def encode_stored(kit: str, seq: int, type_: str, at: float, priority: int, data
 def decode(topic: str, payload: bytes) -> Event:
     """The event a fleet message carries; BadEvent naming the first thing wrong."""
     parts = topic.split("/")
-    if len(parts) != 4 or "/".join(parts[:2]) != PREFIX:
-        raise BadEvent(f"topic {topic!r} is not {PREFIX}/<kit>/<topic>")
-    kit, name = parts[2], parts[3]
-    if not KIT_ID.fullmatch(kit):
-        raise BadEvent(f"topic {topic!r}: kit id {kit!r} is not 1-64 letters, digits, '-' or '_'")
+    relayed = len(parts) == 6 and parts[3] == RELAYED
+    if not (len(parts) == 4 or relayed) or "/".join(parts[:2]) != PREFIX:
+        raise BadEvent(f"topic {topic!r} is not {PREFIX}/<kit>/<topic> or {PREFIX}/<kit>/{RELAYED}/<origin>/<topic>")
+    via = parts[2] if relayed else None
+    kit, name = parts[-2], parts[-1]
+    for level in filter(None, (via, kit)):
+        if not KIT_ID.fullmatch(level):
+            raise BadEvent(f"topic {topic!r}: kit id {level!r} is not 1-64 letters, digits, '-' or '_'")
+    if via == kit:
+        raise BadEvent(f"topic {topic!r}: a kit relays only other kits' events")
     if name not in TOPICS:
         raise BadEvent(f"topic {topic!r}: unknown topic {name!r} (have {', '.join(TOPICS)})")
     try:
@@ -100,4 +118,4 @@ def decode(topic: str, payload: bytes) -> Event:
     data = body.get("data")
     if not isinstance(data, dict):
         raise BadEvent(f"{topic}: data is not a JSON object")
-    return Event(kit, seq, name, type_, float(at), priority, data)
+    return Event(kit, seq, name, type_, float(at), priority, data, via)

@@ -33,6 +33,36 @@ def read_credentials(path: Path) -> tuple[str, str]:
     return username, password
 
 
+def _surviving_socket_errors(base: type) -> type:
+    """paho's client with every socket error on a read or write reported to paho as a lost connection.
+
+    paho 1.6 (the image's) catches only ConnectionError around its socket reads and writes. A broker that
+    goes away under a TLS connection while the client writes (the cell sends a PUBACK for every message of
+    a backlog it drains) raises ssl.SSLEOFError, which is not one: it escaped and ended paho's network
+    thread for good, so the process lived on without a connection and never reconnected
+    (eclipse-paho/paho.mqtt.python#750; paho 2 catches OSError). As ConnectionResetError, paho closes the
+    socket, calls on_disconnect and reconnects."""
+
+    class Client(base):
+        def _sock_send(self, buf: bytes) -> int:
+            try:
+                return super()._sock_send(buf)
+            except (BlockingIOError, ConnectionError):
+                raise
+            except OSError as error:
+                raise ConnectionResetError(f"connection lost: {error}") from error
+
+        def _sock_recv(self, bufsize: int) -> bytes:
+            try:
+                return super()._sock_recv(bufsize)
+            except (BlockingIOError, ConnectionError):
+                raise
+            except OSError as error:
+                raise ConnectionResetError(f"connection lost: {error}") from error
+
+    return Client
+
+
 def make_client(config: Config, client_id: str) -> Any:
     """A configured paho client (not connected yet)."""
     try:
@@ -41,11 +71,12 @@ def make_client(config: Config, client_id: str) -> Any:
         raise FleetError("paho-mqtt is not installed (Debian: python3-paho-mqtt)") from None
     if not config["fleet.broker_host"]:
         raise FleetError("fleet.broker_host is not set")
+    client_class = _surviving_socket_errors(mqtt.Client)
     if hasattr(mqtt, "CallbackAPIVersion"):
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id, clean_session=False,
-                             protocol=mqtt.MQTTv311)
+        client = client_class(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id, clean_session=False,
+                              protocol=mqtt.MQTTv311)
     else:
-        client = mqtt.Client(client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311)
+        client = client_class(client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311)
     if config["fleet.tls"]:
         ca = config["fleet.ca_file"]
         if ca is not None and not Path(ca).is_file():

@@ -26,6 +26,7 @@ from evy.store import health as store_health
 
 if TYPE_CHECKING:
     from evy.config import Config
+    from evy.fleet.handoff import Handoff, MeshPort
 
 log = logging.getLogger("evy.fleet")
 
@@ -71,6 +72,9 @@ class Uplink:
         self.kit = kit_id(config)
         self.connected = threading.Event()
         self.stop_event = threading.Event()
+        # set by a PUBACK or a connect: the drain thread's idle wait ends at once, so a full in-flight window
+        # refills on its acknowledgements, not on the next tick (else at most max_in_flight per TICK)
+        self._wake = threading.Event()
         self.published = self.acked = 0
         self.last_ack_at: float | None = None
         self.last_error: str | None = None
@@ -82,6 +86,16 @@ class Uplink:
         self._client: Any = None
         self._next_health = self._next_metrics = 0.0
         self._next_status = 0.0
+        self.handoff: Handoff | None = None
+
+    def attach_mesh(self, mesh: MeshPort) -> None:
+        """Hand events to mesh neighbours while this kit's link is down, and relay theirs while it is up
+        (fleet.handoff); the kit's beacons then report its link as a backhaul."""
+        if self.config["fleet.handoff"]:
+            from evy.fleet.handoff import Handoff  # the mesh's code: only on a kit that joined the mesh
+
+            self.handoff = Handoff(self.kit, mesh, self.config)
+            mesh.backhaul = self.connected.is_set
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -98,6 +112,7 @@ class Uplink:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -110,6 +125,7 @@ class Uplink:
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, *rest: Any) -> None:
         if rc == 0:
             self.connected.set()
+            self._wake.set()
             self.last_error = None
             log.info("fleet broker connected (session present: %s)", _flag(flags, "session present"))
         else:
@@ -123,6 +139,7 @@ class Uplink:
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
         self._acks.put(mid)
+        self._wake.set()
 
     # -- the drain thread --------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -131,8 +148,9 @@ class Uplink:
             try:
                 if store is None:
                     store = Store.open(self.store_path)
+                self._wake.clear()
                 if not self.turn(store):
-                    self.stop_event.wait(TICK)
+                    self._wake.wait(TICK)
             except StoreCorrupt as exc:  # the agent's loop moves the file aside; reopen after it did
                 log.warning("fleet uplink: %s; reopening the store", exc)
                 store = _closed(store)
@@ -153,6 +171,8 @@ class Uplink:
         if now >= self._next_status:
             self._next_status = now + STATUS_EVERY
             store_health.record(store, "fleet", self.status(), None, now)
+        if self.handoff is not None:
+            busy |= self.handoff.turn(store, self.connected.is_set(), self._publish_relayed)
         if not self.connected.is_set():
             return busy
         self._forget_unanswered()
@@ -177,6 +197,7 @@ class Uplink:
 
     def _settle(self, store: Store | None) -> bool:
         seqs = []
+        relayed = False
         while True:
             try:
                 mid = self._acks.get_nowait()
@@ -186,11 +207,18 @@ class Uplink:
             if seq is not None:
                 seqs.append(seq)
                 self._in_flight.pop(seq, None)
+            elif self.handoff is not None and self.handoff.acknowledged(mid):
+                relayed = True
         if seqs and store is not None:
             uplink.acknowledged(store, seqs)
             self.acked += len(seqs)
             self.last_ack_at = self.clock()
-        return bool(seqs)
+        return bool(seqs) or relayed
+
+    def _publish_relayed(self, topic: str, payload: bytes) -> int | None:
+        """Publish a mesh neighbour's event (its PUBACK goes back to the neighbour, see Handoff)."""
+        info = self._client.publish(topic, payload, qos=1)
+        return info.mid if info.rc == 0 else None
 
     def _forget_unanswered(self) -> None:
         """An event without PUBACK long after a reconnect is published again (a duplicate at worst): paho
@@ -214,7 +242,9 @@ class Uplink:
     def status(self) -> dict[str, Any]:
         return {"kit": self.kit, "broker": f"{self.config['fleet.broker_host']}:{self.config['fleet.broker_port']}",
                 "connected": self.connected.is_set(), "published": self.published, "acked": self.acked,
-                "in_flight": len(self._in_flight), "last_ack_at": self.last_ack_at, "last_error": self.last_error}
+                "in_flight": len(self._in_flight), "last_ack_at": self.last_ack_at, "last_error": self.last_error,
+                **({"handed_off": self.handoff.handed_off, "handoff_confirmed": self.handoff.confirmed,
+                    "relayed_for_neighbours": self.handoff.relayed} if self.handoff is not None else {})}
 
 
 def _flag(flags: Any, name: str) -> Any:
@@ -226,14 +256,16 @@ def _closed(store: Store | None) -> None:
         store.close()
 
 
-def start_fleet_uplink(config: Config, store: Store) -> Uplink | None:
+def start_fleet_uplink(config: Config, store: Store, mesh: MeshPort | None = None) -> Uplink | None:
     """The agent's one fleet hook: mirror fleet.enabled into the store (the triggers queue only while it is
-    on) and start the uplink thread; None while the fleet is off. A broken fleet setup is logged, never
-    fatal: the kit answers SMS without a backhaul."""
+    on) and start the uplink thread (with the kit's mesh link: hand-off both ways); None while the fleet is
+    off. A broken fleet setup is logged, never fatal: the kit answers SMS without a backhaul."""
     uplink.set_enabled(store, config["fleet.enabled"])
     if not config["fleet.enabled"]:
         return None
     link = Uplink(config, store.path)
+    if mesh is not None:
+        link.attach_mesh(mesh)
     try:
         link.start()
     except EvyError as exc:

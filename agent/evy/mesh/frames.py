@@ -67,6 +67,8 @@ class Kind(enum.IntEnum):
     BEACON = 4
     OFFLOAD_REQUEST = 5
     OFFLOAD_RESPONSE = 6
+    UPLINK_HANDOFF = 7  # fleet events a kit without a backhaul hands to a neighbour that has one
+    UPLINK_ACK = 8  # the neighbour: the broker acknowledged these events (the origin may delete them)
     CASE_HANDOVER = 9  # an operator hands a case to a kit nearer its sender (messages.CaseHandover)
 
 

@@ -6,6 +6,7 @@ receiver reassembles them in any order and delivers the message once.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 from construct import (
@@ -13,6 +14,7 @@ from construct import (
     BitStruct,
     ConstructError,
     Flag,
+    Float64l,
     GreedyString,
     Int8ul,
     Int16ul,
@@ -31,7 +33,9 @@ SMS_RELAY_BODY = Struct("number" / PascalString(Int8ul, "utf8"), "text" / Greedy
 ALERT_BODY = Struct("severity" / Int8ul, "text" / GreedyString("utf8"))
 BEACON_BODY = Struct(
     "battery_pct" / Int8ul,  # 255 = unknown (mains or no gauge)
-    "flags" / BitStruct("charging" / Flag, "cellular" / Flag, "big_model" / Flag, "_" / BitsInteger(5)),
+    # backhaul: this kit's fleet uplink reaches the broker now (it takes other kits' events, UplinkHandoff)
+    "flags" / BitStruct("charging" / Flag, "cellular" / Flag, "big_model" / Flag, "backhaul" / Flag,
+                        "_" / BitsInteger(4)),
     "queue_depth" / Int16ul,
     "neighbours" / Int8ul,
 )
@@ -52,6 +56,12 @@ CASE_HANDOVER_BODY = Struct(
     "location" / PascalString(Int8ul, "utf8"),
     "messages" / PrefixedArray(Int8ul, Struct("at" / Int32ul, "text" / PascalString(Int16ul, "utf8"))),
 )
+# An uplink hand-off travels deflated (raw zlib): its JSON repeats field names the radio should not pay for.
+HANDED_EVENT = Struct("seq" / Int32ul, "type" / PascalString(Int8ul, "utf8"), "priority" / Int8ul,
+                      "at" / Float64l, "data" / PascalString(Int16ul, "utf8"))
+UPLINK_HANDOFF_BODY = Struct("origin" / PascalString(Int8ul, "utf8"), "events" / PrefixedArray(Int8ul, HANDED_EVENT))
+UPLINK_ACK_BODY = Struct("origin" / PascalString(Int8ul, "utf8"), "seqs" / PrefixedArray(Int8ul, Int32ul))
+MAX_INFLATED = 16384  # a hand-off body inflates to at most this (15 full fragments of JSON fit well within)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class Beacon:
     big_model: bool = False
     charging: bool = False
     neighbours: int = 0
+    backhaul: bool = False  # the fleet broker is reachable from this kit now
     kind = Kind.BEACON
 
 
@@ -131,7 +142,36 @@ def _degrees(value: int) -> float | None:
     return None if value == NO_COORDINATE else value / 100_000
 
 
-Body = Ack | SmsRelay | Alert | Beacon | OffloadRequest | OffloadResponse | CaseHandover
+@dataclass(frozen=True)
+class HandedEvent:
+    """One queued fleet event as the origin kit stored it (``data`` is its compact JSON)."""
+
+    seq: int
+    type: str
+    priority: int
+    at: float
+    data: str
+
+
+@dataclass(frozen=True)
+class UplinkHandoff:
+    """Fleet events of kit ``origin`` (its fleet id) for a neighbour with a backhaul to publish."""
+
+    origin: str
+    events: tuple[HandedEvent, ...]
+    kind = Kind.UPLINK_HANDOFF
+
+
+@dataclass(frozen=True)
+class UplinkAck:
+    """The broker acknowledged these events of ``origin``: the origin may delete them from its queue."""
+
+    origin: str
+    seqs: tuple[int, ...]
+    kind = Kind.UPLINK_ACK
+
+
+Body = Ack | SmsRelay | Alert | Beacon | OffloadRequest | OffloadResponse | UplinkHandoff | UplinkAck | CaseHandover
 
 
 def encode(message: Body) -> bytes:
@@ -148,11 +188,19 @@ def encode(message: Body) -> bytes:
                     "battery_pct": message.battery_pct, "queue_depth": min(message.queue_depth, 0xFFFF),
                     "neighbours": min(message.neighbours, 255),
                     "flags": {"charging": message.charging, "cellular": message.cellular,
-                              "big_model": message.big_model, "_": 0}})
+                              "big_model": message.big_model, "backhaul": message.backhaul, "_": 0}})
             case OffloadRequest():
                 return OFFLOAD_REQUEST_BODY.build({"max_chars": message.max_chars, "text": message.text})
             case OffloadResponse():
                 return OFFLOAD_RESPONSE_BODY.build({"request_id": message.request_id, "text": message.text})
+            case UplinkHandoff():
+                plain = UPLINK_HANDOFF_BODY.build({"origin": message.origin, "events": [
+                    {"seq": e.seq, "type": e.type, "priority": e.priority, "at": e.at, "data": e.data}
+                    for e in message.events]})
+                deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+                return deflate.compress(plain) + deflate.flush()
+            case UplinkAck():
+                return UPLINK_ACK_BODY.build({"origin": message.origin, "seqs": list(message.seqs)})
             case CaseHandover():
                 if message.people is not None and not 0 <= message.people < NO_PEOPLE:
                     raise ConstructError(f"people {message.people} is not 0..{NO_PEOPLE - 1}")
@@ -185,13 +233,20 @@ def decode(kind: Kind, body: bytes) -> Body:
             case Kind.BEACON:
                 f = BEACON_BODY.parse(body)
                 return Beacon(f.battery_pct, f.queue_depth, f.flags.cellular, f.flags.big_model,
-                              f.flags.charging, f.neighbours)
+                              f.flags.charging, f.neighbours, f.flags.backhaul)
             case Kind.OFFLOAD_REQUEST:
                 f = OFFLOAD_REQUEST_BODY.parse(body)
                 return OffloadRequest(f.text, f.max_chars)
             case Kind.OFFLOAD_RESPONSE:
                 f = OFFLOAD_RESPONSE_BODY.parse(body)
                 return OffloadResponse(f.request_id, f.text)
+            case Kind.UPLINK_HANDOFF:
+                f = UPLINK_HANDOFF_BODY.parse(_inflated(body))
+                return UplinkHandoff(f.origin, tuple(HandedEvent(e.seq, e.type, e.priority, e.at, e.data)
+                                                     for e in f.events))
+            case Kind.UPLINK_ACK:
+                f = UPLINK_ACK_BODY.parse(body)
+                return UplinkAck(f.origin, tuple(f.seqs))
             case Kind.CASE_HANDOVER:
                 f = CASE_HANDOVER_BODY.parse(body)
                 return CaseHandover(f.case_code, f.sender, f.category, f.language, f.priority,
@@ -201,6 +256,17 @@ def decode(kind: Kind, body: bytes) -> Body:
     except (ConstructError, UnicodeError) as exc:
         raise MalformedFrame(f"{kind.name.lower()} body does not parse: {str(exc).splitlines()[0]}") from None
     raise MalformedFrame(f"unknown kind {kind}")
+
+
+def _inflated(body: bytes) -> bytes:
+    inflate = zlib.decompressobj(-15)
+    try:
+        plain = inflate.decompress(body, MAX_INFLATED)
+    except zlib.error as exc:
+        raise MalformedFrame(f"uplink_handoff body does not inflate: {exc}") from None
+    if not inflate.eof or inflate.unconsumed_tail or inflate.unused_data:
+        raise MalformedFrame(f"uplink_handoff body is truncated, trailed or inflates past {MAX_INFLATED} bytes")
+    return plain
 
 
 def split(body: bytes, chunk: int = MAX_BODY) -> list[bytes]:

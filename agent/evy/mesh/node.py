@@ -423,6 +423,22 @@ class MeshNode:
         """Nodes whose last beacon reported cellular coverage: nearest first, then fullest battery."""
         return self._live_peers(lambda beacon: beacon.cellular)
 
+    def airtime_allows(self, body_bytes: int, priority: Priority, routine_share: float = 1.0) -> bool:
+        """Whether a message of ``body_bytes`` (every fragment) fits the duty cycle now: an emergency within
+        the legal allowance, other traffic also within ``routine_share`` of it (a budget for bulk traffic
+        that leaves the SMS relays their room)."""
+        now = self.clock.time()
+        seconds = sum(self.radio.airtime(frame_length(len(part))) for part in messages.split(bytes(body_bytes)))
+        if carried(priority).emergency:
+            return self.ledger.may_send(now, seconds, True)
+        return (self.ledger.may_send(now, seconds, False)
+                and self.ledger.used_s(now) + seconds <= routine_share * self.ledger.limit_s)
+
+    def backhauls(self) -> list[int]:
+        """Nodes whose last beacon reported a fleet backhaul (their uplink reaches the broker), for
+        UplinkHandoff: nearest first, then fullest battery."""
+        return self._live_peers(lambda beacon: beacon.backhaul)
+
     def offload_targets(self) -> list[int]:
         """Nodes whose last beacon reported a bigger model, for OffloadRequest: nearest first."""
         return self._live_peers(lambda beacon: beacon.big_model)

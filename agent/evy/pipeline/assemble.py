@@ -80,7 +80,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         from evy.fleet.uplink import start_fleet_uplink
         from evy.meshtastic import start_gateway
 
-        fleet = on_a_full_disk(store, lambda: start_fleet_uplink(config, store))  # None while fleet is off
+        fleet = on_a_full_disk(store, lambda: start_fleet_uplink(config, store, mesh))  # None while fleet is off
         if fleet is not None:
             _owned(parts, "fleet uplink", fleet.stop)
         meshtastic = start_gateway(config)

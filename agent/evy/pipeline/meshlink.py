@@ -4,6 +4,9 @@
 - A kit with coverage sends the replies other kits hand it (``take_relays``) through its own outbox.
 - Every kit beacons whether it has coverage and how many replies wait in its outbox.
 - An operator hands a case to a kit nearer its sender (``hand_over``; received ones: ``take_handovers``).
+- Every kit beacons whether it has coverage and how many replies wait in its outbox, and whether its fleet
+  uplink reaches the broker (``backhaul``, set by the fleet uplink); the uplink hands events to and takes
+  them from neighbours through ``send_fleet``/``take_fleet`` (evy.fleet.handoff).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evy.config import Config
-from evy.mesh.messages import Beacon, CaseHandover, SmsRelay
+from evy.mesh.messages import Beacon, Body, CaseHandover, SmsRelay, UplinkAck, UplinkHandoff
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.messages import Priority
@@ -67,6 +70,11 @@ class MeshLink:
         self._relays: queue.Queue[RelayedSms] = queue.Queue()
         self._outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
         self._handovers: queue.Queue[ReceivedHandover] = queue.Queue()
+        self.backhaul: Callable[[], bool] = lambda: False  # the fleet uplink's broker connection, for beacons
+        # bounded: a kit whose fleet is off never takes them (the origin tries again elsewhere)
+        self._fleet: queue.Queue[tuple[int, Priority, Body]] = queue.Queue(maxsize=256)
+        self._fleet_outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
+        self._fleet_ids: set[int] = set()  # hand-offs in flight: their outcomes go to the uplink, not the agent
 
     def start(self) -> None:
         """Open the node (refuses without a network key) and run it on a daemon thread."""
@@ -116,6 +124,30 @@ class MeshLink:
 
     def take_handovers(self) -> list[ReceivedHandover]:
         return _drain(self._handovers)
+    # -- from the fleet uplink's thread -------------------------------------------------------------------
+    def backhauls(self) -> list[int]:
+        return self._call(self._node.backhauls) if self._node else []
+
+    def airtime_allows(self, body_bytes: int, priority: Priority, routine_share: float) -> bool:
+        return bool(self._node) and self._call(self._node.airtime_allows, body_bytes, priority, routine_share)
+
+    def send_fleet(self, destination: int, message: UplinkHandoff | UplinkAck, priority: Priority) -> int:
+        """Send a hand-off or its acknowledgement; its fate arrives through :meth:`take_fleet_outcomes`."""
+        node = self._node
+
+        def send() -> int:
+            message_id = node.send(destination, message, priority)
+            self._fleet_ids.add(message_id)
+            return message_id
+
+        return self._call(send)
+
+    def take_fleet(self) -> list[tuple[int, Priority, Body]]:
+        """(source node, priority on air, UplinkHandoff or UplinkAck) received since the last call."""
+        return _drain(self._fleet)
+
+    def take_fleet_outcomes(self) -> list[tuple[int, bool]]:
+        return _drain(self._fleet_outcomes)
 
     def snapshot(self, timeout: float = 1.0) -> dict[str, Any] | None:
         """The node's neighbours (with their last beacon) and airtime, for the kit's health; None when the
@@ -165,7 +197,12 @@ class MeshLink:
         except Exception as exc:  # whatever a peer sent, the kit goes on
             log.warning("rejected a mesh message from %#x: its body does not decode (%s)", message.source, exc)
             return
-        if isinstance(body, SmsRelay):
+        if isinstance(body, UplinkHandoff | UplinkAck):
+            try:
+                self._fleet.put_nowait((message.source, message.priority, body))
+            except queue.Full:
+                log.info("fleet hand-off from %#x dropped: the fleet uplink is not taking them", message.source)
+        elif isinstance(body, SmsRelay):
             problem = untrusted_relay_problem(body)
             if problem is not None:
                 log.warning("rejected an SMS relay from kit %#x: %s", message.source, problem)
@@ -182,7 +219,11 @@ class MeshLink:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
 
     def _on_status(self, message_id: int, delivered: bool) -> None:
-        self._outcomes.put((message_id, delivered))
+        if message_id in self._fleet_ids:
+            self._fleet_ids.discard(message_id)
+            self._fleet_outcomes.put((message_id, delivered))
+        else:
+            self._outcomes.put((message_id, delivered))
 
     def _battery(self) -> int | None:
         """Battery % for routing (a low kit relays less); None when unknown."""
@@ -193,7 +234,7 @@ class MeshLink:
         battery = reading.battery_pct if reading is not None else None
         return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
                       charging=bool(reading.charging) if reading is not None else False,
-                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage())
+                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage(), backhaul=self.backhaul())
 
 
 def untrusted_relay_problem(relay: SmsRelay) -> str | None:

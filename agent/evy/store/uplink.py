@@ -53,12 +53,18 @@ def queue_snapshot(store: Store, topic: str, data: dict[str, Any], now: float) -
         return cursor.lastrowid
 
 
-def next_batch(store: Store, skip: Iterable[int] = (), limit: int = 50) -> list[UplinkEvent]:
-    """The next events to publish, most urgent first then oldest first, leaving out those in flight."""
+def next_batch(store: Store, skip: Iterable[int] = (), limit: int = 50,
+               topic: str | None = None) -> list[UplinkEvent]:
+    """The next events to publish, most urgent first then oldest first, leaving out those in flight (and,
+    with ``topic``, those of other topics)."""
     skipped = sorted(set(skip))
-    where = f" WHERE seq NOT IN ({', '.join('?' * len(skipped))})" if skipped else ""
+    conditions = [f"seq NOT IN ({', '.join('?' * len(skipped))})"] if skipped else []
+    if topic is not None:
+        conditions.append("topic = ?")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = store.db.execute(f"SELECT seq, topic, type, priority, at, data FROM uplink{where}"
-                            " ORDER BY priority, seq LIMIT ?", (*skipped, limit)).fetchall()
+                            " ORDER BY priority, seq LIMIT ?",
+                            (*skipped, *([topic] if topic is not None else []), limit)).fetchall()
     return [UplinkEvent(*row) for row in rows]
 
 
