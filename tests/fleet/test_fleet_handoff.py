@@ -64,7 +64,7 @@ def origin_state(directory: Path) -> tuple[int, dict[int, str]]:
 
 def case_seqs_at_the_cell(cell: Cell, kit: str) -> list[int]:
     with cell.database() as database:
-        return [row["seq"] for row in database.db.execute(
+        return [row["seq"] for row in database.sql.rows(
             "SELECT seq FROM events WHERE kit = ? AND topic = 'cases'", (kit,))]
 
 
@@ -129,7 +129,7 @@ def test_a_kit_without_a_backhaul_reaches_the_cell_through_a_neighbour_and_loses
         modem_b.stop()
         cell.kill(signal.SIGTERM)
     with cell.database() as database:
-        kits = {row["kit"] for row in database.db.execute("SELECT DISTINCT kit FROM events")}
+        kits = {row["kit"] for row in database.sql.rows("SELECT DISTINCT kit FROM events")}
         assert "kit-a" in kits and database.counts()["rejected"] == 0
         board = [case for case in database.board() if case.kit == "kit-a"]
         assert len(board) == 15  # one case per sender, stored under the origin kit

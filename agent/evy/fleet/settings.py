@@ -55,10 +55,6 @@ SETTINGS = [
     Setting("fleet.metrics_interval", number(30, 86400), 3600.0, "Seconds between metrics snapshots sent."),
     Setting("fleet.keepalive", integer(5, 3600), 60, "MQTT keepalive in seconds: how soon a dead link is noticed."),
     Setting("fleet.max_in_flight", integer(1, 1000), 20, "Events published and not yet acknowledged, at most."),
-    Setting("hq.database", database_location, "/var/lib/evy/hq.sqlite",
-            "The coordination cell's database of every kit's events: a SQLite file, or for a large deployment a "
-            "PostgreSQL URL (needs psycopg; the password is better in ~/.pgpass or PGPASSWORD than here).",
-            example="postgresql://evy@db.example.org/evy_hq"),
     Setting("fleet.handoff", boolean, True,
             "While the kit's own link to the broker is down, hand queued case events over the LoRa mesh to a "
             "neighbour whose beacon reports a fleet backhaul; while it is up, publish such neighbours' events."),
@@ -68,6 +64,10 @@ SETTINGS = [
     Setting("fleet.handoff_airtime_share", number(0, 1), 0.25,
             "Share of the mesh's legal airtime allowance that routine hand-offs may fill; emergency events may "
             "use whatever the duty cycle allows."),
+    Setting("hq.database", database_location, "/var/lib/evy/hq.sqlite",
+            "The coordination cell's database of every kit's events: a SQLite file, or for a large deployment a "
+            "PostgreSQL URL (needs psycopg; the password is better in ~/.pgpass or PGPASSWORD than here).",
+            example="postgresql://evy@db.example.org/evy_hq"),
     Setting("hq.client_id", kit_id, "evy-hq", "The cell's MQTT client id (its persistent session on the broker)."),
     Setting("hq.stale_after", number(60, 30 * 86400), 6 * 3600.0,
             "Seconds without any event after which a kit is listed as stale."),
