@@ -71,9 +71,47 @@ def check_target(target: Any) -> str:
         return target
     if isinstance(target, str):
         scope, colon, name = target.partition(":")
-        if colon and scope in ("kit", "group") and NAME.fullmatch(name):
+        if colon and scope in ("kit", "group") and NAME.fullmatch(name) and not (scope == "kit" and name in RESERVED):
             return target
     raise BadEnvelope(f"target {target!r} is not 'all', 'kit:<id>' or 'group:<name>'")
+
+
+# Topics: evy/v1/<kit>/down/<kind>, evy/v1/all/down/<kind>, evy/v1/groups/<group>/down/<kind>. A kit may not
+# be called "all" or "groups", so the three never meet.
+PREFIX = f"evy/v{VERSION}"
+RESERVED = ("all", "groups")
+
+
+def topic_for(target: str, kind: str) -> str:
+    check_target(target)
+    if kind not in KINDS:
+        raise BadEnvelope(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    scope, _, name = target.partition(":")
+    return {"all": f"{PREFIX}/all", "kit": f"{PREFIX}/{name}", "group": f"{PREFIX}/groups/{name}"}[scope] + \
+        f"/down/{kind}"
+
+
+def parse_topic(topic: str) -> tuple[str, str]:
+    """(target, kind) of a downlink topic; BadEnvelope for any other topic."""
+    parts = topic.split("/")
+    if "/".join(parts[:2]) == PREFIX and len(parts) == 5 and parts[3] == "down":
+        target = "all" if parts[2] == "all" else f"kit:{parts[2]}"
+    elif "/".join(parts[:3]) == f"{PREFIX}/groups" and len(parts) == 6 and parts[4] == "down":
+        target = f"group:{parts[3]}"
+    else:
+        raise BadEnvelope(f"topic {topic!r} is not a downlink topic")
+    kind = parts[-1]
+    if kind not in KINDS:
+        raise BadEnvelope(f"topic {topic!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    return check_target(target), kind
+
+
+def subscriptions(kit: str, groups: tuple[str, ...] = ()) -> list[str]:
+    """The topic filters a kit subscribes to: its own, the fleet's, and its groups'."""
+    if kit in RESERVED or not NAME.fullmatch(kit):
+        raise BadEnvelope(f"kit id {kit!r} cannot take a downlink (1-64 letters, digits, '-', '_'; not "
+                          f"{' or '.join(RESERVED)})")
+    return [f"{PREFIX}/{kit}/down/#", f"{PREFIX}/all/down/#", *(f"{PREFIX}/groups/{group}/down/#" for group in groups)]
 
 
 def encode(envelope: Envelope) -> bytes:
