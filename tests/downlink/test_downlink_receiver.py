@@ -8,6 +8,7 @@ import json
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from evy.config import parse
@@ -16,6 +17,7 @@ from evy.config.loader import with_updates
 from evy.downlink.envelope import Envelope, encode, topic_for
 from evy.downlink.keys import SigningKey, parse_pinned
 from evy.downlink.receiver import Downlink
+from evy.fleet import events
 from evy.messages import Priority
 from evy.protocols import library, lookup, updates
 from evy.rag import corpus
@@ -28,6 +30,7 @@ from evy.store.optouts import set_opted_out
 KEY = SigningKey.generate()
 OTHER = SigningKey.generate()
 NOW = time.time()
+SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "fleet-schema.json").read_text())
 
 
 @pytest.fixture
@@ -45,8 +48,12 @@ def message(kind: str, payload: dict, seq: int, target: str = "kit:kit-a", key: 
 
 
 def reported(store: Store) -> list[tuple[str, dict]]:
-    rows = store.db.execute("SELECT type, data FROM uplink WHERE topic = 'downlink' ORDER BY seq").fetchall()
-    return [(row[0], json.loads(row[1])) for row in rows]
+    """The downlink events queued for the cell, each checked against the published fleet schema."""
+    rows = store.db.execute("SELECT seq, type, priority, at, data FROM uplink WHERE topic = 'downlink'"
+                            " ORDER BY seq").fetchall()
+    for seq, type_, priority, at, data in rows:
+        jsonschema.validate(json.loads(events.encode_stored("kit-a", seq, type_, at, priority, data)), SCHEMA)
+    return [(row[1], json.loads(row[4])) for row in rows]
 
 
 FACT = {"topic": "water", "text": "Clean water at the school gate, 8-12 daily.", "expires_at": NOW + 86400}
