@@ -4,7 +4,9 @@ signed field does not; arbitrary bytes and arbitrary JSON are refused with BadEn
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from evy.downlink.envelope import (
 )
 from evy.downlink.keys import SigningKey, parse_pinned, verifies
 
+SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "downlink-schema.json").read_text())
 KEY = SigningKey.generate()
 OTHER = SigningKey.generate()
 PUBLIC = parse_pinned(KEY.pinned_line("cell"), "pinned")[KEY.fingerprint]
@@ -40,8 +43,10 @@ envelopes = st.builds(lambda kind, target, seq, issued_at, payload: KEY.sign(
     st.sampled_from(KINDS), targets, st.integers(1, 2**63 - 1), st.integers(0, 2**40 - 1), payloads)
 
 
+@settings(deadline=None)  # jsonschema on a busy machine
 @given(envelopes)
-def test_a_signed_envelope_round_trips_and_verifies(envelope):
+def test_a_signed_envelope_round_trips_verifies_and_matches_the_published_schema(envelope):
+    jsonschema.validate(json.loads(encode(envelope)), SCHEMA)
     decoded = decode(encode(envelope))
     assert decoded == envelope
     assert verifies(decoded, PUBLIC)
@@ -90,6 +95,8 @@ def test_arbitrary_json_objects_are_refused_or_decoded_never_crash(body):
         decode(json.dumps(body).encode())
     except BadEnvelope as exc:
         assert "\n" not in str(exc)
+    else:  # what the codec takes, the schema describes
+        jsonschema.validate(body, SCHEMA)
 
 
 def test_what_is_refused_unread():
