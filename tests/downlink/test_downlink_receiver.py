@@ -178,6 +178,19 @@ def test_a_protocol_update_that_fails_a_check_is_refused_and_not_written(kit, ch
     assert not (updates_dir(config["data_dir"]) / "protocols").exists()
 
 
+def test_an_update_cannot_pass_by_dropping_a_pattern_or_adding_a_negation_word(kit):
+    downlink, store, _ = kit
+    shipped = library.shipped_text("en")
+    dropped = shipped.replace("must_not = ['\\bice\\b', ", "must_not = [", 1).replace(
+        "No ice, butter or paste.", "Rub ice on it.", 1)
+    assert dropped != shipped and "Rub ice" in dropped
+    negated = shipped.replace('cues = ["no", ', 'cues = ["rub", "no", ', 1).replace(
+        "No ice, butter or paste.", "Rub ice on it.", 1)
+    for seq, text in enumerate((dropped, negated), start=1):
+        assert downlink.handle(*message("protocols", {"language": "en", "library": text}, seq)) == "refused"
+        assert r"burns breaks must_not \bice\b" in reported(store)[-1][1]["reason"]
+
+
 def test_a_kept_update_checked_against_another_shipped_library_is_ignored(kit, tmp_path):
     downlink, _, config = kit
     assert downlink.handle(*message("protocols", {"language": "en", "library": safe_library()}, 1)) == "applied"

@@ -58,7 +58,7 @@ def check(language: str, text: str, where: str = "update") -> library._Language:
             where_ = f"{key}{'/' + '/'.join(path) if path else ''}"
             broken = dict.fromkeys(hit for negation in (candidate.negation, base.negation)
                                    for hit in violations(step_text, patterns, negation))
-            faults += [f"{where_} breaks must_not {hit!r}" for hit in broken]
+            faults += [f"{where_} breaks must_not {hit}" for hit in broken]
             if protocol.discreet:
                 faults += [f"{where_} is discreet but says {word!r}"
                            for word in alarming(step_text, base.discreet + candidate.discreet)]
