@@ -18,7 +18,9 @@ from evy.downlink.envelope import Envelope, encode, topic_for
 from evy.downlink.keys import SigningKey, parse_pinned
 from evy.downlink.receiver import Downlink
 from evy.fleet import events
+from evy.fleet.snapshots import health_snapshot
 from evy.messages import Priority
+from evy.metrics.collector import render
 from evy.protocols import library, lookup, updates
 from evy.rag import corpus
 from evy.store import Store, outbox
@@ -257,7 +259,7 @@ def test_a_config_update_file_that_was_tampered_with_on_disk_is_ignored(kit):
 def test_fleet_status_shows_what_was_refused(kit, tmp_path, capsys):
     from evy.cli import main
 
-    downlink, _store, _ = kit
+    downlink, store, config = kit
     downlink.handle(*message("localinfo", FACT, 1, key=OTHER))
     config_file = Path(tmp_path / "evy.toml")
     config_file.write_text(f'data_dir = "{tmp_path}"\n')
@@ -266,3 +268,8 @@ def test_fleet_status_shows_what_was_refused(kit, tmp_path, capsys):
     assert shown["refused"] == 1 and "not pinned" in shown["recent_refused"][0]["reason"]
     assert main(["status", "--config", str(config_file)]) == 0
     assert json.loads(capsys.readouterr().out)["downlink"]["refused"] == 1
+    snapshot = health_snapshot(store, config, NOW)  # what the cell hears of the kit's health
+    assert snapshot["downlink"] == {"applied": 0, "refused": 1}
+    event = events.Event("kit-a", 1, "health", "health", NOW, 4, snapshot)
+    jsonschema.validate(json.loads(events.encode(event)), SCHEMA)
+    assert 'evy_downlink_messages_total{kind="localinfo",outcome="refused"} 1.0' in render(store, config).decode()

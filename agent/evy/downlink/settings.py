@@ -8,7 +8,8 @@ GROUP = matching(r"[A-Za-z0-9_-]{1,64}", "a group name: 1-64 letters, digits, `-
 SETTINGS = [
     Setting("downlink.keys_file", optional_path, None,
             "Public keys (Ed25519) the kit accepts downlink messages from, one `ed25519 <base64>` line each, "
-            "pinned in the image. Unset: the kit subscribes to no downlink.", example="/etc/evy/downlink-keys"),
+            "pinned in the image; the downlink rides the fleet uplink ([fleet] enabled). Unset: the kit takes no "
+            "downlink.", example="/etc/evy/downlink-keys"),
     Setting("downlink.groups", list_of(GROUP), (),
             "Groups this kit belongs to: it also takes downlink messages sent to `group:<name>`.",
             example=["turkana", "north"]),
