@@ -73,7 +73,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         from evy.protocols import updates as protocol_updates
 
         protocol_updates.use(updates_dir(config["data_dir"]) / "protocols")  # the cell's, checked again
-        _owned(parts, "protocol updates", lambda: protocol_updates.use(None))
+        parts.callback(protocol_updates.use, None)  # process-wide: a kit closed leaves the shipped library
         power = open_monitor(config)
         _owned(parts, "power monitor", power.close)
         if responder is None:
