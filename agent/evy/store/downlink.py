@@ -48,7 +48,8 @@ def _log_and_queue(db: Any, outcome: Outcome, result: str, reason: str, now: flo
 
 def applied(store: Store, outcome: Outcome, envelope_digest: str, summary: str, now: float) -> None:
     """Record an applied message: the signer's sequence moves up, the log and the cell hear of it."""
-    assert outcome.signer is not None and outcome.seq is not None
+    if outcome.signer is None or outcome.seq is None:
+        raise ValueError("an applied message has a signer and a sequence number")
     with store.transaction() as db:
         db.execute("INSERT INTO downlink_signers(signer, last_seq, last_digest, updated_at) VALUES (?, ?, ?, ?)"
                    " ON CONFLICT(signer) DO UPDATE SET last_seq = excluded.last_seq,"
