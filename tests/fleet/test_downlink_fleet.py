@@ -107,6 +107,9 @@ def test_a_signed_broadcast_goes_out_and_bad_messages_are_refused_and_reported(b
         wait_for(lambda: [t for t, _ in downlink_events(cell)].count("downlink.refused") == 5, timeout=60,
                  what="5 refusals at the cell")
         reasons = [data["reason"] for kind, data in downlink_events(cell) if kind == "downlink.refused"]
+        shown = evy_process("-m", "evy", "hq", "downlink", "--config", str(cell.config))
+        outcomes = json.loads(shown.communicate(timeout=60)[0])
+        assert [o["outcome"] for o in outcomes].count("refused") == 5 and outcomes[0]["kit"] == "kit-a"
         assert "bad signature" in reasons[0] and "not pinned" in reasons[1]
         assert "replay or a rollback" in reasons[2] and "replay or a rollback" in reasons[3]
         assert "fails the safety check" in reasons[4]

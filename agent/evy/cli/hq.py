@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="hq_command", metavar="COMMAND", required=True)
     for name, func, text in (("run", run_cell, "subscribe to the fleet and store every event once"),
                              ("status", show_status, "kits (stale or not) and counts (JSON)"),
-                             ("cases", show_cases, "every kit's cases, most urgent first (JSON)")):
+                             ("cases", show_cases, "every kit's cases, most urgent first (JSON)"),
+                             ("downlink", show_downlink, "what kits made of the signed messages sent (JSON)")):
         command = commands.add_parser(name, help=text)
         add_config_option(command)
         command.set_defaults(func=func)
@@ -88,6 +89,13 @@ def show_cases(args: argparse.Namespace) -> int:
     _, database = _open(args)
     with database:
         print_json([asdict(case) for case in database.board()])
+    return 0
+
+
+def show_downlink(args: argparse.Namespace) -> int:
+    _, database = _open(args)
+    with database:
+        print_json(database.downlink_outcomes())
     return 0
 
 
