@@ -79,6 +79,19 @@ def test_another_keys_signature_does_not_verify(envelope):
     assert not verifies(decode(encode(forged)), PUBLIC)
 
 
+@given(envelopes, st.data())
+def test_a_message_changed_anywhere_verifies_only_if_it_still_says_the_same(envelope, data):
+    raw = bytearray(encode(envelope))
+    position = data.draw(st.integers(0, len(raw) - 1))
+    raw[position] ^= data.draw(st.integers(1, 255))
+    try:
+        changed = decode(bytes(raw))
+    except BadEnvelope:
+        return
+    if verifies(changed, PUBLIC):
+        assert changed == envelope  # e.g. 1e+16 read as 1E+16: the same values, so the same message
+
+
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_are_refused_by_name(raw):
     try:
