@@ -22,7 +22,7 @@ from evy.fleet.snapshots import health_snapshot
 from evy.messages import Priority
 from evy.metrics.collector import render
 from evy.protocols import library, lookup, updates
-from evy.rag import corpus
+from evy.rag import corpus, open_index
 from evy.store import Store, outbox
 from evy.store import broadcasts as store_broadcasts
 from evy.store import downlink as store_downlink
@@ -222,6 +222,18 @@ def test_a_knowledge_update_is_kept_and_indexed_with_the_shipped_files(kit):
     chunks = corpus.load(updates=folder)
     assert len(chunks) == len(corpus.load()) + 1
     assert any(chunk.key == "en/water_points#1" for chunk in chunks)
+
+
+def test_the_index_opened_at_the_next_start_is_rebuilt_with_the_update(kit):
+    downlink, _, config = kit
+    keywords_only = config.replace(rag__embed_model="")  # no embedding model needed to show the rebuild
+    with open_index(keywords_only) as before:
+        assert before.passages == len(corpus.load())
+    assert downlink.handle(*message("knowledge", {"language": "en", "name": "water_points", "markdown": KB}, 1)) \
+        == "applied"
+    with open_index(keywords_only) as after:
+        assert after.passages == len(corpus.load()) + 1
+        assert "chlorine tablets" in after.search("chlorine tablets at the water point", 1, "en")[0].text
 
 
 def test_a_malformed_knowledge_update_is_refused(kit):
