@@ -138,3 +138,37 @@ def test_a_kit_subscribes_to_its_own_the_fleets_and_its_groups_topics():
             subscriptions(reserved)
     with pytest.raises(BadEnvelope, match="not a downlink topic"):
         parse_topic("evy/v1/kit-a/cases")
+
+
+def test_pinned_key_files_and_signing_keys_that_cannot_be_used_are_one_line_errors(tmp_path, capsys):
+    from evy.cli import main
+    from evy.downlink.keys import KeyFileError, load_pinned
+
+    with pytest.raises(KeyFileError, match=r"keys:2: expected `ed25519"):
+        parse_pinned("# the cell\nrsa AAAA\n", "keys")
+    with pytest.raises(KeyFileError, match="not a base64 Ed25519 public key"):
+        parse_pinned("ed25519 AAAA\n", "keys")
+    (tmp_path / "empty").write_text("# nothing yet\n")
+    with pytest.raises(KeyFileError, match="no downlink key pinned"):
+        load_pinned(tmp_path / "empty")
+    assert main(["hq", "keygen", str(tmp_path / "cell.key")]) == 0
+    assert (tmp_path / "cell.key").stat().st_mode & 0o777 == 0o600
+    fingerprint = json.loads(capsys.readouterr().out)["fingerprint"]
+    assert list(load_pinned(tmp_path / "cell.key.pub")) == [fingerprint]
+    assert main(["hq", "keygen", str(tmp_path / "cell.key")]) == 2
+    assert "not overwriting" in capsys.readouterr().err
+    config = tmp_path / "hq.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n')
+    (tmp_path / "news.json").write_text('{"text": "Road closed."}')
+    for argv, complaint in [
+        (["broadcast", "--to", "kit:all", str(tmp_path / "news.json")], "target 'kit:all' is not"),
+        (["broadcast", "--to", "kit-a", str(tmp_path / "missing.json")], "missing.json: cannot read"),
+        (["broadcast", "--to", "kit-a", str(tmp_path / "hq.toml")], "not JSON"),
+        (["broadcast", "--to", "kit-a", str(tmp_path / "news.json"), "--key", str(tmp_path / "hq.toml")],
+         "not an unencrypted PEM private key"),
+    ]:
+        if "--key" not in argv:
+            argv = [*argv, "--key", str(tmp_path / "cell.key")]
+        assert main(["hq", "send", *argv, "--config", str(config)]) == 2
+        err = capsys.readouterr().err
+        assert complaint in err and err.count("\n") == 1, err
