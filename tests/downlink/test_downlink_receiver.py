@@ -285,3 +285,13 @@ def test_fleet_status_shows_what_was_refused(kit, tmp_path, capsys):
     event = events.Event("kit-a", 1, "health", "health", NOW, 4, snapshot)
     jsonschema.validate(json.loads(events.encode(event)), SCHEMA)
     assert 'evy_downlink_messages_total{kind="localinfo",outcome="refused"} 1.0' in render(store, config).decode()
+
+
+def test_the_settings_the_cell_may_change_are_listed_in_the_docs_and_the_table():
+    from evy.config.table import TABLE
+    from evy.downlink.settings import REMOTE_SETTINGS
+
+    doc = (Path(__file__).parents[2] / "docs" / "fleet.md").read_text()
+    for key in REMOTE_SETTINGS:
+        assert key in TABLE.by_key and f"`{key}`" in doc, key
+    assert not {"emergency_number", "country", "downlink.keys_file", "fleet.broker_host"} & set(REMOTE_SETTINGS)
