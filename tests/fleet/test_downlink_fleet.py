@@ -136,16 +136,21 @@ def test_a_kit_that_was_away_gets_what_was_sent_meanwhile(broker, cell, signing,
     new = "1. Cool the burn under running water for 20 minutes."
     library_file.write_text(library.shipped_text("en").replace("1. Cool under cool running water for 20 minutes.", new))
     hq_send(cell, key_path, "protocols", "kit-a", library_file)
+    pace = tmp_path / "pace.json"
+    pace.write_text(json.dumps({"settings": {"broadcast.send_interval": 7}}))
+    hq_send(cell, key_path, "config", "all", pace)
     try:
         with downlink_kit(broker, pinned, data_dir) as kit:
-            wait_for(lambda: [t for t, _ in downlink_events(cell)].count("downlink.applied") == 2, timeout=60,
-                     what="both applied after the kit came back")
+            wait_for(lambda: [t for t, _ in downlink_events(cell)].count("downlink.applied") == 3, timeout=60,
+                     what="all three applied after the kit came back")
             kit.sim.deliver("+254711000009", "where is the shelter?")
             wait_for(lambda: any("St Mary" in text for text in texts_to(kit, "+254711000009")),
                      what="the fact in a reply")
             assert "Cool the burn" not in lookup("burns", "en", "112").text  # protocols: from the next start
-        with downlink_kit(broker, pinned, data_dir):
+            assert kit.agent.config["broadcast.send_interval"] == 0.2  # settings too
+        with downlink_kit(broker, pinned, data_dir) as kit:
             assert "Cool the burn" in lookup("burns", "en", "112").text
+            assert kit.agent.config["broadcast.send_interval"] == 7.0
         assert "Cool the burn" not in lookup("burns", "en", "112").text  # a closed kit leaves the shipped library
     finally:
         library.install_updates({})
