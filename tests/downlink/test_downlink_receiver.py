@@ -295,3 +295,15 @@ def test_the_settings_the_cell_may_change_are_listed_in_the_docs_and_the_table()
     for key in REMOTE_SETTINGS:
         assert key in TABLE.by_key and f"`{key}`" in doc, key
     assert not {"emergency_number", "country", "downlink.keys_file", "fleet.broker_host"} & set(REMOTE_SETTINGS)
+
+
+def test_a_salvaged_store_still_refuses_a_replay(kit):
+    from evy.store import salvage
+
+    downlink, store, _ = kit
+    first = message("localinfo", FACT, 3)
+    assert downlink.handle(*first) == "applied"
+    assert downlink.handle(*message("localinfo", {**FACT, "topic": "food"}, 4)) == "applied"
+    salvage.replace_damaged(store, "damaged (test)")  # moved aside, every readable row carried over
+    assert store_downlink.signer_state(store, KEY.fingerprint).last_seq == 4
+    assert downlink.handle(*first) == "refused"
