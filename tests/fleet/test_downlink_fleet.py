@@ -39,7 +39,8 @@ def signing(tmp_path):
 
 def downlink_kit(broker, pinned: Path, data_dir: Path) -> SimulatedKit:
     return SimulatedKit(BASE, data_dir=data_dir, fleet__enabled=True, fleet__kit_id="kit-a", fleet__keepalive=5,
-                        fleet__health_interval=30.0, downlink__keys_file=str(pinned), broadcast__send_interval=0.2,
+                        fleet__health_interval=30.0, downlink__keys_file=str(pinned), downlink__groups=["north"],
+                        broadcast__send_interval=0.2,
                         **broker.settings("kit-a"))
 
 
@@ -131,7 +132,7 @@ def test_a_kit_that_was_away_gets_what_was_sent_meanwhile(broker, cell, signing,
     fact = tmp_path / "fact.json"
     fact.write_text(json.dumps({"topic": "shelter", "text": "Shelter at St Mary's school hall.",
                                 "expires_at": 4_000_000_000}))
-    hq_send(cell, key_path, "localinfo", "all", fact)
+    assert hq_send(cell, key_path, "localinfo", "group:north", fact)["topic"] == "evy/v1/groups/north/down/localinfo"
     library_file = tmp_path / "en.toml"
     new = "1. Cool the burn under running water for 20 minutes."
     library_file.write_text(library.shipped_text("en").replace("1. Cool under cool running water for 20 minutes.", new))
