@@ -121,6 +121,8 @@ def test_a_signed_broadcast_goes_out_and_bad_messages_are_refused_and_reported(b
         assert not any(NEWS in text for text in texts_to(kit, STOPPED))
         assert all(texts_to(kit, n).count(NEWS) == 1 for n in SUBSCRIBERS)
         assert not any("river" in reply.text or "Old news" in reply.text for reply in kit.replies(0))
+    with cell.database() as database:  # the cell takes the uplink only, never its own downlink
+        assert database.counts()["rejected"] == 0
 
 
 def test_a_kit_that_was_away_gets_what_was_sent_meanwhile(broker, cell, signing, tmp_path):
