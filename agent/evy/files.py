@@ -112,7 +112,7 @@ def toml_value(value: Any) -> str:
 
 
 def toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else toml_value(key)
+    return key if _BARE_KEY.fullmatch(key) else toml_value(key)  # not .match: its $ passes a final newline
 
 
 def toml_document(data: Mapping[str, Any]) -> str:

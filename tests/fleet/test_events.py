@@ -38,13 +38,19 @@ DATA = {
                                           "sent_at": numbers}),
     "health": st.fixed_dictionaries({"status": st.sampled_from(["ok", "degraded", "down"]), "attention": st.just([])}),
     "metrics": st.fixed_dictionaries({"received": st.just([]), "sent": st.integers(0), "cases_by_status": st.just({})}),
+    **{t: st.fixed_dictionaries({"topic": texts, "signer": st.none() | st.from_regex(r"[0-9a-f]{16}", fullmatch=True),
+                                 "seq": st.none() | st.integers(1, 2**63 - 1),
+                                 "kind": st.none() | st.sampled_from(["localinfo", "broadcast", "protocols"]),
+                                 "target": st.none() | texts, "reason": texts,
+                                 "digest": st.from_regex(r"[0-9a-f]{64}", fullmatch=True)})
+       for t in ("downlink.applied", "downlink.refused")},
 }
 
 
 @st.composite
 def fleet_events(draw):
     type_ = draw(st.sampled_from(events.TYPES))
-    topic = type_ if type_ in ("health", "metrics") else "cases"
+    topic = events.TOPIC_OF[type_]
     return Event(draw(kits), draw(st.integers(1, 2**53)), topic, type_, draw(numbers), draw(st.integers(0, 9)),
                  draw(DATA[type_]))
 

@@ -1,5 +1,5 @@
 """`evy fleet status`: the kit's fleet uplink, as JSON: queued events by topic, the oldest one's age, the
-link as the agent last recorded it."""
+link as the agent last recorded it, and the signed downlink (applied, refused and why)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def show_status(args: argparse.Namespace) -> int:
     from evy.fleet.uplink import kit_id
     from evy.pipeline.runner import database_path
     from evy.store import Store, StoreError, uplink
+    from evy.store import downlink as store_downlink
     from evy.store import health as store_health
 
     config = load(args.config)
@@ -39,5 +40,7 @@ def show_status(args: argparse.Namespace) -> int:
             "oldest_age_s": None if depth["oldest_at"] is None else round(now - depth["oldest_at"], 1),
             "last_event_seq": uplink.last_seq(store),
             "link": None if link is None else {**link[1], "recorded_age_s": round(now - link[0], 1)},
+            "downlink": {"keys_file": config["downlink.keys_file"], "groups": list(config["downlink.groups"]),
+                         **store_downlink.summary(store)},
         })
     return 0

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="hq_command", metavar="COMMAND", required=True)
     for name, func, text in (("run", run_cell, "subscribe to the fleet and store every event once"),
                              ("status", show_status, "kits (stale or not) and counts (JSON)"),
-                             ("cases", show_cases, "every kit's cases, most urgent first (JSON)")):
+                             ("cases", show_cases, "every kit's cases, most urgent first (JSON)"),
+                             ("downlink", show_downlink, "what kits made of the signed messages sent (JSON)")):
         command = commands.add_parser(name, help=text)
         add_config_option(command)
         command.set_defaults(func=func)
@@ -32,6 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     person.add_argument("sender", help="the phone number, as the kits store it")
     add_config_option(person)
     person.set_defaults(func=show_person)
+    send = commands.add_parser("send", help="sign and publish a downlink message to kits (docs/fleet.md)")
+    send.add_argument("kind", choices=("localinfo", "broadcast", "protocols", "knowledge", "config"))
+    send.add_argument("--to", required=True, help="a kit id, group:<name>, or all")
+    send.add_argument("file", help="JSON payload (localinfo, broadcast, config), a protocol library .toml, "
+                                   "or a knowledge-base .md")
+    send.add_argument("--key", help="the cell's signing key (default: downlink.signing_key)")
+    send.add_argument("--language", help="language of a protocols or knowledge file (default: from its name)")
+    add_config_option(send)
+    send.set_defaults(func=send_downlink)
+    keygen = commands.add_parser("keygen", help="make a downlink signing key (PATH) and its pinned line (PATH.pub)")
+    keygen.add_argument("path")
+    keygen.set_defaults(func=make_key)
 
 
 def run_cell(args: argparse.Namespace) -> int:
@@ -90,8 +103,35 @@ def show_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_downlink(args: argparse.Namespace) -> int:
+    _, database = _open(args)
+    with database:
+        print_json(database.downlink_outcomes())
+    return 0
+
+
 def show_person(args: argparse.Namespace) -> int:
     _, database = _open(args)
     with database:
         print_json([asdict(case) for case in database.linked(args.sender)])
+    return 0
+
+
+def send_downlink(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evy.downlink.send import send
+
+    config = load(args.config)
+    print_json(send(config, args.kind, args.to, Path(args.file), key_path=Path(args.key) if args.key else None,
+                    language=args.language))
+    return 0
+
+
+def make_key(args: argparse.Namespace) -> int:
+    from evy.downlink.keys import SigningKey
+
+    key = SigningKey.generate()
+    key.save(args.path)
+    print_json({"key": args.path, "pinned_line": f"{args.path}.pub", "fingerprint": key.fingerprint})
     return 0

@@ -5,6 +5,7 @@ from pathlib import Path
 from evy.config.schema import Setting, choice, country_code, path, phone_number
 
 DEFAULT_PATH = Path("/etc/evy/evy.toml")  # where the agent's config lives on a kit
+UPDATES = "updates"  # under data_dir: what the cell sent (protocols/, knowledge/, config.toml); docs/fleet.md
 
 SETTINGS = [
     Setting("country", country_code, None,
@@ -20,3 +21,8 @@ SETTINGS = [
             "`brain`: triage, verified protocols, then RAG/LLM follow-ups; `basic`: the safety template only."),
     Setting("log_level", choice("debug", "info", "warning", "error"), "info", "Log level on stderr."),
 ]
+
+
+def updates_dir(data_dir: Path | str) -> Path:
+    """Where signed updates from the coordination cell are kept on the data partition."""
+    return Path(data_dir) / UPDATES

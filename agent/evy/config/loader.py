@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from evy.config.core import DEFAULT_PATH
+from evy.config.core import DEFAULT_PATH, updates_dir
 from evy.config.table import SETTINGS, TABLE
 from evy.errors import ConfigError, read_text
 from evy.files import parse_toml, toml_value
@@ -79,7 +80,31 @@ def load(path: Path | str | None = None) -> Config:
             return parse("")
         path = DEFAULT_PATH
     path = Path(path)
-    return parse(read_text(path, "config", ConfigError), path)
+    return with_updates(parse(read_text(path, "config", ConfigError), path))
+
+
+UPDATES_FILE = "config.toml"  # in updates_dir: the settings the coordination cell changed (evy/downlink)
+
+
+def with_updates(config: Config) -> Config:
+    """``config`` with the settings the cell sent by signed update (only those in REMOTE_SETTINGS, each
+    validated by its row). A file that no longer reads is logged and ignored: the kit runs on its own file."""
+    from evy.downlink.settings import REMOTE_SETTINGS
+
+    path = updates_dir(config["data_dir"]) / UPDATES_FILE
+    if not path.is_file():
+        return config
+    try:
+        flat = dict(TABLE.flatten(parse_toml(read_text(path, "config update", ConfigError), str(path),
+                                             ConfigError)))
+        refused = sorted(set(flat) - set(REMOTE_SETTINGS))
+        if refused:
+            raise ConfigError(f"{path}: {refused[0]} may not be changed by the cell")
+        values = TABLE.parse_values(flat, f"{path}: ")
+    except ConfigError as exc:
+        logging.getLogger("evy.config").warning("settings from the cell not used: %s", exc)
+        return config
+    return Config({**config._values, **values}, config.source)
 
 
 def render_toml(config: Config) -> str:

@@ -8,6 +8,7 @@ from evy.cases import settings as cases
 from evy.config import core
 from evy.config.schema import Setting, SettingsTable
 from evy.console import settings as console
+from evy.downlink import settings as downlink
 from evy.errors import ConfigError
 from evy.fleet import settings as fleet
 from evy.health import settings as health
@@ -21,6 +22,6 @@ from evy.sms import settings as sms
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
                                  *broadcast.SETTINGS, *health.SETTINGS, *console.SETTINGS,
-                                 *meshtastic.SETTINGS, *fleet.SETTINGS)
+                                 *meshtastic.SETTINGS, *fleet.SETTINGS, *downlink.SETTINGS)
 
 TABLE = SettingsTable(SETTINGS, ConfigError)

@@ -20,14 +20,18 @@ from evy.errors import EvyError
 KIT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an MQTT topic level: no "/", "+" or "#"
 VERSION = 1
 PREFIX = f"evy/v{VERSION}"
-TOPICS = ("cases", "health", "metrics")
-TYPES = ("case.opened", "case.updated", "case.status", "case.location", "message.in", "message.out", "health",
-         "metrics")
-SUBSCRIPTION = f"{PREFIX}/+/#"
+TOPICS = ("cases", "health", "metrics", "downlink")
+# Each event type and the topic it travels on (downlink.*: what a kit made of the cell's signed messages).
+TOPIC_OF = {"case.opened": "cases", "case.updated": "cases", "case.status": "cases", "case.location": "cases",
+            "message.in": "cases", "message.out": "cases", "health": "health", "metrics": "metrics",
+            "downlink.applied": "downlink", "downlink.refused": "downlink"}
+TYPES = tuple(TOPIC_OF)
 MAX_SEQ = 2**63 - 1  # SQLite's AUTOINCREMENT ceiling; a database cannot store a larger one
 # A kit with a backhaul publishes a mesh neighbour's events under its own prefix (the broker's ACL lets a kit
 # write evy/v1/<itself>/# only): evy/v1/<relay>/relayed/<origin>/<topic>, the payload as the origin made it.
 RELAYED = "relayed"
+# One filter per uplink topic, not evy/v1/+/#: that would also match the cell's own downlink messages.
+SUBSCRIPTION = [(f"{PREFIX}/+/{topic}", 1) for topic in TOPICS] + [(f"{PREFIX}/+/{RELAYED}/#", 1)]
 
 
 class BadEvent(EvyError, ValueError):
@@ -107,8 +111,7 @@ def decode(topic: str, payload: bytes) -> Event:
     if body.get("id") != f"{kit}:{seq}":
         raise BadEvent(f"{topic}: id {body.get('id')!r} is not {kit}:{seq}")
     type_ = body.get("type")
-    if type_ not in TYPES or (name == "cases") != (type_ not in ("health", "metrics")) \
-            or (name != "cases" and type_ != name):
+    if TOPIC_OF.get(type_) != name:
         raise BadEvent(f"{topic}: type {type_!r} does not belong on topic {name!r}")
     at, priority = body.get("at"), body.get("prio")
     if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from evy.health.collect import collect
 from evy.health.monitor import summary
-from evy.store import Store, uplink
+from evy.store import Store, downlink, uplink
 from evy.store import metrics as figures
 
 if TYPE_CHECKING:
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 def health_snapshot(store: Store, config: Config, now: float) -> dict[str, Any]:
     _, body = summary(collect(store, config, now=now, history_hours=0))
     body["uplink"] = uplink.depth(store)
+    counts = downlink.summary(store, recent=0)
+    body["downlink"] = {"applied": counts["applied"], "refused": counts["refused"]}
     return body
 
 

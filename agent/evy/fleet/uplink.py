@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from evy.downlink.receiver import open_downlink
 from evy.errors import EvyError
 from evy.fleet import events
 from evy.fleet.link import connect_async, make_client
@@ -26,6 +27,7 @@ from evy.store import health as store_health
 
 if TYPE_CHECKING:
     from evy.config import Config
+    from evy.downlink.receiver import Downlink
     from evy.fleet.handoff import Handoff, MeshPort
 
 log = logging.getLogger("evy.fleet")
@@ -67,8 +69,10 @@ class TokenBucket:
 class Uplink:
     """Start with :meth:`start`, stop with :meth:`stop` (idempotent)."""
 
-    def __init__(self, config: Config, store_path: Any, *, clock: Callable[[], float] = time.time):
+    def __init__(self, config: Config, store_path: Any, *, clock: Callable[[], float] = time.time,
+                 downlink: Downlink | None = None):
         self.config, self.store_path, self.clock = config, store_path, clock
+        self.downlink = downlink  # rides this connection (evy/downlink/receiver.py)
         self.kit = kit_id(config)
         self.connected = threading.Event()
         self.stop_event = threading.Event()
@@ -103,6 +107,8 @@ class Uplink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        if self.downlink is not None:
+            self.downlink.attach(self._client)
         connect_async(self._client, self.config)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="evy-fleet", daemon=True)
@@ -128,6 +134,8 @@ class Uplink:
             self._wake.set()
             self.last_error = None
             log.info("fleet broker connected (session present: %s)", _flag(flags, "session present"))
+            if self.downlink is not None:
+                self.downlink.subscribe(client)
         else:
             self.last_error = f"broker refused the connection: {rc}"
             log.warning("fleet broker refused the connection: %s", rc)
@@ -243,6 +251,7 @@ class Uplink:
         return {"kit": self.kit, "broker": f"{self.config['fleet.broker_host']}:{self.config['fleet.broker_port']}",
                 "connected": self.connected.is_set(), "published": self.published, "acked": self.acked,
                 "in_flight": len(self._in_flight), "last_ack_at": self.last_ack_at, "last_error": self.last_error,
+                "downlink": None if self.downlink is None else self.downlink.status(),
                 **({"handed_off": self.handoff.handed_off, "handoff_confirmed": self.handoff.confirmed,
                     "relayed_for_neighbours": self.handoff.relayed} if self.handoff is not None else {})}
 
@@ -263,7 +272,7 @@ def start_fleet_uplink(config: Config, store: Store, mesh: MeshPort | None = Non
     uplink.set_enabled(store, config["fleet.enabled"])
     if not config["fleet.enabled"]:
         return None
-    link = Uplink(config, store.path)
+    link = Uplink(config, store.path, downlink=open_downlink(config, store.path, kit_id(config)))
     if mesh is not None:
         link.attach_mesh(mesh)
     try:

@@ -307,6 +307,13 @@ class HqDatabase:
                              " WHERE sender <> '' GROUP BY sender HAVING COUNT(DISTINCT kit) > 1 ORDER BY sender")
         return [{"sender": row["sender"], "kits": row["kits"], "cases": row["cases"]} for row in rows]
 
+    def downlink_outcomes(self, limit: int = 50) -> list[dict[str, Any]]:
+        """What kits made of the cell's signed messages (`downlink.applied` / `downlink.refused`), newest first."""
+        rows = self.db.execute("SELECT kit, type, at, data FROM events WHERE topic = 'downlink'"
+                               " ORDER BY at DESC, id DESC LIMIT ?", (limit,))
+        return [{"kit": row["kit"], "outcome": row["type"].removeprefix("downlink."), "at": row["at"],
+                 **json.loads(row["data"])} for row in rows]
+
     def thread(self, kit: str, case_id: int) -> list[dict[str, Any]]:
         rows = self.sql.rows("SELECT type, at, data FROM events WHERE kit = ? AND topic = 'cases'"
                              " AND type LIKE 'message.%' ORDER BY at, seq", (kit,))

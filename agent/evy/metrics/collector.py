@@ -21,6 +21,7 @@ from evy.health.collect import KitHealth, collect
 from evy.messages import Priority
 from evy.store import Store
 from evy.store import broadcasts as store_broadcasts
+from evy.store import downlink as store_downlink
 from evy.store import health as store_health
 from evy.store import metrics as figures
 
@@ -101,6 +102,11 @@ class StoreCollector(Collector):
         subscribers = GaugeMetricFamily("evy_broadcast_subscribers", "People who texted JOIN (and not LEAVE/STOP).")
         subscribers.add_metric([], store_broadcasts.subscriber_count(self.store))
         yield subscribers
+        downlink = CounterMetricFamily("evy_downlink_messages", "Signed messages from the coordination cell, by "
+                                       "outcome (applied, refused) and kind.", labels=["outcome", "kind"])
+        for outcome, kind, count in store_downlink.counts_by(self.store):
+            downlink.add_metric([outcome, kind], count)
+        yield downlink
 
     def _latency(self, groups: list[figures.OutboxGroup]) -> Iterator[Metric]:
         histogram = HistogramMetricFamily("evy_reply_latency_seconds", "Seconds from a message's arrival to its "

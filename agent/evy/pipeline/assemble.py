@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from evy import backends
 from evy.config import Config
+from evy.config.core import updates_dir
+from evy.config.loader import with_updates
 from evy.pipeline.sdnotify import Notifier
 from evy.power import open_monitor
 from evy.sms import modem as modem_api
@@ -55,6 +57,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
     Yields None when ``stop`` is set before the modem opens (or a refused PIN has been waited out).
     ``responder`` replaces the configured one (tests give a scripted one); it is closed here all the same.
     """
+    config = with_updates(config)  # settings the coordination cell changed by signed update
     with contextlib.ExitStack() as parts:
         store = Store.open(database_path(config), recover=True)
         _owned(parts, "store", store.close)
@@ -68,7 +71,10 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         _owned(parts, "modem", modem.close)
 
         from evy.pipeline.agent import Agent  # imported after READY: the rest of the pipeline
+        from evy.protocols import updates as protocol_updates
 
+        protocol_updates.use(updates_dir(config["data_dir"]) / "protocols")  # the cell's, checked again
+        parts.callback(protocol_updates.use, None)  # process-wide: a kit closed leaves the shipped library
         power = open_monitor(config)
         _owned(parts, "power monitor", power.close)
         if responder is None:

@@ -258,8 +258,17 @@ def load_language(text: str, language: str, where: str) -> _Language:
     return _language(parse_language_file(text, language, where, ProtocolError), where)
 
 
+def shipped_text(language: str) -> str | None:
+    """The text of the library file the image ships for ``language`` (None: no such language)."""
+    item = resources.files("evy.protocols").joinpath("data", f"{language}.toml")
+    if language == "emergency_numbers" or not item.is_file():
+        return None
+    return item.read_text("utf-8")
+
+
 @cache
-def _library() -> dict[str, _Language]:
+def shipped() -> dict[str, _Language]:
+    """The library as the image ships it."""
     folder = resources.files("evy.protocols").joinpath("data")
     library: dict[str, _Language] = {}
     for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
@@ -270,6 +279,21 @@ def _library() -> dict[str, _Language]:
     if FALLBACK_LANGUAGE not in library:
         raise ProtocolError(f"protocols/data: {FALLBACK_LANGUAGE}.toml is missing")
     return library
+
+
+_updates: dict[str, _Language] = {}  # language -> a checked update from the cell (evy.protocols.updates)
+
+
+def install_updates(updates: dict[str, _Language]) -> None:
+    """Use these checked languages in place of the shipped ones (``{}``: the shipped library again)."""
+    global _updates
+    _updates = dict(updates)
+    _library.cache_clear()
+
+
+@cache
+def _library() -> dict[str, _Language]:
+    return {**shipped(), **_updates}
 
 
 # --- the API -------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ and in a small model's prompt).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 
 from evy.rag.errors import KnowledgeBaseError
+
+log = logging.getLogger("evy.rag")
 
 MAX_PASSAGE_CHARS = 700
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -106,10 +109,33 @@ def parse_file(text: str, language: str, origin: str) -> list[Chunk]:
     return chunks
 
 
-def load(root: Path | None = None) -> list[Chunk]:
-    """Every passage under ``root`` (the shipped data by default), in a stable order."""
+def load(root: Path | None = None, updates: Path | None = None) -> list[Chunk]:
+    """Every passage under ``root`` (the shipped data by default), in a stable order. A file under
+    ``updates`` (same layout, sent by the coordination cell) takes the place of the file of the same
+    language and name, or adds one; an update that no longer parses is logged and left out."""
     root = Path(root) if root else data_dir()
-    return [chunk for _, chunks in _files(root) for chunk in chunks]
+    found = {path.relative_to(root): chunks for path, chunks in _files(root)}
+    if updates is not None and Path(updates).is_dir():
+        for path in sorted(Path(updates).glob("*/*.md")):
+            try:
+                found[path.relative_to(updates)] = check_update(path.parent.name, path.stem,
+                                                                path.read_text(encoding="utf-8"), str(path))
+            except (OSError, UnicodeDecodeError, KnowledgeBaseError) as exc:
+                log.warning("knowledge-base update %s not used: %s", path, exc)
+    return [chunk for _, chunks in sorted(found.items()) for chunk in chunks]
+
+
+def check_update(language: str, name: str, text: str, origin: str) -> list[Chunk]:
+    """The passages of a knowledge-base file sent by the cell, checked as a shipped file is; its topic must
+    be its name, so its passages' keys cannot collide with another file's."""
+    if not _LANGUAGE.match(language):
+        raise KnowledgeBaseError(f"{origin}: language must be a 2-letter code, got {language!r}")
+    if not _TOPIC.match(name):
+        raise KnowledgeBaseError(f"{origin}: name must be lower-case letters, digits and _, got {name!r}")
+    chunks = parse_file(text, language, origin)
+    if chunks[0].topic != name:
+        raise KnowledgeBaseError(f"{origin}: its topic {chunks[0].topic!r} is not its name {name!r}")
+    return chunks
 
 
 def _files(root: Path) -> Iterator[tuple[Path, list[Chunk]]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evy.config.core import updates_dir
 from evy.rag import corpus
 from evy.rag.embed import Embedder, open_embedder
 from evy.rag.errors import RagError
@@ -307,7 +308,8 @@ def open_index(config: Any, chunks: Iterable[corpus.Chunk] | None = None) -> Ind
     path = index_path(config)
     embedder = open_embedder(config)
     try:
-        chunks = list(chunks) if chunks is not None else corpus.load()
+        chunks = list(chunks) if chunks is not None else corpus.load(
+            updates=updates_dir(config["data_dir"]) / "knowledge")
         reason = _stale(path, chunks, embedder)
         if reason:
             log.info("building knowledge-base index %s (%s)", path, reason)

@@ -21,7 +21,7 @@ from typing import Any
 
 from evy.errors import EvyError
 
-SCHEMA_VERSION = 6  # schema.sql: every table of version 1 (idempotent); migrations/N.sql: from N-1 to N
+SCHEMA_VERSION = 7  # schema.sql: every table of version 1 (idempotent); migrations/N.sql: from N-1 to N
 PERSIST_EVERY = 10.0  # seconds between attempts to move a store kept in memory back to disk
 MIN_FREE_BYTES = 256 * 1024  # below this, an I/O error on the data partition is taken for a full disk
 

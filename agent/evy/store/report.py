@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from evy.store import downlink
 from evy.store.db import Store, free_bytes
 
 INCIDENTS_SHOWN = 5
@@ -40,6 +41,7 @@ def status(store: Store) -> dict[str, Any]:
             "last_error": last_failure[0] if last_failure else None,
         },
         "opted_out": count("SELECT COUNT(*) FROM optouts"),
+        "downlink": {key: value for key, value in downlink.summary(store, recent=1).items() if key != "signers"},
         "modem": {
             "state": modem.get("state", "unknown"),
             "signal": int(modem["signal"]) if modem.get("signal") else None,

@@ -28,7 +28,7 @@ log = logging.getLogger("evy.store")
 # Parents before children, so references can be repaired after the copy.
 TABLES = ("cases", "messages", "parts", "outbox", "outbox_parts", "optouts", "counters", "modem_state", "unreadable",
           "incidents", "subscribers", "local_info", "broadcasts", "broadcast_recipients", "case_notes",
-          "audit_log")
+          "audit_log", "downlink_signers")
 KEEP_DAMAGED = 3  # damaged files kept for forensics; older ones are removed so they cannot fill the disk
 REANSWER_WITHIN = 3600.0  # seconds: a message whose reply was lost is answered again only if this recent
 
