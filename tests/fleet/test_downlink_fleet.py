@@ -56,8 +56,8 @@ def downlink_events(cell) -> list[tuple[str, dict]]:
     if not (cell.dir / "hq.sqlite").exists():
         return []
     with cell.database() as database:
-        rows = database.db.execute("SELECT type, data FROM events WHERE kit = 'kit-a' AND topic = 'downlink'"
-                                   " ORDER BY seq").fetchall()
+        rows = database.sql.rows("SELECT type, data FROM events WHERE kit = 'kit-a' AND topic = 'downlink'"
+                                 " ORDER BY seq")
     return [(row["type"], json.loads(row["data"])) for row in rows]
 
 

@@ -309,8 +309,8 @@ class HqDatabase:
 
     def downlink_outcomes(self, limit: int = 50) -> list[dict[str, Any]]:
         """What kits made of the cell's signed messages (`downlink.applied` / `downlink.refused`), newest first."""
-        rows = self.db.execute("SELECT kit, type, at, data FROM events WHERE topic = 'downlink'"
-                               " ORDER BY at DESC, id DESC LIMIT ?", (limit,))
+        rows = self.sql.rows("SELECT kit, type, at, data FROM events WHERE topic = 'downlink'"
+                             " ORDER BY at DESC, id DESC LIMIT ?", (limit,))
         return [{"kit": row["kit"], "outcome": row["type"].removeprefix("downlink."), "at": row["at"],
                  **json.loads(row["data"])} for row in rows]
 

@@ -33,6 +33,7 @@ KINDS = ("broadcast", "localinfo")
 EVERY_KIT = "all"
 AUDIENCES = ("subscribers", "recent", "open_cases")  # as the kit's broadcasts (evy.broadcast.send.Audience)
 MAX_TEXT = 1600  # characters; the kit still refuses a broadcast over its broadcast.max_segments
+MIN_VALID_HOURS = 0.1  # a fact that expires before a kit could get it is a mistake
 
 
 class OutboxError(EvyError):
@@ -101,8 +102,8 @@ def checked_payload(kind: str, payload: dict[str, Any], now: float) -> dict[str,
             raise OutboxError(f"choose a topic: {', '.join(TOPICS)}")
         if language not in LANGUAGES_OF_FACTS:
             raise OutboxError(f"unknown language {language!r}")
-        if not (isinstance(hours, int | float) and 0 < hours <= 24 * 365):
-            raise OutboxError("valid for how many hours? a number from 0 to 8760")
+        if not (isinstance(hours, int | float) and MIN_VALID_HOURS <= hours <= 24 * 365):
+            raise OutboxError("valid for how many hours? a number from 0.1 to 8760")
         return {"topic": topic, "text": text, "language": language, "expires_at": round(now + hours * 3600, 3)}
     raise OutboxError(f"unknown kind {kind!r}; have {', '.join(KINDS)}")
 
