@@ -131,6 +131,14 @@ def test_the_same_emergency_getting_worse_does_not_ask_its_question_again() -> N
     assert len(set(worse.case.asked)) == len(worse.case.asked)
 
 
+def test_a_place_without_words_keeps_the_case_language() -> None:
+    turn = next_turn(new_case(), "l eau monte vite dans la maison", reading(None, "flood", priority=1, language="fr"),
+                     number=NUMBER, now=1)
+    placed = next_turn(turn.case, "geo:14.6937,-17.4441", ROUTINE, number=NUMBER, now=2)
+    assert placed.case.language == "fr" and placed.case.latitude == 14.6937
+    assert placed.text is not None and f"Dossier {case_code(7)}." in placed.text
+
+
 def test_each_language_carries_its_own_words() -> None:
     turn = next_turn(new_case(), "hapumui", reading("cpr", "medical", language="sw"), number=NUMBER, now=1)
     assert "Kesi" in turn.text and NUMBER in turn.text

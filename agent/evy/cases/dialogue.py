@@ -136,7 +136,10 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
               reference: tuple[float, float] | None = None) -> Turn:
     """The case after ``text`` and what to answer. ``case`` is the sender's open case (a freshly opened
     one for a first message); ``reading`` is the message's triage; ``reference`` the kit's position."""
-    language = reading.language if case.topic is None or reading.emergency else case.language
+    # A case keeps its language once it has a subject: a later "ok", a map pin or a geo: link carries no
+    # language of its own (the detector's guess for it is English).
+    settled = case.topic is not None or case.category is not None
+    language = reading.language if not settled or reading.emergency else case.language
     vocabulary = words(language)
     if says_safe(text, language) and not reading.emergency:
         closed = sender_safe(replace(case, last_in_at=now), now)
