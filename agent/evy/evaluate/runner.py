@@ -142,7 +142,8 @@ class BareModel:
     def open(cls, config: Config, progress: Callable[[str], None] = lambda line: None) -> BareModel | str:
         from evy.llm import LlmError, open_runtime
 
-        runtime = open_runtime(config)
+        # The baseline is the pinned model itself, whether or not the agent lets it write follow-ups.
+        runtime = open_runtime(config.replace(llm__enabled=True))
         if runtime is None:
             return "no usable local model (see the log line above)"
         model = cls(runtime, config)
