@@ -26,6 +26,9 @@ from evy.sms import segments
 
 TURN_WAIT = 60.0  # seconds a turn may take to be handled and sent, follow-up included (the agent's budget is 20)
 SETTLE_POLL = 0.02
+# The kit looks settled for an instant between a finished follow-up leaving the agent's count and its reply
+# being queued; settled this long, it is.
+SETTLED_FOR = 0.25
 
 
 @dataclass
@@ -90,10 +93,18 @@ def _play(kit, store, sender: str, texts: list[str], *, stamp: datetime) -> list
         kit.sim.deliver(sender, text, timestamp=stamp)
         reply = TurnReply()
         deadline = time.monotonic() + TURN_WAIT
-        while len(inbox.recent_from(store, sender, 0)) < number or not kit.settled(store):
+        quiet_since: float | None = None
+        while True:
             if kit.error is not None:
                 raise EvalError(f"the simulated kit stopped: {kit.error}")
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if len(inbox.recent_from(store, sender, 0)) >= number and kit.settled(store):
+                quiet_since = now if quiet_since is None else quiet_since
+                if now - quiet_since >= SETTLED_FOR:
+                    break
+            else:
+                quiet_since = None
+            if now > deadline:
                 reply.timed_out = True
                 break
             time.sleep(SETTLE_POLL)
