@@ -109,6 +109,36 @@ def test_a_discreet_protocol_asks_nothing_and_names_no_case() -> None:
     assert turn.discreet and turn.case.asked == () and case_code(7) not in turn.text and NUMBER in turn.text
 
 
+def test_a_discreet_case_asks_nothing_on_later_messages_either() -> None:
+    turn = next_turn(new_case(), "he is hitting me again", reading("domestic_violence", "violence"),
+                     number=NUMBER, now=1)
+    for now, text in enumerate(["yes please tell me more", "he is asleep now", "ok"], start=2):
+        turn = next_turn(turn.case, text, ROUTINE, number=NUMBER, now=float(now))
+        shown = turn.text or ""
+        assert "?" not in shown and case_code(7) not in shown and turn.case.asked == ()
+        assert turn.text is None or turn.discreet
+
+
+def test_the_same_emergency_getting_worse_does_not_ask_its_question_again() -> None:
+    turn = next_turn(new_case(), "water coming in the house", reading(None, "flood", priority=1),
+                     number=NUMBER, now=1)
+    question = turn.question[1]
+    turn = next_turn(turn.case, "we are at -1.28333, 36.81667", ROUTINE, number=NUMBER, now=2)
+    worse = next_turn(turn.case, "water still rising, we are on the roof", reading(None, "flood", priority=0),
+                      number=NUMBER, now=3)
+    assert worse.text is not None and question not in worse.text and NUMBER in worse.text
+    assert worse.text.rstrip().endswith(f"Case {case_code(7)}.")
+    assert len(set(worse.case.asked)) == len(worse.case.asked)
+
+
+def test_a_place_without_words_keeps_the_case_language() -> None:
+    turn = next_turn(new_case(), "l eau monte vite dans la maison", reading(None, "flood", priority=1, language="fr"),
+                     number=NUMBER, now=1)
+    placed = next_turn(turn.case, "geo:14.6937,-17.4441", ROUTINE, number=NUMBER, now=2)
+    assert placed.case.language == "fr" and placed.case.latitude == 14.6937
+    assert placed.text is not None and f"Dossier {case_code(7)}." in placed.text
+
+
 def test_each_language_carries_its_own_words() -> None:
     turn = next_turn(new_case(), "hapumui", reading("cpr", "medical", language="sw"), number=NUMBER, now=1)
     assert "Kesi" in turn.text and NUMBER in turn.text

@@ -136,7 +136,10 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
               reference: tuple[float, float] | None = None) -> Turn:
     """The case after ``text`` and what to answer. ``case`` is the sender's open case (a freshly opened
     one for a first message); ``reading`` is the message's triage; ``reference`` the kit's position."""
-    language = reading.language if case.topic is None or reading.emergency else case.language
+    # A case keeps its language once it has a subject: a later "ok", a map pin or a geo: link carries no
+    # language of its own (the detector's guess for it is English).
+    settled = case.topic is not None or case.category is not None
+    language = reading.language if not settled or reading.emergency else case.language
     vocabulary = words(language)
     if says_safe(text, language) and not reading.emergency:
         closed = sender_safe(replace(case, last_in_at=now), now)
@@ -164,9 +167,16 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
 
     updated = escalate(located, category=reading.category, topic=reading.topic, priority=int(reading.priority),
                        emergency=reading.emergency, language=language, now=now)
-    if updated.step == "" and (updated.topic, updated.category) != (case.topic, case.category) and (
+    # A new topic, or the same emergency grown more urgent ("water still rising, we are on the roof"),
+    # restarts the protocol from its first reply; its questions already asked stay asked.
+    restarted = (updated.topic, updated.category) != (case.topic, case.category) or updated.priority < case.priority
+    if updated.step == "" and restarted and (
             reading.emergency or reading.topic is not None or reading.category is not None):
         return _first_reply(updated, number=number)
+    if (gave_details or (case.emergency and reading.category is None)) and _is_discreet(updated, number):
+        reply = _compose(vocabulary.texts["noted"] if gave_details else None,
+                         vocabulary.texts["keep_going"].format(number=number))
+        return Turn(updated, reply, discreet=True)
     if gave_details or (case.emergency and reading.category is None):
         question, asked = _pending_question(updated)
         reply = _compose(vocabulary.texts["noted"] if gave_details else None,
@@ -188,6 +198,12 @@ def _current_step(case: Case, number: str) -> library.Step | None:
         return library.step(key, _path(case), case.language, number)
     except library.ProtocolError:  # the library changed under a case opened before an upgrade
         return library.step(key, (), case.language, number)
+
+
+def _is_discreet(case: Case, number: str) -> bool:
+    """The case follows a discreet protocol: nothing is asked back and no case code is named, ever."""
+    key = case.topic or case.category
+    return key is not None and library.for_triage(case.topic, case.category, case.language, number).discreet
 
 
 def _takes_over(case: Case, reading: Triage) -> bool:

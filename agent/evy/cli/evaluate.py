@@ -1,5 +1,6 @@
-"""`evy eval [--quick] [--no-llm] ...`: the eval set through EVY and through the bare model (a developer's
-tool, run from the source tree: its defaults are the checkout's eval/ and build/eval folders).
+"""`evy eval [--quick] [--no-llm] [--conversations] ...`: the eval set (or the scripted conversations)
+through EVY and through the bare model (a developer's tool, run from the source tree: its defaults are the
+checkout's eval/ and build/eval folders).
 
 One JSON object on stdout (both systems side by side), a short table on stderr; exit 2 with one line
 `error: ...` when the eval set or the options are wrong. The work is in :mod:`evy.evaluate.command`.
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="path", type=Path, default=REPO / "eval" / "messages.toml",
                         help="eval set (TOML)")
     parser.add_argument("--quick", action="store_true", help="only the messages marked quick (12)")
-    parser.add_argument("--only", metavar="ID,ID", help="only these message ids")
+    parser.add_argument("--only", metavar="ID,ID", help="only these message (or conversation) ids")
     parser.add_argument("--no-llm", action="store_true",
                         help="protocol replies only (no knowledge base or model); the bare model is skipped")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare-model baseline")
@@ -43,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="score first replies on the labelled corpus instead (eval/corpus; splits train, dev, "
                         "test: tune on train and dev, report test); protocols only, no model")
     parser.add_argument("--corpus-dir", type=Path, default=REPO / "eval" / "corpus", help="the corpus folder")
+    parser.add_argument("--conversations", action="store_true",
+                        help="play the scripted multi-turn conversations instead (eval/conversations) to a simulated "
+                        "kit and to the bare model; --only takes conversation ids")
+    parser.add_argument("--conversations-dir", type=Path, default=REPO / "eval" / "conversations",
+                        help="the conversation set (a folder of TOML files, or one file)")
     parser.add_argument("-v", "--verbose", action="store_true", help="a progress line per message on stderr")
     parser.set_defaults(func=run_eval)
 

@@ -1,5 +1,6 @@
 """What `evy eval` does (its options are in :mod:`evy.cli.evaluate`): the eval set through EVY and through
-the bare model, the labelled corpus, or an earlier run scored again.
+the bare model, the scripted conversations the same way, the labelled corpus, or an earlier run scored
+again.
 
 One JSON object on stdout (both systems side by side), a short table on stderr; an ``EvalError`` (one line,
 exit 2) when the eval set or the options are wrong.
@@ -11,9 +12,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from evy.config import Config, load, parse
-from evy.evaluate import corpus, evalset, report, runner
+from evy.evaluate import conversation_run, conversation_score, conversation_set, corpus, evalset, report, runner
 from evy.evaluate.errors import EvalError
 
 
@@ -42,9 +44,61 @@ def evaluate_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate_conversations(args: argparse.Namespace) -> int:
+    """The scripted conversations through a simulated kit and through the bare model, side by side."""
+    if args.timeout <= 0 or args.max_tokens < 8:
+        raise EvalError("--timeout must be positive and --max-tokens at least 8")
+    the_set = conversation_set.load(args.conversations_dir)
+    conversations = the_set.select(args.only.split(",")) if args.only else the_set.conversations
+    config = make_config(args)
+    number = config.emergency_number
+    base = args.config.read_text(encoding="utf-8") if args.config else \
+        f'country = {json.dumps(config["country"])}\nresponder = "brain"\n'
+    data_dir = Path(config["data_dir"])
+    # The kit keeps its store in a scratch folder; the index and the models stay where runs share them.
+    overrides = {"country": config["country"], "llm__max_tokens": args.max_tokens, "llm__timeout": args.timeout,
+                 "rag__index": str(config["rag.index"] or data_dir / "kb.sqlite"),
+                 "llm__models_dir": str(config["llm.models_dir"] or data_dir / "models")}
+    if args.no_llm:
+        overrides["brain__followup"] = False
+
+    def progress(line: str) -> None:
+        if args.verbose or not line.startswith(("pipeline ", "bare model ")):
+            print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    transcripts = conversation_run.run_pipeline(base, overrides, conversations, progress=progress)
+    pipeline = {**conversation_score.summarise(transcripts, number, has_case=True, details=not args.summary),
+                "wall_s": round(time.perf_counter() - started, 1)}
+    baseline: dict | str
+    if args.no_llm or args.no_baseline:
+        baseline = "--no-llm" if args.no_llm else "--no-baseline"
+    else:
+        started = time.perf_counter()
+        found = conversation_run.run_bare_model(config, conversations, timeout=args.timeout, progress=progress)
+        baseline = found if isinstance(found, str) else {
+            **conversation_score.summarise(found, number, has_case=False, details=not args.summary),
+            "wall_s": round(time.perf_counter() - started, 1)}
+    result = {
+        "conversation_set": str(args.conversations_dir),
+        "conversations": len(conversations),
+        "turns": sum(len(conversation.turns) for conversation in conversations),
+        "config": {"country": config["country"], "emergency_number": number, "model": config["llm.model"],
+                   "llm": not args.no_llm, "max_tokens": args.max_tokens, "timeout_s": args.timeout},
+        "pipeline": pipeline,
+        "bare_model": {"skipped": baseline} if isinstance(baseline, str) else baseline,
+    }
+    json.dump(result, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+    print(conversation_score.table({"pipeline": pipeline, "bare model": baseline}), file=sys.stderr)
+    return 0
+
+
 def evaluate(args: argparse.Namespace) -> int:
     if args.corpus:
         return evaluate_corpus(args)
+    if args.conversations:
+        return evaluate_conversations(args)
     if not args.path.exists():
         raise EvalError(f"no eval set at {args.path}: pass --set FILE")
     if args.timeout <= 0 or args.max_tokens < 8:

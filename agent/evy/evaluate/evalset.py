@@ -38,10 +38,10 @@ class Case:
 
     def facts(self, number: str) -> list[list[re.Pattern[str]]]:
         """The facts as compiled patterns, ``{number}`` replaced by the configured number."""
-        return [[_compile(pattern, number) for pattern in fact] for fact in self.must]
+        return [[compiled(pattern, number) for pattern in fact] for fact in self.must]
 
     def forbidden(self, number: str) -> list[re.Pattern[str]]:
-        return [_compile(pattern, number) for pattern in self.must_not]
+        return [compiled(pattern, number) for pattern in self.must_not]
 
 
 @dataclass(frozen=True)
@@ -123,12 +123,12 @@ def _case(raw: Any, where: str) -> Case:
             fact = [fact]
         if not isinstance(fact, list) or not fact or not all(isinstance(p, str) and p for p in fact):
             raise EvalSetError(f"{where}: must[{index}]: expected a non-empty list of pattern strings")
-        facts.append(tuple(_checked(p, f"{where}: must[{index}]") for p in fact))
+        facts.append(tuple(checked(p, f"{where}: must[{index}]") for p in fact))
     must_not = raw.get("must_not", [])
     if not isinstance(must_not, list) or not all(isinstance(p, str) and p for p in must_not):
         raise EvalSetError(f"{where}: must_not: expected a list of pattern strings")
     echoed = [(index, p) for index, fact in enumerate(facts) for p in fact
-              if _compile(p, "\x00").search(fold(text))]
+              if compiled(p, "\x00").search(fold(text))]
     if echoed:
         index, pattern = echoed[0]
         raise EvalSetError(f"{where}: must[{index}]: pattern {pattern!r} matches the message itself, so a reply "
@@ -138,19 +138,19 @@ def _case(raw: Any, where: str) -> Case:
         raise EvalSetError(f"{where}: source: expected a string")
     return Case(id=ident, lang=raw["lang"], category=raw["category"], emergency=raw["emergency"],
                 text=text, must=tuple(facts),
-                must_not=tuple(_checked(p, f"{where}: must_not") for p in must_not),
+                must_not=tuple(checked(p, f"{where}: must_not") for p in must_not),
                 quick=raw.get("quick", False), source=source)
 
 
-def _checked(pattern: str, where: str) -> str:
+def checked(pattern: str, where: str) -> str:
     """The pattern folded like the replies it is matched against; a bad regular expression is an error."""
     folded = fold_pattern(pattern)
     try:
-        _compile(folded, "112")
+        compiled(folded, "112")
     except re.error as exc:
         raise EvalSetError(f"{where}: bad pattern {pattern!r}: {exc}") from None
     return folded
 
 
-def _compile(pattern: str, number: str) -> re.Pattern[str]:
+def compiled(pattern: str, number: str) -> re.Pattern[str]:
     return re.compile(pattern.replace(NUMBER_TOKEN, rf"(?<!\d){re.escape(number)}(?!\d)"), re.IGNORECASE)

@@ -121,41 +121,80 @@ def _pipeline_answer(responder, case: Case, index: int, timeout: float) -> Answe
     return answer
 
 
+@dataclass(frozen=True)
+class ModelReply:
+    text: str
+    ms: float
+    timed_out: bool = False
+    error: str | None = None
+
+
+class BareModel:
+    """The pinned local model with the baseline's plain system prompt: loaded and warmed up once, then
+    asked with a deadline per answer. :meth:`open` gives a one-line reason instead when there is none."""
+
+    def __init__(self, runtime, config: Config):
+        self.runtime = runtime
+        self.system = BASELINE_PROMPT.format(number=config.emergency_number)
+        self.max_tokens = config["llm.max_tokens"]
+
+    @classmethod
+    def open(cls, config: Config, progress: Callable[[str], None] = lambda line: None) -> BareModel | str:
+        from evy.llm import LlmError, open_runtime
+
+        # The baseline is the pinned model itself, whether or not the agent lets it write follow-ups.
+        runtime = open_runtime(config.replace(llm__enabled=True))
+        if runtime is None:
+            return "no usable local model (see the log line above)"
+        model = cls(runtime, config)
+        progress("bare model: loading (not timed)")
+        try:
+            runtime.generate(model.prompt([{"role": "user", "content": WARM_UP_TEXT}]), max_tokens=model.max_tokens,
+                             deadline=time.monotonic() + WARM_UP_SECONDS)
+        except LlmError as exc:
+            runtime.close()
+            return f"the model could not answer a warm-up question: {exc}"
+        return model
+
+    def prompt(self, thread: list[dict]) -> list[dict]:
+        return [{"role": "system", "content": self.system}, *thread]
+
+    def ask(self, thread: list[dict], timeout: float) -> ModelReply:
+        """The model's answer to ``thread`` (user and assistant turns, oldest first)."""
+        from evy.llm import LlmError, LlmTimeout
+
+        started = time.perf_counter()
+        timed_out, error = False, None
+        try:
+            text = self.runtime.generate(self.prompt(thread), max_tokens=self.max_tokens,
+                                         deadline=time.monotonic() + timeout)
+        except LlmTimeout as exc:
+            text, timed_out = exc.partial, True
+        except LlmError as exc:
+            text, error = "", str(exc)
+        return ModelReply(text.strip(), (time.perf_counter() - started) * 1000, timed_out, error)
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
 def run_baseline(config: Config, cases: Iterable[Case], *, timeout: float,
                  progress: Callable[[str], None] = lambda line: None) -> list[Answer] | str:
     """The bare model's answers, or a one-line reason why there is no model to ask."""
-    from evy.llm import LlmError, LlmTimeout, open_runtime
-
-    runtime = open_runtime(config)
-    if runtime is None:
-        return "no usable local model (see the log line above)"
-    number = config.emergency_number
-    system = BASELINE_PROMPT.format(number=number)
-    max_tokens = config["llm.max_tokens"]
+    model = BareModel.open(config, progress)
+    if isinstance(model, str):
+        return model
     try:
-        progress("bare model: loading (not timed)")
-        try:
-            runtime.generate([{"role": "system", "content": system}, {"role": "user", "content": WARM_UP_TEXT}],
-                             max_tokens=max_tokens, deadline=time.monotonic() + WARM_UP_SECONDS)
-        except LlmError as exc:
-            return f"the model could not answer a warm-up question: {exc}"
         answers = []
         for index, case in enumerate(cases, 1):
             answer = Answer(case)
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": case.text}]
-            started = time.perf_counter()
-            try:
-                text = runtime.generate(messages, max_tokens=max_tokens, deadline=time.monotonic() + timeout)
-            except LlmTimeout as exc:
-                text, answer.timed_out = exc.partial.strip(), True
-            except LlmError as exc:
-                text, answer.error = "", str(exc)
-            answer.first_ms = (time.perf_counter() - started) * 1000
-            if text:
-                encoding, count = segments.count(text)
-                answer.add(text, str(encoding), count)
+            reply = model.ask([{"role": "user", "content": case.text}], timeout)
+            answer.first_ms, answer.timed_out, answer.error = reply.ms, reply.timed_out, reply.error
+            if reply.text:
+                encoding, count = segments.count(reply.text)
+                answer.add(reply.text, str(encoding), count)
             answers.append(answer)
             progress(f"bare model {index}: {case.id}")
         return answers
     finally:
-        runtime.close()
+        model.close()
