@@ -127,6 +127,16 @@ def fleet_password_hashes() -> tuple[str, str]:
     return hash_password(OPERATOR_PASSWORD), hash_password(OBSERVER_PASSWORD)
 
 
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory) -> Path:
+    """The cell's downlink key (what `evy hq keygen` makes); its public line is beside it (``.pub``)."""
+    from evy.downlink.keys import SigningKey
+
+    path = tmp_path_factory.mktemp("cell-key") / "downlink.key"
+    SigningKey.generate().save(path)
+    return path
+
+
 def fleet_config(hashes: tuple[str, str], database: Path | str, **changes):
     from evy.config import parse
 
@@ -170,10 +180,11 @@ def fill_fleet(database, now: float) -> None:
         database.ingest(event, received_at)
 
 
-def cell_config_text(broker, directory: Path, extra: str = "") -> str:
+def cell_config_text(broker, directory: Path, extra: str = "", signing_key: Path | None = None) -> str:
     """A config file's text for `evy hq run` or `evy hq console` talking to a LocalBroker as the cell."""
     settings = broker.settings("evy-hq")
-    return (f'data_dir = "{directory}"\nlog_level = "info"\n[fleet]\n'
+    key = f'signing_key = "{signing_key}"\n' if signing_key else ""
+    return (f'data_dir = "{directory}"\nlog_level = "info"\n[downlink]\n{key}[fleet]\n'
             f'broker_host = "{settings["fleet__broker_host"]}"\nbroker_port = {settings["fleet__broker_port"]}\n'
             f'ca_file = "{settings["fleet__ca_file"]}"\ncredentials_file = "{settings["fleet__credentials_file"]}"\n'
             f'keepalive = 5\n[hq]\ndatabase = "{directory / "hq.sqlite"}"\nstale_after = 3600\n{extra}')

@@ -36,7 +36,7 @@ def evy(*args: str) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory, fleet_password_hashes):
+def fleet(tmp_path_factory, fleet_password_hashes, signing_key):
     if mosquitto_binary() is None:
         pytest.skip("mosquitto is not installed (invoke setup)")
     directory = tmp_path_factory.mktemp("cell")
@@ -61,7 +61,8 @@ def fleet(tmp_path_factory, fleet_password_hashes):
         console_config = directory / "console.toml"
         console_config.write_text(cell_config_text(
             broker, directory, f'listen = "127.0.0.1:{port}"\n[console]\nrefresh_seconds = 2\n'
-                               f'operator_password_hash = "{operator}"\nobserver_password_hash = "{observer}"\n'))
+                               f'operator_password_hash = "{operator}"\nobserver_password_hash = "{observer}"\n',
+            signing_key=signing_key))
         console = evy("hq", "console", "--config", str(console_config))
         processes.append(console)
 
@@ -168,8 +169,9 @@ def test_an_operator_sees_the_fleet_filters_by_kit_sees_a_stale_kit_and_broadcas
         wait_for(lambda: len(listener.received) >= 2, 15, "the broadcast at the broker for both kits")
         assert sorted(topic for topic, _ in listener.received) == ["evy/v1/kit-a/down/broadcast",
                                                                     "evy/v1/kit-b/down/broadcast"]
-        assert {body["data"]["text"] for _, body in listener.received} == {
+        assert {body["payload"]["text"] for _, body in listener.received} == {
             "Water trucks at the school from 14:00 today."}
+        assert {body["target"] for _, body in listener.received} == {"kit:kit-a", "kit:kit-b"}
 
         def published() -> bool:
             browser.refresh()

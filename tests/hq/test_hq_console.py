@@ -21,11 +21,11 @@ from .conftest import OBSERVER_PASSWORD, OPERATOR_PASSWORD, SHARED_SENDER, XSS, 
 
 
 @pytest.fixture()
-def client(hq_location, fleet_password_hashes):
+def client(hq_location, fleet_password_hashes, signing_key):
     path = hq_location()  # a SQLite file, then a schema on a real PostgreSQL
     database = HqDatabase(path)
     fill_fleet(database, time.time())
-    console = FleetConsole(fleet_config(fleet_password_hashes, path), database)
+    console = FleetConsole(fleet_config(fleet_password_hashes, path, downlink__signing_key=str(signing_key)), database)
     with TestClient(create_app(console), base_url="http://127.0.0.1:8091") as client:
         client.console = console
         yield client

@@ -4,12 +4,13 @@ placeholders are adapted for psycopg."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evy.downlink.envelope import decode, topic_for
+from evy.downlink.keys import SigningKey, verifies
+from evy.downlink.send import Signer
 from evy.hq import outbox
 from evy.hq.backend import for_psycopg, redacted
 
@@ -36,12 +37,26 @@ def test_a_payload_is_refused_with_a_reason_or_is_one_kits_can_use(kind, payload
         assert checked["topic"] in ("water", "shelter") and checked["expires_at"] > 1000.0
 
 
-@given(st.integers(1, 2**62), st.sampled_from(outbox.KINDS), st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
-       st.dictionaries(st.text(max_size=10), st.text() | st.integers() | st.none(), max_size=5), st.text(max_size=20),
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory) -> Signer:
+    path = tmp_path_factory.mktemp("key") / "downlink.key"
+    SigningKey.generate().save(path)
+    return Signer.load(path)
+
+
+KIT_IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True).filter(lambda k: k not in ("all", "groups"))
+
+
+@given(st.sampled_from(outbox.KINDS), KIT_IDS | st.just("all"),
+       st.dictionaries(st.text(max_size=10), st.text() | st.integers(-2**53, 2**53) | st.none(), max_size=5),
        st.floats(0, 2e9))
-def test_an_envelope_carries_its_request_and_payload_unchanged(request, kind, kit, payload, by, at):
-    body = json.loads(outbox.envelope(request, kind, kit, payload, by, at))
-    assert body == {"v": 1, "id": f"hq:{request}", "kind": kind, "kit": kit, "at": at, "by": by, "data": payload}
+def test_an_envelope_is_signed_for_its_destination_and_carries_the_payload_unchanged(signer, kind, kit, payload,
+                                                                                      at):
+    envelope = decode(outbox.envelope(signer, kind, kit, payload, at).encode())
+    assert verifies(envelope, signer.key.private_key.public_key())
+    assert (envelope.kind, envelope.payload, envelope.signer) == (kind, payload, signer.fingerprint)
+    assert envelope.target == ("all" if kit == "all" else f"kit:{kit}")
+    assert outbox.topic_for(kit, kind) == topic_for(envelope.target, kind)
     assert outbox.is_downlink(outbox.topic_for(kit, kind))
 
 

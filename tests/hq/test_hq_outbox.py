@@ -18,6 +18,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from evy.config import parse
+from evy.downlink.envelope import decode
+from evy.downlink.keys import load_pinned, verifies
+from evy.downlink.send import Signer
 from evy.fleet import events
 from evy.fleet.broker import LocalBroker, mosquitto_binary
 from evy.fleet.link import connect_async, make_client
@@ -83,7 +86,22 @@ def publish_as(broker: LocalBroker, kit: str, published: list[events.Event]) -> 
         client.loop_stop()
 
 
-def test_a_send_to_a_group_reaches_each_kit_and_is_marked_published(tmp_path, broker):
+def signed_by(body: dict, key_path: Path):
+    """The envelope a kit would accept: decoded and verified against the pinned public key."""
+    envelope = decode(json.dumps(body).encode())
+    assert verifies(envelope, load_pinned(f"{key_path}.pub")[envelope.signer]), "signed with the cell's key"
+    return envelope
+
+
+def test_a_send_without_a_signing_key_is_refused_and_records_nothing(tmp_path):
+    with HqDatabase(tmp_path / "hq.sqlite") as database:
+        with pytest.raises(outbox.OutboxError, match="no signing key"):
+            outbox.send(database, None, "broadcast", "all", {"text": "x", "audience": "subscribers"}, signer=None,
+                        requested_by="operator")
+        assert outbox.unpublished(database) == [] and outbox.recent(database) == []
+
+
+def test_a_send_to_a_group_reaches_each_kit_signed_and_is_marked_published(tmp_path, broker, signing_key):
     config = parse("").replace(**broker.settings("evy-hq"))
     listener = Listener(broker)
     with HqDatabase(tmp_path / "hq.sqlite") as database:
@@ -94,21 +112,23 @@ def test_a_send_to_a_group_reaches_each_kit_and_is_marked_published(tmp_path, br
             groups.add(database, "north", ["kit-a", "kit-b"])
             sent = outbox.send(database, publisher, "broadcast", "group:north",
                                {"text": "Water at the school from 14:00", "audience": "subscribers"},
-                               requested_by="operator", key="k1")
+                               signer=Signer.load(signing_key), requested_by="operator", key="k1")
             wait_for(lambda: len(listener.received) == 2, 10, "both kits' messages")
             assert sorted(topic for topic, _ in listener.received) == ["evy/v1/kit-a/down/broadcast",
                                                                         "evy/v1/kit-b/down/broadcast"]
-            body = dict(listener.received)["evy/v1/kit-a/down/broadcast"]
-            assert (body["id"], body["kind"], body["kit"], body["data"]) == (
-                f"hq:{sent.request}", "broadcast", "kit-a",
-                {"text": "Water at the school from 14:00", "audience": "subscribers"})
+            received = {topic: signed_by(body, signing_key) for topic, body in listener.received}
+            envelope = received["evy/v1/kit-a/down/broadcast"]
+            assert (envelope.kind, envelope.target, envelope.payload) == (
+                "broadcast", "kit:kit-a", {"text": "Water at the school from 14:00", "audience": "subscribers"})
+            assert received["evy/v1/kit-b/down/broadcast"].seq != envelope.seq, "each message its own number"
+            assert sent.topics == sorted(received)
             wait_for(lambda: outbox.unpublished(database) == [], 10, "PUBACKs recorded")
         finally:
             publisher.stop()
             listener.stop()
 
 
-def test_a_send_made_while_the_broker_is_away_is_published_when_it_is_back(tmp_path, broker):
+def test_a_send_made_while_the_broker_is_away_is_published_when_it_is_back(tmp_path, broker, signing_key):
     config = parse("").replace(**broker.settings("evy-hq"))
     broker.stop()
     with HqDatabase(tmp_path / "hq.sqlite") as database:
@@ -117,14 +137,14 @@ def test_a_send_made_while_the_broker_is_away_is_published_when_it_is_back(tmp_p
         try:
             sent = outbox.send(database, publisher, "localinfo", "all",
                                {"text": "Clinic open 8-16", "topic": "clinic", "hours": 24},
-                               requested_by="operator")
+                               signer=Signer.load(signing_key), requested_by="operator")
             assert sent.topics == ["evy/v1/all/down/localinfo"]
             assert len(outbox.unpublished(database)) == 1
             broker.start()
             listener = Listener(broker)
             wait_for(lambda: outbox.unpublished(database) == [], 30, "the publish after the broker came back")
             wait_for(lambda: listener.received, 10, "the message at a kit")
-            assert listener.received[0][1]["data"]["topic"] == "clinic"
+            assert signed_by(listener.received[0][1], signing_key).payload["topic"] == "clinic"
             listener.stop()
         finally:
             publisher.stop()

@@ -82,6 +82,25 @@ def build(key: SigningKey, kind: str, target: str, payload: dict[str, Any], seq:
     return key.sign(Envelope(kind, check_target(target), key.fingerprint, seq, int(now), payload))
 
 
+class Signer:
+    """The cell's signing key and its sequence file: every message it seals gets the next number, whoever
+    seals it (`evy hq send` and the fleet console share the key and its ``.seq``)."""
+
+    def __init__(self, key: SigningKey, key_path: Path):
+        self.key, self.key_path = key, Path(key_path)
+
+    @classmethod
+    def load(cls, key_path: Path | str) -> Signer:
+        return cls(SigningKey.load(key_path), Path(key_path))
+
+    @property
+    def fingerprint(self) -> str:
+        return self.key.fingerprint
+
+    def seal(self, kind: str, target: str, payload: dict[str, Any], now: float) -> Envelope:
+        return build(self.key, kind, target, payload, next_seq(self.key_path, now), now)
+
+
 def publish(config: Config, topic: str, message: bytes, timeout: float = PUBACK_TIMEOUT) -> None:
     """Publish at QoS 1 on a connection of its own and return once the broker acknowledged it."""
     from evy.fleet.link import connect_async, make_client
@@ -113,9 +132,9 @@ def send(config: Config, kind: str, to: str, path: Path, *, key_path: Path | Non
     now = time.time() if now is None else now
     target = target_of(to)
     payload = payload_from_file(kind, path, language)
-    key = SigningKey.load(key_path)
-    envelope = build(key, kind, target, payload, next_seq(Path(key_path), now), now)
+    signer = Signer.load(key_path)
+    envelope = signer.seal(kind, target, payload, now)
     message, topic = encode(envelope), topic_for(target, kind)
     publish(config, topic, message)
-    return {"topic": topic, "kind": kind, "target": target, "signer": key.fingerprint, "seq": envelope.seq,
+    return {"topic": topic, "kind": kind, "target": target, "signer": signer.fingerprint, "seq": envelope.seq,
             "bytes": len(message), "digest": envelope.digest()}

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -20,6 +20,9 @@ from evy.config import Config
 from evy.console.web import ExtraPage, WebConsole
 from evy.hq.db import HqDatabase, HqError
 from evy.hq.outbox import Publisher
+
+if TYPE_CHECKING:
+    from evy.downlink.send import Signer
 
 log = logging.getLogger("evy.hq.console")
 
@@ -42,6 +45,7 @@ class FleetConsole(WebConsole):
         super().__init__(config, "EVY fleet")
         self.database = database
         self.publisher = publisher
+        self.signer = _signer(config)
         self.stale_after: float = config["hq.stale_after"]
 
     def nav_pages(self) -> list[ExtraPage]:
@@ -93,3 +97,15 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
             for sock in sockets:
                 sock.close()
     return 0
+
+
+def _signer(config: Config) -> Signer | None:
+    """The cell's downlink key (downlink.signing_key); without one the console shows and records nothing to
+    send, and says why (kits refuse unsigned messages)."""
+    from evy.downlink.send import Signer
+
+    path = config["downlink.signing_key"]
+    if path is None:
+        log.warning("no downlink.signing_key: the console cannot send to kits (make one with `evy hq keygen`)")
+        return None
+    return Signer.load(path)  # a KeyFileError (one line) stops the start: a key set but unusable is a mistake

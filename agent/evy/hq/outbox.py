@@ -4,10 +4,11 @@
 (``evy/v1/<kit>/down/<kind>``, or ``evy/v1/all/down/<kind>`` for every kit) in the cell's database, in one
 transaction, then the :class:`Publisher` publishes them at QoS 1 and marks each published on the broker's
 PUBACK. A message without its PUBACK (the broker away, the console restarted) is published again on the next
-connection; a kit keeps each request id once, so a repeat is harmless.
+connection; a kit applies each signed message once (the same sequence number again changes nothing, an older
+one is refused as stale and reported), so a repeat is harmless.
 
-:func:`envelope` builds the bytes a kit receives. It is the place where the downlink is signed: the signed
-envelope (kit side: verified against the key pinned in the image) replaces this unsigned one.
+:func:`envelope` signs what a kit receives with the cell's key (`evy.downlink`), at the time of the send: the
+stored bytes are published unchanged, however late.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from evy.hq.db import HqDatabase
 
 if TYPE_CHECKING:
     from evy.config import Config
+    from evy.downlink.send import Signer
 
 log = logging.getLogger("evy.hq.outbox")
 
@@ -56,11 +58,13 @@ def is_downlink(topic: str) -> bool:
     return len(parts) == 5 and parts[3] == "down"
 
 
-def envelope(request: int, kind: str, destination: str, payload: dict[str, Any], requested_by: str,
-             at: float) -> str:
-    """The message a kit receives (unsigned v1). SIGNER HOOK: the signed downlink envelope goes here."""
-    return json.dumps({"v": 1, "id": f"hq:{request}", "kind": kind, "kit": destination, "at": at,
-                       "by": requested_by, "data": payload}, separators=(",", ":"), ensure_ascii=False)
+def envelope(signer: Signer, kind: str, destination: str, payload: dict[str, Any], at: float) -> str:
+    """The message a kit receives: the downlink's signed envelope for one destination (``all`` or a kit id),
+    checked by the kit against the key pinned in its image."""
+    from evy.downlink.envelope import encode
+
+    target = EVERY_KIT if destination == EVERY_KIT else f"kit:{destination}"
+    return encode(signer.seal(kind, target, payload, at)).decode("utf-8")
 
 
 def destinations(database: HqDatabase, target: str) -> list[str]:
@@ -109,8 +113,11 @@ def checked_payload(kind: str, payload: dict[str, Any], now: float) -> dict[str,
 
 
 def send(database: HqDatabase, publisher: Publisher | None, kind: str, target: str, payload: dict[str, Any], *,
-         requested_by: str, key: str | None = None, now: float | None = None) -> Sent | None:
-    """Record a send and hand it to the publisher; None when this ``key`` was sent before (a second click)."""
+         signer: Signer | None, requested_by: str, key: str | None = None, now: float | None = None) -> Sent | None:
+    """Sign and record a send and hand it to the publisher; None when this ``key`` was sent before (a second
+    click). Without a signing key nothing is recorded: kits refuse what is not signed."""
+    if signer is None:
+        raise OutboxError("no signing key: set downlink.signing_key (`evy hq keygen`); kits refuse unsigned messages")
     now = time.time() if now is None else now
     data = checked_payload(kind, payload, now)
     reach = destinations(database, target)
@@ -125,7 +132,7 @@ def send(database: HqDatabase, publisher: Publisher | None, kind: str, target: s
         topics = [topic_for(destination, kind) for destination in reach]
         for destination, topic in zip(reach, topics, strict=True):
             sql.execute("INSERT INTO downlink_messages(request, topic, body) VALUES (?, ?, ?)",
-                        (request, topic, envelope(request, kind, destination, data, requested_by, now)))
+                        (request, topic, envelope(signer, kind, destination, data, now)))
     if publisher is not None:
         publisher.flush()
     return Sent(request, topics)

@@ -191,8 +191,8 @@ async def send(console: FleetConsole, request: Request) -> Response:
         payload = {"text": fields.get("text", ""), "topic": fields.get("topic"),
                    "language": fields.get("language", ""), "hours": _number(fields.get("valid_hours"), "valid for")}
     try:
-        sent = outbox.send(console.database, console.publisher, kind, target, payload, requested_by=session.account,
-                           key=fields.get("key") or None)
+        sent = outbox.send(console.database, console.publisher, kind, target, payload, signer=console.signer,
+                           requested_by=session.account, key=fields.get("key") or None)
     except outbox.OutboxError as exc:
         raise Refused(400, str(exc)) from None
     if sent is None:
