@@ -3,6 +3,9 @@
 - A kit that cannot reach the cellular network hands queued replies to a kit that can (``relay``).
 - A kit with coverage sends the replies other kits hand it (``take_relays``) through its own outbox.
 - Every kit beacons whether it has coverage and how many replies wait in its outbox.
+- bigEVY (evy.offload): a big node (``offload.serve``) answers other kits' routine questions and says so in
+  its beacons; any kit may ``ask`` the nearest big node and wait, up to a deadline, for an answer that the
+  brain then vets like its own model's.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evy.config import Config
-from evy.mesh.messages import Beacon, SmsRelay
+from evy.mesh.errors import MeshError
+from evy.mesh.messages import Beacon, OffloadRequest, OffloadResponse, SmsRelay
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.messages import Priority
+from evy.offload.asking import Pending
+from evy.offload.server import Asked, OffloadServer
 from evy.power.resources import ResourceMonitor
 from evy.sms import address
 from evy.sms.errors import CodecError
@@ -57,10 +64,15 @@ class MeshLink:
         self._thread: threading.Thread | None = None
         self._relays: queue.Queue[RelayedSms] = queue.Queue()
         self._outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
+        self.offloads = Pending()  # this kit's questions to big nodes, waiting for their answers
+        self.server: OffloadServer | None = None  # answers other kits' questions (offload.serve)
 
     def start(self) -> None:
         """Open the node (refuses without a network key) and run it on a daemon thread."""
         loop = asyncio.new_event_loop()
+        if self.config["offload.serve"] and self.server is None:
+            self.server = OffloadServer(self.config, self._answer_kit)
+            self.server.start()
         opened: queue.Queue[BaseException | MeshNode] = queue.Queue()
 
         def serve() -> None:
@@ -84,6 +96,9 @@ class MeshLink:
         log.info("mesh node %#x up", self._node.node_id)
 
     def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
         if self._loop is None or self._node is None:
             return
         self._call(self._node.stop)
@@ -99,6 +114,39 @@ class MeshLink:
     def relay(self, gateway: int, number: str, text: str, priority: Priority) -> int:
         """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
         return self._call(self._node.send, gateway, SmsRelay(number, text), priority)
+
+    def available(self) -> bool:
+        """Whether a big node's fresh beacon offers answers (for the brain's first reply: never blocks long)."""
+        if self._node is None or self._loop is None:
+            return False
+        node = self._node
+
+        async def targets() -> bool:
+            return bool(node.offload_targets())
+
+        try:
+            return asyncio.run_coroutine_threadsafe(targets(), self._loop).result(timeout=0.5)
+        except Exception:
+            return False
+
+    def ask(self, text: str, *, max_chars: int, deadline: float) -> str | None:
+        """Ask the nearest big node (routine priority) and wait until ``deadline`` (time.monotonic()) for its
+        answer; None at once when no big node is near. The caller vets the answer; never for emergencies."""
+        seconds = min(255, int(deadline - time.monotonic()))
+        if self._node is None or seconds < 1:
+            return None
+        node = self._node
+
+        def send() -> int | None:
+            targets = node.offload_targets()
+            if not targets:
+                return None
+            request_id = node.send(targets[0], OffloadRequest(text, max_chars, seconds), Priority.ROUTINE)
+            self.offloads.expect(request_id, targets[0], deadline)  # on the mesh thread: before any answer
+            return request_id
+
+        request_id = self._call(send)
+        return None if request_id is None else self.offloads.wait(request_id)
 
     def snapshot(self, timeout: float = 1.0) -> dict[str, Any] | None:
         """The node's neighbours (with their last beacon) and airtime, for the kit's health; None when the
@@ -155,11 +203,32 @@ class MeshLink:
                 return
             priority = Priority.EMERGENCY if message.priority.emergency else Priority.ROUTINE
             self._relays.put(RelayedSms(message.source, body.number, body.text, priority))
+        elif isinstance(body, OffloadRequest):
+            if self.server is None:
+                log.info("offload request from kit %#x ignored: this node does not serve", message.source)
+                return
+            self.server.submit(Asked(message.source, message.message_id, message.priority.emergency, body,
+                                     time.monotonic()))
+        elif isinstance(body, OffloadResponse):
+            dropped = self.offloads.arrived(message.source, body)
+            if dropped is not None:
+                log.warning("dropped an offload answer from kit %#x: %s", message.source, dropped)
         else:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
 
     def _on_status(self, message_id: int, delivered: bool) -> None:
         self._outcomes.put((message_id, delivered))
+
+    def _answer_kit(self, kit: int, response: OffloadResponse) -> None:
+        """The offload server's answer (from its thread) onto the mesh thread."""
+        def send() -> None:
+            try:
+                self._node.send(kit, response, Priority.ROUTINE)
+            except MeshError as exc:
+                log.warning("offload answer to kit %#x not sent: %s", kit, exc)
+
+        if self._loop is not None and self._node is not None:
+            self._loop.call_soon_threadsafe(send)
 
     def _battery(self) -> int | None:
         """Battery % for routing (a low kit relays less); None when unknown."""
@@ -170,7 +239,8 @@ class MeshLink:
         battery = reading.battery_pct if reading is not None else None
         return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
                       charging=bool(reading.charging) if reading is not None else False,
-                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage())
+                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage(),
+                      big_model=self.server is not None and self.server.ready())
 
 
 def untrusted_relay_problem(relay: SmsRelay) -> str | None:
