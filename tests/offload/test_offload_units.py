@@ -28,7 +28,7 @@ def test_an_answer_in_time_from_the_node_asked_ends_the_wait():
     answer_later(pending, 0.05, BIG, OffloadResponse(7, "Boil it for one minute."), why)
     started = time.monotonic()
     assert pending.wait(7) == "Boil it for one minute."
-    assert time.monotonic() - started < 2 and why == [None] and pending.used == 1
+    assert time.monotonic() - started < 2 and why == [None] and pending.in_time == 1
 
 
 def test_answers_to_another_request_or_from_another_node_are_dropped_and_the_wait_runs_out():

@@ -33,7 +33,7 @@ class Pending:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self.dropped: Counter[str] = Counter()  # why answers were dropped: wrong_request, wrong_node, late
-        self.used = 0
+        self.in_time = 0  # answers that ended a wait (the brain vets them next)
         self._waiting: dict[int, _Waiting] = {}
         self._lock = threading.Lock()
 
@@ -72,6 +72,6 @@ class Pending:
         with self._lock:
             waiting.closed = True
             if waiting.answered.is_set():
-                self.used += 1
+                self.in_time += 1
                 return waiting.text
             return None

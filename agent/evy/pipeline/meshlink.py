@@ -115,6 +115,14 @@ class MeshLink:
         """Hand one whole SMS to ``gateway``; its fate arrives later through :meth:`take_outcomes`."""
         return self._call(self._node.send, gateway, SmsRelay(number, text), priority)
 
+    @property
+    def node_id(self) -> int | None:
+        return self._node.node_id if self._node is not None else None
+
+    def node_counters(self) -> dict[str, Any]:
+        """The node's frame counters (sent, delivered, forged, foreign...), read on the mesh thread."""
+        return self._call(lambda: vars(self._node.counters).copy()) if self._node is not None else {}
+
     def available(self) -> bool:
         """Whether a big node's fresh beacon offers answers (for the brain's first reply: never blocks long)."""
         if self._node is None or self._loop is None:
