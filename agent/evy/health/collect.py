@@ -52,6 +52,7 @@ class Neighbour:
     charging: bool
     cellular: bool
     queue_depth: int
+    big_model: bool = False  # a big node: answers other kits' routine questions (bigEVY)
 
 
 @dataclass(frozen=True)

@@ -106,11 +106,14 @@ class OffloadServer:
             if self.clock() >= deadline:
                 log.info("offload request %d from kit %08x expired in the queue", asked.request_id, asked.source)
                 continue
+            started = self.clock()
             try:
                 text = self.answer(asked.request, deadline)
             except Exception:  # one bad request must not stop the service
                 log.exception("offload request %d failed", asked.request_id)
                 text = None
+            log.info("offload request %d from kit %08x: %s in %.1f s", asked.request_id, asked.source,
+                     f"answered ({len(text)} characters)" if text else "no answer", self.clock() - started)
             if self.clock() >= deadline:
                 continue  # the kit has stopped waiting: the airtime is better spent on nothing
             self.answered += text is not None

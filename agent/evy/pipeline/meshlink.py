@@ -170,7 +170,8 @@ class MeshLink:
                 "neighbours": [{"node": f"{peer:08x}", "heard_at": status.heard_at, "hops": status.hops,
                                 "battery_pct": None if status.beacon.battery_pct == UNKNOWN_BATTERY
                                 else status.beacon.battery_pct, "charging": status.beacon.charging,
-                                "cellular": status.beacon.cellular, "queue_depth": status.beacon.queue_depth}
+                                "cellular": status.beacon.cellular, "queue_depth": status.beacon.queue_depth,
+                                "big_model": status.beacon.big_model}
                                for peer, status in sorted(node.peers.items())],
                 "airtime_used_s": round(node.ledger.used_s(now), 3),
                 "airtime_allowed_s": round(node.ledger.limit_s, 3),
