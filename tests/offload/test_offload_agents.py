@@ -78,11 +78,14 @@ def test_a_small_kit_answers_with_the_big_nodes_model_and_an_emergency_never_wai
         kit_modem.deliver(IN_DANGER, EMERGENCY)  # while the kit waits for the big node's answer
         wait_for(lambda: replies_to(kit_modem, IN_DANGER), 30)
         emergency_after = time.monotonic() - asked_at
-        wait_for(lambda: len(replies_to(kit_modem, ASKING)) == 2, 40)
+        wait_for(lambda: len(replies_to(kit_modem, ASKING)) == 2 and len(replies_to(kit_modem, IN_DANGER)) == 2, 40)
         first, follow_up = replies_to(kit_modem, ASKING)
-        [emergency, *_] = replies_to(kit_modem, IN_DANGER)
+        emergency, emergency_follow_up = replies_to(kit_modem, IN_DANGER)
         assert "999" in emergency.text and emergency_after < 10
         assert "boil" in follow_up.text.lower() and follow_up.text not in first.text
+        # Nor does the emergency's own follow-up (knowledge-base text) queue behind the wait for the big node.
+        order = [reply.text for reply in join_replies(list(kit_modem.sent))]
+        assert order.index(emergency_follow_up.text) < order.index(follow_up.text)
         assert not big_modem.sent, "the big node sent no SMS of its own"
     finally:
         for agent in agents:

@@ -6,6 +6,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evy.mesh.messages import OffloadRequest, OffloadResponse
 from evy.offload.asking import Pending
@@ -101,3 +103,10 @@ def test_the_offload_model_is_derived_reproducibly_and_matches_its_pin(models_di
     assert lockfile.sha256_file(again) == entry.sha256
     assert choose_chat_model(entries, "auto", None).role == "chat"
     assert choose_chat_model(entries, "auto", None, role="offload") == entry
+
+
+@given(st.text(alphabet=st.sampled_from("ab .!?\n"), max_size=120), st.integers(0, 150))
+def test_whole_sentences_is_a_fitting_prefix_ending_a_sentence(text, limit):
+    kept = whole_sentences(text, limit)
+    assert len(kept) <= limit
+    assert kept == "" or (kept[-1] in ".!?" and text.lstrip().startswith(kept))
