@@ -110,3 +110,13 @@ def test_whole_sentences_is_a_fitting_prefix_ending_a_sentence(text, limit):
     kept = whole_sentences(text, limit)
     assert len(kept) <= limit
     assert kept == "" or (kept[-1] in ".!?" and text.lstrip().startswith(kept))
+
+
+def test_a_request_the_mesh_could_not_deliver_ends_the_wait_at_once():
+    pending = Pending()
+    pending.expect(7, BIG, time.monotonic() + 30)
+    threading.Timer(0.05, pending.undelivered, args=(7,)).start()
+    started = time.monotonic()
+    assert pending.wait(7) is None and time.monotonic() - started < 2
+    assert "stopped waiting" in pending.arrived(BIG, OffloadResponse(7, "the ACK was lost, not the request"))
+    assert pending.in_time == 0

@@ -54,13 +54,22 @@ class Pending:
             elif source != waiting.target:
                 reason, why = "wrong_node", f"from node {source:08x}, not {waiting.target:08x} that was asked"
             elif now > waiting.deadline or waiting.closed or waiting.answered.is_set():
-                reason, why = "late", f"{now - waiting.deadline:.1f} s after the deadline"
+                past = f", {now - waiting.deadline:.1f} s after the deadline" if now > waiting.deadline else ""
+                reason, why = "late", f"arrived after the kit stopped waiting{past}"
             else:
                 waiting.text = response.text
                 waiting.answered.set()
                 return None
             self.dropped[reason] += 1
             return why
+
+    def undelivered(self, request_id: int) -> None:
+        """The mesh gave up delivering the request (no acknowledgement after its retries): stop waiting now."""
+        with self._lock:
+            waiting = self._waiting.get(request_id)
+            if waiting is not None and not waiting.answered.is_set():
+                waiting.closed = True
+                waiting.answered.set()
 
     def wait(self, request_id: int) -> str | None:
         """The answer to ``request_id`` if it arrives before the deadline given to :meth:`expect`, else None."""
@@ -71,7 +80,6 @@ class Pending:
         waiting.answered.wait(max(0.0, waiting.deadline - self.clock()))
         with self._lock:
             waiting.closed = True
-            if waiting.answered.is_set():
+            if waiting.text is not None:
                 self.in_time += 1
-                return waiting.text
-            return None
+            return waiting.text

@@ -65,6 +65,7 @@ class MeshLink:
         self._relays: queue.Queue[RelayedSms] = queue.Queue()
         self._outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
         self.offloads = Pending()  # this kit's questions to big nodes, waiting for their answers
+        self._offload_messages: set[int] = set()  # mesh ids of offload requests and answers (mesh thread only)
         self.server: OffloadServer | None = None  # answers other kits' questions (offload.serve)
 
     def start(self) -> None:
@@ -151,6 +152,7 @@ class MeshLink:
                 return None
             request_id = node.send(targets[0], OffloadRequest(text, max_chars, seconds), Priority.ROUTINE)
             self.offloads.expect(request_id, targets[0], deadline)  # on the mesh thread: before any answer
+            self._offload_messages.add(request_id)
             return request_id
 
         request_id = self._call(send)
@@ -226,13 +228,18 @@ class MeshLink:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
 
     def _on_status(self, message_id: int, delivered: bool) -> None:
+        if message_id in self._offload_messages:  # not a relayed reply: nothing in the outbox to settle
+            self._offload_messages.discard(message_id)
+            if not delivered:
+                self.offloads.undelivered(message_id)  # the big node is gone: the kit's own model answers now
+            return
         self._outcomes.put((message_id, delivered))
 
     def _answer_kit(self, kit: int, response: OffloadResponse) -> None:
         """The offload server's answer (from its thread) onto the mesh thread."""
         def send() -> None:
             try:
-                self._node.send(kit, response, Priority.ROUTINE)
+                self._offload_messages.add(self._node.send(kit, response, Priority.ROUTINE))
             except MeshError as exc:
                 log.warning("offload answer to kit %#x not sent: %s", kit, exc)
 
