@@ -19,7 +19,7 @@ from evy.pipeline.kit import join_replies
 from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 ASKING = "+254711000111"
 IN_DANGER = "+254722000222"
@@ -38,7 +38,7 @@ def node_config(directory: Path, modem: str, key: Path, bind: int, peer: int, mo
     config = directory / "evy.toml"
     config.write_text(
         f'country = "KE"\ndata_dir = "{directory}"\n[modem]\nport = "{modem}"\nstatus_reports = false\n'
-        f'[llm]\nmodels_dir = "{models_dir}"\nthreads = 1\n[rag]\nembed_model = ""\n'
+        f'[llm]\nmodels_dir = "{models_dir}"\nthreads = 1\ntimeout = 90.0\n[rag]\nembed_model = ""\n'
         f'[mesh]\nenabled = true\nradio = "udp"\nkey_file = "{key}"\nudp_bind = "127.0.0.1:{bind}"\n'
         f'udp_peers = ["127.0.0.1:{peer}"]\nbeacon_interval = 1.0\nspreading_factor = 7\n'
         f"[health]\nsnapshot_interval = 5.0\n{extra}")
@@ -61,7 +61,7 @@ def test_a_small_kit_answers_with_the_big_nodes_model_and_an_emergency_never_wai
     kit_port, big_port = free_udp_port(), free_udp_port()
     kit_config = node_config(tmp_path / "kit", kit_modem.port, key, kit_port, big_port, models_dir, "")
     big_config = node_config(tmp_path / "big", big_modem.port, key, big_port, kit_port, models_dir,
-                             "[offload]\nserve = true\n")
+                             "[offload]\nserve = true\ntimeout = 80.0\n")
     agents = [subprocess.Popen([sys.executable, "-m", "evy", "run", "--config", str(c)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True) for c in (kit_config, big_config)]
     try:
@@ -78,7 +78,7 @@ def test_a_small_kit_answers_with_the_big_nodes_model_and_an_emergency_never_wai
         kit_modem.deliver(IN_DANGER, EMERGENCY)  # while the kit waits for the big node's answer
         wait_for(lambda: replies_to(kit_modem, IN_DANGER), 30)
         emergency_after = time.monotonic() - asked_at
-        wait_for(lambda: len(replies_to(kit_modem, ASKING)) == 2 and len(replies_to(kit_modem, IN_DANGER)) == 2, 40)
+        wait_for(lambda: len(replies_to(kit_modem, ASKING)) == 2 and len(replies_to(kit_modem, IN_DANGER)) == 2, 100)
         first, follow_up = replies_to(kit_modem, ASKING)
         emergency, emergency_follow_up = replies_to(kit_modem, IN_DANGER)
         assert "999" in emergency.text and emergency_after < 10

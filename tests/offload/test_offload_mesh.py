@@ -19,7 +19,6 @@ from evy.mesh.messages import Beacon, OffloadRequest, OffloadResponse
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.messages import Inbound
-from evy.pipeline.agent import FOLLOWUP_BUDGET
 from evy.pipeline.meshlink import MeshLink
 from evy.responder.brain import BrainResponder
 
@@ -27,6 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PHONE = "+254711000111"
 ROUTINE = "how can I make water safe without fuel?"
+DEADLINE = 90.0  # the follow-up's deadline (llm.timeout, 20 s by default): generous, the test machine is shared
 WAIT = 10.0  # seconds the kit waits in the cases below: a loaded test machine delays the twin's frames
 EMERGENCY = "my father collapsed and is not breathing, help"
 
@@ -113,7 +113,7 @@ def start_kit(mesh: Mesh, **settings: object) -> tuple[MeshLink, BrainResponder]
 
 
 def test_a_routine_question_gets_the_big_nodes_vetted_answer_within_the_deadline(mesh):
-    big = MeshLink(mesh.config(1, offload__serve=True), coverage=lambda: False)
+    big = MeshLink(mesh.config(1, offload__serve=True, offload__timeout=DEADLINE), coverage=lambda: False)
     big.start()
     kit, brain = start_kit(mesh)  # no local model: without the big node no model answer at all
     try:
@@ -122,9 +122,9 @@ def test_a_routine_question_gets_the_big_nodes_vetted_answer_within_the_deadline
         first = brain.respond(message)
         assert first.wants_followup and not first.emergency
         started = time.monotonic()
-        reply = brain.follow_up(message, first, started + FOLLOWUP_BUDGET)
+        reply = brain.follow_up(message, first, started + DEADLINE)
         took = time.monotonic() - started
-        assert reply is not None and took < FOLLOWUP_BUDGET
+        assert reply is not None and took < DEADLINE
         assert big.server.answered == 1 and kit.offloads.in_time == 1 and not kit.offloads.dropped
         assert "boil" in reply.text.lower() and "999" not in reply.text
     finally:
@@ -184,7 +184,7 @@ def test_wrong_unvetted_and_unauthenticated_answers_are_dropped_and_a_valid_one_
         assert kit.node_counters()["foreign"] >= 1  # the forger's frames never reach the kit's application
         forger.stop()  # its unacknowledged retries would collide with the answer below on the shared channel
         answer_when_asked(peer, kit.node_id, valid)
-        reply = brain.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+        reply = brain.follow_up(message, first, time.monotonic() + DEADLINE)
         assert reply is not None and reply.text == valid
         assert kit.offloads.in_time == 3  # the two the vetting refused, and this one
         assert len(offload_requests(peer)) == len(cases) + 1
@@ -205,7 +205,7 @@ def test_a_late_answer_is_dropped_and_the_local_model_answers_instead(mesh):
         valid = grounded_text(brain)
         assert brain.knowledge.model_memory_mb == 0  # the local model has not run yet
         answer_when_asked(peer, kit.node_id, valid, delay=3.0)  # after the kit's 2 s wait
-        reply = brain.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+        reply = brain.follow_up(message, first, time.monotonic() + DEADLINE)
         assert reply is None or reply.text != valid
         assert brain.knowledge.model_memory_mb > 0  # the local model answered (vetted as always)
         wait_for(lambda: kit.offloads.dropped == {"late": 1}, timeout=10)
@@ -225,7 +225,7 @@ def test_an_emergency_never_asks_and_never_waits_for_a_big_node(mesh):
         started = time.monotonic()
         first = brain.respond(message)
         assert first.emergency and "999" in first.text and time.monotonic() - started < 1
-        brain.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET)
+        brain.follow_up(message, first, time.monotonic() + DEADLINE)
         assert time.monotonic() - started < 10  # the knowledge base's passage, not a wait for the big node
         time.sleep(1)
         assert offload_requests(peer) == [] and kit.offloads.in_time == 0 and not kit.offloads.dropped

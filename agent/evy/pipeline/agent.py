@@ -52,7 +52,6 @@ if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's cr
 
 log = logging.getLogger("evy.agent")
 
-FOLLOWUP_BUDGET = 20.0  # seconds a follow-up may take before the template answer stands alone
 RETENTION_EVERY = 3600.0
 
 
@@ -272,7 +271,8 @@ class Agent:
             message, first, triaged = jobs.get()
             extra = None
             try:
-                extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET, triaged)
+                deadline = time.monotonic() + self.config["llm.timeout"]  # then the first reply stands alone
+                extra = self.responder.follow_up(message, first, deadline, triaged)
             except Exception:
                 log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
             self._followups.put((message, extra))

@@ -108,7 +108,8 @@ class Knowledge:
         try:
             return self._runtime.generate(messages, max_tokens=max_tokens, deadline=deadline)
         except LlmError as exc:
-            log.info("local model gave no answer in time (%s); the template answer stands", exc)
+            log.info("%s gave no answer in time (%s)", "local model" if self._model_role == "chat" else "offload model",
+                     exc)
             return None
 
     def close(self) -> None:
