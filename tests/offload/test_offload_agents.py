@@ -15,6 +15,7 @@ import pytest
 from evy.config import load
 from evy.health import collect
 from evy.mesh.keys import generate_key_file
+from evy.metrics.collector import render
 from evy.pipeline.kit import join_replies
 from evy.sms.simulator import ModemSimulator
 from evy.store import Store
@@ -86,6 +87,13 @@ def test_a_small_kit_answers_with_the_big_nodes_model_and_an_emergency_never_wai
         # Nor does the emergency's own follow-up (knowledge-base text) queue behind the wait for the big node.
         order = [reply.text for reply in join_replies(list(kit_modem.sent))]
         assert order.index(emergency_follow_up.text) < order.index(follow_up.text)
+
+        def kit_metrics() -> bytes:  # as Prometheus scrapes the kit, from its latest health snapshot
+            with Store.open(tmp_path / "kit" / "evy.db") as store:
+                return render(store, load(kit_config))
+
+        wait_for(lambda: b'evy_offload_answers_total{outcome="in_time"} 1.0' in kit_metrics(), 20)
+        assert b"evy_offload_asked_total 1.0" in kit_metrics()
         assert not big_modem.sent, "the big node sent no SMS of its own"
     finally:
         for agent in agents:

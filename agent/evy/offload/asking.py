@@ -33,6 +33,7 @@ class Pending:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self.dropped: Counter[str] = Counter()  # why answers were dropped: wrong_request, wrong_node, late
+        self.asked = 0
         self.in_time = 0  # answers that ended a wait (the brain vets them next)
         self._waiting: dict[int, _Waiting] = {}
         self._lock = threading.Lock()
@@ -43,6 +44,7 @@ class Pending:
             for old in [i for i, w in self._waiting.items() if w.closed and w.deadline < now - KEEP_CLOSED_S]:
                 del self._waiting[old]
             self._waiting[request_id] = _Waiting(target, deadline)
+            self.asked += 1
 
     def arrived(self, source: int, response: OffloadResponse) -> str | None:
         """Take an answer from the mesh; returns why it was dropped, or None when it ended a wait."""
@@ -62,6 +64,10 @@ class Pending:
                 return None
             self.dropped[reason] += 1
             return why
+
+    def figures(self) -> dict[str, int]:
+        """Counts for the kit's health and metrics: questions asked, answers in time, answers dropped."""
+        return {"asked": self.asked, "in_time": self.in_time, **self.dropped}
 
     def undelivered(self, request_id: int) -> None:
         """The mesh gave up delivering the request (no acknowledgement after its retries): stop waiting now."""

@@ -70,6 +70,10 @@ class OffloadServer:
             self._thread = threading.Thread(target=self._serve, name="evy-offload", daemon=True)
             self._thread.start()
 
+    def figures(self) -> dict[str, int]:
+        """Counts for the big node's health and metrics: answers sent, requests refused by reason."""
+        return {"answered": self.answered, **{f"refused_{reason}": n for reason, n in self.refused.items()}}
+
     def ready(self) -> bool:
         """Whether the offload model is open: only then do beacons advertise this node."""
         return self.knowledge.wait(self.clock()) and self.knowledge.has_model

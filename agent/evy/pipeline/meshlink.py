@@ -179,6 +179,8 @@ class MeshLink:
                 "airtime_allowed_s": round(node.ledger.limit_s, 3),
                 "delivered": node.counters.delivered, "gave_up": node.counters.gave_up,
                 "relayed": node.counters.relayed,
+                "offload": {"asking": self.offloads.figures(),
+                            "serving": self.server.figures() if self.server is not None else None},
             }
 
         try:
