@@ -92,6 +92,7 @@ class MeshLink:
         self._thread.start()
         result = opened.get(timeout=30)
         if isinstance(result, BaseException):
+            self.stop()  # the offload server, if it was starting: a kit off the mesh serves nobody
             raise result
         self._node = result
         log.info("mesh node %#x up", self._node.node_id)
