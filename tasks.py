@@ -108,7 +108,7 @@ def bench(c, quick=False):
     c.run(f"{sys.executable} -m evy bench {'--quick' if quick else ''}", pty=False)
 
 
-@task(positional=["url"], help={"url": "http(s):// or file:// URL of the model file", "role": "chat or embed",
+@task(positional=["url"], help={"url": "http(s):// or file:// URL of the model file", "role": "chat, embed or offload",
                                 "name": "name to pin it under (default: from the file name)",
                                 "license": "the model's licence", "models_dir": "where to store the file"})
 def models_add(c, url, role="chat", name="", license="unknown", models_dir="build/models"):

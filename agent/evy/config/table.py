@@ -15,6 +15,7 @@ from evy.health import settings as health
 from evy.llm import settings as llm
 from evy.mesh import settings as mesh
 from evy.meshtastic import settings as meshtastic
+from evy.offload import settings as offload
 from evy.power import settings as power
 from evy.responder import settings as responder
 from evy.sms import settings as sms
@@ -22,6 +23,6 @@ from evy.sms import settings as sms
 SETTINGS: tuple[Setting, ...] = (*core.SETTINGS, *sms.SETTINGS, *llm.SETTINGS, *mesh.SETTINGS,
                                  *responder.SETTINGS, *power.SETTINGS, *cases.SETTINGS,
                                  *broadcast.SETTINGS, *health.SETTINGS, *console.SETTINGS,
-                                 *meshtastic.SETTINGS, *fleet.SETTINGS, *downlink.SETTINGS)
+                                 *meshtastic.SETTINGS, *fleet.SETTINGS, *downlink.SETTINGS, *offload.SETTINGS)
 
 TABLE = SettingsTable(SETTINGS, ConfigError)

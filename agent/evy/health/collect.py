@@ -52,6 +52,7 @@ class Neighbour:
     charging: bool
     cellular: bool
     queue_depth: int
+    big_model: bool = False  # a big node: answers other kits' routine questions (bigEVY)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class MeshHealth:
     delivered: int
     gave_up: int
     relayed: int
+    offload: dict[str, Any] = field(default_factory=dict)  # bigEVY: {"asking": {...}, "serving": {...} | None}
 
 
 @dataclass(frozen=True)
@@ -144,4 +146,5 @@ def _mesh(snapshot: dict[str, Any] | None) -> MeshHealth | None:
         return None
     neighbours = tuple(Neighbour(**n) for n in snapshot.get("neighbours", ()))
     return MeshHealth(snapshot["node"], neighbours, snapshot["airtime_used_s"], snapshot["airtime_allowed_s"],
-                      snapshot.get("delivered", 0), snapshot.get("gave_up", 0), snapshot.get("relayed", 0))
+                      snapshot.get("delivered", 0), snapshot.get("gave_up", 0), snapshot.get("relayed", 0),
+                      snapshot.get("offload") or {})

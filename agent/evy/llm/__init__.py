@@ -37,17 +37,18 @@ def memory_needed(entry: lockfile.ModelEntry) -> int:
 
 
 def choose_chat_model(entries: list[lockfile.ModelEntry], wanted: str, free: int | None,
-                      margin: int = 0) -> lockfile.ModelEntry:
-    """The named chat model, or for ``auto`` the largest pinned chat model that fits in free memory."""
+                      margin: int = 0, role: str = "chat") -> lockfile.ModelEntry:
+    """The named model of ``role`` (chat, or offload for a big node), or for ``auto`` the largest pinned
+    model of that role that fits in free memory."""
     if wanted != "auto":
         entry = lockfile.find(entries, wanted)
-        if entry.role != "chat":
-            raise LockfileError(f"model {wanted!r} is pinned with role {entry.role!r}, not chat")
+        if entry.role != role:
+            raise LockfileError(f"model {wanted!r} is pinned with role {entry.role!r}, not {role}")
         candidates = [entry]
     else:
-        candidates = sorted((e for e in entries if e.role == "chat"), key=lambda e: e.size, reverse=True)
+        candidates = sorted((e for e in entries if e.role == role), key=lambda e: e.size, reverse=True)
         if not candidates:
-            raise LockfileError("models.lock pins no chat model")
+            raise LockfileError(f"models.lock pins no {role} model")
     for entry in candidates:
         if free is None or memory_needed(entry) + margin <= free:
             return entry
@@ -56,20 +57,25 @@ def choose_chat_model(entries: list[lockfile.ModelEntry], wanted: str, free: int
                      f"{(memory_needed(smallest) + margin) >> 20} MB, {free >> 20} MB available")
 
 
-def open_runtime(config: Any) -> Runtime | None:
-    """The chat runtime the config asks for, verified against models.lock; None (logged) if unusable."""
-    if not config["llm.enabled"]:
+def open_runtime(config: Any, role: str = "chat") -> Runtime | None:
+    """The runtime the config asks for, verified against models.lock; None (logged) if unusable. ``role``
+    chat is the kit's own model (``llm.model``); offload is the model a big node answers other kits with
+    (``offload.model``, loaded only when ``offload.serve`` is on)."""
+    enabled, wanted = ((config["llm.enabled"], config["llm.model"]) if role == "chat"
+                       else (config["offload.serve"], config["offload.model"]))
+    if not enabled:
         return None
+    what = ("local model disabled, answering from templates" if role == "chat"
+            else "offload model disabled, not answering for other kits")
     if find_spec("llama_cpp") is None:
-        log.warning("local model disabled, answering from templates: llama-cpp-python is not installed")
+        log.warning("%s: llama-cpp-python is not installed", what)
         return None
     try:
         entries = lockfile.load(config["llm.lockfile"])
-        entry = choose_chat_model(entries, config["llm.model"], available_memory(),
-                                  config["llm.memory_margin_mb"] << 20)
+        entry = choose_chat_model(entries, wanted, available_memory(), config["llm.memory_margin_mb"] << 20, role)
         path = lockfile.verify(entry, models_dir(config))
     except LlmError as exc:
-        log.warning("local model disabled, answering from templates: %s", exc)
+        log.warning("%s: %s", what, exc)
         return None
     return Runtime(path, entry, context=config["llm.context"], threads=config["llm.threads"],
                    idle_unload=config["llm.idle_unload"])

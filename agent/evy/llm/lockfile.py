@@ -24,8 +24,8 @@ from evy.errors import read_text
 from evy.files import atomic_write, parse_toml, replacing, sha256_file, toml_document
 from evy.llm.errors import LockfileError, ModelMismatch, ModelMissing
 
-ROLES = ("chat", "embed")
-CONVERTERS = ("bert-gguf-f16",)
+ROLES = ("chat", "embed", "offload")  # offload: the bigger model a big node answers other kits with
+CONVERTERS = ("bert-gguf-f16", "gguf-requantize-q8_0")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -22,7 +22,8 @@ SETTINGS = [
     Setting("llm.threads", integer(0, 64), 0, "CPU threads for generation; 0 means one per core."),
     Setting("llm.max_tokens", integer(8, 2048), 160, "Most tokens one answer may have (about one SMS of text)."),
     Setting("llm.timeout", number(0.1, 600), 20.0,
-            "Seconds an answer may take, model loading included, before the template answer stands."),
+            "Seconds a follow-up may take (knowledge base, local model or a big node's answer, model loading "
+            "included) before the first reply stands alone."),
     Setting("llm.idle_unload", number(0, 86400), 600.0,
             "Seconds without a request after which the model is unloaded to free memory; 0 keeps it loaded."),
     Setting("llm.memory_margin_mb", integer(0, 65536), 150,

@@ -39,7 +39,8 @@ BEACON_BODY = Struct(
     "queue_depth" / Int16ul,
     "neighbours" / Int8ul,
 )
-OFFLOAD_REQUEST_BODY = Struct("max_chars" / Int16ul, "text" / GreedyString("utf8"))
+# seconds: how long the asking kit waits; the big node's answer must reach it within them
+OFFLOAD_REQUEST_BODY = Struct("max_chars" / Int16ul, "seconds" / Int8ul, "text" / GreedyString("utf8"))
 OFFLOAD_RESPONSE_BODY = Struct("request_id" / Int32ul, "text" / GreedyString("utf8"))
 NO_COORDINATE = -0x80000000  # latitude/longitude unknown; otherwise 1e-5 degrees (about a metre)
 NO_PEOPLE = 255
@@ -101,10 +102,12 @@ class Beacon:
 
 @dataclass(frozen=True)
 class OffloadRequest:
-    """Ask a node with a bigger model to answer ``text`` in at most ``max_chars`` characters."""
+    """Ask a node with a bigger model to answer ``text`` in at most ``max_chars`` characters, within
+    ``seconds`` (the asking kit's follow-up deadline, 1-255). Never sent for an emergency."""
 
     text: str
     max_chars: int = 459
+    seconds: int = 20
     kind = Kind.OFFLOAD_REQUEST
 
 
@@ -190,7 +193,8 @@ def encode(message: Body) -> bytes:
                     "flags": {"charging": message.charging, "cellular": message.cellular,
                               "big_model": message.big_model, "backhaul": message.backhaul, "_": 0}})
             case OffloadRequest():
-                return OFFLOAD_REQUEST_BODY.build({"max_chars": message.max_chars, "text": message.text})
+                return OFFLOAD_REQUEST_BODY.build({"max_chars": message.max_chars, "seconds": message.seconds,
+                                                   "text": message.text})
             case OffloadResponse():
                 return OFFLOAD_RESPONSE_BODY.build({"request_id": message.request_id, "text": message.text})
             case UplinkHandoff():
@@ -236,7 +240,7 @@ def decode(kind: Kind, body: bytes) -> Body:
                               f.flags.charging, f.neighbours, f.flags.backhaul)
             case Kind.OFFLOAD_REQUEST:
                 f = OFFLOAD_REQUEST_BODY.parse(body)
-                return OffloadRequest(f.text, f.max_chars)
+                return OffloadRequest(f.text, f.max_chars, f.seconds)
             case Kind.OFFLOAD_RESPONSE:
                 f = OFFLOAD_RESPONSE_BODY.parse(body)
                 return OffloadResponse(f.request_id, f.text)

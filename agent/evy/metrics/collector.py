@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -162,6 +162,7 @@ class StoreCollector(Collector):
                                             "agent started.")
             delivered.add_metric([], health.mesh.delivered)
             yield delivered
+            yield from _offload(health.mesh.offload)
         if health.disk is not None:
             yield _gauge("evy_data_partition_used_ratio", "Share of the data partition in use.",
                          health.disk.used_pct / 100)
@@ -173,6 +174,30 @@ class StoreCollector(Collector):
         for item in attention(health):
             needs.add_metric([item.code, str(item.severity)], 1)
         yield needs
+
+
+def _offload(figures: dict[str, Any]) -> Iterator[CounterMetricFamily]:
+    """bigEVY: this kit's questions to big nodes and their fate; a big node's answers and refusals."""
+    asking, serving = figures.get("asking") or {}, figures.get("serving")
+    if asking:
+        asked = CounterMetricFamily("evy_offload_asked", "Routine questions this kit asked a big node since the "
+                                    "agent started.")
+        asked.add_metric([], asking.get("asked", 0))
+        yield asked
+        answers = CounterMetricFamily("evy_offload_answers", "Big nodes' answers by fate: in_time (then vetted "
+                                      "like the kit's own model's), late, wrong_request, wrong_node.",
+                                      labels=["outcome"])
+        for outcome, count in asking.items():
+            if outcome != "asked":
+                answers.add_metric([outcome], count)
+        yield answers
+    if serving is not None:
+        served = CounterMetricFamily("evy_offload_served", "Other kits' requests this big node answered or "
+                                     "refused (refused_emergency, refused_busy, refused_rate_limited).",
+                                     labels=["outcome"])
+        for outcome, count in serving.items():
+            served.add_metric([outcome], count)
+        yield served
 
 
 def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:

@@ -1,4 +1,5 @@
-"""The agent's main loop: one thread owns the modem and the store; a worker thread runs slow follow-ups.
+"""The agent's main loop: one thread owns the modem and the store; worker threads run slow follow-ups (one for
+emergencies, so theirs never queue behind a routine one waiting for a model or a big node).
 
 Ordering is what makes the promises hold:
 - a received part is committed before it is deleted from the SIM (a crash re-reads it; the store's unique
@@ -51,7 +52,6 @@ if TYPE_CHECKING:  # a kit off the mesh never imports it (asyncio, the mesh's cr
 
 log = logging.getLogger("evy.agent")
 
-FOLLOWUP_BUDGET = 20.0  # seconds a follow-up may take before the template answer stands alone
 RETENTION_EVERY = 3600.0
 
 
@@ -72,8 +72,13 @@ class Agent:
         self.stop_event = threading.Event()
         self._followups: queue.Queue[tuple[Inbound, Reply | None]] = queue.Queue()
         self._followup_jobs: queue.Queue[tuple[Inbound, Reply, Triage | None]] = queue.Queue()
-        # A daemon thread, not an executor: a follow-up still thinking must never hold up SIGTERM.
-        self._worker = threading.Thread(target=self._follow_up_worker, name="evy-followup", daemon=True)
+        # Emergencies have a worker of their own: their follow-up (knowledge-base text) must not queue behind
+        # a routine one that waits for a model or a big node on the mesh (the responder is thread-safe).
+        self._emergency_jobs: queue.Queue[tuple[Inbound, Reply, Triage | None]] = queue.Queue()
+        # Daemon threads, not an executor: a follow-up still thinking must never hold up SIGTERM.
+        self._workers = [threading.Thread(target=self._follow_up_worker, args=(jobs,), name=name, daemon=True)
+                         for jobs, name in ((self._followup_jobs, "evy-followup"),
+                                            (self._emergency_jobs, "evy-followup-emergency"))]
         self._last_retention = 0.0
         self._followups_running = 0
         self._recorded_status: modem_api.ModemStatus | None = None
@@ -83,8 +88,9 @@ class Agent:
     def start(self) -> None:
         """Recover what a crash left half done, then read the SIM's backlog."""
         self.responder.warm()
-        if not self._worker.is_alive():
-            self._worker.start()
+        for worker in self._workers:
+            if not worker.is_alive():
+                worker.start()
         self.sender.recover()
         self.read_sim_storage()
         self.process()
@@ -249,7 +255,7 @@ class Agent:
         self.queue_reply(message, reply, kind="reply", keep_ucs2=needs_ucs2(message.text), case=case)
         if reply.wants_followup:
             self._followups_running += 1
-            self._followup_jobs.put((message, reply, triaged))
+            (self._emergency_jobs if reply.emergency else self._followup_jobs).put((message, reply, triaged))
 
     def _stop(self, message: Inbound) -> None:
         """STOP is free: always honoured, whatever the limits. It is confirmed once; a repeated STOP (an
@@ -260,12 +266,13 @@ class Agent:
         reply = Reply(command_reply(Command.STOP, self.config.emergency_number), priority=Priority.COMMAND)
         self.queue_reply(message, reply, kind="reply", verdict=f"command: {Command.STOP}", opt_out=True)
 
-    def _follow_up_worker(self) -> None:
+    def _follow_up_worker(self, jobs: queue.Queue[tuple[Inbound, Reply, Triage | None]]) -> None:
         while True:
-            message, first, triaged = self._followup_jobs.get()
+            message, first, triaged = jobs.get()
             extra = None
             try:
-                extra = self.responder.follow_up(message, first, time.monotonic() + FOLLOWUP_BUDGET, triaged)
+                deadline = time.monotonic() + self.config["llm.timeout"]  # then the first reply stands alone
+                extra = self.responder.follow_up(message, first, deadline, triaged)
             except Exception:
                 log.exception("follow-up failed for message %d; the first reply stands", message.message_id)
             self._followups.put((message, extra))

@@ -4,7 +4,7 @@
 Each part is built after what it needs, and this module's exit stack is the one owner that closes it, in
 reverse order::
 
-    store ─> READY ─> modem ─> power monitor ─> responder ─> mesh link ─> agent (started)
+    store ─> READY ─> modem ─> power monitor ─> responder ─> mesh link (and bigEVY) ─> agent (started)
 
 The responder and the mesh link both read the power monitor, so neither closes it; the agent uses every
 part and closes none. systemd hears READY as soon as the store is open: the rest of the pipeline is imported
@@ -83,6 +83,8 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
         mesh = start_mesh(config, modem, power) if config["mesh.enabled"] else None
         if mesh is not None:
             _owned(parts, "mesh link", mesh.stop)
+            if hasattr(responder, "offload_to"):
+                responder.offload_to(mesh)  # routine follow-ups may ask a big node (evy.offload)
         from evy.fleet.uplink import start_fleet_uplink
         from evy.meshtastic import start_gateway
 

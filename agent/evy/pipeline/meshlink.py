@@ -7,6 +7,9 @@
 - Every kit beacons whether it has coverage and how many replies wait in its outbox, and whether its fleet
   uplink reaches the broker (``backhaul``, set by the fleet uplink); the uplink hands events to and takes
   them from neighbours through ``send_fleet``/``take_fleet`` (evy.fleet.handoff).
+- bigEVY (evy.offload): a big node (``offload.serve``) answers other kits' routine questions and says so in
+  its beacons; any kit may ``ask`` the nearest big node and wait, up to a deadline, for an answer that the
+  brain then vets like its own model's.
 """
 
 from __future__ import annotations
@@ -16,15 +19,28 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evy.config import Config
-from evy.mesh.messages import Beacon, Body, CaseHandover, SmsRelay, UplinkAck, UplinkHandoff
+from evy.mesh.errors import MeshError
+from evy.mesh.messages import (
+    Beacon,
+    Body,
+    CaseHandover,
+    OffloadRequest,
+    OffloadResponse,
+    SmsRelay,
+    UplinkAck,
+    UplinkHandoff,
+)
 from evy.mesh.node import MeshNode, Message
 from evy.mesh.service import open_node
 from evy.messages import Priority
+from evy.offload.asking import Pending
+from evy.offload.server import Asked, OffloadServer
 from evy.power.resources import ResourceMonitor
 from evy.sms import address
 from evy.sms.errors import CodecError
@@ -75,10 +91,16 @@ class MeshLink:
         self._fleet: queue.Queue[tuple[int, Priority, Body]] = queue.Queue(maxsize=256)
         self._fleet_outcomes: queue.Queue[tuple[int, bool]] = queue.Queue()
         self._fleet_ids: set[int] = set()  # hand-offs in flight: their outcomes go to the uplink, not the agent
+        self.offloads = Pending()  # this kit's questions to big nodes, waiting for their answers
+        self._offload_messages: set[int] = set()  # mesh ids of offload requests and answers (mesh thread only)
+        self.server: OffloadServer | None = None  # answers other kits' questions (offload.serve)
 
     def start(self) -> None:
         """Open the node (refuses without a network key) and run it on a daemon thread."""
         loop = asyncio.new_event_loop()
+        if self.config["offload.serve"] and self.server is None:
+            self.server = OffloadServer(self.config, self._answer_kit)
+            self.server.start()
         opened: queue.Queue[BaseException | MeshNode] = queue.Queue()
 
         def serve() -> None:
@@ -97,11 +119,15 @@ class MeshLink:
         self._thread.start()
         result = opened.get(timeout=30)
         if isinstance(result, BaseException):
+            self.stop()  # the offload server, if it was starting: a kit off the mesh serves nobody
             raise result
         self._node = result
         log.info("mesh node %#x up", self._node.node_id)
 
     def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
         if self._loop is None or self._node is None:
             return
         self._call(self._node.stop)
@@ -149,6 +175,48 @@ class MeshLink:
     def take_fleet_outcomes(self) -> list[tuple[int, bool]]:
         return _drain(self._fleet_outcomes)
 
+    @property
+    def node_id(self) -> int | None:
+        return self._node.node_id if self._node is not None else None
+
+    def node_counters(self) -> dict[str, Any]:
+        """The node's frame counters (sent, delivered, forged, foreign...), read on the mesh thread."""
+        return self._call(lambda: vars(self._node.counters).copy()) if self._node is not None else {}
+
+    def available(self) -> bool:
+        """Whether a big node's fresh beacon offers answers (for the brain's first reply: never blocks long)."""
+        if self._node is None or self._loop is None:
+            return False
+        node = self._node
+
+        async def targets() -> bool:
+            return bool(node.offload_targets())
+
+        try:
+            return asyncio.run_coroutine_threadsafe(targets(), self._loop).result(timeout=0.5)
+        except Exception:
+            return False
+
+    def ask(self, text: str, *, max_chars: int, deadline: float) -> str | None:
+        """Ask the nearest big node (routine priority) and wait until ``deadline`` (time.monotonic()) for its
+        answer; None at once when no big node is near. The caller vets the answer; never for emergencies."""
+        seconds = min(255, int(deadline - time.monotonic()))
+        if self._node is None or seconds < 1:
+            return None
+        node = self._node
+
+        def send() -> int | None:
+            targets = node.offload_targets()
+            if not targets:
+                return None
+            request_id = node.send(targets[0], OffloadRequest(text, max_chars, seconds), Priority.ROUTINE)
+            self.offloads.expect(request_id, targets[0], deadline)  # on the mesh thread: before any answer
+            self._offload_messages.add(request_id)
+            return request_id
+
+        request_id = self._call(send)
+        return None if request_id is None else self.offloads.wait(request_id)
+
     def snapshot(self, timeout: float = 1.0) -> dict[str, Any] | None:
         """The node's neighbours (with their last beacon) and airtime, for the kit's health; None when the
         mesh thread does not answer within ``timeout`` (a health figure must never hold up the agent)."""
@@ -163,12 +231,15 @@ class MeshLink:
                 "neighbours": [{"node": f"{peer:08x}", "heard_at": status.heard_at, "hops": status.hops,
                                 "battery_pct": None if status.beacon.battery_pct == UNKNOWN_BATTERY
                                 else status.beacon.battery_pct, "charging": status.beacon.charging,
-                                "cellular": status.beacon.cellular, "queue_depth": status.beacon.queue_depth}
+                                "cellular": status.beacon.cellular, "queue_depth": status.beacon.queue_depth,
+                                "big_model": status.beacon.big_model}
                                for peer, status in sorted(node.peers.items())],
                 "airtime_used_s": round(node.ledger.used_s(now), 3),
                 "airtime_allowed_s": round(node.ledger.limit_s, 3),
                 "delivered": node.counters.delivered, "gave_up": node.counters.gave_up,
                 "relayed": node.counters.relayed,
+                "offload": {"asking": self.offloads.figures(),
+                            "serving": self.server.figures() if self.server is not None else None},
             }
 
         try:
@@ -215,15 +286,41 @@ class MeshLink:
                 log.warning("rejected case %r from kit %#x: %s", body.case_code[:8], message.source, problem)
                 return
             self._handovers.put(ReceivedHandover(message.source, body))
+        elif isinstance(body, OffloadRequest):
+            if self.server is None:
+                log.info("offload request from kit %#x ignored: this node does not serve", message.source)
+                return
+            self.server.submit(Asked(message.source, message.message_id, message.priority.emergency, body,
+                                     time.monotonic()))
+        elif isinstance(body, OffloadResponse):
+            dropped = self.offloads.arrived(message.source, body)
+            if dropped is not None:
+                log.warning("dropped an offload answer from kit %#x: %s", message.source, dropped)
         else:
             log.info("mesh %s from %#x", type(body).__name__, message.source)
 
     def _on_status(self, message_id: int, delivered: bool) -> None:
+        if message_id in self._offload_messages:  # not a relayed reply: nothing in the outbox to settle
+            self._offload_messages.discard(message_id)
+            if not delivered:
+                self.offloads.undelivered(message_id)  # the big node is gone: the kit's own model answers now
+            return
         if message_id in self._fleet_ids:
             self._fleet_ids.discard(message_id)
             self._fleet_outcomes.put((message_id, delivered))
         else:
             self._outcomes.put((message_id, delivered))
+
+    def _answer_kit(self, kit: int, response: OffloadResponse) -> None:
+        """The offload server's answer (from its thread) onto the mesh thread."""
+        def send() -> None:
+            try:
+                self._offload_messages.add(self._node.send(kit, response, Priority.ROUTINE))
+            except MeshError as exc:
+                log.warning("offload answer to kit %#x not sent: %s", kit, exc)
+
+        if self._loop is not None and self._node is not None:
+            self._loop.call_soon_threadsafe(send)
 
     def _battery(self) -> int | None:
         """Battery % for routing (a low kit relays less); None when unknown."""
@@ -234,7 +331,8 @@ class MeshLink:
         battery = reading.battery_pct if reading is not None else None
         return Beacon(battery_pct=UNKNOWN_BATTERY if battery is None else battery,
                       charging=bool(reading.charging) if reading is not None else False,
-                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage(), backhaul=self.backhaul())
+                      queue_depth=min(self.queue_depth, 255), cellular=self.coverage(), backhaul=self.backhaul(),
+                      big_model=self.server is not None and self.server.ready())
 
 
 def untrusted_relay_problem(relay: SmsRelay) -> str | None:

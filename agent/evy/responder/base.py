@@ -33,3 +33,15 @@ class Responder(Protocol):
 
     def close(self) -> None:
         """Release models, indexes and workers; idempotent."""
+
+
+class OffloadHelper(Protocol):
+    """Big nodes on the mesh that answer routine questions with a bigger model (evy.offload; the agent's
+    mesh link provides it). The caller vets every answer as it vets its own model's."""
+
+    def available(self) -> bool:
+        """Whether a big node announced itself recently (cheap: the first reply calls it)."""
+
+    def ask(self, text: str, *, max_chars: int, deadline: float) -> str | None:
+        """The best big node's answer to ``text`` if it arrives before ``deadline`` (time.monotonic()), else
+        None; returns at once when no big node is near. Never called for an emergency."""

@@ -9,6 +9,10 @@ Safety rules it keeps:
   words, claims no action the kit did not take and names no phone number but the emergency number;
 - the reply is in the sender's language, or not sent.
 
+A big node on the mesh (evy.offload) may write a routine follow-up instead of the local model: the kit asks
+it only for what the local model would answer, waits no longer than the follow-up allows, and vets its answer
+exactly as its own model's. Emergencies never ask and never wait for it.
+
 With a power monitor (evy.power) the follow-up also fits the kit's budget: low battery or memory means
 knowledge-base text without the model, a nearly flat battery means the protocol reply alone.
 """
@@ -17,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 from evy.config import Config
 from evy.messages import Inbound, Reply
@@ -30,8 +35,12 @@ from evy.triage import Mentions, Triage, mentions, triage
 from evy.triage.lexicon import default_lexicon
 from evy.triage.model import default_model
 
+if TYPE_CHECKING:
+    from evy.responder.base import OffloadHelper
+
 log = logging.getLogger(__name__)
 
+GSM7_SEGMENT_CHARS = 153  # characters of GSM-7 text per segment of a multipart SMS
 EMERGENCY_CANDIDATES = 5  # passages looked at for an emergency: the first ones often restate the protocol
 SYSTEM_PROMPT = (
     "You are EVY, an emergency helper answering by SMS where there is no internet. Use only the facts in "
@@ -51,6 +60,11 @@ class BrainResponder:
         self.follow_ups = llm and config["brain.followup"]
         self.knowledge = knowledge if knowledge is not None else (
             Knowledge(config) if self.follow_ups else None)
+        self.helper: OffloadHelper | None = None  # a big node on the mesh, set by the agent's assembly
+
+    def offload_to(self, helper: OffloadHelper | None) -> None:
+        """Ask ``helper`` (the mesh's big nodes) for routine follow-ups before the local model."""
+        self.helper = helper if self.config["offload.ask"] else None
 
     @classmethod
     def from_config(cls, config: Config, *, power: ResourceMonitor | None = None, llm: bool = True) -> Self:
@@ -88,7 +102,14 @@ class BrainResponder:
             return False  # a greeting or a bare "help": nothing to look up until they say more
         if result.emergency:
             return bool(self.config["rag.enabled"])
-        return bool(self.config["rag.enabled"] and self.config["llm.enabled"])
+        return bool(self.config["rag.enabled"] and (self.config["llm.enabled"] or self._helper_near()))
+
+    def _helper_near(self) -> bool:
+        try:
+            return self.helper is not None and self.helper.available()
+        except Exception:  # the mesh failing must not cost the sender their first reply
+            log.exception("offload helper unavailable")
+            return False
 
     # --- the follow-up -----------------------------------------------------------------------------------
 
@@ -134,24 +155,49 @@ class BrainResponder:
                    deadline: float) -> Reply | None:
         if not passages:
             return None  # no grounding: a small model alone is not worth an SMS
-        language = default_lexicon().names.get(result.language, result.language)
-        notes = "\n".join(f"- {passage.text}" for passage in passages)
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},  # static first: the model's prefix cache reuses it
-            {"role": "user", "content": f"Notes:\n{notes}\n\nMessage: {message.text}\nAnswer in {language}."},
-        ]
-        answer = self.knowledge.generate(messages, max_tokens=self.config["llm.max_tokens"], deadline=deadline)
+
+        def rejected(text: str) -> str | None:
+            # The sender's message is no source: an answer repeating what they asked it to say is not grounded.
+            return vetting.reject_reason(text, language=result.language, first_reply=first.text,
+                                         passages=[p.text for p in passages], emergency_number=self.number,
+                                         about=(result.topic or result.category or GENERAL,))
+
+        if self.helper is not None and not (result.emergency or first.emergency):
+            offloaded = self._offloaded(message, deadline, rejected)
+            if offloaded is not None:
+                return self._reply(offloaded, first, passages)
+        answer = self.knowledge.generate(prompt(message.text, result.language, passages),
+                                         max_tokens=self.config["llm.max_tokens"], deadline=deadline)
         if answer is None:
             return None
         text = vetting.clean(answer)
-        # The sender's message is no source: an answer repeating what they asked it to say is not grounded.
-        reason = vetting.reject_reason(text, language=result.language, first_reply=first.text,
-                                       passages=[p.text for p in passages], emergency_number=self.number,
-                                       about=(result.topic or result.category or GENERAL,))
+        reason = rejected(text)
         if reason:
             log.info("model answer not sent (%s): %.80r", reason, text)
             return None
         return self._reply(text, first, passages)
+
+    def _offloaded(self, message: Inbound, deadline: float, rejected: Callable[[str], str | None]) -> str | None:
+        """A big node's answer that came in time and passes the vetting a local answer passes, or None. A kit
+        with its own model waits at most ``offload.wait`` of the deadline, so its own model still has time."""
+        until = deadline
+        if self.config["llm.enabled"]:
+            until = min(deadline, time.monotonic() + self.config["offload.wait"])
+        max_chars = self.max_segments * GSM7_SEGMENT_CHARS
+        try:
+            answer = self.helper.ask(message.text, max_chars=max_chars, deadline=until)
+        except Exception:  # the mesh failing must not cost the sender the local answer
+            log.exception("asking a big node failed")
+            return None
+        if answer is None:
+            return None
+        text = vetting.clean(answer)
+        reason = (f"{len(text)} characters, over the {max_chars} asked for" if len(text) > max_chars
+                  else rejected(text))
+        if reason:
+            log.info("big node's answer not sent (%s): %.80r", reason, text)
+            return None
+        return text
 
     def _with_number(self, text: str, result: Triage) -> str:
         text = name_the_number(text, result.language, self.number)  # "call the emergency number" -> "call 999"
@@ -167,6 +213,16 @@ class BrainResponder:
     def close(self) -> None:
         if self.knowledge is not None:
             self.knowledge.close()
+
+
+def prompt(text: str, language: str, passages: list[Any]) -> list[dict]:
+    """The chat a model answers a routine question from: the fixed system prompt first (the model's prefix
+    cache reuses it), then the retrieved notes and the message. A big node answering for another kit
+    (evy.offload) builds the very same prompt."""
+    name = default_lexicon().names.get(language, language)
+    notes = "\n".join(f"- {passage.text}" for passage in passages)
+    return [{"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": f"Notes:\n{notes}\n\nMessage: {text}\nAnswer in {name}."}]
 
 
 def _about(title: str, asked: Mentions) -> bool:

@@ -13,6 +13,9 @@ import time
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+# A big node opens a second Knowledge (its offload model) beside the brain's: one builds a missing index,
+# the other then finds it fresh instead of building the same file at the same time.
+_OPENING = threading.Lock()
 
 
 class PassageLike(Protocol):
@@ -25,9 +28,11 @@ class PassageLike(Protocol):
 class Knowledge:
     """Retrieval and generation behind one small interface; every failure is logged and becomes 'nothing'."""
 
-    def __init__(self, config: Any, *, index: Any = None, runtime: Any = None, use_model: bool = True):
+    def __init__(self, config: Any, *, index: Any = None, runtime: Any = None, use_model: bool = True,
+                 model_role: str = "chat"):
         self._config = config
         self._use_model = use_model
+        self._model_role = model_role  # chat: the kit's own model; offload: a big node's (evy.offload)
         self._index, self._runtime = index, runtime
         self._ready = threading.Event()
         self._closed = False
@@ -56,11 +61,12 @@ class Knowledge:
             if self._config["rag.enabled"]:
                 from evy.rag import open_index
 
-                self._index = open_index(self._config)
-            if self._use_model and self._config["llm.enabled"]:
+                with _OPENING:
+                    self._index = open_index(self._config)
+            if self._use_model:
                 from evy.llm import open_runtime
 
-                self._runtime = open_runtime(self._config)
+                self._runtime = open_runtime(self._config, self._model_role)  # None when disabled
         except Exception:  # an optional capability failing must never take the responder down
             log.exception("knowledge base or local model could not be opened; templates only")
         finally:
@@ -102,7 +108,8 @@ class Knowledge:
         try:
             return self._runtime.generate(messages, max_tokens=max_tokens, deadline=deadline)
         except LlmError as exc:
-            log.info("local model gave no answer in time (%s); the template answer stands", exc)
+            log.info("%s gave no answer in time (%s)", "local model" if self._model_role == "chat" else "offload model",
+                     exc)
             return None
 
     def close(self) -> None:
