@@ -24,7 +24,7 @@ from evy.triage.lexicon import (
     Lexicon,
     default_lexicon,
 )
-from evy.triage.model import Scores, default_model
+from evy.triage.model import Scores, active_model
 from evy.triage.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
@@ -60,7 +60,7 @@ class Triage:
 
 def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str = DEFAULT_LANGUAGE) -> Triage:
     """``lexicon``: a custom one decides by its rules alone (the shipped model learnt the shipped lexicon)."""
-    model = default_model() if lexicon is None else None
+    model = active_model() if lexicon is None else None
     lexicon = lexicon or default_lexicon()
     rule, seen, found = read(text, lexicon, default_language)
     if model is None:
