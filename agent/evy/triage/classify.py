@@ -42,6 +42,7 @@ UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard 
 SETTLING = ("calm", "remote", "hypothetical")  # cues that the message reports no danger here and now
 SETTLED = frozenset(f"cue:{kind}" for kind in SETTLING)
 ASKING = frozenset({"cue:question", "cue:?"})
+NEEDS = frozenset({"shelter", "water_food"})  # categories of a need, not a hazard
 DISCREET = "domestic_violence"  # its reply is written for a phone an abuser may read
 # Routes that a message with discreet or domestic cues ("he reads my phone", "only text me") must not keep:
 # their texts are not written for an onlooker (the violence text says run, hide, call the police).
@@ -363,13 +364,16 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
-    if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
-        emergency = False
     if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
         emergency = True  # a child found alone is an emergency even when the sender only asks where to go
     # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
     # water at the door") is no request either.
     hazard = rule.emergency and rule.category not in INFORMATIONAL
+    # Asking where or how to get a need met is a request, even with "please help" in it ("where do we sign
+    # up for tarps, pls help"; "is there room at the school?"), unless a life is at stake or a hazard is read.
+    if category in NEEDS and topic in (None, "food_distribution") and seen & (ASKING | {"cue:asks"}) and (
+            "cue:life_threat" not in seen and not hazard):
+        emergency = False
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
             None, "food_distribution") and not calling and not hazard:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD

@@ -1,0 +1,56 @@
+"""Patterns from batch 9 (SMS by writers who saw neither the rules nor the corpus), fixed by pattern, not by
+message: each case here is worded for this test only, none is a corpus message."""
+
+from __future__ import annotations
+
+import pytest
+
+from evy.triage import triage
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("where can we pick up tarps and mattresses, please help", "en"),
+    ("donde dan colchonetas y lonas?? ayuda por favor", "es"),
+    ("ou est ce qu on recoit les bidons d eau, aidez nous svp", "fr"),
+    ("me ajuda a saber onde pega cesta basica no bairro", "pt"),
+])
+def test_asking_where_a_need_is_met_is_no_emergency_even_with_help_in_it(text, language):
+    result = triage(text)
+    assert not result.emergency, result
+    assert result.language == language
+
+
+@pytest.mark.parametrize("text", [
+    "somebody on facebook said the dam will burst tonight, true?",
+    "dicen en el whatsapp que va a temblar fuerte manana",
+    "has the mudslide on the coast road been cleared yet",
+    "la route est rouverte apres l eboulement de la semaine?",
+    "my daughter touched the iron, a small burn, just red, what cream",
+])
+def test_rumours_aftermath_questions_and_minor_care_are_no_emergency(text):
+    assert not triage(text).emergency
+
+
+@pytest.mark.parametrize(("text", "routes"), [
+    # a lost child told without "lost"
+    ("my boy 5 yrs was holding my hand at the market and now hes not with me", {"lost_child"}),
+    # ground sliding, in everyday Swahili
+    ("kilima nyuma ya shule kimeanza kuteleza, udongo mwekundu unashuka kwa nyumba", {"landslide"}),
+    # warning signs of suicide, without the word
+    ("my sister gave away her phone and says we wont need to worry about her anymore, she has a rope",
+     {"mental_health"}),
+    # a charcoal brazier in a shut room
+    ("pusimos el brasero en el cuarto y ahora la abuela no se levanta y vomita", {"carbon_monoxide"}),
+    # shaking walls again with someone still inside: the earthquake, not a fire
+    ("the floor moved again and the crack got bigger, my dad is still inside", {"earthquake"}),
+    # the sea pulling back
+    ("the sea pulled way back past the rocks and the boats are on the sand", {"tsunami"}),
+    # a chest on fire is a heart, not a fire
+    ("his chest is on fire and it goes to his left arm, sweating a lot", {"heart_attack"}),
+    # a bottle of weed killer
+    ("my toddler drank from a bottle of weed killer", {"poisoning"}),
+])
+def test_everyday_words_find_the_situation(text, routes):
+    result = triage(text)
+    assert result.emergency, result
+    assert (result.topic or result.category) in routes, result
