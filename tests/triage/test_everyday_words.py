@@ -54,3 +54,42 @@ def test_everyday_words_find_the_situation(text, routes):
     result = triage(text)
     assert result.emergency, result
     assert (result.topic or result.category) in routes, result
+
+
+INFLECTED = '''language = "sw"
+markers = ["na"]
+life_threat = ["amezimia"]
+[inflection]
+persons = ["a", "wa"]
+tenses = ["me", "na", "li"]
+[category.medical]
+words = ["walizimia"]
+'''
+
+
+def test_a_verb_listed_for_one_person_and_tense_matches_the_others():
+    from evy.messages import Priority
+    from evy.triage.lexicon import compile_lexicon
+
+    lexicon = compile_lexicon({"sw": INFLECTED})
+    assert triage("wamezimia", lexicon=lexicon).priority is Priority.LIFE_THREATENING
+    assert triage("alizimia", lexicon=lexicon).priority is Priority.LIFE_THREATENING
+    # a form the file lists on its own keeps its own meaning
+    own = triage("walizimia", lexicon=lexicon)
+    assert (own.category, own.priority) == ("medical", Priority.EMERGENCY)
+
+
+@pytest.mark.parametrize("text", [
+    "wazee wawili wamezimia kambini na hawaamki",
+    "watoto watatu wamesombwa na maji ya mto sasa hivi",
+])
+def test_swahili_plural_and_past_forms_are_read(text):
+    assert triage(text).emergency
+
+
+def test_a_cue_keeps_its_tense():
+    from evy.triage.lexicon import compile_lexicon
+
+    lexicon = compile_lexicon({"sw": 'remote = ["alisema"]\n' + INFLECTED})
+    assert not triage("alisema amezimia", lexicon=lexicon).emergency  # he said: news
+    assert triage("anasema amezimia", lexicon=lexicon).emergency  # he says: now

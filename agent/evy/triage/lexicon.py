@@ -44,6 +44,7 @@ CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical",
 KINDS = ("marker", *CUES, "category", "critical", "topic", "needs", "unless")
 FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
+INFLECTED = frozenset({"distress", "life_threat", "category", "critical", "topic", "needs", "unless"})
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,37 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
 
+def _inflect(lexicon: Lexicon, language: str, data: dict) -> None:
+    """A language whose verbs carry the person and tense as a prefix (Swahili a-me-zimia, he has fainted)
+    lists them under ``[inflection]``: each phrase word that starts with one person and one tense also
+    matches the same verb in every other (wa-me-zimia, they have fainted; a-li-zimia, he fainted). A form
+    that is a phrase of its own in the file keeps its own meaning. Only what happens is inflected, not the
+    cues, whose tense is their meaning ("alisema", he said, is news; "anasema", he says, is not)."""
+    table = data.get("inflection")
+    if not table:
+        return
+    where = f"triage/data/{language}.toml: inflection"
+    persons = _strings(table.get("persons", []), f"{where}.persons")
+    tenses = _strings(table.get("tenses", []), f"{where}.tenses")
+    prefixes = sorted({person + tense for person in persons for tense in tenses}, key=len, reverse=True)
+    own = {phrase for phrase, hits in lexicon.phrases.items() if any(hit.language == language for hit in hits)}
+    for phrase in sorted(own):
+        hits = [hit for hit in lexicon.phrases[phrase] if hit.language == language and hit.kind in INFLECTED]
+        if not hits:
+            continue
+        for position, word in enumerate(phrase):
+            prefix = next((start for start in prefixes if word.startswith(start)
+                           and len(word) - len(start) >= MIN_STEM), None)
+            if prefix is None:
+                continue
+            for other in prefixes:
+                variant = (*phrase[:position], other + word[len(prefix):], *phrase[position + 1:])
+                if variant in own:
+                    continue
+                lexicon.phrases.setdefault(variant, []).extend(hits)
+                lexicon.vocabulary.update(variant)
+
+
 def _strings(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise LexiconError(f"{where}: expected a list of strings")
@@ -106,6 +138,11 @@ def _strings(value: object, where: str) -> list[str]:
 
 
 def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
+    _add_phrases(lexicon, language, data)
+    _inflect(lexicon, language, data)
+
+
+def _add_phrases(lexicon: Lexicon, language: str, data: dict) -> None:
     where = f"triage/data/{language}.toml"
     for kind in ("marker", *CUES):
         key = "markers" if kind == "marker" else kind
