@@ -93,3 +93,12 @@ def test_a_cue_keeps_its_tense():
     lexicon = compile_lexicon({"sw": 'remote = ["alisema"]\n' + INFLECTED})
     assert not triage("alisema amezimia", lexicon=lexicon).emergency  # he said: news
     assert triage("anasema amezimia", lexicon=lexicon).emergency  # he says: now
+
+
+@pytest.mark.parametrize("text", [
+    "there is smoke behind the hill and the wind is turning our way, should we leave?",
+    "el agua del rio ya entro al patio, nos vamos ya o esperamos?",
+    "moshi unakaribia kijiji chetu, tuondoke sasa?",
+])
+def test_asking_whether_to_leave_a_hazard_in_view_is_an_emergency(text):
+    assert triage(text).emergency
