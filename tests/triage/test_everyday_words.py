@@ -102,3 +102,15 @@ def test_a_cue_keeps_its_tense():
 ])
 def test_asking_whether_to_leave_a_hazard_in_view_is_an_emergency(text):
     assert triage(text).emergency
+
+
+@pytest.mark.parametrize("text", [
+    "mi abuela dijo que ya no quiere vivir y se encerro en el cuarto con las pastillas",
+    "dada alisema hawezi kupumua vizuri na midomo ni bluu",
+    "minha mae disse que ta com uma dor forte no peito que vai pro braco",
+    "m tande mi yo ap fann e kay la ap souke, nou toujou anndan",
+])
+def test_what_the_person_at_risk_said_or_what_the_sender_hears_is_no_news(text):
+    # "she said that..." reports the person in danger and "I hear the walls cracking" is here and now;
+    # hearsay is plural or impersonal ("they say", "dicen que", "yo di")
+    assert triage(text).emergency
