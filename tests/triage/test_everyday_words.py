@@ -114,3 +114,24 @@ def test_what_the_person_at_risk_said_or_what_the_sender_hears_is_no_news(text):
     # "she said that..." reports the person in danger and "I hear the walls cracking" is here and now;
     # hearsay is plural or impersonal ("they say", "dicen que", "yo di")
     assert triage(text).emergency
+
+
+@pytest.mark.parametrize("text", [
+    "at the football match a boy collapsed and is not breathing",
+    "the goat kicked my son in the head and now he wont wake up",
+    "la chevre a donne un coup a mon fils, il ne respire plus",
+    "mbuzi walikuwa wanakula, mtoto ameanguka hapumui",
+    "thank you, she is still not breathing, what now",
+])
+def test_chat_around_a_sign_of_a_life_at_stake_does_not_calm_it(text):
+    assert triage(text).emergency
+
+
+@pytest.mark.parametrize("text", [
+    "thanks, he passed out for a minute but he is fine now",  # the danger is over
+    "dying of laughter at this movie",  # a calm phrase covers its "dying"
+    "jajaja ese partido estuvo de infarto",
+    "our goat fell in the well, can someone help pull it out",
+])
+def test_a_danger_that_is_over_or_only_a_figure_of_speech_stays_calm(text):
+    assert not triage(text).emergency

@@ -3,8 +3,10 @@
 A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
 ``markers`` (common words that reveal the language), ``shorthand`` (SMS abbreviations to expand),
 ``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
-information request), the cues that a message reports no danger here and now: ``calm`` (thanks, all fine now,
-jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case", preparing), and
+information request), the cues that a message reports no danger here and now: ``calm`` (thanks, jokes, spam,
+chat), ``resolved`` (the danger is over: "he is fine now", "they fixed the leak"; unlike ``calm`` it settles
+even a sign of a life at stake), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case",
+preparing), and
 the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
@@ -40,7 +42,7 @@ SEVERITY_ORDER = (
 # Categories that are emergencies only when the sender says so (a plain question is an information request).
 INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
 
-CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical", "now")
+CUES = ("distress", "life_threat", "question", "calm", "resolved", "remote", "hypothetical", "now")
 KINDS = ("marker", *CUES, "category", "critical", "topic", "needs", "unless")
 FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
@@ -95,7 +97,8 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
-    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs", "unless"):
+    if hit.kind not in ("marker", "question", "calm", "resolved", "remote", "hypothetical", "now", "needs",
+                         "unless"):
         lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
 
