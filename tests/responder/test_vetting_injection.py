@@ -174,7 +174,8 @@ def test_emergencies_get_retrieved_text_and_never_ask_the_model(open_brain):
     assert runtime is not None, "the packaged model is installed (invoke setup)"
     followed = 0
     for text in ["flooding in our street, what should we do", "il y a le feu chez moi",
-                 "socorro, enchente, estamos no telhado", "snake bit my leg", "how do i purify water? help us"]:
+                 "socorro, enchente, estamos no telhado", "snake bit my leg",
+                 "help us, the baby drank dirty water and now has diarrhoea and sunken eyes"]:
         message = inbound(text)
         first = brain.respond(message)
         assert first.emergency, text

@@ -107,3 +107,22 @@ def test_a_guest_language_must_be_answered_in_a_supported_one():
 def test_every_decision_carries_a_confidence():
     for text in ("hello", "house on fire kids inside", "how do i purify water", "my leg hurts"):
         assert 0 <= triage(text).confidence <= 1
+
+
+@pytest.mark.parametrize(("split", "learnt_from"), [("test", ("train",)), ("dev", ("train", "test")),
+                                                    ("dev", ("dev",))])
+def test_measuring_refuses_the_test_split_and_its_own_split(split, learnt_from):
+    with pytest.raises(ValueError, match="measure on"):
+        learn.measure(HELD_OUT, split, learnt_from)
+
+
+def test_a_trial_model_is_used_only_inside_its_block():
+    from evy.triage.model import active_model, trying
+
+    shipped = default_model()
+    silent = parse(json.dumps({"format": 1, "classes": ["fire"], "weights": {}, "emergency_bias": -30.0,
+                               "protocol_bias": [0.0], "evidence": [0.0] * 7, "digest": ""}))
+    with trying(silent):
+        assert active_model() is silent
+        assert triage("the road to the market, is it open?").confidence == 1.0
+    assert active_model() is shipped

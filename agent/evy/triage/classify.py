@@ -24,7 +24,7 @@ from evy.triage.lexicon import (
     Lexicon,
     default_lexicon,
 )
-from evy.triage.model import Scores, default_model
+from evy.triage.model import Scores, active_model
 from evy.triage.normalize import tokens
 
 DEFAULT_LANGUAGE = "en"
@@ -39,9 +39,11 @@ AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
 GROUP_CONFIDENCE = 0.25  # an emergency of no surer category still gets its likely group's safe fallback
 UNFOUNDED_CONFIDENCE = 0.6  # the same, for a bare call for help with no hazard word
-SETTLING = ("calm", "remote", "hypothetical")  # cues that the message reports no danger here and now
+SETTLING = ("calm", "resolved", "remote", "hypothetical")  # cues that the message reports no danger here and now
 SETTLED = frozenset(f"cue:{kind}" for kind in SETTLING)
+CALMED_BY_LIFE = frozenset({"cue:calm"})  # a sign of a life at stake outweighs a calm word, not news or a what-if
 ASKING = frozenset({"cue:question", "cue:?"})
+NEEDS = frozenset({"shelter", "water_food"})  # categories of a need, not a hazard
 DISCREET = "domestic_violence"  # its reply is written for a phone an abuser may read
 # Routes that a message with discreet or domestic cues ("he reads my phone", "only text me") must not keep:
 # their texts are not written for an onlooker (the violence text says run, hide, call the police).
@@ -60,7 +62,7 @@ class Triage:
 
 def triage(text: str, *, lexicon: Lexicon | None = None, default_language: str = DEFAULT_LANGUAGE) -> Triage:
     """``lexicon``: a custom one decides by its rules alone (the shipped model learnt the shipped lexicon)."""
-    model = default_model() if lexicon is None else None
+    model = active_model() if lexicon is None else None
     lexicon = lexicon or default_lexicon()
     rule, seen, found = read(text, lexicon, default_language)
     if model is None:
@@ -234,17 +236,19 @@ def _hits(lexicon: Lexicon, words: list[str]) -> list[Hit]:
     best = max(votes.values(), default=0)
     # A word inside a longer phrase means what the phrase means: "msaada" calls for help, but "unga wa
     # msaada" is relief flour; "burning up with fever" is no fire; "nao me liga" (don't call me: a watched
-    # phone) is not "me liga" (call me back, a calm cue).
-    named = [(spans[index], hit.name) for index, hit in enumerate(hits)
-             if hit.kind in ("category", "critical", "topic", "calm", "hypothetical")]
+    # phone) is not "me liga" (call me back, a calm cue). A sign of a life at stake yields only to a calm
+    # phrase ("battery is dying", "dying of laughter"), not to the hazard phrase it is part of.
+    named = [(spans[index], hit.name, hit.kind) for index, hit in enumerate(hits)
+             if hit.kind in ("category", "critical", "topic", "calm", "resolved", "hypothetical")]
     kept = []
     for index, hit in enumerate(hits):
         if hit.kind == "topic" and ((hit.name in lexicon.conditional and hit.name not in met)
                                     or hit.name in ruled_out):
             continue
-        if hit.kind in ("distress", "category", "critical", "topic", *SETTLING) and any(
+        if hit.kind in ("distress", "life_threat", "category", "critical", "topic", *SETTLING) and any(
                 first <= spans[index][0] and spans[index][1] <= last and name != hit.name
-                and last - first > spans[index][1] - spans[index][0] for (first, last), name in named):
+                and last - first > spans[index][1] - spans[index][0]
+                and (hit.kind != "life_threat" or kind in SETTLING) for (first, last), name, kind in named):
             continue
         if hit.kind in CUES or hit.kind == "asks":
             if votes[hit.language] >= best:
@@ -305,7 +309,10 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     else:
         return Triage(False, None, Priority.ROUTINE, language, None)
 
-    settled = bool(kinds["calm"] or kinds["remote"] or kinds["hypothetical"]) and not distress
+    # A sign of a life at stake is not calmed by chat around it ("at the match a boy collapsed, not
+    # breathing"; "the goat kicked him and he won't wake up"): only news or a what-if settles it.
+    calm = kinds["calm"] and not kinds["life_threat"]
+    settled = bool(calm or kinds["resolved"] or kinds["remote"] or kinds["hypothetical"]) and not distress
     if settled:  # "what if the house catches fire", "thanks, he is breathing fine now", "on the news"
         return Triage(False, category, Priority.ROUTINE, language, topic)
     if life or category in critical:  # "trapped" is critical in a fire, not in a report about shelters
@@ -354,7 +361,7 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         if confidence < (UNFOUNDED_CONFIDENCE if bare else CATEGORY_CONFIDENCE):
             # The model is unsure even of the category: the rules' reading if they have one ("INCENDIO!!!").
             category = rule.category if rule.category and not bare else "other"
-    settled = bool(seen & SETTLED)
+    settled = bool(seen & (SETTLED - CALMED_BY_LIFE if "cue:life_threat" in seen else SETTLED))
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     # The rules' life threat ("under the rubble", "gunfire") stands too, when nothing asks or settles it.
     life = rule.priority is Priority.LIFE_THREATENING and not seen & ASKING
@@ -363,13 +370,16 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
-    if category == "shelter" and topic is None and not calling and seen & ASKING:  # "is there room elsewhere?"
-        emergency = False
     if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
         emergency = True  # a child found alone is an emergency even when the sender only asks where to go
     # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
     # water at the door") is no request either.
     hazard = rule.emergency and rule.category not in INFORMATIONAL
+    # Asking where or how to get a need met is a request, even with "please help" in it ("where do we sign
+    # up for tarps, pls help"; "is there room at the school?"), unless a life is at stake or a hazard is read.
+    if category in NEEDS and topic in (None, "food_distribution") and seen & (ASKING | {"cue:asks"}) and (
+            "cue:life_threat" not in seen and not hazard):
+        emergency = False
     if ((category == "water_food" and confidence >= TOPIC_CONFIDENCE) or category == "other") and topic in (
             None, "food_distribution") and not calling and not hazard:
         emergency = emergency and category == "other" and scores.emergency >= EMERGENCY_THRESHOLD

@@ -19,10 +19,11 @@ from pathlib import Path
 from evy.triage.classify import read
 from evy.triage.features import EVIDENCE
 from evy.triage.lexicon import CATEGORIES, Lexicon, compile_lexicon, data_files
-from evy.triage.model import FORMAT, MODEL_FILE
+from evy.triage.model import FORMAT, MODEL_FILE, parse, trying
 
 LEARNED = Path(__file__).parent / "data" / "learned"
 EXAMPLES = ("examples.jsonl", "extra.jsonl")
+CORPUS = Path(__file__).resolve().parents[3] / "eval" / "corpus"  # in a source checkout
 TRAINING_SPLITS = ("train", "dev")
 SKIPPED_KINDS = ("followup",)  # a reply inside a conversation: its meaning is the case's, not its own
 MIN_DOCUMENTS = 2  # a feature seen in fewer examples is noise
@@ -144,12 +145,40 @@ def _fit(matrix, target, proofs, balance=None, l2=L2):
     return weights, shared
 
 
+def measure(corpus: Path, split: str = "dev", learnt_from: tuple[str, ...] = ("train",)) -> dict:
+    """The honest figures for tuning: a model learnt from ``learnt_from`` only, scored on ``split`` of the
+    corpus as ``evy eval --corpus`` scores it (first replies, no LLM). Nothing is written; the test split is
+    refused like everywhere else."""
+    from evy.config import parse as parse_config
+    from evy.evaluate.corpus import load, score, summarise
+
+    if split not in TRAINING_SPLITS or set(learnt_from) - set(TRAINING_SPLITS) or split in learnt_from:
+        raise ValueError(f"measure on one of {', '.join(TRAINING_SPLITS)}, learnt from the others only")
+    files, guests = data_files()
+    model = parse(json.dumps(train(examples(learnt_from), compile_lexicon(files, guests))))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch, trying(model):
+        config = parse_config(f'country = "KE"\ndata_dir = {json.dumps(scratch)}\nresponder = "brain"\n')
+        return summarise(score(load(corpus, (split,)), config))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evy.triage.learn", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="copy the train and dev splits of this corpus folder first")
     parser.add_argument("--splits", default=",".join(TRAINING_SPLITS),
                         help="learn from these splits only (train: to measure on dev)")
+    parser.add_argument("--measure", action="store_true",
+                        help="write nothing: learn from train only and print the dev figures (JSON), to tune by")
     args = parser.parse_args(argv)
+    if args.measure:
+        from evy.evaluate.corpus import table
+
+        summary = measure(args.corpus or CORPUS)
+        print(json.dumps({key: value for key, value in summary.items() if not key.startswith("by_")
+                          and key != "confusion"}, indent=1))
+        print(table(summary), file=sys.stderr)
+        return 0
     if args.corpus:
         print(f"{import_corpus(args.corpus)} examples from {args.corpus}", file=sys.stderr)
     splits = tuple(args.splits.split(","))

@@ -3,8 +3,10 @@
 A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
 ``markers`` (common words that reveal the language), ``shorthand`` (SMS abbreviations to expand),
 ``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
-information request), the cues that a message reports no danger here and now: ``calm`` (thanks, all fine now,
-jokes, spam), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case", preparing), and
+information request), the cues that a message reports no danger here and now: ``calm`` (thanks, jokes, spam,
+chat), ``resolved`` (the danger is over: "he is fine now", "they fixed the leak"; unlike ``calm`` it settles
+even a sign of a life at stake), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case",
+preparing), and
 the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
@@ -40,10 +42,11 @@ SEVERITY_ORDER = (
 # Categories that are emergencies only when the sender says so (a plain question is an information request).
 INFORMATIONAL = frozenset({"shelter", "water_food", "other"})
 
-CUES = ("distress", "life_threat", "question", "calm", "remote", "hypothetical", "now")
+CUES = ("distress", "life_threat", "question", "calm", "resolved", "remote", "hypothetical", "now")
 KINDS = ("marker", *CUES, "category", "critical", "topic", "needs", "unless")
 FUZZY_MIN_LENGTH = 6  # shorter words are too close to each other ("glass"/"grass") to correct safely
 MIN_STEM = 3
+INFLECTED = frozenset({"distress", "life_threat", "category", "critical", "topic", "needs", "unless"})
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,41 @@ def _phrase_hits(lexicon: Lexicon, phrase: str, hit: Hit, where: str) -> None:
     weighted = Hit(hit.language, hit.kind, hit.name, hit.weight * len(words))  # longer = more specific
     lexicon.phrases[tuple(words)].append(weighted)
     lexicon.vocabulary.update(words)
-    if hit.kind not in ("marker", "question", "calm", "remote", "hypothetical", "now", "needs", "unless"):
+    if hit.kind not in ("marker", "question", "calm", "resolved", "remote", "hypothetical", "now", "needs",
+                         "unless"):
         lexicon.keywords.update(words)
     lexicon.longest_phrase = max(lexicon.longest_phrase, len(words))
+
+
+def _inflect(lexicon: Lexicon, language: str, data: dict) -> None:
+    """A language whose verbs carry the person and tense as a prefix (Swahili a-me-zimia, he has fainted)
+    lists them under ``[inflection]``: each phrase word that starts with one person and one tense also
+    matches the same verb in every other (wa-me-zimia, they have fainted; a-li-zimia, he fainted). A form
+    that is a phrase of its own in the file keeps its own meaning. Only what happens is inflected, not the
+    cues, whose tense is their meaning ("alisema", he said, is news; "anasema", he says, is not)."""
+    table = data.get("inflection")
+    if not table:
+        return
+    where = f"triage/data/{language}.toml: inflection"
+    persons = _strings(table.get("persons", []), f"{where}.persons")
+    tenses = _strings(table.get("tenses", []), f"{where}.tenses")
+    prefixes = sorted({person + tense for person in persons for tense in tenses}, key=len, reverse=True)
+    own = {phrase for phrase, hits in lexicon.phrases.items() if any(hit.language == language for hit in hits)}
+    for phrase in sorted(own):
+        hits = [hit for hit in lexicon.phrases[phrase] if hit.language == language and hit.kind in INFLECTED]
+        if not hits:
+            continue
+        for position, word in enumerate(phrase):
+            prefix = next((start for start in prefixes if word.startswith(start)
+                           and len(word) - len(start) >= MIN_STEM), None)
+            if prefix is None:
+                continue
+            for other in prefixes:
+                variant = (*phrase[:position], other + word[len(prefix):], *phrase[position + 1:])
+                if variant in own:
+                    continue
+                lexicon.phrases.setdefault(variant, []).extend(hits)
+                lexicon.vocabulary.update(variant)
 
 
 def _strings(value: object, where: str) -> list[str]:
@@ -106,6 +141,11 @@ def _strings(value: object, where: str) -> list[str]:
 
 
 def _add_language(lexicon: Lexicon, language: str, data: dict) -> None:
+    _add_phrases(lexicon, language, data)
+    _inflect(lexicon, language, data)
+
+
+def _add_phrases(lexicon: Lexicon, language: str, data: dict) -> None:
     where = f"triage/data/{language}.toml"
     for kind in ("marker", *CUES):
         key = "markers" if kind == "marker" else kind

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -92,3 +94,21 @@ def default_model() -> Model | None:
     if not path.is_file():
         return None
     return parse(path.read_text("utf-8"))
+
+
+_trial: list[Model] = []  # a model being measured (``trying``), used instead of the shipped one
+
+
+@contextmanager
+def trying(model: Model) -> Iterator[None]:
+    """Triage with ``model`` instead of the shipped one inside the block (``python -m evy.triage.learn
+    --measure``: a model learnt from train only, scored on dev without writing it anywhere)."""
+    _trial.append(model)
+    try:
+        yield
+    finally:
+        _trial.pop()
+
+
+def active_model() -> Model | None:
+    return _trial[-1] if _trial else default_model()
