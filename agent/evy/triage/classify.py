@@ -394,6 +394,10 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         # An emergency the model cannot place surely: its likely group's safe fallback ("took a whole strip
         # of her pills and is very sleepy": the medical text) says more than the general help text.
         category, confidence = likely, by_category[likely]
+    if category in NEEDS and "cue:life_threat" in seen:
+        # A sign of a life at stake outranks the need it was told with ("in the shelter tent an old man won't
+        # wake"): the person needs first aid, not the shelter or water text.
+        category, topic = "medical", rule.topic if rule.category == "medical" else None
     if (topic if topic is not None else category) in NOT_DISCREET and found.get(DISCREET, (0.0,))[0] > 0:
         category, topic = lexicon.topics[DISCREET].category, DISCREET
     life = rule.priority is Priority.LIFE_THREATENING or (topic is not None and lexicon.topics[topic].life_threatening)
