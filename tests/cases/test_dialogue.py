@@ -60,7 +60,7 @@ def test_where_is_asked_once_and_the_answer_is_kept_verbatim() -> None:
     if turn.case.asked[-1] == "where":
         answered = next_turn(turn.case, "kibera olympic estate gate b", ROUTINE, number=NUMBER, now=4)
         assert answered.case.location_text == "kibera olympic estate gate b"
-        assert answered.text.startswith("Noted")
+        assert answered.text.startswith("Place noted") and NUMBER in answered.text
 
 
 def test_coordinates_anywhere_in_the_thread_are_stored() -> None:
@@ -179,7 +179,7 @@ def test_each_language_has_every_text_in_gsm7(language: str) -> None:
     from evy.sms.gsm7 import is_gsm7
 
     vocabulary = words(language)
-    assert set(vocabulary.texts) == {"case", "noted", "keep_going", "closed", "status", "no_case"}
+    assert set(vocabulary.texts) == {"case", "noted", "place_noted", "keep_going", "closed", "status", "no_case"}
     assert set(vocabulary.statuses) == {str(status) for status in Status}
     for text in [*vocabulary.texts.values(), *vocabulary.statuses.values()]:
         assert is_gsm7(text.format(code="2BE4", number="999", status="x", ago="5 min")), text

@@ -153,15 +153,15 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
         return Turn(replace(case, last_in_at=now), reply)
 
     last_asked = case.asked[-1] if case.asked else None
-    located = _located(case, find_location(text, reference=reference, expecting=last_asked == WHERE))
+    place = find_location(text, reference=reference, expecting=last_asked == WHERE)
+    located = _located(case, place)
     people = people_count(text, language, expecting=last_asked == PEOPLE)
     if people is not None:
         located = replace(located, people=people)
     gave_details = located != case
 
     current = _current_step(case, number)
-    answer = (library.classify_answer(text, case.language, current.expects)
-              if current is not None and current.expects else None)
+    answer = _answer(text, place, current, case.language) if current is not None else None
     if answer is not None and not _takes_over(case, reading):
         return _next_step(located, current, answer, number=number, now=now)
 
@@ -179,11 +179,26 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
         return Turn(updated, reply, discreet=True)
     if gave_details or (case.emergency and reading.category is None):
         question, asked = _pending_question(updated)
-        reply = _compose(vocabulary.texts["noted"] if gave_details else None,
-                         None if question else vocabulary.texts["keep_going"].format(number=number),
-                         question, _label(updated, language))
+        # An emergency's acknowledgement names the number, whatever else the reply asks.
+        new_place = updated.emergency and updated.location_text != case.location_text
+        noted = (vocabulary.texts["place_noted"].format(number=number) if new_place
+                 else vocabulary.texts["noted"] if gave_details else None)
+        keep_going = None if new_place or (question and not updated.emergency) else \
+            vocabulary.texts["keep_going"].format(number=number)
+        reply = _compose(noted, keep_going, question, _label(updated, language))
         return Turn(replace(updated, asked=asked, last_out_at=now), reply, question=_asked(question, asked))
     return Turn(updated, None)
+
+
+def _answer(text: str, place: Location | None, current: library.Step, language: str) -> str | None:
+    """The answer class ``text`` gives to the current step. A place written as coordinates, a link or a
+    code answers no yes/no question ("we are at -1.28, 36.81" is not "yes" to "Are you high and dry?"):
+    only the words around it are read, and never as yes or no."""
+    expects = current.expects
+    if place is not None and place.kind != "landmark":
+        text = text.replace(place.text, " ")
+        expects = tuple(answer for answer in expects if answer not in ("yes", "no"))
+    return library.classify_answer(text, language, expects) if expects else None
 
 
 def _path(case: Case) -> tuple[str, ...]:
