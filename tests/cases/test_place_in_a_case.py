@@ -69,3 +69,28 @@ def test_a_plain_yes_still_answers() -> None:
     case = open_case("en")
     turn = next_turn(case, "yes", triage("yes"), number=NUMBER, now=120.0)
     assert turn.case.step == "yes"
+
+
+@pytest.mark.parametrize(("language", "first", "report"), [
+    ("en", "she collapsed, she is unconscious", "she woke up"),
+    ("es", "se desmayó, está inconsciente", "se despertó"),
+    ("fr", "elle s'est évanouie, inconsciente", "elle s'est réveillée"),
+])
+def test_a_report_on_the_person_is_not_taken_as_the_place(language: str, first: str, report: str) -> None:
+    case = Case(id=23, sender="+254700000023", opened_at=0.0, updated_at=0.0)
+    turn = next_turn(case, first, triage(first), number=NUMBER, now=60.0)
+    for now, text in enumerate(["no", report], start=2):  # "no": not awake, not breathing normally
+        turn = next_turn(turn.case, text, triage(text), number=NUMBER, now=now * 60.0)
+    assert "where" in turn.case.asked and turn.case.location_text is None
+    assert NUMBER in turn.text
+
+
+def test_an_answer_to_where_in_no_known_form_is_still_kept_verbatim() -> None:
+    case = open_case("en")
+    for now, text in enumerate(["yes", "no"], start=2):  # high and dry, water not rising: then "where?"
+        turn = next_turn(case, text, triage(text), number=NUMBER, now=now * 60.0)
+        case = turn.case
+    assert turn.case.asked[-1] == "where", turn.case.asked
+    place = "behind the blue church, mathare 4b"
+    kept = next_turn(turn.case, place, triage(place), number=NUMBER, now=240.0)
+    assert kept.case.location_text == place

@@ -1,5 +1,6 @@
 """Protocols two steps deep, message by message through the real triage and conversation code: CPR →
-breathing → awake, bleeding → still bleeding → stopped, house fire → out → someone still inside."""
+breathing → awake, bleeding → still bleeding → stopped, house fire → out → someone still inside, choking →
+still stuck → out, flood → not high → up high, unconscious → still not awake → awake."""
 
 from __future__ import annotations
 
@@ -84,3 +85,44 @@ def test_bleeding_still_then_stopped(language: str, messages: list[str], fact: s
 @pytest.mark.parametrize(("language", "messages", "fact"), FIRE, ids=[item[0] for item in FIRE])
 def test_fire_out_then_someone_inside(language: str, messages: list[str], fact: str) -> None:
     check(messages, "fire", ["", "done", "done/no"], fact, language)
+
+CHOKING = [
+    ("en", ["my son is choking on a sweet, cant breathe", "no", "it came out"], r"watch their breathing"),
+    ("es", ["mi hijo se atraganta con un caramelo, no puede respirar", "no", "ya salió"], r"vigile su respiración"),
+    ("fr", ["mon fils s'étouffe avec un bonbon, il ne peut pas respirer", "non", "c'est sorti"],
+     r"surveillez sa respiration"),
+    ("pt", ["meu filho está engasgado com uma bala, não consegue respirar", "não", "saiu"], r"observe a respiração"),
+    ("sw", ["mtoto amekabwa na kitu kooni, hawezi kupumua", "hapana", "kimetoka"], r"angalia kupumua"),
+    ("ht", ["pitit mwen toufe ak yon bonbon, li pa ka respire", "non", "li soti"], r"gade jan l ap respire"),
+]
+FLOOD = [
+    ("en", ["flood water in our house", "no", "yes"], r"do not go into the water"),
+    ("es", ["inundación en la casa", "no", "sí"], r"no entre al agua"),
+    ("fr", ["inondation dans la maison", "non", "oui"], r"n'entrez pas dans l'eau"),
+    ("pt", ["enchente em casa", "não", "sim"], r"não entre na água"),
+    ("sw", ["mafuriko nyumbani", "hapana", "ndio"], r"usiingie majini"),
+    ("ht", ["inondasyon nan kay la", "non", "wi"], r"pa antre nan dlo a"),
+]
+UNCONSCIOUS = [
+    ("en", ["he fainted and wont wake up", "unconscious", "he woke up"], r"stay with them"),
+    ("es", ["se desmayó y no despierta", "inconsciente", "se despertó"], r"quédese con él"),
+    ("fr", ["il s'est évanoui, il ne se réveille pas", "inconscient", "il s'est réveillé"], r"restez avec lui"),
+    ("pt", ["ele desmaiou e não acorda", "não acorda", "ele acordou"], r"fique junto"),
+    ("sw", ["amezirai haamki", "hajitambui", "ameamka"], r"kaa naye"),
+    ("ht", ["li endispoze li pa reveye", "li pa reponn", "li reveye"], r"rete avè l"),
+]
+
+
+@pytest.mark.parametrize(("language", "messages", "fact"), CHOKING, ids=[item[0] for item in CHOKING])
+def test_choking_still_stuck_then_out(language: str, messages: list[str], fact: str) -> None:
+    check(messages, "choking", ["", "no", "no/done"], fact, language)
+
+
+@pytest.mark.parametrize(("language", "messages", "fact"), FLOOD, ids=[item[0] for item in FLOOD])
+def test_flood_not_high_then_up_high(language: str, messages: list[str], fact: str) -> None:
+    check(messages, "flood", ["", "no", "no/yes"], fact, language)
+
+
+@pytest.mark.parametrize(("language", "messages", "fact"), UNCONSCIOUS, ids=[item[0] for item in UNCONSCIOUS])
+def test_unconscious_breathing_then_awake(language: str, messages: list[str], fact: str) -> None:
+    check(messages, "medical", ["", "unresponsive", "unresponsive/awake"], fact, language)

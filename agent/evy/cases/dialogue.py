@@ -35,6 +35,9 @@ _NUMBER_WORDS = {
     "sw": "moja mbili tatu nne tano sita saba nane tisa kumi",
     "ht": "en de twa kat senk sis set uit nef dis",
 }
+# Answers that report on the person, never a place ("yes", "done" may well come with one).
+_ABOUT_THE_PERSON = ("breathing", "not_breathing", "awake", "unresponsive", "stopped", "continuing", "better",
+                     "worse")
 _SAFE_SLACK = 3  # words a SAFE message may have besides its phrase ("we are safe now thanks")
 
 
@@ -153,7 +156,7 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
         return Turn(replace(case, last_in_at=now), reply)
 
     last_asked = case.asked[-1] if case.asked else None
-    place = find_location(text, reference=reference, expecting=last_asked == WHERE)
+    place = _place(text, reference, expecting=last_asked == WHERE, language=case.language)
     located = _located(case, place)
     people = people_count(text, language, expecting=last_asked == PEOPLE)
     if people is not None:
@@ -188,6 +191,17 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
         reply = _compose(noted, keep_going, question, _label(updated, language))
         return Turn(replace(updated, asked=asked, last_out_at=now), reply, question=_asked(question, asked))
     return Turn(updated, None)
+
+
+def _place(text: str, reference: tuple[float, float] | None, *, expecting: bool, language: str) -> Location | None:
+    """The place ``text`` gives. Just after "where are you?" a reply in no known form is kept verbatim as the
+    place, unless it is a known answer ("he woke up", "still bleeding"): that reports on the person."""
+    place = find_location(text, reference=reference)
+    if place is not None or not expecting:
+        return place
+    if library.classify_answer(text, language, _ABOUT_THE_PERSON) is not None:
+        return None
+    return find_location(text, reference=reference, expecting=True)
 
 
 def _answer(text: str, place: Location | None, current: library.Step, language: str) -> str | None:
