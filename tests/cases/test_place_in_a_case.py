@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evy.cases.dialogue import next_turn
 from evy.cases.state import Case
@@ -94,3 +96,18 @@ def test_an_answer_to_where_in_no_known_form_is_still_kept_verbatim() -> None:
     place = "behind the blue church, mathare 4b"
     kept = next_turn(turn.case, place, triage(place), number=NUMBER, now=240.0)
     assert kept.case.location_text == place
+
+
+@settings(max_examples=60, deadline=None)
+@given(latitude=st.floats(-89.9, 89.9), longitude=st.floats(-179.9, 179.9),
+       form=st.sampled_from(["{lat:.5f}, {lon:.5f}", "{lat:.5f},{lon:.5f}", "geo:{lat:.5f},{lon:.5f}",
+                             "https://maps.google.com/?q={lat:.5f},{lon:.5f}",
+                             "https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}"]),
+       words=st.sampled_from(["", "we are at", "yes", "no", "ok", "i am here", "nope we are at"]))
+def test_no_place_is_ever_a_yes_or_no(latitude: float, longitude: float, form: str, words: str) -> None:
+    if abs(latitude) < 0.001 and abs(longitude) < 0.001:
+        return  # 0,0 is no place
+    case = open_case("en")
+    text = f"{words} {form.format(lat=latitude, lon=longitude)}".strip()
+    turn = next_turn(case, text, triage(text), number=NUMBER, now=120.0)
+    assert turn.case.step == "" and turn.case.latitude is not None, text
