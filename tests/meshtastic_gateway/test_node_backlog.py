@@ -16,7 +16,9 @@ import pytest
 
 pytest.importorskip("meshtastic")
 
+from evy.config import load
 from evy.meshtastic.twin import MeshtasticTwin
+from evy.metrics.collector import render
 from evy.sms.simulator import ModemSimulator
 from evy.store import Store
 from evy.store import health as store_health
@@ -123,6 +125,34 @@ def test_a_sigkilled_agent_loses_what_the_node_hands_to_its_dead_line_as_with_th
             sim.stop()
 
 
+def test_a_sigkilled_agent_released_as_systemd_does_after_it_gets_what_arrived_meanwhile_once(tmp_path):
+    """ExecStopPost runs `evy meshtastic release` after any end of the agent, SIGKILL included: the node then
+    keeps what arrives, and the restarted agent answers each message once."""
+    sim = ModemSimulator().start()
+    senders = [ALICE, 0xB0B0B0B0]
+    with MeshtasticTwin() as twin:
+        config, log = write_config(tmp_path, sim, twin), tmp_path / "agent.log"
+        agent = start_agent(config, log)
+        try:
+            wait_until(lambda: twin.configs >= 1, what="the agent never attached to the node")
+            agent.kill()
+            agent.wait(timeout=10)
+            release = subprocess.run([sys.executable, "-m", "evy", "meshtastic", "release", "--config", str(config)],
+                                     capture_output=True, text=True, timeout=30)
+            assert release.returncode == 0 and "its client is gone" in release.stdout, release.stderr
+            wait_until(lambda: not twin.client_attached, timeout=5, what="the node never heard the release")
+            for sender, text in zip(senders, TEXTS, strict=False):
+                twin.direct(sender, text)
+            assert twin.waiting == 2 and not twin.handed_over
+            agent = start_agent(config, log)
+            answered_once(tmp_path, twin, senders)
+            stop(agent)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            sim.stop()
+
+
 def test_more_messages_than_the_node_keeps_loses_the_oldest_and_the_kit_logs_and_counts_it(tmp_path):
     sim = ModemSimulator().start()
     senders = [0xA0000000 + n for n in range(11)]
@@ -139,6 +169,8 @@ def test_more_messages_than_the_node_keeps_loses_the_oldest_and_the_kit_logs_and
             stop(agent)
             with Store.open(tmp_path / "evy.db") as store:
                 counts = store_health.event_counts(store)
+                exposed = render(store, load(config)).decode()
+            assert 'evy_meshtastic_backlog_total{kind="full"} 1.0' in exposed
             assert counts[("meshtastic_backlog", "full")] == 1 and counts[("meshtastic_backlog", "texts")] == 8
             assert "queue for the kit was full (8 packets, 8 texts)" in log.read_text()
             print(f"meshtastic-backlog: sent 11, node kept 8, answered 8, dropped by the node {len(twin.dropped)}")

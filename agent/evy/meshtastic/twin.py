@@ -42,45 +42,10 @@ from pathlib import Path
 
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2, portnums_pb2
 
-START = b"\x94\xc3"
-HEADER_LEN = 4
-MAX_FRAME = 512
+from evy.meshtastic.stream import FrameReader, frame
+
 WRITE_WAIT = 0.5  # seconds a write waits for a line nobody drains
 BROADCAST_NUM = 0xFFFFFFFF
-
-
-def frame(message: bytes) -> bytes:
-    """One protobuf framed for the serial stream."""
-    if len(message) > MAX_FRAME:
-        raise ValueError(f"a stream frame holds at most {MAX_FRAME} bytes, got {len(message)}")
-    return START + len(message).to_bytes(2, "big") + message
-
-
-class FrameReader:
-    """Splits a byte stream into frames; bytes between frames (debug log, wake-up bytes) are skipped."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames = []
-        while True:
-            start = self._buffer.find(START)
-            if start < 0:
-                del self._buffer[:-1 if self._buffer.endswith(START[:1]) else len(self._buffer)]
-                return frames
-            del self._buffer[:start]
-            if len(self._buffer) < HEADER_LEN:
-                return frames
-            length = int.from_bytes(self._buffer[2:4], "big")
-            if length > MAX_FRAME:  # not a real header: resynchronise after this start marker
-                del self._buffer[:1]
-                continue
-            if len(self._buffer) < HEADER_LEN + length:
-                return frames
-            frames.append(bytes(self._buffer[HEADER_LEN:HEADER_LEN + length]))
-            del self._buffer[:HEADER_LEN + length]
 
 
 def node_id(num: int) -> str:
@@ -266,6 +231,13 @@ class MeshtasticTwin:
         packet.decoded.payload = mesh_pb2.Position(latitude_i=-12800000, longitude_i=368200000).SerializeToString()
         self._deliver(mesh_pb2.FromRadio(packet=packet))
         return packet.id
+
+    @property
+    def client_attached(self) -> bool:
+        """The node believes a client reads it (firmware: the API is in STATE_SEND_PACKETS)."""
+        with self._lock:
+            self._expire_client()
+            return self._client_ready
 
     @property
     def waiting(self) -> int:
