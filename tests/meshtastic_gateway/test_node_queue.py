@@ -26,7 +26,7 @@ def test_a_full_queue_keeps_every_recent_text_and_drops_other_packets_that_find_
     texts, others = [], []
     for is_text in arrivals:
         (texts if is_text else others).append(twin.direct(SENDER, "help") if is_text else twin.position(SENDER))
-    kept = [message.packet.id for message in twin._to_phone]
+    kept = twin.waiting_ids
     assert len(kept) == min(limit, len(arrivals)) and len(kept) + len(twin.dropped) == len(arrivals)
     kept_texts = [i for i in kept if i in texts]
     assert kept_texts == texts[len(texts) - len(kept_texts):], "texts leave oldest first"
@@ -34,7 +34,7 @@ def test_a_full_queue_keeps_every_recent_text_and_drops_other_packets_that_find_
     last = sorted(texts + others)[-limit:]
     assert set(last) & set(texts) <= set(kept), "every text among the last `limit` arrivals is kept"
     assert kept == sorted(kept), "handed over oldest first"
-    twin._dir.cleanup()
+    twin.__exit__(None, None, None)
 
 
 @given(partial=st.binary(max_size=600))

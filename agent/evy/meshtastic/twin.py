@@ -96,6 +96,7 @@ class MeshtasticTwin:
         self._master: int | None = None
         self._slave: int | None = None
         self._lock = threading.Lock()
+        self._draining = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_id = 0x1000
@@ -244,6 +245,12 @@ class MeshtasticTwin:
         """Packets in the node's queue for its client."""
         return len(self._to_phone)
 
+    @property
+    def waiting_ids(self) -> list[int]:
+        """Packet ids in the node's queue for its client, oldest first."""
+        with self._lock:
+            return [message.packet.id for message in self._to_phone]
+
     def _deliver(self, message: mesh_pb2.FromRadio) -> None:
         """A packet for the client: into the node's queue, handed over at once while a client is in the packet
         phase (firmware: ``MeshService::sendToPhone``, then ``PhoneAPI`` drains the queue)."""
@@ -267,17 +274,18 @@ class MeshtasticTwin:
     def _drain(self) -> None:
         """Hand every waiting packet to the client while it is in the packet phase. With the cable out the
         bytes go nowhere; with the port closed they wait in the pty until the next client flushes them."""
-        while True:
-            with self._lock:
-                if not self._client_ready or not self._to_phone:
-                    return
-                message = self._to_phone.popleft()
-                self.handed_over.append(message.packet.id)
-                master = self._master
-            if master is None:
-                continue  # unplugged: written to a cable that goes nowhere
-            with contextlib.suppress(ConnectionError):
-                self._write(message)
+        with self._draining:  # one drain at a time (the serving thread and a test's), so oldest goes first
+            while True:
+                with self._lock:
+                    if not self._client_ready or not self._to_phone:
+                        return
+                    message = self._to_phone.popleft()
+                    self.handed_over.append(message.packet.id)
+                    master = self._master
+                if master is None:
+                    continue  # unplugged: written to a cable that goes nowhere
+                with contextlib.suppress(ConnectionError):
+                    self._write(message)
 
     def _write(self, message: mesh_pb2.FromRadio) -> None:
         data = frame(message.SerializeToString())
