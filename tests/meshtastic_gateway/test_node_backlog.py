@@ -153,6 +153,32 @@ def test_a_sigkilled_agent_released_as_systemd_does_after_it_gets_what_arrived_m
             sim.stop()
 
 
+def test_over_tcp_meshtasticd_sees_a_sigkilled_agent_go_and_keeps_what_arrives(tmp_path):
+    sim = ModemSimulator().start()
+    with MeshtasticTwin(tcp=True) as twin:
+        config = tmp_path / "evy.toml"
+        config.write_text(f'country = "KE"\ndata_dir = "{tmp_path}"\n[modem]\nport = "{sim.port}"\n'
+                          "command_timeout = 2.0\nretry_backoff = 0.05\n[brain]\nfollowup = false\n"
+                          f'[meshtastic]\nenabled = true\nconnection = "tcp"\nhost = "127.0.0.1"\n'
+                          f"tcp_port = {twin.tcp_port}\nreconnect_max = 1.0\n")
+        log = tmp_path / "agent.log"
+        agent = start_agent(config, log)
+        try:
+            wait_until(lambda: twin.configs >= 1, what="the agent never attached to meshtasticd")
+            agent.kill()
+            agent.wait(timeout=10)
+            wait_until(lambda: not twin.client_attached, timeout=5, what="the closed socket went unnoticed")
+            twin.direct(ALICE, TEXTS[0])
+            assert twin.waiting == 1 and not twin.handed_over
+            agent = start_agent(config, log)
+            answered_once(tmp_path, twin, [ALICE])
+            stop(agent)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+            sim.stop()
+
+
 def test_more_messages_than_the_node_keeps_loses_the_oldest_and_the_kit_logs_and_counts_it(tmp_path):
     sim = ModemSimulator().start()
     senders = [0xA0000000 + n for n in range(11)]
