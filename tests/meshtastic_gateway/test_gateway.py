@@ -252,13 +252,22 @@ def test_two_replies_to_one_node_arrive_whole_one_after_the_other(twin):
         assert shown == in_order and kit.error is None
 
 
-def test_a_message_the_node_received_while_unplugged_is_answered_once_it_is_back(twin):
+def test_a_message_the_node_received_while_unplugged_is_lost_until_the_node_gives_its_client_up(twin):
+    """The firmware cannot see a USB cable go: for its connection timeout (15 minutes) it hands packets to
+    the line; after that it keeps them for the next client, as the twin does here."""
     with SimulatedKit(meshtastic_config(twin, "reconnect_max = 1.0\n")) as kit:
         attached(kit)
         twin.unplug()
-        twin.direct(ALICE, "help the water is rising fast")  # kept by the node, handed over after the handshake
+        lost = twin.direct(BOB, "help fire")
+        assert twin.handed_over[-1] == lost and not twin.waiting
+        twin.connection_timeout = 0.2  # the node's timeout runs out while the cable is still out
+        quiet(0.3)
+        twin.direct(ALICE, "help the water is rising fast")
+        assert twin.waiting == 1, "kept for the next client"
         twin.plug()
+        twin.connection_timeout = 900.0
         assert "999" in answer_to(twin, ALICE)
+        assert [row[0] for row in kit.store.db.execute("SELECT sender FROM messages")] == ["!a1b2c3d4"]
 
 
 def test_a_node_out_of_reach_gets_its_reply_when_back_in_reach_each_refusal_counted(twin):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("meshtastic")
 
-from evy.meshtastic.twin import MAX_FRAME, FrameReader, frame
+from evy.meshtastic.stream import MAX_FRAME, FrameReader, frame
 
 payloads = st.binary(min_size=0, max_size=MAX_FRAME)
 noise = st.binary(max_size=40).map(lambda b: b.replace(b"\x94", b"."))  # debug log text between frames

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "evy.cli.frame",
     "evy.cli.lora",
     "evy.cli.mesh",
+    "evy.cli.meshtastic",
     "evy.cli.models",
     "evy.cli.kb",
     "evy.cli.ask",

@@ -29,11 +29,12 @@ from evy.config import Config
 from evy.crash import crashpoint
 from evy.meshtastic.address import BROADCAST_ID, node_id
 from evy.meshtastic.trust import Trust, classify
-from evy.store import Store, outbox
+from evy.store import Store, health, outbox
 from evy.store import meshtastic as node_outbox
 
 log = logging.getLogger("evy.meshtastic")
 
+BACKLOG_GAP = 0.3  # s: the node hands its queue over back to back; its radio cannot hear two packets this close
 AWAY_HOLD = 3600.0  # replies wait this long (again and again) while no node is attached; released on reconnect
 OPEN_TIMEOUT = 30  # seconds the library may take for the config handshake
 
@@ -63,6 +64,10 @@ class MeshtasticGateway:
         self._thread: threading.Thread | None = None
         self.connected = False  # as the agent's thread last learnt it
         self.last_error = ""
+        self._backlog_open = False  # counting what the node kept for the kit, handed over after the handshake
+        self._backlog_packets = 0
+        self._backlog_texts = 0
+        self._last_packet_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -71,12 +76,16 @@ class MeshtasticGateway:
         self._thread = threading.Thread(target=self._keep_connected, name="evy-meshtastic", daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
+    def close(self, store: Store | None = None) -> None:
+        """Let the node go (the library tells it ``disconnect``, so it keeps what arrives for the next
+        client), then commit what it had already handed over."""
         self._stop.set()
         self._lost.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if store is not None:
+            self.receive(store)
         for listener, topic in ((self._on_receive, "meshtastic.receive"),
                                 (self._on_lost, "meshtastic.connection.lost")):
             if pub.isSubscribed(listener, topic):
@@ -85,7 +94,9 @@ class MeshtasticGateway:
     def _keep_connected(self) -> None:
         delay = 1.0
         while not self._stop.is_set():
-            self._opening = True
+            self._backlog_packets = self._backlog_texts = 0
+            self._last_packet_at = time.monotonic()
+            self._backlog_open = self._opening = True
             try:
                 interface = self._opener(self.config)
             except Exception as exc:  # absent, busy, silent: every failure of the library means "not yet"
@@ -99,6 +110,10 @@ class MeshtasticGateway:
             self._interface = interface
             self._opening = False
             self._events.put(("up", node_id(interface.myInfo.my_node_num)))
+            while not self._lost.wait(BACKLOG_GAP) and time.monotonic() - self._last_packet_at < BACKLOG_GAP:
+                pass  # the node is still handing over what it kept
+            self._backlog_open = False
+            self._events.put(("backlog", self._backlog_packets, self._backlog_texts))
             self._lost.wait()
             self._interface = None
             self._retired.add(interface)
@@ -134,6 +149,11 @@ class MeshtasticGateway:
         if sender == own and decoded.get("portnum") != "ROUTING_APP":
             return
         portnum = decoded.get("portnum")
+        if self._backlog_open and not (portnum == "ROUTING_APP" and decoded.get("requestId")):
+            # ACKs of the kit's own replies may come back within the gap: never counted as kept
+            self._last_packet_at = time.monotonic()
+            self._backlog_packets += 1
+            self._backlog_texts += portnum == "TEXT_MESSAGE_APP"
         if portnum == "ROUTING_APP" and decoded.get("requestId"):
             reason = (decoded.get("routing") or {}).get("errorReason", "NONE")
             self._events.put(("routing", decoded["requestId"], node_id(sender), reason))
@@ -178,12 +198,30 @@ class MeshtasticGateway:
                     node_outbox.unacknowledged_to_pending(store)
                     node_outbox.release(store)
                     log.info("Meshtastic node %s attached", own_id)
+                case ("backlog", packets, texts):
+                    self._backlog(store, packets, texts)
                 case ("down", reason):
                     if self.connected or reason != self.last_error:
                         log.warning("Meshtastic: %s", reason)
                     self.connected, self.last_error = False, reason
                     node_outbox.unacknowledged_to_pending(store)
                     node_outbox.hold(store, time.time() + AWAY_HOLD, reason)
+
+    def _backlog(self, store: Store, packets: int, texts: int) -> None:
+        """What the node kept for the kit while no client was reading. A full queue means it discarded
+        packets (the oldest, to make room for texts): how many, and from whom, the kit cannot know."""
+        if not packets:
+            return
+        health.bump(store, "meshtastic_backlog", "packets", packets)
+        health.bump(store, "meshtastic_backlog", "texts", texts)
+        limit = self.config["meshtastic.node_queue"]
+        if packets < limit:
+            log.info("Meshtastic: the node kept %d packets (%d texts) while the kit was not reading", packets, texts)
+            return
+        health.bump(store, "meshtastic_backlog", "full")
+        log.warning("Meshtastic: the node's queue for the kit was full (%d packets, %d texts): the node kept the "
+                    "newest %d and discarded older packets; texts among them are lost and cannot be named",
+                    packets, texts, limit)
 
     def _refused(self, store: Store, packet_id: int, reason: str) -> None:
         entry = node_outbox.refused(store, packet_id, reason)

@@ -59,6 +59,11 @@ SETTINGS = [
     Setting("meshtastic.ack_timeout", number(5, 3600), 90.0,
             "Seconds to wait for the recipient's acknowledgement of a part before sending it again (with "
             "the same packet id, so a receiver that had it shows it once)."),
+    Setting("meshtastic.node_queue", integer(1, 10000), 32,
+            "Packets the kit's node keeps for the agent while it is not reading (the firmware's MAX_RX_TOPHONE: "
+            "32 on nRF52 and ESP32-S3 boards without PSRAM, 8 on the original ESP32, 100 on ESP32-S3 with "
+            "PSRAM; meshtasticd's General.MaxMessageQueue, 100 by default). A backlog this long is logged and "
+            "counted as a possible loss."),
     Setting("meshtastic.reconnect_max", number(1, 3600), 60.0,
             "Longest wait between attempts to reach an absent node (the wait doubles from 1 s)."),
     Setting("meshtastic.sms_relay", boolean, False,

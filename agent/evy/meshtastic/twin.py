@@ -7,6 +7,15 @@ node's debug log. A client's ``want_config_id`` is answered with ``my_info``, th
 ``meshtastic.serial_interface.SerialInterface`` connects to it exactly as to a radio. The protobuf classes are
 the ones the ``meshtastic`` package ships.
 
+What the node receives waits in its queue for the client (``to_phone_limit`` packets, 32 as on nRF52 boards)
+and is handed over only while a client is in the packet phase: after ``config_complete_id`` and until the
+client sends ``disconnect`` or has been silent for ``connection_timeout`` (15 minutes, as firmware; the
+library's heartbeat every 300 s keeps it alive). Like firmware the twin cannot see a client process die or a
+cable go: a packet handed over then (:attr:`handed_over`) is written to a line nobody reads, and the next
+client's open flushes it. When the queue is full a text displaces the oldest packet and any other packet is
+dropped (:attr:`dropped`), as ``MeshService::sendToPhone`` does. docs/meshtastic.md names the firmware
+sources.
+
 Like firmware, the twin answers every packet it is handed with a ``queueStatus``, and a packet sent with
 ``want_ack`` to a node it knows with that node's routing ACK (or a NAK with MAX_RETRANSMIT when the node is
 set unreachable). Like a receiving node's firmware, :attr:`delivered` keeps one copy per (sender, packet id):
@@ -27,49 +36,16 @@ import tempfile
 import threading
 import time
 import tty
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from meshtastic.protobuf import channel_pb2, config_pb2, mesh_pb2, portnums_pb2
 
-START = b"\x94\xc3"
-HEADER_LEN = 4
-MAX_FRAME = 512
+from evy.meshtastic.stream import FrameReader, frame
+
+WRITE_WAIT = 0.5  # seconds a write waits for a line nobody drains
 BROADCAST_NUM = 0xFFFFFFFF
-
-
-def frame(message: bytes) -> bytes:
-    """One protobuf framed for the serial stream."""
-    if len(message) > MAX_FRAME:
-        raise ValueError(f"a stream frame holds at most {MAX_FRAME} bytes, got {len(message)}")
-    return START + len(message).to_bytes(2, "big") + message
-
-
-class FrameReader:
-    """Splits a byte stream into frames; bytes between frames (debug log, wake-up bytes) are skipped."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames = []
-        while True:
-            start = self._buffer.find(START)
-            if start < 0:
-                del self._buffer[:-1 if self._buffer.endswith(START[:1]) else len(self._buffer)]
-                return frames
-            del self._buffer[:start]
-            if len(self._buffer) < HEADER_LEN:
-                return frames
-            length = int.from_bytes(self._buffer[2:4], "big")
-            if length > MAX_FRAME:  # not a real header: resynchronise after this start marker
-                del self._buffer[:1]
-                continue
-            if len(self._buffer) < HEADER_LEN + length:
-                return frames
-            frames.append(bytes(self._buffer[HEADER_LEN:HEADER_LEN + length]))
-            del self._buffer[:HEADER_LEN + length]
 
 
 def node_id(num: int) -> str:
@@ -100,7 +76,8 @@ class OtherNode:
 class MeshtasticTwin:
     """Start with ``with MeshtasticTwin() as twin``; hand ``twin.port`` to ``SerialInterface``."""
 
-    def __init__(self, node_num: int = 0x0EF0C0DE, long_name: str = "EVY kit", *, tcp: bool = False):
+    def __init__(self, node_num: int = 0x0EF0C0DE, long_name: str = "EVY kit", *, tcp: bool = False,
+                 to_phone_limit: int = 32, connection_timeout: float = 900.0):
         self.tcp = tcp  # serve the stream API on loopback TCP (like meshtasticd) instead of a pty
         self.tcp_port = 0
         self._listener: socket.socket | None = None
@@ -119,12 +96,18 @@ class MeshtasticTwin:
         self._master: int | None = None
         self._slave: int | None = None
         self._lock = threading.Lock()
+        self._draining = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_id = 0x1000
         self._generation = 0  # bumped by a reboot: ACKs still on their way are lost with the node's RAM
-        self._client_ready = False  # a client completed the config handshake on the current connection
-        self._to_phone: list[mesh_pb2.FromRadio] = []  # received while no client was attached, as firmware keeps
+        self.to_phone_limit = to_phone_limit          # MAX_RX_TOPHONE of the board being played
+        self.connection_timeout = connection_timeout  # silence after which the node gives its client up
+        self.dropped: list[int] = []                  # packet ids the full queue discarded, in order
+        self.handed_over: list[int] = []              # packet ids written to the client's line, in order
+        self._client_ready = False  # the API is in the packet phase (firmware: STATE_SEND_PACKETS)
+        self._last_contact = time.monotonic()
+        self._to_phone: deque[mesh_pb2.FromRadio] = deque()  # what waits for the client, oldest first
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> MeshtasticTwin:
@@ -150,6 +133,7 @@ class MeshtasticTwin:
             return
         master, slave = os.openpty()
         tty.setraw(slave)
+        os.set_blocking(master, False)
         with self._lock:
             self._master, self._slave = master, slave
         link = Path(self.port)
@@ -160,9 +144,11 @@ class MeshtasticTwin:
         self._thread.start()
 
     def unplug(self) -> None:
-        """Pull the USB cable: the pty goes away under the client. The node stays powered (a battery), so
-        what it receives meanwhile waits for the next client."""
-        self._client_ready = False
+        """Pull the USB cable: the pty goes away under the client. The node stays powered (a battery) and,
+        like firmware, does not notice: it gives its client up only after ``connection_timeout``. Over TCP
+        (meshtasticd restarting) the client's socket closes, which the node does notice."""
+        if self.tcp:
+            self._client_ready = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -235,19 +221,86 @@ class MeshtasticTwin:
         self._next_id += 1
         return self._next_id
 
-    def _deliver(self, message: mesh_pb2.FromRadio) -> None:
-        """A packet for the client: now if one is attached, else after the next config handshake."""
+    def position(self, sender: int) -> int:
+        """A position broadcast from ``sender``: not a text, so a full queue drops it rather than make room."""
+        self.others.get(sender) or self.add_node(sender)
+        packet = mesh_pb2.MeshPacket()
+        setattr(packet, "from", sender)
+        packet.to = BROADCAST_NUM
+        packet.id = self._new_id()
+        packet.decoded.portnum = portnums_pb2.PortNum.POSITION_APP
+        packet.decoded.payload = mesh_pb2.Position(latitude_i=-12800000, longitude_i=368200000).SerializeToString()
+        self._deliver(mesh_pb2.FromRadio(packet=packet))
+        return packet.id
+
+    @property
+    def client_attached(self) -> bool:
+        """The node believes a client reads it (firmware: the API is in STATE_SEND_PACKETS)."""
         with self._lock:
-            if not self._client_ready or self._master is None:
-                self._to_phone.append(message)
-                return
-        self._write(message)
+            self._expire_client()
+            return self._client_ready
+
+    @property
+    def waiting(self) -> int:
+        """Packets in the node's queue for its client."""
+        return len(self._to_phone)
+
+    @property
+    def waiting_ids(self) -> list[int]:
+        """Packet ids in the node's queue for its client, oldest first."""
+        with self._lock:
+            return [message.packet.id for message in self._to_phone]
+
+    def _deliver(self, message: mesh_pb2.FromRadio) -> None:
+        """A packet for the client: into the node's queue, handed over at once while a client is in the packet
+        phase (firmware: ``MeshService::sendToPhone``, then ``PhoneAPI`` drains the queue)."""
+        with self._lock:
+            self._expire_client()
+            if len(self._to_phone) >= self.to_phone_limit:
+                portnum = message.packet.decoded.portnum
+                if portnum in (portnums_pb2.PortNum.TEXT_MESSAGE_APP, portnums_pb2.PortNum.RANGE_TEST_APP):
+                    self.dropped.append(self._to_phone.popleft().packet.id)
+                else:
+                    self.dropped.append(message.packet.id)
+                    return
+            self._to_phone.append(message)
+        self._drain()
+
+    def _expire_client(self) -> None:
+        """Firmware closes a serial client only after it has been silent for the connection timeout."""
+        if self._client_ready and time.monotonic() - self._last_contact > self.connection_timeout:
+            self._client_ready = False
+
+    def _drain(self) -> None:
+        """Hand every waiting packet to the client while it is in the packet phase. With the cable out the
+        bytes go nowhere; with the port closed they wait in the pty until the next client flushes them."""
+        with self._draining:  # one drain at a time (the serving thread and a test's), so oldest goes first
+            while True:
+                with self._lock:
+                    if not self._client_ready or not self._to_phone:
+                        return
+                    message = self._to_phone.popleft()
+                    self.handed_over.append(message.packet.id)
+                    master = self._master
+                if master is None:
+                    continue  # unplugged: written to a cable that goes nowhere
+                with contextlib.suppress(ConnectionError):
+                    self._write(message)
 
     def _write(self, message: mesh_pb2.FromRadio) -> None:
+        data = frame(message.SerializeToString())
         with self._lock:
             if self._master is None:
                 raise ConnectionError("the twin is unplugged")
-            os.write(self._master, frame(message.SerializeToString()))
+            while data:  # a line nobody reads fills up; then, like a UART, the rest is lost
+                if not select.select([], [self._master], [], WRITE_WAIT)[1]:
+                    return
+                try:
+                    data = data[os.write(self._master, data):]
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:  # a TCP client that went away
+                    return
 
     def _accept(self) -> None:
         """meshtasticd: one client at a time on the TCP port; a client that hangs up frees it."""
@@ -256,11 +309,13 @@ class MeshtasticTwin:
                 connection, _ = self._listener.accept()
             except (TimeoutError, OSError):
                 continue
+            connection.setblocking(False)
             with self._lock:
                 self._master = connection.fileno()
             self._serve(connection.fileno())
             with self._lock:
                 self._master = None
+                self._client_ready = False  # a closed socket the node does notice: it keeps packets again
             connection.close()
 
     def _serve(self, master: int) -> None:
@@ -285,13 +340,19 @@ class MeshtasticTwin:
                 self._handle(to_radio)
 
     def _handle(self, to_radio: mesh_pb2.ToRadio) -> None:
+        self._last_contact = time.monotonic()
         kind = to_radio.WhichOneof("payload_variant")
         if kind == "want_config_id":
             self._send_config(to_radio.want_config_id)
         elif kind == "packet":
             self._handle_packet(to_radio.packet)
+        elif kind == "disconnect":  # the library's close(): the node keeps what arrives for the next client
+            self._client_ready = False
+        elif kind == "heartbeat":
+            self._write(mesh_pb2.FromRadio(queueStatus=mesh_pb2.QueueStatus(res=0, free=16, maxlen=16)))
 
     def _send_config(self, config_id: int) -> None:
+        self._client_ready = False  # a new handshake restarts the state machine; packets wait for its end
         self._write(mesh_pb2.FromRadio(my_info=mesh_pb2.MyNodeInfo(my_node_num=self.node_num)))
         self._write(mesh_pb2.FromRadio(metadata=mesh_pb2.DeviceMetadata(firmware_version="2.7.15.twin")))
         for num, name in [(self.node_num, self.long_name)] + [(n.num, n.long_name) for n in self.others.values()]:
@@ -307,9 +368,7 @@ class MeshtasticTwin:
         self.configs += 1
         with self._lock:
             self._client_ready = True
-            backlog, self._to_phone = self._to_phone, []
-        for message in backlog:  # right after config_complete_id, as firmware empties its queue for the phone
-            self._write(message)
+        self._drain()  # right after config_complete_id, as firmware empties its queue for the client
 
     def _handle_packet(self, packet: mesh_pb2.MeshPacket) -> None:
         text = packet.decoded.payload.decode("utf-8", "replace")
@@ -345,5 +404,4 @@ class MeshtasticTwin:
         reply.decoded.portnum = portnums_pb2.PortNum.ROUTING_APP
         reply.decoded.request_id = packet.id
         reply.decoded.payload = mesh_pb2.Routing(error_reason=error).SerializeToString()
-        with contextlib.suppress(ConnectionError):  # unplugged meanwhile: the ACK is lost with the node
-            self._write(mesh_pb2.FromRadio(packet=reply))
+        self._deliver(mesh_pb2.FromRadio(packet=reply))  # through the queue for the client, like any packet

@@ -78,6 +78,13 @@ class StoreCollector(Collector):
         followups.add_metric(["sent"], sum(n for (kind, _, _), n in sent_counts.items() if kind == "followup"))
         followups.add_metric(["dropped"], store_health.event_counts(self.store).get(("followup_dropped", ""), 0))
         yield followups
+        backlog = CounterMetricFamily("evy_meshtastic_backlog", "What the kit's Meshtastic node kept while the agent "
+                                      "was not reading it: packets, texts, and times its queue was full (texts "
+                                      "may then be lost, unnamed).", labels=["kind"])
+        events = store_health.event_counts(self.store)
+        for kind in ("packets", "texts", "full"):
+            backlog.add_metric([kind], events.get(("meshtastic_backlog", kind), 0))
+        yield backlog
         failures = CounterMetricFamily("evy_sms_send_failures", "Failed send attempts (modem or network errors).")
         failures.add_metric([], sum(group.attempts for group in groups))
         yield failures

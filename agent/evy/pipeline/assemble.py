@@ -93,7 +93,7 @@ def assembled(config: Config, stop: threading.Event, notifier: Notifier, *,
             _owned(parts, "fleet uplink", fleet.stop)
         meshtastic = start_gateway(config)
         if meshtastic is not None:
-            _owned(parts, "Meshtastic node", meshtastic.close)
+            _owned(parts, "Meshtastic node", lambda: meshtastic.close(store))
         agent = Agent(config, modem, store, responder, mesh, meshtastic)
         parts.callback(notifier.stopping)  # the agent itself holds nothing: the way out begins here
         started = time.monotonic()
