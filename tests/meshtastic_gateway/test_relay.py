@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("meshtastic")
 
-from evy.meshtastic.relay import parse_relay
+from evy.meshtastic.relay import RelayOrder, parse_relay
 from evy.meshtastic.twin import MeshtasticTwin
 from evy.pipeline.kit import SimulatedKit
 
@@ -70,6 +70,19 @@ def test_no_pki_a_number_not_allowed_and_the_daily_cap_are_refused_with_the_reas
 def test_an_order_gives_back_its_number_and_text(number, text):
     order = parse_relay(f"SMS {number} {text}")
     assert order is not None and order.number == number and order.text == text.strip()
+
+
+@pytest.mark.parametrize(("order", "number", "text"), [
+    ("SMS +254722123456 2 people hurt at the bridge", "+254722123456", "2 people hurt at the bridge"),
+    ("sms +254 722 123 456: we are safe", "+254722123456", "we are safe"),
+    ("SMS 0722123456: 3 of us ok", "0722123456", "3 of us ok"),
+])
+def test_a_text_that_begins_with_digits_never_joins_the_number(order, number, text):
+    assert parse_relay(order) == RelayOrder(number, text)
+
+
+def test_a_number_with_spaces_needs_its_colon():
+    assert parse_relay("SMS +254 722 123 456 we are safe") is None
 
 
 @given(st.text())

@@ -19,7 +19,10 @@ from evy.sms.errors import CodecError
 from evy.store import Store
 from evy.store import meshtastic as node_store
 
-_ORDER = re.compile(r"^\s*SMS\s+(\+?\d[\d ]{4,18}\d)\s*:?\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+# A number written with spaces ("+254 722 123 456") must end with a colon: without one, "SMS +254722123456 2
+# people hurt" would read the 2 as a digit of the number and text someone else.
+_ORDER = re.compile(r"^\s*SMS\s+(?:(?P<spaced>\+?\d[\d ]{4,18}\d)\s*:|(?P<plain>\+?\d{6,15})\s*:?)\s+(?P<text>\S.*)$",
+                    re.IGNORECASE | re.DOTALL)
 KIND = node_store.SMS_RELAY
 DAY = 86400.0
 
@@ -43,7 +46,8 @@ def parse_relay(text: str) -> RelayOrder | None:
     match = _ORDER.match(text)
     if match is None:
         return None
-    return RelayOrder(match.group(1).replace(" ", ""), match.group(2).strip())
+    number = match.group("spaced") or match.group("plain")
+    return RelayOrder(number.replace(" ", ""), match.group("text").strip())
 
 
 def relay_order(store: Store, config: Config, encoding: str, message: Inbound) -> Relayed | None:
