@@ -83,6 +83,14 @@ def test_a_stale_kit_is_flagged_on_every_page_and_fleet_health_shows_the_latest_
     assert fleet["stale"] == ["kit-c"] and fleet["people_on_several_kits"][0]["kits"] == 2
 
 
+def test_the_kits_page_shows_what_the_cell_rejected_and_why(client):
+    login(client)
+    assert "0 kept, never applied" in client.get("/kits").text
+    client.console.database.reject("evy/v1/kit-a/cases", b"{", "evy/v1/kit-a/cases: payload is not JSON <x>", 1.0)
+    kits = client.get("/kits").text
+    assert "1 kept, never applied" in kits and "payload is not JSON &lt;x&gt;" in kits
+
+
 def test_health_answers_monitors_without_a_login_and_without_sender_data(client):
     health = client.get("/health").json()
     assert (health["status"], health["kits"], health["stale_kits"], health["broker_connected"]) == (

@@ -32,6 +32,22 @@ class HqError(EvyError):
     """The cell's database cannot be opened or written."""
 
 
+class EventNotApplied(HqError):
+    """An event whose own contents the database refuses (a value a column cannot hold, a constraint it breaks):
+    retrying it would fail the same way for ever, so the cell keeps it in `rejected` instead."""
+
+
+def event_faults(backend: Backend) -> tuple[type[BaseException], ...]:
+    """The errors an event's contents cause while it is applied, on this backend. Anything else (the database
+    unreachable, full, locked or read-only) is not the event's fault: the cell ends unacknowledged for it."""
+    python = (TypeError, ValueError, KeyError, OverflowError, RecursionError)
+    if backend.postgres:
+        import psycopg
+
+        return (*python, psycopg.DataError, psycopg.IntegrityError)
+    return (*python, sqlite3.DataError, sqlite3.IntegrityError)
+
+
 def is_postgres(location: Path | str) -> bool:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evy.fleet.events import Event
-from evy.hq.backend import Backend, HqError, is_postgres, open_backend, redacted
+from evy.hq.backend import Backend, EventNotApplied, HqError, event_faults, is_postgres, open_backend, redacted
 
-__all__ = ["FleetCase", "HqDatabase", "HqError"]
+__all__ = ["EventNotApplied", "FleetCase", "HqDatabase", "HqError"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -175,6 +175,7 @@ class HqDatabase:
             raise HqError(f"{redacted(location)}: the cell's database is a file or a postgresql:// URL")
         self.location = location if is_postgres(location) else Path(location)
         self.sql: Backend = open_backend(self.location, SCHEMA)
+        self.event_faults = event_faults(self.sql)
 
     @property
     def path(self) -> Path | str:
@@ -191,7 +192,15 @@ class HqDatabase:
 
     # -- writes ------------------------------------------------------------------------------------------
     def ingest(self, event: Event, received_at: float) -> bool:
-        """Store an event and apply it to the board; False (and nothing changes) when it was stored before."""
+        """Store an event and apply it to the board; False (and nothing changes) when it was stored before.
+        EventNotApplied (and nothing changes) when the event's own contents cannot be stored."""
+        try:
+            return self._ingest(event, received_at)
+        except self.event_faults as exc:
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise EventNotApplied(f"event {event.id} cannot be applied: {reason}") from exc
+
+    def _ingest(self, event: Event, received_at: float) -> bool:
         sql = self.sql
         with sql.transaction():
             stored = sql.execute(
@@ -259,8 +268,11 @@ class HqDatabase:
     def event_ids(self) -> set[str]:
         return {row["id"] for row in self.sql.rows("SELECT id FROM events")}
 
-    def rejected(self) -> list[dict[str, Any]]:
-        return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id")
+    def rejected(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Messages kept in `rejected` (oldest first), or the last ``limit`` of them (newest first)."""
+        if limit is None:
+            return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id")
+        return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id DESC LIMIT ?", (limit,))
 
     def kits(self, now: float, stale_after: float) -> list[dict[str, Any]]:
         rows = self.sql.rows("SELECT kit, first_seen, last_seen, events, health, health_at, metrics, metrics_at"

@@ -149,7 +149,9 @@ async def kits_page(console: FleetConsole, request: Request) -> Response:
     console.require(request)
     kits = sorted(console.kits(), key=lambda kit: (not kit["stale"], kit["kit"]))
     return console.page(request, "fleet_kits.html", kits=[(kit, health_row(kit)) for kit in kits],
-                        groups=groups.groups(console.database), stale_hours=console.stale_after / 3600)
+                        groups=groups.groups(console.database), stale_hours=console.stale_after / 3600,
+                        rejected_count=console.database.counts()["rejected"],
+                        rejected=console.database.rejected(limit=20))
 
 
 # -- sending to kits -------------------------------------------------------------------------------------------
