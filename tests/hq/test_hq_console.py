@@ -91,6 +91,19 @@ def test_the_kits_page_shows_what_the_cell_rejected_and_why(client):
     assert "1 kept, never applied" in kits and "payload is not JSON &lt;x&gt;" in kits
 
 
+def test_a_case_relayed_over_the_mesh_says_which_kit_relayed_it(client):
+    from evy.fleet.events import Event
+
+    login(client)
+    assert "via kit" not in client.get("/kits/kit-a/cases/1").text
+    client.console.database.ingest(Event("kit-a", 9, "cases", "message.in", time.time(), 0,
+                                         {"case": 1, "sender": SHARED_SENDER, "text": "still burning"},
+                                         via="kit-b"), time.time())
+    case = client.get("/kits/kit-a/cases/1").text
+    assert "reached the cell via kit kit-b over the mesh" in case
+    assert re.search(r"still burning</span><span class=\"meta\">[^<]*· via kit kit-b", case)
+
+
 def test_health_answers_monitors_without_a_login_and_without_sender_data(client):
     health = client.get("/health").json()
     assert (health["status"], health["kits"], health["stale_kits"], health["broker_connected"]) == (

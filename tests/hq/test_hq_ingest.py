@@ -162,3 +162,20 @@ def test_a_database_that_is_down_ends_the_cell_unacknowledged_and_the_event_come
         cell.stop()
     finally:
         server.stop()
+
+
+def test_an_event_relayed_over_the_mesh_is_stored_with_the_kit_that_relayed_it(tmp_path, broker, hq_location):
+    cell = CellProcess(broker, tmp_path / "hq", hq_location())
+    cell.start()
+    try:
+        publish_raw(broker, "kit-a", [
+            ("evy/v1/kit-a/cases", body(1, "case.opened", {"case": 1, "sender": "+1"})),
+            (events.relayed_topic_for("kit-a", "kit-r", "cases"),
+             body(1, "message.in", {"case": 4, "sender": "+4", "text": "relayed"}).replace(
+                 b"kit-a", b"kit-r"))])
+        wait_for(lambda: cell.ids() == {"kit-a:1", "kit-r:1"}, 60, "both events")
+        with HqDatabase(cell.database) as database:
+            assert database.case_relays("kit-r", 4) == ["kit-a"] and database.case_relays("kit-a", 1) == []
+            assert [item["via"] for item in database.thread("kit-r", 4)] == ["kit-a"]
+    finally:
+        cell.stop()

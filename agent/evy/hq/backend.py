@@ -86,6 +86,10 @@ class Backend:
         raise NotImplementedError
         yield
 
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        """Add a column a table made by an older cell lacks (CREATE TABLE IF NOT EXISTS leaves it as it was)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -125,6 +129,11 @@ class SqliteBackend(Backend):
                 with suppress(sqlite3.Error):
                     self.db.execute("ROLLBACK")
                 raise
+
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        with self.lock:
+            if column not in {row["name"] for row in self.rows(f"PRAGMA table_info({table})")}:
+                self.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_name}")
 
     def close(self) -> None:
         with suppress(sqlite3.Error):
@@ -185,6 +194,9 @@ class PostgresBackend(Backend):
     def transaction(self) -> Iterator[None]:
         with self.lock, self._live().transaction():
             yield
+
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        self.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type_name}")
 
     def close(self) -> None:
         with suppress(Exception):

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
     at          DOUBLE PRECISION NOT NULL,  -- when it happened on the kit
     priority    INTEGER NOT NULL,
     data        TEXT    NOT NULL,
-    received_at DOUBLE PRECISION NOT NULL   -- when the cell stored it
+    received_at DOUBLE PRECISION NOT NULL,  -- when the cell stored it
+    via         TEXT                        -- the kit that relayed it (mesh hand-off); NULL: the kit itself
 );
 CREATE INDEX IF NOT EXISTS events_kit ON events (kit, seq);
 CREATE TABLE IF NOT EXISTS kits (
@@ -176,6 +177,7 @@ class HqDatabase:
         self.location = location if is_postgres(location) else Path(location)
         self.sql: Backend = open_backend(self.location, SCHEMA)
         self.event_faults = event_faults(self.sql)
+        self.sql.add_column("events", "via", "TEXT")  # a database made before the cell kept the relay
 
     @property
     def path(self) -> Path | str:
@@ -204,10 +206,10 @@ class HqDatabase:
         sql = self.sql
         with sql.transaction():
             stored = sql.execute(
-                "INSERT INTO events(id, kit, seq, topic, type, at, priority, data, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO events(id, kit, seq, topic, type, at, priority, data, received_at, via)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 (event.id, event.kit, event.seq, event.topic, event.type, event.at, event.priority,
-                 json.dumps(event.data, separators=(",", ":")), received_at)) == 1
+                 json.dumps(event.data, separators=(",", ":")), received_at, event.via)) == 1
             if stored:
                 self._apply(event, received_at)
         return stored
@@ -327,15 +329,21 @@ class HqDatabase:
                  **json.loads(row["data"])} for row in rows]
 
     def thread(self, kit: str, case_id: int) -> list[dict[str, Any]]:
-        rows = self.sql.rows("SELECT type, at, data FROM events WHERE kit = ? AND topic = 'cases'"
+        rows = self.sql.rows("SELECT type, at, data, via FROM events WHERE kit = ? AND topic = 'cases'"
                              " AND type LIKE 'message.%' ORDER BY at, seq", (kit,))
         out = []
         for row in rows:
             data = json.loads(row["data"])
             if data.get("case") == case_id:
                 out.append({"direction": row["type"][len("message."):], "at": row["at"], "text": data.get("text"),
-                            "kind": data.get("kind"), "state": data.get("state")})
+                            "kind": data.get("kind"), "state": data.get("state"), "via": row["via"]})
         return out
+
+    def case_relays(self, kit: str, case_id: int) -> list[str]:
+        """The kits that relayed any of this case's events to the cell (mesh hand-off), in name order."""
+        rows = self.sql.rows("SELECT via, data FROM events WHERE kit = ? AND topic = 'cases' AND via IS NOT NULL",
+                             (kit,))
+        return sorted({row["via"] for row in rows if json.loads(row["data"]).get("case") == case_id})
 
     # -- the console's audit log ----------------------------------------------------------------------------
     def audit(self, *, at: float, actor: str, address: str, action: str, detail: str = "") -> None:

@@ -73,7 +73,7 @@ async def case_page(console: FleetConsole, request: Request) -> Response:
         raise Refused(404, f"no case {number} from {kit!r}")
     others = [other for other in console.database.linked(case.sender) if (other.kit, other.case_id) != (kit, number)]
     return console.page(request, "fleet_case.html", case=case, thread=console.database.thread(kit, number),
-                        others=others)
+                        others=others, relays=console.database.case_relays(kit, number))
 
 
 async def person_page(console: FleetConsole, request: Request) -> Response:
