@@ -6,6 +6,7 @@ group's kits at the broker. Screenshots go to docs/console/ (`EVY_SCREENSHOTS=1`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from evy.fleet.broker import LocalBroker, free_port, mosquitto_binary
+from evy.fleet.events import Event
 from evy.hq.db import HqDatabase
 
 from .conftest import OPERATOR_PASSWORD, cell_config_text, fleet_events
@@ -179,6 +181,23 @@ def test_an_operator_sees_the_fleet_filters_by_kit_sees_a_stale_kit_and_broadcas
                 not browser.find_elements(By.CSS_SELECTOR, "table.sent .waiting")
 
         wait_for(published, 15, "both messages shown published")
+        for seq, (kit, result, reason) in enumerate((("kit-a", "applied", "broadcast queued for 2 subscribers"),
+                                                     ("kit-b", "refused", "bad signature (claims signer x)")), 90):
+            topic = f"evy/v1/{kit}/down/broadcast"
+            publish_as(broker, kit, [Event(kit, seq, "downlink", f"downlink.{result}", time.time(), 4, {
+                "topic": topic, "signer": None, "seq": None, "kind": "broadcast", "target": f"kit:{kit}",
+                "reason": reason, "digest": hashlib.sha256(listener.raw[topic]).hexdigest()})])
+
+        def reported() -> dict[str, str]:
+            browser.refresh()
+            return {item.get_attribute("data-kit"): item.text
+                    for item in browser.find_elements(By.CSS_SELECTOR, "table.sent li.outcome")}
+
+        wait_for(lambda: "waiting" not in " ".join(reported().values()), 15, "both kits' outcomes on the Send page")
+        shown = reported()  # each with the time the kit reported it
+        assert sorted(shown) == ["kit-a", "kit-b"]
+        assert shown["kit-a"].startswith("kit-a: applied (broadcast queued for 2 subscribers) 20")
+        assert shown["kit-b"].startswith("kit-b: refused: bad signature (claims signer x) 20")
         screenshot(browser, "fleet-send")
     finally:
         listener.stop()

@@ -146,6 +146,36 @@ def test_groups_are_edited_and_a_send_to_a_group_is_recorded_once_per_kit(client
                                                                                       "send-broadcast"]
 
 
+def test_the_send_page_shows_per_kit_what_each_kit_made_of_each_message(client):
+    import hashlib
+
+    from evy.fleet.events import Event
+
+    login(client)
+    database = client.console.database
+    sent = outbox.send(database, None, "broadcast", "all", {"text": "Road closed", "audience": "subscribers"},
+                       signer=client.console.signer, requested_by="operator")
+    (body,) = [row["body"] for row in outbox.unpublished(database) if row["request"] == sent.request]
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    page = client.get("/send").text
+    assert re.findall(r'<li class="outcome o-([^"]+)" data-kit="kit-a">', page) == ["waiting"]
+    now = time.time()
+    outcome = {"topic": "evy/v1/all/down/broadcast", "signer": "ab" * 8, "seq": 1, "kind": "broadcast",
+               "target": "all", "digest": digest}
+    database.ingest(Event("kit-a", 50, "downlink", "downlink.applied", now, 4,
+                          {**outcome, "reason": "broadcast queued for 12 subscribers"}), now)
+    database.ingest(Event("kit-b", 50, "downlink", "downlink.refused", now, 4,
+                          {**outcome, "reason": "bad signature (claims signer abababababababab) <b>"}), now)
+    database.ingest(Event("kit-c", 50, "downlink", "downlink.refused", now, 4,  # about another message
+                          {**outcome, "digest": "0" * 64, "reason": "a replay"}), now)
+    page = client.get("/send").text
+    found = {kit: outcome for outcome, kit in re.findall(r'<li class="outcome o-([^"]+)" data-kit="([^"]+)">', page)}
+    assert found == {"kit-a": "applied", "kit-b": "refused", "kit-c": "waiting"}
+    assert "kit-a: applied (broadcast queued for 12 subscribers)" in page
+    assert "kit-b: refused: bad signature (claims signer abababababababab) &lt;b&gt;" in page
+    assert "a replay" not in page
+
+
 def test_bad_sends_are_refused_with_the_reason(client):
     login(client)
     token = csrf(client)

@@ -328,6 +328,14 @@ class HqDatabase:
         return [{"kit": row["kit"], "outcome": row["type"].removeprefix("downlink."), "at": row["at"],
                  **json.loads(row["data"])} for row in rows]
 
+    def downlink_outcomes_since(self, received_at: float) -> list[dict[str, Any]]:
+        """Every kit's `downlink.applied` / `downlink.refused` the cell stored from ``received_at`` on, oldest
+        first: kit, outcome, at, and the event's data (digest: the sha256 of the raw message it is about)."""
+        rows = self.sql.rows("SELECT kit, type, at, data FROM events WHERE topic = 'downlink' AND received_at >= ?"
+                             " ORDER BY at, id", (received_at,))
+        return [{**json.loads(row["data"]), "kit": row["kit"], "outcome": row["type"].removeprefix("downlink."),
+                 "at": row["at"]} for row in rows]
+
     def thread(self, kit: str, case_id: int) -> list[dict[str, Any]]:
         rows = self.sql.rows("SELECT type, at, data, via FROM events WHERE kit = ? AND topic = 'cases'"
                              " AND type LIKE 'message.%' ORDER BY at, seq", (kit,))
