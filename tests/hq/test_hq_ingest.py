@@ -179,3 +179,79 @@ def test_an_event_relayed_over_the_mesh_is_stored_with_the_kit_that_relayed_it(t
             assert [item["via"] for item in database.thread("kit-r", 4)] == ["kit-a"]
     finally:
         cell.stop()
+
+
+def refuse_category(location: Path | str, category: str) -> None:
+    """A rule of the database's own (a site's constraint): a case row with this category is refused."""
+    with HqDatabase(location) as database:
+        if database.sql.postgres:
+            database.sql.execute(f"ALTER TABLE cases ADD CONSTRAINT site_rule CHECK (category <> '{category}')")
+        else:
+            database.sql.execute(f"CREATE TRIGGER site_rule BEFORE INSERT ON cases WHEN NEW.category = '{category}'"
+                                 " BEGIN SELECT RAISE(ABORT, 'refused by the site rule'); END")
+
+
+def test_an_event_the_database_refuses_goes_to_rejected_and_leaves_nothing_behind(tmp_path, broker, hq_location):
+    location = hq_location()
+    refuse_category(location, "poison")
+    cell = CellProcess(broker, tmp_path / "hq", location)
+    cell.start()
+    try:
+        publish_raw(broker, "kit-a", [
+            ("evy/v1/kit-a/cases", body(1, "case.opened", {"case": 1, "sender": "+1", "category": "poison"})),
+            ("evy/v1/kit-a/cases", body(2, "case.opened", {"case": 2, "sender": "+2", "category": "water"}))])
+        wait_for(lambda: "kit-a:2" in cell.ids() or cell.process.poll() is not None, 60, "the event after it")
+        assert cell.process.poll() is None, "the cell stopped on an event the database refused"
+        assert cell.ids() == {"kit-a:2"}  # the refused event's transaction left nothing
+        with HqDatabase(location) as database:
+            (rejected,) = database.rejected()
+            assert [case.case_id for case in database.board()] == [2]
+            assert [kit["events"] for kit in database.kits(0, 3600)] == [1]
+        assert rejected["topic"] == "evy/v1/kit-a/cases"
+        assert rejected["reason"].startswith("event kit-a:1 cannot be applied: ")
+    finally:
+        cell.stop()
+    cell.start()  # acknowledged: not delivered again
+    try:
+        publish_raw(broker, "kit-a", [("evy/v1/kit-a/cases", body(3, "case.opened", {"case": 3, "sender": "+3"}))])
+        wait_for(lambda: "kit-a:3" in cell.ids(), 60, "the event after the restart")
+        assert cell.counts()["rejected"] == 1
+    finally:
+        cell.stop()
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A real 4 MiB tmpfs (needs root, as mounting does)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_ends_the_cell_unacknowledged_and_the_event_comes_again(tmp_path, broker, small_disk):
+    cell = CellProcess(broker, tmp_path / "hq", small_disk / "hq.sqlite")
+    cell.start()
+    publish_raw(broker, "kit-a", [("evy/v1/kit-a/cases", body(1, "case.opened", {"case": 1, "sender": "+1"}))])
+    wait_for(lambda: "kit-a:1" in cell.ids(), 60, "the first event")
+    filler = small_disk / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass  # the disk is full
+    publish_raw(broker, "kit-a", [("evy/v1/kit-a/cases", body(2, "case.opened", {"case": 2, "sender": "+2"}))])
+    assert cell.process.wait(60) == EXIT_STORE_FAILED
+    filler.unlink()
+    assert cell.ids() == {"kit-a:1"} and cell.counts()["rejected"] == 0  # not the event's fault: not rejected
+    cell.start()
+    try:
+        wait_for(lambda: "kit-a:2" in cell.ids(), 60, "the event that was not acknowledged")
+        assert cell.counts()["rejected"] == 0
+    finally:
+        cell.stop()
