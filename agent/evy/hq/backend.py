@@ -131,7 +131,7 @@ class SqliteBackend(Backend):
                 raise
 
     def add_column(self, table: str, column: str, type_name: str) -> None:
-        with self.lock:
+        with self.transaction():  # the write lock: the cell and its console may start at once
             if column not in {row["name"] for row in self.rows(f"PRAGMA table_info({table})")}:
                 self.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_name}")
 
