@@ -91,6 +91,16 @@ def test_a_bad_event_names_what_is_wrong(topic, body, complaint):
         events.decode(topic, json.dumps(body).encode())
 
 
+@pytest.mark.parametrize(("payload", "complaint"), [
+    (b'{"v":1,"id":"kit-1:3","kit":"kit-1","seq":3,"type":"health","at":1' + b"0" * 400 + b',"prio":4,"data":{}}',
+     "is not a time"),
+    (b'{"v":1,"data":' + b"[" * 10**5 + b"]" * 10**5 + b"}", "nested too deep"),
+])
+def test_a_time_beyond_a_float_or_json_nested_too_deep_is_a_bad_event(payload, complaint):
+    with pytest.raises(BadEvent, match=complaint):
+        events.decode("evy/v1/kit-1/health", payload)
+
+
 @settings(deadline=None)
 @given(fleet_events(), kits)
 def test_an_event_relayed_by_a_neighbour_decodes_to_the_origin_with_the_relay_as_via(event, relay):

@@ -6,6 +6,7 @@ group's kits at the broker. Screenshots go to docs/console/ (`EVY_SCREENSHOTS=1`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from evy.fleet.broker import LocalBroker, free_port, mosquitto_binary
+from evy.fleet.events import Event
 from evy.hq.db import HqDatabase
 
 from .conftest import OPERATOR_PASSWORD, cell_config_text, fleet_events
@@ -112,6 +114,17 @@ def screenshot(browser, name: str) -> None:
         browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
+def page_text(browser) -> str:
+    """The page's text; "" while the page is being replaced (a submit or a refresh under way)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return browser.find_element(By.TAG_NAME, "body").text
+    except StaleElementReferenceException:
+        return ""
+
+
 def kits_on_board(browser) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -156,7 +169,7 @@ def test_an_operator_sees_the_fleet_filters_by_kit_sees_a_stale_kit_and_broadcas
         for kit in ("kit-a", "kit-b"):
             browser.find_element(By.CSS_SELECTOR, f"input[name=kit][value={kit}]").click()
         browser.find_element(By.CSS_SELECTOR, "form.group-form button").click()
-        wait_for(lambda: "2 kit(s) added" in browser.find_element(By.TAG_NAME, "body").text, 10, "the group made")
+        wait_for(lambda: "2 kit(s) added" in page_text(browser), 10, "the group made")
 
         browser.get(f"{url}/send")
         form = browser.find_element(By.CSS_SELECTOR, "form.send.broadcast")
@@ -164,8 +177,7 @@ def test_an_operator_sees_the_fleet_filters_by_kit_sees_a_stale_kit_and_broadcas
         Select(form.find_element(By.NAME, "audience")).select_by_value("subscribers")
         form.find_element(By.NAME, "text").send_keys("Water trucks at the school from 14:00 today.")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait_for(lambda: "sent to group:north: 2 message(s)" in browser.find_element(By.TAG_NAME, "body").text, 10,
-                 "the broadcast confirmed")
+        wait_for(lambda: "sent to group:north: 2 message(s)" in page_text(browser), 10, "the broadcast confirmed")
         wait_for(lambda: len(listener.received) >= 2, 15, "the broadcast at the broker for both kits")
         assert sorted(topic for topic, _ in listener.received) == ["evy/v1/kit-a/down/broadcast",
                                                                     "evy/v1/kit-b/down/broadcast"]
@@ -179,6 +191,29 @@ def test_an_operator_sees_the_fleet_filters_by_kit_sees_a_stale_kit_and_broadcas
                 not browser.find_elements(By.CSS_SELECTOR, "table.sent .waiting")
 
         wait_for(published, 15, "both messages shown published")
+        for seq, (kit, result, reason) in enumerate((("kit-a", "applied", "broadcast queued for 2 subscribers"),
+                                                     ("kit-b", "refused", "bad signature (claims signer x)")), 90):
+            topic = f"evy/v1/{kit}/down/broadcast"
+            publish_as(broker, kit, [Event(kit, seq, "downlink", f"downlink.{result}", time.time(), 4, {
+                "topic": topic, "signer": None, "seq": None, "kind": "broadcast", "target": f"kit:{kit}",
+                "reason": reason, "digest": hashlib.sha256(listener.raw[topic]).hexdigest()})])
+
+        def reported() -> dict[str, str] | None:
+            """Each kit's outcome as shown, once neither is waiting any more."""
+            from selenium.common.exceptions import StaleElementReferenceException
+
+            browser.refresh()
+            try:
+                shown = {item.get_attribute("data-kit"): item.text
+                         for item in browser.find_elements(By.CSS_SELECTOR, "table.sent li.outcome")}
+            except StaleElementReferenceException:
+                return None
+            return shown if shown and "waiting" not in " ".join(shown.values()) else None
+
+        shown = wait_for(reported, 15, "both kits' outcomes on the Send page")  # each with the time reported
+        assert sorted(shown) == ["kit-a", "kit-b"]
+        assert shown["kit-a"].startswith("kit-a: applied (broadcast queued for 2 subscribers) 20")
+        assert shown["kit-b"].startswith("kit-b: refused: bad signature (claims signer x) 20")
         screenshot(browser, "fleet-send")
     finally:
         listener.stop()

@@ -83,6 +83,27 @@ def test_a_stale_kit_is_flagged_on_every_page_and_fleet_health_shows_the_latest_
     assert fleet["stale"] == ["kit-c"] and fleet["people_on_several_kits"][0]["kits"] == 2
 
 
+def test_the_kits_page_shows_what_the_cell_rejected_and_why(client):
+    login(client)
+    assert "0 kept, never applied" in client.get("/kits").text
+    client.console.database.reject("evy/v1/kit-a/cases", b"{", "evy/v1/kit-a/cases: payload is not JSON <x>", 1.0)
+    kits = client.get("/kits").text
+    assert "1 kept, never applied" in kits and "payload is not JSON &lt;x&gt;" in kits
+
+
+def test_a_case_relayed_over_the_mesh_says_which_kit_relayed_it(client):
+    from evy.fleet.events import Event
+
+    login(client)
+    assert "via kit" not in client.get("/kits/kit-a/cases/1").text
+    client.console.database.ingest(Event("kit-a", 9, "cases", "message.in", time.time(), 0,
+                                         {"case": 1, "sender": SHARED_SENDER, "text": "still burning"},
+                                         via="kit-b"), time.time())
+    case = client.get("/kits/kit-a/cases/1").text
+    assert "reached the cell via kit kit-b over the mesh" in case
+    assert re.search(r"still burning</span><span class=\"meta\">[^<]*· via kit kit-b", case)
+
+
 def test_health_answers_monitors_without_a_login_and_without_sender_data(client):
     health = client.get("/health").json()
     assert (health["status"], health["kits"], health["stale_kits"], health["broker_connected"]) == (
@@ -123,6 +144,36 @@ def test_groups_are_edited_and_a_send_to_a_group_is_recorded_once_per_kit(client
     assert re.search(r"localinfo #[23] sent to all: 1 message\(s\)", client.post("/send", data=local).text)
     assert [row["action"] for row in client.console.database.audit_entries()][:2] == ["send-localinfo",
                                                                                       "send-broadcast"]
+
+
+def test_the_send_page_shows_per_kit_what_each_kit_made_of_each_message(client):
+    import hashlib
+
+    from evy.fleet.events import Event
+
+    login(client)
+    database = client.console.database
+    sent = outbox.send(database, None, "broadcast", "all", {"text": "Road closed", "audience": "subscribers"},
+                       signer=client.console.signer, requested_by="operator")
+    (body,) = [row["body"] for row in outbox.unpublished(database) if row["request"] == sent.request]
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    page = client.get("/send").text
+    assert re.findall(r'<li class="outcome o-([^"]+)" data-kit="kit-a">', page) == ["waiting"]
+    now = time.time()
+    outcome = {"topic": "evy/v1/all/down/broadcast", "signer": "ab" * 8, "seq": 1, "kind": "broadcast",
+               "target": "all", "digest": digest}
+    database.ingest(Event("kit-a", 50, "downlink", "downlink.applied", now, 4,
+                          {**outcome, "reason": "broadcast queued for 12 subscribers"}), now)
+    database.ingest(Event("kit-b", 50, "downlink", "downlink.refused", now, 4,
+                          {**outcome, "reason": "bad signature (claims signer abababababababab) <b>"}), now)
+    database.ingest(Event("kit-c", 50, "downlink", "downlink.refused", now, 4,  # about another message
+                          {**outcome, "digest": "0" * 64, "reason": "a replay"}), now)
+    page = client.get("/send").text
+    found = {kit: outcome for outcome, kit in re.findall(r'<li class="outcome o-([^"]+)" data-kit="([^"]+)">', page)}
+    assert found == {"kit-a": "applied", "kit-b": "refused", "kit-c": "waiting"}
+    assert "kit-a: applied (broadcast queued for 12 subscribers)" in page
+    assert "kit-b: refused: bad signature (claims signer abababababababab) &lt;b&gt;" in page
+    assert "a replay" not in page
 
 
 def test_bad_sends_are_refused_with_the_reason(client):

@@ -119,3 +119,17 @@ def test_a_postgresql_connection_the_server_dropped_fails_one_statement_and_the_
             assert database.ingest(case_event("kit-a", 2, "case.status", 1, "+254700000001", "acknowledged"), 11.0)
         assert database.sql.scalar("SELECT pg_backend_pid()") != pid
         assert [c.status for c in database.board()] == ["acknowledged"]
+
+
+def test_a_database_made_before_the_cell_kept_the_relay_gains_the_column_and_keeps_its_events(hq_location):
+    location = hq_location()
+    with HqDatabase(location) as database:
+        database.ingest(history()[0], 1.0)
+        database.sql.execute("ALTER TABLE events DROP COLUMN via")  # as an older cell made it
+    with HqDatabase(location) as database:
+        relayed = Event("kit-a", 2, "cases", "message.in", 2.0, 3, {"case": 1, "sender": "+1", "text": "x"},
+                        via="kit-b")
+        assert database.ingest(relayed, 2.0)
+        assert database.event_ids() == {"kit-a:1", "kit-a:2"}
+        assert database.case_relays("kit-a", 1) == ["kit-b"]
+        assert [item["via"] for item in database.thread("kit-a", 1)] == ["kit-b"]

@@ -53,15 +53,19 @@ class Listener:
 
     def __init__(self, broker: LocalBroker):
         self.received: list[tuple[str, dict]] = []
+        self.raw: dict[str, bytes] = {}  # the last message on each topic as it came
         self.ready = threading.Event()
         self.client = make_client(parse("").replace(**broker.settings("kit-a")), "kit-a-listener")
         self.client.on_connect = lambda client, *_: client.subscribe("evy/v1/+/down/#", qos=1)
         self.client.on_subscribe = lambda *_: self.ready.set()
-        self.client.on_message = lambda client, userdata, message: self.received.append(
-            (message.topic, json.loads(message.payload)))
+        self.client.on_message = lambda client, userdata, message: self._keep(message.topic, bytes(message.payload))
         connect_async(self.client, parse("").replace(**broker.settings("kit-a")))
         self.client.loop_start()
         assert self.ready.wait(10), "the listener did not subscribe"
+
+    def _keep(self, topic: str, payload: bytes) -> None:
+        self.raw[topic] = payload
+        self.received.append((topic, json.loads(payload)))
 
     def stop(self) -> None:
         self.client.disconnect()

@@ -80,6 +80,14 @@ def encode_stored(kit: str, seq: int, type_: str, at: float, priority: int, data
     return f'{head[:-1]},"data":{data_json}}}'.encode()
 
 
+def _finite(number: int | float) -> bool:
+    """A finite float; an integer too large for a float (JSON allows any number of digits) is not."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def decode(topic: str, payload: bytes) -> Event:
     """The event a fleet message carries; BadEvent naming the first thing wrong."""
     parts = topic.split("/")
@@ -99,6 +107,8 @@ def decode(topic: str, payload: bytes) -> Event:
         body = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadEvent(f"{topic}: payload is not JSON ({exc})") from None
+    except RecursionError:
+        raise BadEvent(f"{topic}: payload is JSON nested too deep to read") from None
     if not isinstance(body, dict):
         raise BadEvent(f"{topic}: payload is not a JSON object")
     if body.get("v") != VERSION:
@@ -114,7 +124,7 @@ def decode(topic: str, payload: bytes) -> Event:
     if TOPIC_OF.get(type_) != name:
         raise BadEvent(f"{topic}: type {type_!r} does not belong on topic {name!r}")
     at, priority = body.get("at"), body.get("prio")
-    if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+    if isinstance(at, bool) or not isinstance(at, int | float) or not _finite(at):
         raise BadEvent(f"{topic}: at {at!r} is not a time")
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
         raise BadEvent(f"{topic}: prio {priority!r} is not 0-9")

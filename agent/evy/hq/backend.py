@@ -32,6 +32,22 @@ class HqError(EvyError):
     """The cell's database cannot be opened or written."""
 
 
+class EventNotApplied(HqError):
+    """An event whose own contents the database refuses (a value a column cannot hold, a constraint it breaks):
+    retrying it would fail the same way for ever, so the cell keeps it in `rejected` instead."""
+
+
+def event_faults(backend: Backend) -> tuple[type[BaseException], ...]:
+    """The errors an event's contents cause while it is applied, on this backend. Anything else (the database
+    unreachable, full, locked or read-only) is not the event's fault: the cell ends unacknowledged for it."""
+    python = (TypeError, ValueError, KeyError, OverflowError, RecursionError)
+    if backend.postgres:
+        import psycopg
+
+        return (*python, psycopg.DataError, psycopg.IntegrityError)
+    return (*python, sqlite3.DataError, sqlite3.IntegrityError)
+
+
 def is_postgres(location: Path | str) -> bool:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 
@@ -69,6 +85,10 @@ class Backend:
     def transaction(self) -> Iterator[None]:
         raise NotImplementedError
         yield
+
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        """Add a column a table made by an older cell lacks (CREATE TABLE IF NOT EXISTS leaves it as it was)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
@@ -109,6 +129,11 @@ class SqliteBackend(Backend):
                 with suppress(sqlite3.Error):
                     self.db.execute("ROLLBACK")
                 raise
+
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        with self.transaction():  # the write lock: the cell and its console may start at once
+            if column not in {row["name"] for row in self.rows(f"PRAGMA table_info({table})")}:
+                self.execute(f"ALTER TABLE {table} ADD COLUMN {column} {type_name}")
 
     def close(self) -> None:
         with suppress(sqlite3.Error):
@@ -169,6 +194,9 @@ class PostgresBackend(Backend):
     def transaction(self) -> Iterator[None]:
         with self.lock, self._live().transaction():
             yield
+
+    def add_column(self, table: str, column: str, type_name: str) -> None:
+        self.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type_name}")
 
     def close(self) -> None:
         with suppress(Exception):

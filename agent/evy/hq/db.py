@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evy.fleet.events import Event
-from evy.hq.backend import Backend, HqError, is_postgres, open_backend, redacted
+from evy.hq.backend import Backend, EventNotApplied, HqError, event_faults, is_postgres, open_backend, redacted
 
-__all__ = ["FleetCase", "HqDatabase", "HqError"]
+__all__ = ["EventNotApplied", "FleetCase", "HqDatabase", "HqError"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
     at          DOUBLE PRECISION NOT NULL,  -- when it happened on the kit
     priority    INTEGER NOT NULL,
     data        TEXT    NOT NULL,
-    received_at DOUBLE PRECISION NOT NULL   -- when the cell stored it
+    received_at DOUBLE PRECISION NOT NULL,  -- when the cell stored it
+    via         TEXT                        -- the kit that relayed it (mesh hand-off); NULL: the kit itself
 );
 CREATE INDEX IF NOT EXISTS events_kit ON events (kit, seq);
 CREATE TABLE IF NOT EXISTS kits (
@@ -175,6 +176,8 @@ class HqDatabase:
             raise HqError(f"{redacted(location)}: the cell's database is a file or a postgresql:// URL")
         self.location = location if is_postgres(location) else Path(location)
         self.sql: Backend = open_backend(self.location, SCHEMA)
+        self.event_faults = event_faults(self.sql)
+        self.sql.add_column("events", "via", "TEXT")  # a database made before the cell kept the relay
 
     @property
     def path(self) -> Path | str:
@@ -191,14 +194,22 @@ class HqDatabase:
 
     # -- writes ------------------------------------------------------------------------------------------
     def ingest(self, event: Event, received_at: float) -> bool:
-        """Store an event and apply it to the board; False (and nothing changes) when it was stored before."""
+        """Store an event and apply it to the board; False (and nothing changes) when it was stored before.
+        EventNotApplied (and nothing changes) when the event's own contents cannot be stored."""
+        try:
+            return self._ingest(event, received_at)
+        except self.event_faults as exc:
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise EventNotApplied(f"event {event.id} cannot be applied: {reason}") from exc
+
+    def _ingest(self, event: Event, received_at: float) -> bool:
         sql = self.sql
         with sql.transaction():
             stored = sql.execute(
-                "INSERT INTO events(id, kit, seq, topic, type, at, priority, data, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO events(id, kit, seq, topic, type, at, priority, data, received_at, via)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 (event.id, event.kit, event.seq, event.topic, event.type, event.at, event.priority,
-                 json.dumps(event.data, separators=(",", ":")), received_at)) == 1
+                 json.dumps(event.data, separators=(",", ":")), received_at, event.via)) == 1
             if stored:
                 self._apply(event, received_at)
         return stored
@@ -259,8 +270,11 @@ class HqDatabase:
     def event_ids(self) -> set[str]:
         return {row["id"] for row in self.sql.rows("SELECT id FROM events")}
 
-    def rejected(self) -> list[dict[str, Any]]:
-        return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id")
+    def rejected(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Messages kept in `rejected` (oldest first), or the last ``limit`` of them (newest first)."""
+        if limit is None:
+            return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id")
+        return self.sql.rows("SELECT topic, reason, received_at FROM rejected ORDER BY id DESC LIMIT ?", (limit,))
 
     def kits(self, now: float, stale_after: float) -> list[dict[str, Any]]:
         rows = self.sql.rows("SELECT kit, first_seen, last_seen, events, health, health_at, metrics, metrics_at"
@@ -314,16 +328,30 @@ class HqDatabase:
         return [{"kit": row["kit"], "outcome": row["type"].removeprefix("downlink."), "at": row["at"],
                  **json.loads(row["data"])} for row in rows]
 
+    def downlink_outcomes_since(self, received_at: float) -> list[dict[str, Any]]:
+        """Every kit's `downlink.applied` / `downlink.refused` the cell stored from ``received_at`` on, oldest
+        first: kit, outcome, at, and the event's data (digest: the sha256 of the raw message it is about)."""
+        rows = self.sql.rows("SELECT kit, type, at, data FROM events WHERE topic = 'downlink' AND received_at >= ?"
+                             " ORDER BY at, id", (received_at,))
+        return [{**json.loads(row["data"]), "kit": row["kit"], "outcome": row["type"].removeprefix("downlink."),
+                 "at": row["at"]} for row in rows]
+
     def thread(self, kit: str, case_id: int) -> list[dict[str, Any]]:
-        rows = self.sql.rows("SELECT type, at, data FROM events WHERE kit = ? AND topic = 'cases'"
+        rows = self.sql.rows("SELECT type, at, data, via FROM events WHERE kit = ? AND topic = 'cases'"
                              " AND type LIKE 'message.%' ORDER BY at, seq", (kit,))
         out = []
         for row in rows:
             data = json.loads(row["data"])
             if data.get("case") == case_id:
                 out.append({"direction": row["type"][len("message."):], "at": row["at"], "text": data.get("text"),
-                            "kind": data.get("kind"), "state": data.get("state")})
+                            "kind": data.get("kind"), "state": data.get("state"), "via": row["via"]})
         return out
+
+    def case_relays(self, kit: str, case_id: int) -> list[str]:
+        """The kits that relayed any of this case's events to the cell (mesh hand-off), in name order."""
+        rows = self.sql.rows("SELECT via, data FROM events WHERE kit = ? AND topic = 'cases' AND via IS NOT NULL",
+                             (kit,))
+        return sorted({row["via"] for row in rows if json.loads(row["data"]).get("case") == case_id})
 
     # -- the console's audit log ----------------------------------------------------------------------------
     def audit(self, *, at: float, actor: str, address: str, action: str, detail: str = "") -> None:

@@ -13,6 +13,7 @@ stored bytes are published unchanged, however late.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -151,7 +152,7 @@ def mark_published(database: HqDatabase, request: int, topic: str, at: float) ->
 def recent(database: HqDatabase, limit: int = 30) -> list[dict[str, Any]]:
     """The latest requests, newest first, each with its messages (topic, published_at)."""
     rows = database.sql.rows(
-        "SELECT d.id, d.kind, d.target, d.payload, d.requested_by, d.requested_at, m.topic, m.published_at"
+        "SELECT d.id, d.kind, d.target, d.payload, d.requested_by, d.requested_at, m.topic, m.body, m.published_at"
         " FROM downlink d JOIN downlink_messages m ON m.request = d.id"
         " WHERE d.id IN (SELECT id FROM downlink ORDER BY id DESC LIMIT ?) ORDER BY d.id DESC, m.topic", (limit,))
     found: dict[int, dict[str, Any]] = {}
@@ -159,8 +160,33 @@ def recent(database: HqDatabase, limit: int = 30) -> list[dict[str, Any]]:
         item = found.setdefault(row["id"], {
             "id": row["id"], "kind": row["kind"], "target": row["target"], "payload": json.loads(row["payload"]),
             "requested_by": row["requested_by"], "requested_at": row["requested_at"], "messages": []})
-        item["messages"].append({"topic": row["topic"], "published_at": row["published_at"]})
-    return list(found.values())
+        item["messages"].append({"topic": row["topic"], "published_at": row["published_at"],
+                                 "digest": hashlib.sha256(row["body"].encode()).hexdigest()})
+    sent = list(found.values())
+    if sent:
+        _add_outcomes(database, sent, since=min(item["requested_at"] for item in sent))
+    return sent
+
+
+def _add_outcomes(database: HqDatabase, sent: list[dict[str, Any]], since: float) -> None:
+    """Each message's ``kits``: per kit it was for, what the kit made of it (applied with what changed,
+    refused with why) or ``waiting``. A message to every kit is for every kit the cell knows. Kits report
+    by the sha256 of the raw message, which ties a report to the very message the cell sent."""
+    reported: dict[str, dict[str, dict[str, Any]]] = {}
+    for outcome in database.downlink_outcomes_since(since):
+        if isinstance(outcome.get("digest"), str):
+            reported.setdefault(outcome["digest"], {})[outcome["kit"]] = outcome  # the latest per kit
+    known = database.kit_names()
+    for item in sent:
+        for message in item["messages"]:
+            destination = message["topic"].split("/")[2]
+            heard = reported.get(message["digest"], {})
+            expected = sorted(set(known) | set(heard)) if destination == EVERY_KIT else [destination]
+            message["kits"] = [
+                {"kit": kit, "outcome": heard[kit]["outcome"], "reason": heard[kit].get("reason") or "",
+                 "at": heard[kit]["at"]} if kit in heard else {"kit": kit, "outcome": "waiting", "reason": "",
+                                                                "at": None}
+                for kit in expected]
 
 
 class Publisher:

@@ -73,7 +73,7 @@ async def case_page(console: FleetConsole, request: Request) -> Response:
         raise Refused(404, f"no case {number} from {kit!r}")
     others = [other for other in console.database.linked(case.sender) if (other.kit, other.case_id) != (kit, number)]
     return console.page(request, "fleet_case.html", case=case, thread=console.database.thread(kit, number),
-                        others=others)
+                        others=others, relays=console.database.case_relays(kit, number))
 
 
 async def person_page(console: FleetConsole, request: Request) -> Response:
@@ -149,7 +149,9 @@ async def kits_page(console: FleetConsole, request: Request) -> Response:
     console.require(request)
     kits = sorted(console.kits(), key=lambda kit: (not kit["stale"], kit["kit"]))
     return console.page(request, "fleet_kits.html", kits=[(kit, health_row(kit)) for kit in kits],
-                        groups=groups.groups(console.database), stale_hours=console.stale_after / 3600)
+                        groups=groups.groups(console.database), stale_hours=console.stale_after / 3600,
+                        rejected_count=console.database.counts()["rejected"],
+                        rejected=console.database.rejected(limit=20))
 
 
 # -- sending to kits -------------------------------------------------------------------------------------------

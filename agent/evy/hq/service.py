@@ -15,11 +15,11 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from evy.fleet import events
 from evy.fleet.link import connect_async, make_client
-from evy.hq.db import HqDatabase
+from evy.hq.db import EventNotApplied, HqDatabase
 from evy.hq.outbox import is_downlink
 
 if TYPE_CHECKING:
@@ -57,19 +57,37 @@ class Cell:
         try:
             event = events.decode(message.topic, message.payload)
         except events.BadEvent as exc:
-            log.warning("rejected: %s", exc)
-            self.database.reject(message.topic, bytes(message.payload), str(exc), now)
-            self.rejected += 1
+            self._reject(message, str(exc), now)
+            return
+        except Exception as exc:  # decoding is pure: whatever it raises is this message's fault
+            self._reject(message, f"{message.topic}: unreadable event ({type(exc).__name__}: {exc})", now)
             return
         try:
             stored = self.database.ingest(event, now)
+        except EventNotApplied as exc:
+            self._reject(message, str(exc), now)
+            return
         except Exception as exc:  # never return: returning would acknowledge an event that is not stored
-            log.critical("cannot store event %s: %s; exiting unacknowledged", event.id, exc)
-            os._exit(EXIT_STORE_FAILED)
+            self._exit_unacknowledged(f"cannot store event {event.id}: {exc}")
         if stored:
             self.stored += 1
         else:
             self.duplicates += 1
+
+    def _reject(self, message: Any, reason: str, now: float) -> None:
+        """Keep a message the cell cannot apply in `rejected`; returning acknowledges it (it is never retried)."""
+        reason = " ".join(reason.split())[:500]
+        log.warning("rejected: %s", reason)
+        try:
+            self.database.reject(message.topic, bytes(message.payload), reason, now)
+        except Exception as exc:
+            self._exit_unacknowledged(f"cannot keep a rejected message: {exc}")
+        self.rejected += 1
+
+    @staticmethod
+    def _exit_unacknowledged(why: str) -> NoReturn:
+        log.critical("%s; exiting unacknowledged", why)
+        os._exit(EXIT_STORE_FAILED)
 
     def run(self, stop: threading.Event) -> None:
         self.client = make_client(self.config, self.config["hq.client_id"])
