@@ -43,6 +43,7 @@ SETTLING = ("calm", "resolved", "remote", "hypothetical")  # cues that the messa
 SETTLED = frozenset(f"cue:{kind}" for kind in SETTLING)
 CALMED_BY_LIFE = frozenset({"cue:calm"})  # a sign of a life at stake outweighs a calm word, not news or a what-if
 ASKING = frozenset({"cue:question", "cue:?"})
+UNCALMED = frozenset({"missing_person"})  # someone lost now, wherever it happened (a queue, a match)
 NEEDS = frozenset({"shelter", "water_food"})  # categories of a need, not a hazard
 DISCREET = "domestic_violence"  # its reply is written for a phone an abuser may read
 # Routes that a message with discreet or domestic cues ("he reads my phone", "only text me") must not keep:
@@ -310,8 +311,10 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
         return Triage(False, None, Priority.ROUTINE, language, None)
 
     # A sign of a life at stake is not calmed by chat around it ("at the match a boy collapsed, not
-    # breathing"; "the goat kicked him and he won't wake up"): only news or a what-if settles it.
-    calm = kinds["calm"] and not kinds["life_threat"]
+    # breathing"; "the goat kicked him and he won't wake up"), nor an urgent situation ("lost in the food
+    # queue"): only news or a what-if settles it.
+    urgent = (topic is not None and lexicon.topics[topic].urgent) or category in UNCALMED
+    calm = kinds["calm"] and not kinds["life_threat"] and not urgent
     settled = bool(calm or kinds["resolved"] or kinds["remote"] or kinds["hypothetical"]) and not distress
     if settled:  # "what if the house catches fire", "thanks, he is breathing fine now", "on the news"
         return Triage(False, category, Priority.ROUTINE, language, topic)
@@ -370,8 +373,13 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
-    if topic is not None and topic == rule.topic and lexicon.topics[topic].urgent and not settled:
-        emergency = True  # a child found alone is an emergency even when the sender only asks where to go
+    # A child found alone is an emergency even when the sender only asks where to go, and chat around it
+    # ("lost in the food queue", "at the match") does not settle it; only news, a what-if or "safe now" do.
+    urgent = (topic is not None and topic == rule.topic and lexicon.topics[topic].urgent) or (
+        rule.emergency and rule.category in UNCALMED and category == rule.category
+        and not seen & (ASKING | {"cue:asks"}))
+    if urgent and not seen & (SETTLED - CALMED_BY_LIFE):
+        emergency = True
     # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
     # water at the door") is no request either.
     hazard = rule.emergency and rule.category not in INFORMATIONAL

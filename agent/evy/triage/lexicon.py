@@ -5,8 +5,8 @@ A data file (``data/<language>.toml``) lists, in that language's SMS spelling:
 ``distress`` (calls for help), ``life_threat`` (signs that a life is at stake), ``question`` (words of an
 information request), the cues that a message reports no danger here and now: ``calm`` (thanks, jokes, spam,
 chat), ``resolved`` (the danger is over: "he is fine now", "they fixed the leak"; unlike ``calm`` it settles
-even a sign of a life at stake), ``remote`` (news, somewhere else), ``hypothetical`` ("what if", "in case",
-preparing), and
+even a sign of a life at stake or a lost child), ``remote`` (news, somewhere else), ``hypothetical`` ("what
+if", "in case", preparing), and
 the cue that it does: ``now`` ("right now", "still"),
 ``[category.NAME]`` with ``words`` and ``critical`` (life-threatening) phrases, and
 ``[topic.NAME]`` with its ``category``, ``rank``, ``life_threatening`` flag, ``words`` and optionally
