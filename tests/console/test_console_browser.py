@@ -193,14 +193,25 @@ def test_an_operator_sees_a_case_arrive_replies_dispatches_exports_and_logs_out(
 
 
 def test_a_sender_script_is_shown_as_text_and_never_runs(kit, console_url, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     log_in(browser, console_url)
     kit.sim.deliver("+254711000333", XSS, timestamp=datetime.now(UTC).replace(microsecond=0))
-    cell = wait_for(lambda: [c for c in browser.find_elements(By.CSS_SELECTOR, "#board-rows td.text")
-                             if "onerror" in c.text], 20, "the message on the board")
-    assert "<script>" in cell[0].text
-    cell[0].find_element(By.XPATH, "..").find_element(By.TAG_NAME, "a").click()
+
+    def the_message_and_its_case() -> tuple[str, str] | None:
+        try:  # the board's rows are replaced every refresh_seconds: read a row at once, or look again
+            for cell in browser.find_elements(By.CSS_SELECTOR, "#board-rows td.text"):
+                if "onerror" in cell.text:
+                    link = cell.find_element(By.XPATH, "..").find_element(By.TAG_NAME, "a")
+                    return cell.text, link.get_attribute("href")
+        except StaleElementReferenceException:
+            return None
+        return None
+
+    shown, case_page = wait_for(the_message_and_its_case, 20, "the message on the board")
+    assert "<script>" in shown
+    browser.get(case_page)
     assert "<img src=x" in text(browser)
     assert browser.title != "pwned" and not browser.find_elements(By.CSS_SELECTOR, ".thread img")
     browser.delete_all_cookies()
