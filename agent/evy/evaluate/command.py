@@ -12,11 +12,14 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from evy.config import Config, load, parse
 from evy.evaluate import conversation_run, conversation_score, conversation_set, corpus, evalset, report, runner
 from evy.evaluate.errors import EvalError
+
+Progress = Callable[[str], None]
 
 
 def make_config(args: argparse.Namespace) -> Config:
@@ -31,6 +34,26 @@ def make_config(args: argparse.Namespace) -> Config:
         config = parse(f'country = {json.dumps(args.country)}\ndata_dir = {json.dumps(str(data_dir))}\n'
                        'responder = "brain"\n')
     return config.replace(llm__max_tokens=args.max_tokens, llm__timeout=args.timeout)
+
+
+def side_by_side(args: argparse.Namespace, run_evy: Callable[[Progress], list],
+                 run_bare: Callable[[Progress], list | str],
+                 summarise: Callable[[list, bool], dict]) -> tuple[dict, dict]:
+    """EVY's answers, then the bare model's (unless --no-llm or --no-baseline), each summarised and timed;
+    the bare model's side says why it was skipped when it was."""
+    def progress(line: str) -> None:
+        if args.verbose or not line.startswith(("pipeline ", "bare model ")):
+            print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    pipeline = {**summarise(run_evy(progress), True), "wall_s": round(time.perf_counter() - started, 1)}
+    if args.no_llm or args.no_baseline:
+        return pipeline, {"skipped": "--no-llm" if args.no_llm else "--no-baseline"}
+    started = time.perf_counter()
+    found = run_bare(progress)
+    if isinstance(found, str):  # no model to ask, and why
+        return pipeline, {"skipped": found}
+    return pipeline, {**summarise(found, False), "wall_s": round(time.perf_counter() - started, 1)}
 
 
 def evaluate_corpus(args: argparse.Namespace) -> int:
@@ -62,23 +85,12 @@ def evaluate_conversations(args: argparse.Namespace) -> int:
     if args.no_llm:
         overrides["brain__followup"] = False
 
-    def progress(line: str) -> None:
-        if args.verbose or not line.startswith(("pipeline ", "bare model ")):
-            print(line, file=sys.stderr, flush=True)
-
-    started = time.perf_counter()
-    transcripts = conversation_run.run_pipeline(base, overrides, conversations, progress=progress)
-    pipeline = {**conversation_score.summarise(transcripts, number, has_case=True, details=not args.summary),
-                "wall_s": round(time.perf_counter() - started, 1)}
-    baseline: dict | str
-    if args.no_llm or args.no_baseline:
-        baseline = "--no-llm" if args.no_llm else "--no-baseline"
-    else:
-        started = time.perf_counter()
-        found = conversation_run.run_bare_model(config, conversations, timeout=args.timeout, progress=progress)
-        baseline = found if isinstance(found, str) else {
-            **conversation_score.summarise(found, number, has_case=False, details=not args.summary),
-            "wall_s": round(time.perf_counter() - started, 1)}
+    pipeline, bare_model = side_by_side(
+        args,
+        lambda progress: conversation_run.run_pipeline(base, overrides, conversations, progress=progress),
+        lambda progress: conversation_run.run_bare_model(config, conversations, timeout=args.timeout,
+                                                         progress=progress),
+        lambda found, evy: conversation_score.summarise(found, number, has_case=evy, details=not args.summary))
     result = {
         "conversation_set": str(args.conversations_dir),
         "conversations": len(conversations),
@@ -86,11 +98,12 @@ def evaluate_conversations(args: argparse.Namespace) -> int:
         "config": {"country": config["country"], "emergency_number": number, "model": config["llm.model"],
                    "llm": not args.no_llm, "max_tokens": args.max_tokens, "timeout_s": args.timeout},
         "pipeline": pipeline,
-        "bare_model": {"skipped": baseline} if isinstance(baseline, str) else baseline,
+        "bare_model": bare_model,
     }
     json.dump(result, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
-    print(conversation_score.table({"pipeline": pipeline, "bare model": baseline}), file=sys.stderr)
+    print(conversation_score.table({"pipeline": pipeline, "bare model": bare_model.get("skipped", bare_model)}),
+          file=sys.stderr)
     return 0
 
 
@@ -111,23 +124,12 @@ def evaluate(args: argparse.Namespace) -> int:
     config = make_config(args)
     number = config.emergency_number
 
-    def progress(line: str) -> None:
-        if args.verbose or not line.startswith(("pipeline ", "bare model ")):
-            print(line, file=sys.stderr, flush=True)
-
-    started = time.perf_counter()
-    answers = runner.run_pipeline(config, cases, llm=not args.no_llm, timeout=args.timeout, progress=progress)
-    pipeline = {**report.summarise(answers, number, details=not args.summary),
-                "wall_s": round(time.perf_counter() - started, 1)}
-    baseline: dict | str
-    if args.no_llm or args.no_baseline:
-        baseline = "--no-llm" if args.no_llm else "--no-baseline"
-    else:
-        started = time.perf_counter()
-        found = runner.run_baseline(config, cases, timeout=args.timeout, progress=progress)
-        baseline = found if isinstance(found, str) else {
-            **report.summarise(found, number, details=not args.summary),
-            "wall_s": round(time.perf_counter() - started, 1)}
+    pipeline, bare_model = side_by_side(
+        args,
+        lambda progress: runner.run_pipeline(config, cases, llm=not args.no_llm, timeout=args.timeout,
+                                             progress=progress),
+        lambda progress: runner.run_baseline(config, cases, timeout=args.timeout, progress=progress),
+        lambda found, evy: report.summarise(found, number, details=not args.summary))
     result = {
         "eval_set": str(args.path),
         "messages": len(cases),
@@ -136,11 +138,11 @@ def evaluate(args: argparse.Namespace) -> int:
                    "llm": not args.no_llm, "max_tokens": config["llm.max_tokens"],
                    "timeout_s": config["llm.timeout"]},
         "pipeline": pipeline,
-        "bare_model": {"skipped": baseline} if isinstance(baseline, str) else baseline,
+        "bare_model": bare_model,
     }
     json.dump(result, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
-    print(report.table({"pipeline": pipeline, "bare model": baseline}), file=sys.stderr)
+    print(report.table({"pipeline": pipeline, "bare model": bare_model.get("skipped", bare_model)}), file=sys.stderr)
     return 0
 
 
