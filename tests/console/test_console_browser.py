@@ -88,19 +88,8 @@ def console_url(kit: SimulatedKit, password_hashes, tmp_path_factory) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1500",
-                 "--disable-gpu", "--no-first-run"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-    driver.implicitly_wait(0)
-    yield driver
-    driver.quit()
+def browser(chromium):
+    return chromium(1280, 1500)
 
 
 def screenshot(browser, name: str) -> None:
