@@ -403,7 +403,10 @@ def _console_shows_the_sms(boot: Guest, report: BootReport, seed: KitSeed) -> No
     except json.JSONDecodeError:
         cases = []
     shown = any(sender == SMS_SENDER and "breathing" in (text or "") for sender, text in cases)
-    report.add(name, code == 0 and shown, (listed or out)[-300:])
+    detail = (listed or out)[-300:]
+    if not (code == 0 and shown):
+        detail += " | console log: " + boot.out("journalctl -u evy-console --no-pager -n 25 -o cat")[-1500:]
+    report.add(name, code == 0 and shown, detail)
 
 
 def _second_boot(argv: list[str], report: BootReport, timeout: float, token: str, seed: KitSeed,

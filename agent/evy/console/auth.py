@@ -49,16 +49,17 @@ _UNKNOWN_ACCOUNT_HASH: str | None = None
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """argon2id check; an unknown account is checked against a throwaway hash so it takes as long."""
-    from argon2 import PasswordHasher
-    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+    from argon2 import PasswordHasher, exceptions
 
+    # argon2-cffi 21.1 (Debian trixie, the image) names it InvalidHash; 23.1 added InvalidHashError.
+    invalid_hash = getattr(exceptions, "InvalidHashError", None) or exceptions.InvalidHash
     global _UNKNOWN_ACCOUNT_HASH
     if password_hash is None:
         _UNKNOWN_ACCOUNT_HASH = _UNKNOWN_ACCOUNT_HASH or hash_password(secrets.token_hex(16))
         password_hash, password = _UNKNOWN_ACCOUNT_HASH, password + "\0"
     try:
         return PasswordHasher().verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (exceptions.VerifyMismatchError, exceptions.VerificationError, invalid_hash):
         return False
 
 
