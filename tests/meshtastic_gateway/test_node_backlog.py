@@ -57,9 +57,17 @@ def rows(tmp_path: Path, sql: str) -> list[tuple]:
         return [tuple(row) for row in store.db.execute(sql)]
 
 
-def stop(agent: subprocess.Popen) -> None:
+def stop(agent: subprocess.Popen, twin: MeshtasticTwin | None = None, config: Path | None = None) -> None:
+    """SIGTERM, as systemctl stop. With ``twin`` and ``config``, then what the unit's ExecStopPost does after
+    any end of the agent (`evy meshtastic release`), and wait until the node has let its client go: the
+    library's own `disconnect`, written as the agent exits, can die with the closing line."""
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(timeout=30) == 0
+    if twin is not None and config is not None:
+        release = subprocess.run([sys.executable, "-m", "evy", "meshtastic", "release", "--config", str(config)],
+                                 capture_output=True, text=True, timeout=30)
+        assert release.returncode == 0, release.stderr
+        wait_until(lambda: not twin.client_attached, timeout=10, what="the node never let its client go")
 
 
 def answered_once(tmp_path: Path, twin: MeshtasticTwin, senders: list[int]) -> None:
@@ -81,12 +89,12 @@ def test_direct_messages_sent_while_the_agent_is_stopped_are_answered_once_after
         agent = start_agent(config, log)
         try:
             wait_until(lambda: twin.configs >= 1, what="the agent never attached to the node")
-            stop(agent)  # systemctl stop/restart: the library tells the node `disconnect`
+            stop(agent, twin, config)  # systemctl stop/restart: the library tells the node `disconnect`
             ids = [twin.direct(sender, text) for sender, text in zip(senders, TEXTS, strict=True)]
             assert twin.waiting == 3 and not twin.handed_over, "the node keeps them for its next client"
             agent = start_agent(config, log)
             answered_once(tmp_path, twin, senders)
-            stop(agent)
+            stop(agent, twin, config)
             twin.direct(ALICE, TEXTS[0], packet_id=ids[0])  # the same packet again (a node that lost its history)
             agent = start_agent(config, log)
             wait_until(lambda: twin.configs >= 3 and not twin.waiting, what="the third start never attached")
@@ -187,7 +195,7 @@ def test_more_messages_than_the_node_keeps_loses_the_oldest_and_the_kit_logs_and
         agent = start_agent(config, log)
         try:
             wait_until(lambda: twin.configs >= 1, what="the agent never attached to the node")
-            stop(agent)
+            stop(agent, twin, config)
             ids = [twin.direct(sender, f"help fire near house {n}") for n, sender in enumerate(senders)]
             assert twin.dropped == ids[:3], "a text displaces the oldest, as MeshService::sendToPhone does"
             agent = start_agent(config, log)
