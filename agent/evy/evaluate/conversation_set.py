@@ -16,7 +16,6 @@ from evy.errors import read_text
 from evy.evaluate import evalset
 from evy.evaluate.errors import EvalSetError
 from evy.evaluate.folding import fold
-from evy.files import parse_toml
 from evy.protocols import library
 
 LANGUAGES = ("en", "es", "fr", "pt", "sw", "ht")
@@ -24,7 +23,6 @@ MAX_TURNS = 8
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _KEYS = {"id", "lang", "emergency", "protocol", "discreet", "about", "turn"}
 _TURN_KEYS = {"text", "must", "must_not", "emergency", "step", "asks", "silent"}
-_TOP_KEYS = {"sources", "conversation"}
 
 
 @dataclass(frozen=True)
@@ -89,26 +87,8 @@ def load(folder: Path | str) -> ConversationSet:
 
 
 def parse(text: str, path: Path | None = None) -> ConversationSet:
-    where = f"{path}: " if path else ""
-    table = parse_toml(text, str(path or ""), EvalSetError)
-    unknown = sorted(set(table) - _TOP_KEYS)
-    if unknown:
-        raise EvalSetError(f"{where}unknown top-level key {unknown[0]!r} (expected sources, [[conversation]])")
-    raw_conversations = table.get("conversation")
-    if not isinstance(raw_conversations, list) or not raw_conversations:
-        raise EvalSetError(f"{where}no [[conversation]] entries")
-    sources = table.get("sources", [])
-    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-        raise EvalSetError(f"{where}sources: expected a list of strings")
-    conversations: list[Conversation] = []
-    seen: set[str] = set()
-    for position, raw in enumerate(raw_conversations, 1):
-        conversation = _conversation(raw, f"{where}conversation {position}")
-        if conversation.id in seen:
-            raise EvalSetError(f"{where}conversation {conversation.id!r}: id used twice")
-        seen.add(conversation.id)
-        conversations.append(conversation)
-    return ConversationSet(tuple(conversations), tuple(sources))
+    conversations, sources = evalset.entries(text, path, "conversation", _conversation)
+    return ConversationSet(conversations, sources)
 
 
 def _flag(raw: dict, key: str, where: str, default: bool) -> bool:

@@ -21,7 +21,6 @@ NUMBER_TOKEN = "{number}"  # in a pattern: the configured emergency number
 MAX_TEXT = 480  # three concatenated SMS: a message longer than that is not an SMS
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _KEYS = {"id", "lang", "category", "emergency", "text", "must", "must_not", "quick", "source"}
-_TOP_KEYS = {"sources", "message"}
 
 
 @dataclass(frozen=True)
@@ -67,26 +66,33 @@ def load(path: Path | str) -> EvalSet:
 
 
 def parse(text: str, path: Path | None = None) -> EvalSet:
+    cases, sources = entries(text, path, "message", _case)
+    return EvalSet(cases, sources, path)
+
+
+def entries(text: str, path: Path | None, key: str, build: Any) -> tuple[tuple, tuple[str, ...]]:
+    """The ``[[key]]`` entries of an eval file (each made by ``build(raw, where)``, ids unique) and its
+    ``sources``; an EvalSetError naming the file and the entry for anything else."""
     where = f"{path}: " if path else ""
     table = parse_toml(text, str(path or ""), EvalSetError)
-    unknown = sorted(set(table) - _TOP_KEYS)
+    unknown = sorted(set(table) - {"sources", key})
     if unknown:
-        raise EvalSetError(f"{where}unknown top-level key {unknown[0]!r} (expected sources, [[message]])")
-    messages = table.get("message")
-    if not isinstance(messages, list) or not messages:
-        raise EvalSetError(f"{where}no [[message]] entries")
+        raise EvalSetError(f"{where}unknown top-level key {unknown[0]!r} (expected sources, [[{key}]])")
+    raw_entries = table.get(key)
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise EvalSetError(f"{where}no [[{key}]] entries")
     sources = table.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise EvalSetError(f"{where}sources: expected a list of strings")
-    cases: list[Case] = []
+    found: list = []
     seen: set[str] = set()
-    for position, raw in enumerate(messages, 1):
-        case = _case(raw, f"{where}message {position}")
-        if case.id in seen:
-            raise EvalSetError(f"{where}message {case.id!r}: id used twice")
-        seen.add(case.id)
-        cases.append(case)
-    return EvalSet(tuple(cases), tuple(sources), path)
+    for position, raw in enumerate(raw_entries, 1):
+        entry = build(raw, f"{where}{key} {position}")
+        if entry.id in seen:
+            raise EvalSetError(f"{where}{key} {entry.id!r}: id used twice")
+        seen.add(entry.id)
+        found.append(entry)
+    return tuple(found), tuple(sources)
 
 
 def _case(raw: Any, where: str) -> Case:
