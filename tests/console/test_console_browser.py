@@ -8,6 +8,7 @@ script change nothing. Screenshots of the main pages go to docs/console/ (`EVY_S
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import shutil
@@ -68,10 +69,16 @@ def console_url(kit: SimulatedKit, password_hashes, tmp_path_factory) -> Iterato
     config.write_text(f'data_dir = "{kit.data_dir}"\ncountry = "KE"\n[cases]\nkit_position = "{KIT_POSITION}"\n'
                       f'[console]\nlisten = ["127.0.0.1"]\nport = {port}\nrefresh_seconds = 2\nlogin_attempts = 3\n'
                       f'operator_password_hash = "{operator}"\nobserver_password_hash = "{observer}"\n')
+    with running_console(config, port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_console(config: Path, port: int) -> Iterator[str]:
+    """`evy console --config CONFIG` as a process of its own, once it answers on 127.0.0.1:PORT; its URL."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "agent")}
     process = subprocess.Popen([sys.executable, "-m", "evy", "console", "--config", str(config)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
         try:
@@ -81,10 +88,12 @@ def console_url(kit: SimulatedKit, password_hashes, tmp_path_factory) -> Iterato
             assert process.poll() is None, process.stdout.read()
             return False
 
-    wait_for(answers, 20, "the console answers")
-    yield url
-    process.terminate()
-    process.wait(10)
+    try:
+        wait_for(answers, 20, "the console answers")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture(scope="module")

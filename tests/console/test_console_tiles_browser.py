@@ -5,11 +5,8 @@ painted under the plot where the server placed them."""
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from evy.store import Store
 
 from . import test_console_browser as chromium
 from .conftest import SENDER, add_case
-from .test_console_browser import free_port, log_in, wait_for
+from .test_console_browser import free_port, log_in, running_console, wait_for
 from .tilemaker import around, colour, make_mbtiles
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("chromedriver") is None,
@@ -44,25 +41,8 @@ def console_url(password_hashes, tmp_path_factory) -> Iterator[str]:
     config = data_dir / "evy.toml"
     config.write_text(f'data_dir = "{data_dir}"\ncountry = "KE"\n[cases]\nkit_position = "{KIT[0]}, {KIT[1]}"\n'
                       f'[console]\nlisten = ["127.0.0.1"]\nport = {port}\noperator_password_hash = "{operator}"\n')
-    process = subprocess.Popen([sys.executable, "-m", "evy", "console", "--config", str(config)],
-                               env={**os.environ, "PYTHONPATH": str(ROOT / "agent")}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        import socket
-
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            assert process.poll() is None, process.stdout.read()
-            return False
-
-    wait_for(answers, 20, "the console answers")
-    yield url
-    process.terminate()
-    process.wait(10)
+    with running_console(config, port) as url:
+        yield url
 
 
 # Paints the map's screenshot on a canvas (on a page without the console's CSP, which refuses data: images) and
