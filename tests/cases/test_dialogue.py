@@ -99,8 +99,22 @@ def test_a_more_urgent_emergency_takes_over_the_case() -> None:
 def test_a_routine_message_in_a_routine_case_is_left_to_the_responder() -> None:
     turn = next_turn(new_case(), "when is the food distribution", reading(None, "water_food", priority=3),
                      number=NUMBER, now=1)
-    later = next_turn(turn.case, "thanks", ROUTINE, number=NUMBER, now=2)
+    later = next_turn(turn.case, "and where is the nearest clinic", ROUTINE, number=NUMBER, now=2)
     assert later.text is None and later.case.category == "water_food"
+
+
+@pytest.mark.parametrize(("language", "thanks", "welcome"), [
+    ("en", "ok thank you", "You are welcome"), ("es", "muchas gracias", "De nada"), ("fr", "merci beaucoup", "De rien"),
+    ("pt", "valeu, obrigado", "De nada"), ("sw", "asante sana", "Karibu"), ("ht", "mesi anpil", "Pa gen")])
+def test_thanks_is_answered_in_kind_and_never_read_as_yes(language: str, thanks: str, welcome: str) -> None:
+    routine = next_turn(new_case(), "is the road flooded", reading(None, "flood", priority=3, language=language),
+                        number=NUMBER, now=1)
+    later = next_turn(routine.case, thanks, replace(ROUTINE, language=language), number=NUMBER, now=2)
+    assert later.text.startswith(welcome) and NUMBER not in later.text and later.case.step == routine.case.step
+    flood = next_turn(new_case(), "water in the house", reading(None, "flood", priority=1, language=language),
+                      number=NUMBER, now=1)
+    later = next_turn(flood.case, thanks, replace(ROUTINE, language=language), number=NUMBER, now=2)
+    assert later.text.startswith(welcome) and NUMBER in later.text and later.case.step == flood.case.step
 
 
 def test_a_discreet_protocol_asks_nothing_and_names_no_case() -> None:
@@ -179,11 +193,12 @@ def test_each_language_has_every_text_in_gsm7(language: str) -> None:
     from evy.sms.gsm7 import is_gsm7
 
     vocabulary = words(language)
-    assert set(vocabulary.texts) == {"case", "noted", "place_noted", "keep_going", "closed", "status", "no_case"}
+    assert set(vocabulary.texts) == {"case", "noted", "place_noted", "keep_going", "closed", "welcome", "status",
+                                      "no_case"}
     assert set(vocabulary.statuses) == {str(status) for status in Status}
     for text in [*vocabulary.texts.values(), *vocabulary.statuses.values()]:
         assert is_gsm7(text.format(code="2BE4", number="999", status="x", ago="5 min")), text
-    assert vocabulary.safe and vocabulary.status and vocabulary.people
+    assert vocabulary.safe and vocabulary.status and vocabulary.thanks and vocabulary.people
 
 
 def test_status_without_a_case_says_so() -> None:

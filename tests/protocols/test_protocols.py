@@ -158,10 +158,26 @@ def test_discreet_replies_alarm_no_onlooker_and_ask_nothing(language):
     discreet = [key for key, entry in _library()[language].protocols.items() if entry.discreet]
     assert discreet == ["domestic_violence"]
     reply = lookup("domestic_violence", language, "112")
-    assert reply.question is None and reply.expects == ()
-    assert alarming_words(reply.text, language) == []
-    assert compress(reply.text, max_segments=2, language=language).segments <= 2
-    assert DELETE[language] in reply.text  # how to delete the thread
+    assert reply.question is None and reply.expects == ("yes",)  # only the more it offers, when asked
+    more = step("domestic_violence", ("yes",), language, "112")
+    for text in (reply.text, more.instructions):
+        assert alarming_words(text, language) == [] and "?" not in text
+        assert compress(text, max_segments=2, language=language).segments <= 2
+        assert DELETE[language] in text  # how to delete the thread
+        assert "112" in text
+    assert more.question is None and more.expects == ()
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_the_need_texts_harm_no_one_who_is_ill(language):
+    """A need told with an illness ("in the camp tent grandpa is hot, dry and confused") may be routed to the
+    need's text: no need text may contradict the first aid of any medical situation (the shelter text once
+    said "warm clothes, blankets", wrong for heat stroke)."""
+    for need in ("shelter", "water_food", "food_distribution", "water_safety"):
+        if need not in keys():
+            continue
+        text = lookup(need, language, "112").text
+        assert contraindications(text, language, stands_in_for("medical")) == [], need
 
 
 def test_the_old_generic_medical_reply_is_caught_as_harmful():

@@ -19,6 +19,7 @@ from importlib import resources
 from evy.cases.code import case_code
 from evy.cases.location import Location, find_location
 from evy.cases.state import Case, escalate, sender_safe
+from evy.messages import Priority
 from evy.protocols import library
 from evy.triage import Triage
 from evy.triage.normalize import fold, tokens
@@ -39,6 +40,11 @@ _NUMBER_WORDS = {
 _ABOUT_THE_PERSON = ("breathing", "not_breathing", "awake", "unresponsive", "stopped", "continuing", "better",
                      "worse")
 _SAFE_SLACK = 3  # words a SAFE message may have besides its phrase ("we are safe now thanks")
+# Inside an open emergency, a message read as another subject takes the case over only when the triage is
+# this sure of it, and never as a need (water, shelter): "the water keeps rising, we are on the roof" in a
+# flood is no question about drinking water, "yes, tell me more" in a discreet case no snake bite.
+TAKEOVER_CONFIDENCE = 0.5
+_NEEDS = frozenset({"water_food", "shelter"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Words:
     statuses: dict[str, str]
     safe: tuple[tuple[str, ...], ...]
     status: tuple[tuple[str, ...], ...]
+    thanks: tuple[tuple[str, ...], ...]
     people: frozenset[str]
     numbers: dict[str, int]
 
@@ -63,6 +70,7 @@ def words(language: str) -> Words:
     return Words(texts=texts, statuses=dict(data["statuses"]),
                  safe=tuple(tuple(tokens(item)) for item in data["safe_words"]),
                  status=tuple(tuple(tokens(item)) for item in data["status_words"]),
+                 thanks=tuple(tuple(tokens(item)) for item in data["thanks_words"]),
                  people=frozenset(fold(item) for item in data["people_words"]),
                  numbers={word: value for value, word in enumerate(number_words, start=1)})
 
@@ -90,6 +98,15 @@ def says_safe(text: str, language: str) -> bool:
         return False
     return any(_contains(message, phrase) and len(message) <= len(phrase) + _SAFE_SLACK
                for phrase in words(language).safe + words("en").safe)
+
+
+def says_thanks(text: str, language: str) -> bool:
+    """A short message of thanks ("ok thank you", "asante sana"), not one that tells or asks more."""
+    message = tokens(text)
+    if not message or "?" in text:
+        return False
+    return any(_contains(message, phrase) and len(message) <= len(phrase) + 2
+               for phrase in words(language).thanks + words("en").thanks)
 
 
 def asks_status(text: str, language: str) -> bool:
@@ -142,6 +159,9 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
     # A case keeps its language once it has a subject: a later "ok", a map pin or a geo: link carries no
     # language of its own (the detector's guess for it is English).
     settled = case.topic is not None or case.category is not None
+    continuing = _continues(case, reading, number)
+    if continuing:
+        reading = replace(reading, category=case.category, topic=case.topic, language=case.language)
     language = reading.language if not settled or reading.emergency else case.language
     vocabulary = words(language)
     if says_safe(text, language) and not reading.emergency:
@@ -154,6 +174,11 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
         reply = vocabulary.texts["status"].format(code=case_code(case.id), status=status,
                                                   ago=_ago(now - case.updated_at))
         return Turn(replace(case, last_in_at=now), reply)
+
+    if says_thanks(text, language) and not reading.emergency:
+        keep_going = vocabulary.texts["keep_going"].format(number=number) if case.emergency else None
+        return Turn(replace(case, last_in_at=now), _compose(vocabulary.texts["welcome"], keep_going),
+                    discreet=_is_discreet(case, number))
 
     last_asked = case.asked[-1] if case.asked else None
     place = _place(text, reference, expecting=last_asked == WHERE, language=case.language)
@@ -176,6 +201,8 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
     if updated.step == "" and restarted and (
             reading.emergency or reading.topic is not None or reading.category is not None):
         return _first_reply(updated, number=number)
+    if continuing and not gave_details:
+        return _again(updated, number=number, now=now)
     if (gave_details or (case.emergency and reading.category is None)) and _is_discreet(updated, number):
         reply = _compose(vocabulary.texts["noted"] if gave_details else None,
                          vocabulary.texts["keep_going"].format(number=number))
@@ -233,6 +260,31 @@ def _is_discreet(case: Case, number: str) -> bool:
     """The case follows a discreet protocol: nothing is asked back and no case code is named, ever."""
     key = case.topic or case.category
     return key is not None and library.for_triage(case.topic, case.category, case.language, number).discreet
+
+
+def _continues(case: Case, reading: Triage, number: str) -> bool:
+    """The message goes on with the case's emergency although the triage reads another subject in it, too
+    unsurely (or a need) to take the case over; in a discreet case only a threat to life takes over."""
+    if not case.emergency or (case.topic is None and case.category is None) or not reading.emergency:
+        return False
+    if (reading.topic, reading.category) == (case.topic, case.category):
+        return False
+    if _is_discreet(case, number):
+        return reading.priority is not Priority.LIFE_THREATENING or reading.confidence < TAKEOVER_CONFIDENCE
+    return reading.category in _NEEDS or reading.confidence < TAKEOVER_CONFIDENCE
+
+
+def _again(case: Case, *, number: str, now: float) -> Turn:
+    """The case's current step once more: the sender tells of the same danger going on."""
+    current = _current_step(case, number)
+    vocabulary = words(case.language)
+    if current is None or _is_discreet(case, number):
+        return Turn(case, vocabulary.texts["keep_going"].format(number=number), discreet=current is not None)
+    own = (_question_key(case, current.path), current.question) if current.question else None
+    question, asked = _pending_question(case, own)
+    keep_going = None if number in current.instructions else vocabulary.texts["keep_going"].format(number=number)
+    text = _compose(current.instructions, keep_going, question, _label(case, case.language))
+    return Turn(replace(case, asked=asked, last_out_at=now), text, question=_asked(question, asked))
 
 
 def _takes_over(case: Case, reading: Triage) -> bool:

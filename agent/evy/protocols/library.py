@@ -187,7 +187,7 @@ def _entry(raw: Any, where: str, allowed: set[str]) -> tuple[str, str | None, di
     if question is not None and (not isinstance(question, str) or not question.strip()):
         raise ProtocolError(f"{where}: question must be a non-empty string")
     steps = raw.get("next", {})
-    if steps and question is None:
+    if steps and question is None and raw.get("discreet") is not True:
         raise ProtocolError(f"{where}: next steps need a question to ask")
     if not isinstance(steps, dict):
         raise ProtocolError(f"{where}: next must be a table of answer class -> step")
@@ -212,8 +212,9 @@ def _protocol(raw: Any, where: str) -> _Protocol:
         raise ProtocolError(f"{where}: source is required (the public guidance it follows)")
     if not isinstance(discreet, bool):
         raise ProtocolError(f"{where}: discreet must be true or false")
-    if discreet and (question is not None or steps):
-        raise ProtocolError(f"{where}: a discreet protocol asks nothing back (no question, no next)")
+    if discreet and (question is not None or set(steps) - {"yes"}):
+        raise ProtocolError(f"{where}: a discreet protocol asks nothing back (no question; its one next step is "
+                            "next.yes, the more its text offers)")
     must_not = _patterns(raw.get("must_not"), where, "must_not")
     if not must_not:
         raise ProtocolError(f"{where}: must_not needs at least one contraindication")
