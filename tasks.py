@@ -129,14 +129,14 @@ def docs(c):
                           "summary": "leave the per-message details out of the JSON",
                           "corpus": "score first replies on the labelled corpus instead: train, dev or test "
                                     "(tune on train and dev, report test)",
-                          "blind": "score the one-shot blind set (eval/blind) instead",
+                          "blind": "score the one-shot blind set still to be scored (eval/blind3) instead",
                           "conversations": "play the scripted multi-turn conversations (eval/conversations) "
                                            "instead, EVY vs the bare model"})
 def evaluate(c, quick=False, no_llm=False, summary=False, corpus="", blind=False, conversations=False):
     """EVY's responder vs the bare local model on eval/messages.toml; JSON on stdout, a table on stderr."""
     flags = [flag for flag, on in (("--quick", quick), ("--no-llm", no_llm), ("--summary", summary)) if on]
     if blind:
-        flags += ["--corpus", "test", "--corpus-dir", str(ROOT / "eval" / "blind")]
+        flags += ["--corpus", "test", "--corpus-dir", str(ROOT / "eval" / "blind3")]
     elif corpus:
         flags += ["--corpus", shlex.quote(corpus)]
     elif conversations:

@@ -11,7 +11,7 @@ from evy.evaluate.corpus import load
 EVAL = Path(__file__).resolve().parents[2] / "eval"
 
 
-@pytest.mark.parametrize("name", ["blind", "blind2"])
+@pytest.mark.parametrize("name", ["blind", "blind2", "blind3"])
 def test_a_blind_set_loads_and_is_all_held_out(name):
     messages = load(EVAL / name)
     assert len(messages) >= 180 and {m.split for m in messages} == {"test"}

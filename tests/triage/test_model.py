@@ -47,6 +47,21 @@ def test_no_held_out_message_is_among_the_examples():
     assert held_out_ids and not leaked, f"test-split messages among the examples: {leaked[:10]}"
 
 
+@pytest.mark.skipif(not HELD_OUT.is_dir(), reason="no eval/ in this checkout")
+def test_only_spent_blind_sets_are_learnt_from():
+    """A blind set still to be scored is never among the examples; the spent ones are, as train."""
+    rows = shipped_examples()
+    texts = {row["text"].strip().lower() for row in rows}
+    for folder in sorted(HELD_OUT.parent.glob("blind*")):
+        blind = [message["text"].strip().lower() for path in sorted(folder.glob("*.toml"))
+                 for message in tomllib.loads(path.read_text("utf-8")).get("message", [])]
+        learnt = sum(text in texts for text in blind)
+        if folder.name in learn.SPENT_BLIND_SETS:
+            assert learnt == len(blind), f"{folder.name}: {len(blind) - learnt} spent messages not learnt from"
+        else:
+            assert blind and learnt == 0, f"{folder.name} is still to be scored but {learnt} are among the examples"
+
+
 def test_importing_a_corpus_leaves_its_test_split_behind(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
