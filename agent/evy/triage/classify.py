@@ -11,10 +11,11 @@ only the category (whose reply is the category's safe fallback), and when unsure
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evy.messages import Priority
 from evy.triage.features import evidence, features
+from evy.triage.language import SURE_MARGIN, default_language_model
 from evy.triage.lexicon import (
     CUES,
     FUZZY_MIN_LENGTH,
@@ -34,6 +35,8 @@ EMERGENCY_THRESHOLD = 0.5  # the model's probability of a danger here and now
 # The same for a message that names a hazard the model is sure of and neither asks nor settles anything
 # ("the school wall fell on two kids, we see a foot"): unsure of the danger, take the safest reading.
 REPORT_THRESHOLD = 0.3
+# Categories of a hazard that happens to people (not a condition someone has, not a need).
+HAPPENING = frozenset({"fire", "flood", "earthquake", "storm", "trapped", "violence", "hazmat"})
 TOPIC_CONFIDENCE = 0.5  # below this the reply is the category's safe fallback, not a protocol
 AGREED_CONFIDENCE = 0.3  # the same, when the rules chose that protocol too
 CATEGORY_CONFIDENCE = 0.4  # below this not even the category: the general help text
@@ -76,9 +79,21 @@ def read(text: str, lexicon: Lexicon, default_language: str = DEFAULT_LANGUAGE
     """What the rules decide, and what the model sees: the message's features and the lexicon's evidence."""
     words, hits = analyse(text, lexicon)
     rule = _decide(lexicon, hits, default_language)
+    written_in = _written_in(text, lexicon, default_language)
+    if written_in is not None:
+        rule = replace(rule, language=written_in)
     verdict = "life" if rule.priority is Priority.LIFE_THREATENING else "emergency" if rule.emergency else "calm"
-    return rule, features(words, hits, "?" in text, verdict), evidence(hits, lexicon.topics, rule.topic,
-                                                                      rule.category)
+    return rule, features(words, hits, question_shape(text), verdict), evidence(hits, lexicon.topics, rule.topic,
+                                                                                    rule.category)
+
+
+def question_shape(text: str) -> str | None:
+    """Where the message asks: "end" (it ends on a question: "can we drink the river water?"), "before" (a
+    question, then more told: "what do i do? he is fitting"), or None."""
+    if "?" not in text:
+        return None
+    tail = text[text.rindex("?") + 1:]
+    return "before" if sum(character.isalpha() for character in tail) >= 8 else "end"
 
 
 def analyse(text: str, lexicon: Lexicon) -> tuple[list[str], list[Hit]]:
@@ -325,6 +340,19 @@ def _decide(lexicon: Lexicon, hits: list[Hit], default_language: str) -> Triage:
     return Triage(emergency, category, Priority.EMERGENCY if emergency else Priority.ROUTINE, language, topic)
 
 
+def _written_in(text: str, lexicon: Lexicon, default: str) -> str | None:
+    """The language to answer in as the letters tell it, when the language model is sure: a supported
+    language itself, a guest one in its closest supported one, any other in the default."""
+    model = default_language_model()
+    found = model.identify(text) if model is not None else None
+    if found is None or found[1] < SURE_MARGIN:
+        return None
+    language = found[0]
+    if language in lexicon.languages:
+        return language
+    return lexicon.answer_in.get(language, default if default in lexicon.languages else lexicon.languages[0])
+
+
 def _language(score: Counter[str], default: str, lexicon: Lexicon) -> str:
     """The best-scored language; a guest language is answered in its closest supported one."""
     known = lexicon.languages
@@ -368,8 +396,17 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     calling = "cue:distress" in seen or "cue:life_threat" in seen
     # The rules' life threat ("under the rubble", "gunfire") stands too, when nothing asks or settles it.
     life = rule.priority is Priority.LIFE_THREATENING and not seen & ASKING
+    # A danger told and a question about it is a report: "q hago? mi hijo tiene fiebre y convulsiona" (asked,
+    # then told), and for a hazard that happens rather than a condition one has, "fire in my kitchen what do
+    # i do" (told here or now, then asked; "my son is allergic to peanuts, how do i use the pen", "the cyclone
+    # comes friday, what should we store?" stay questions).
+    asked_then_told = "cue:?before" in seen and rule.emergency
+    told_then_asked = ("cue:asks" in seen and "cue:now" in seen and rule.emergency and rule.category in HAPPENING
+                       and category == rule.category and scores.emergency >= REPORT_THRESHOLD
+                       and not seen & (SETTLED | {"cue:?before"}))
     reporting = (scores.emergency >= REPORT_THRESHOLD and category not in INFORMATIONAL
-                 and confidence >= TOPIC_CONFIDENCE and not seen & (SETTLED | ASKING | {"cue:asks"}))
+                 and confidence >= TOPIC_CONFIDENCE and not seen & SETTLED
+                 and (asked_then_told or not seen & (ASKING | {"cue:asks"}))) or told_then_asked
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
@@ -379,6 +416,10 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
         rule.emergency and rule.category in UNCALMED and category == rule.category
         and not seen & (ASKING | {"cue:asks"}))
     if urgent and not seen & (SETTLED - CALMED_BY_LIFE):
+        emergency = True
+    # Violence at home told in its own words ("he reads my messages, today he kicked me") is a call for help
+    # unless the message settles it: the discreet reply is written for it, and asking back is no option.
+    if topic == DISCREET and found.get(DISCREET, (0.0,))[0] > 0 and not seen & SETTLED:
         emergency = True
     # "hot water" in a scald is no water request; but water the rules read as a hazard ("roaring brown
     # water at the door") is no request either.

@@ -14,14 +14,16 @@ from itertools import pairwise
 
 from evy.triage.lexicon import CUES, Hit
 
+QUESTION_SHAPE = True
+ASK_CONJUNCTION = True
 PIECE = 4
 MIN_PIECE_WORD = 4  # shorter words are their own piece
 
 
-def features(words: list[str], hits: Iterable[Hit], asks: bool, rule: str) -> set[str]:
+def features(words: list[str], hits: Iterable[Hit], asks: str | None, rule: str) -> set[str]:
     """The feature names of a message: ``words`` after shorthand and spelling correction, the lexicon
-    ``hits`` over them, ``asks`` (it carries a question mark) and the rules' verdict (``rule``: "life",
-    "emergency" or "calm")."""
+    ``hits`` over them, ``asks`` (where it carries a question mark: "end", "before" more is told, or None)
+    and the rules' verdict (``rule``: "life", "emergency" or "calm")."""
     found: set[str] = {"bias", f"rule:{rule}"}
     for word in words:
         found.add(f"w {word}")
@@ -35,8 +37,13 @@ def features(words: list[str], hits: Iterable[Hit], asks: bool, rule: str) -> se
                 found.add(f"{hit.kind}:{hit.name}")
         elif hit.kind in CUES or hit.kind == "asks":
             found.add(f"cue:{hit.kind}")
+            if ASK_CONJUNCTION and hit.kind in ("question", "asks"):
+                found.add(f"rule:{rule}&{hit.kind}")
     if asks:
         found.add("cue:?")
+        if QUESTION_SHAPE:
+            found.add(f"cue:?{asks}")
+            found.add(f"rule:{rule}&?{asks}")
     if len(words) <= 3:
         found.add("short")
     return found
