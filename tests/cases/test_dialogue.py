@@ -204,3 +204,13 @@ def test_each_language_has_every_text_in_gsm7(language: str) -> None:
 def test_status_without_a_case_says_so() -> None:
     turn = next_turn(new_case(), "status", ROUTINE, number=NUMBER, now=1)
     assert "no open case" in turn.text
+
+
+@pytest.mark.parametrize(("language", "lost", "found", "advice"), [
+    ("en", "my son is lost in the market", "found him safe now", "injur"),
+    ("sw", "mtoto wangu amepotea sokoni", "tumempata yuko salama", "ameumia")])
+def test_found_and_safe_closes_the_case_with_the_protocols_last_advice(language, lost, found, advice) -> None:
+    turn = next_turn(new_case(), lost, reading(None, "missing_person", priority=1, language=language),
+                     number=NUMBER, now=1)
+    closing = next_turn(turn.case, found, replace(ROUTINE, language=language), number=NUMBER, now=2)
+    assert closing.closed and advice in closing.text and case_code(7) in closing.text

@@ -39,6 +39,7 @@ _NUMBER_WORDS = {
 # Answers that report on the person, never a place ("yes", "done" may well come with one).
 _ABOUT_THE_PERSON = ("breathing", "not_breathing", "awake", "unresponsive", "stopped", "continuing", "better",
                      "worse")
+_RESOLVING = ("done", "stopped")  # answers that end a protocol with advice of their own ("found", "it stopped")
 _SAFE_SLACK = 3  # words a SAFE message may have besides its phrase ("we are safe now thanks")
 # Inside an open emergency, a message read as another subject takes the case over only when the triage is
 # this sure of it, and never as a need (water, shelter): "the water keeps rising, we are on the roof" in a
@@ -166,7 +167,13 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
     vocabulary = words(language)
     if says_safe(text, language) and not reading.emergency:
         closed = sender_safe(replace(case, last_in_at=now), now)
-        return Turn(closed, vocabulary.texts["closed"].format(code=case_code(case.id)), closed=True)
+        # "tumempata yuko salama" (we found him, he is safe) still gets the protocol's last advice: check
+        # for injuries, tell the searchers.
+        current = _current_step(case, number)
+        answer = _answer(text, None, current, case.language) if current is not None else None
+        last = library.step(current.key, (*current.path, answer), case.language, number).instructions \
+            if answer in _RESOLVING else None
+        return Turn(closed, _compose(last, vocabulary.texts["closed"].format(code=case_code(case.id))), closed=True)
     if asks_status(text, language) and not reading.emergency and case.category is None:
         return Turn(replace(case, last_in_at=now), vocabulary.texts["no_case"])
     if asks_status(text, language) and not reading.emergency:
