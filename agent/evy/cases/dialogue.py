@@ -297,7 +297,8 @@ def _again(case: Case, *, number: str, now: float) -> Turn:
 def _takes_over(case: Case, reading: Triage) -> bool:
     """A new, more urgent emergency outranks an answer to the current step ("yes, and now the house is
     on fire")."""
-    return reading.emergency and reading.priority < case.priority and reading.topic != case.topic
+    return (reading.emergency and reading.priority < case.priority
+            and (reading.topic, reading.category) != (case.topic, case.category))
 
 
 def _question_key(case: Case, path: tuple[str, ...]) -> str:

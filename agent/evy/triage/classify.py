@@ -404,9 +404,14 @@ def _combine(lexicon: Lexicon, rule: Triage, seen: set[str], found: dict[str, li
     told_then_asked = ("cue:asks" in seen and "cue:now" in seen and rule.emergency and rule.category in HAPPENING
                        and category == rule.category and scores.emergency >= REPORT_THRESHOLD
                        and not seen & (SETTLED | {"cue:?before"}))
+    # And the safest reading of a question about a danger the rules read here ("smoke coming under the door,
+    # what do we do?", "the sea went far out after the shaking, is that normal?"): a missed emergency costs
+    # more than a needless protocol text (on two new batches: recognition +0.3 and +3.6 points, false alarms
+    # +0.9 and +0.7 points).
+    asked_about_it = rule.emergency and category not in NEEDS
     reporting = (scores.emergency >= REPORT_THRESHOLD and category not in INFORMATIONAL
                  and confidence >= TOPIC_CONFIDENCE and not seen & SETTLED
-                 and (asked_then_told or not seen & (ASKING | {"cue:asks"}))) or told_then_asked
+                 and (asked_then_told or asked_about_it or not seen & (ASKING | {"cue:asks"}))) or told_then_asked
     emergency = scores.emergency >= EMERGENCY_THRESHOLD or reporting or ((calling or life) and not settled)
     if "cue:remote" in seen and "cue:life_threat" not in seen and "cue:now" not in seen:  # "on the radio..."
         emergency = False
