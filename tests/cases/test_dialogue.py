@@ -214,3 +214,12 @@ def test_found_and_safe_closes_the_case_with_the_protocols_last_advice(language,
                      number=NUMBER, now=1)
     closing = next_turn(turn.case, found, replace(ROUTINE, language=language), number=NUMBER, now=2)
     assert closing.closed and advice in closing.text and case_code(7) in closing.text
+
+
+def test_the_same_danger_told_again_repeats_the_step_but_never_its_question() -> None:
+    flood = reading(None, "flood", priority=1, language="es")
+    first = next_turn(new_case(), "el rio se salio y el agua entra en la casa", flood, number=NUMBER, now=1)
+    assert first.question is not None
+    again = next_turn(first.case, "el agua sigue subiendo", flood, number=NUMBER, now=2)
+    assert again.text is not None and NUMBER in again.text and first.question[1] not in again.text
+    assert again.case.asked.count(first.question[0]) == 1

@@ -208,7 +208,11 @@ def next_turn(case: Case, text: str, reading: Triage, *, number: str, now: float
     if updated.step == "" and restarted and (
             reading.emergency or reading.topic is not None or reading.category is not None):
         return _first_reply(updated, number=number)
-    if continuing and not gave_details:
+    # The same danger told again ("the water keeps rising") gets the case's step again, not a fresh
+    # protocol that would ask its question a second time.
+    same_danger = case.emergency and reading.emergency and (reading.topic, reading.category) == (
+        case.topic, case.category)
+    if (continuing or same_danger) and not gave_details:
         return _again(updated, number=number, now=now)
     if (gave_details or (case.emergency and reading.category is None)) and _is_discreet(updated, number):
         reply = _compose(vocabulary.texts["noted"] if gave_details else None,
