@@ -32,6 +32,7 @@ from evy.protocols.library import GENERAL
 from evy.responder import vetting
 from evy.responder.knowledge import Knowledge
 from evy.triage import Mentions, Triage, mentions, triage
+from evy.triage.language import default_language_model
 from evy.triage.lexicon import default_lexicon
 from evy.triage.model import default_model
 
@@ -77,6 +78,7 @@ class BrainResponder:
         for_triage("cpr", "medical", "en", self.number)
         default_lexicon()
         default_model()
+        default_language_model()
         if self.knowledge is not None:
             self.knowledge.start()
 
