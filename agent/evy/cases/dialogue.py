@@ -22,6 +22,7 @@ from evy.cases.state import Case, escalate, sender_safe
 from evy.messages import Priority
 from evy.protocols import library
 from evy.triage import Triage
+from evy.triage.classify import NEEDS
 from evy.triage.normalize import fold, tokens
 
 WHERE = "where"
@@ -41,11 +42,11 @@ _ABOUT_THE_PERSON = ("breathing", "not_breathing", "awake", "unresponsive", "sto
                      "worse")
 _RESOLVING = ("done", "stopped")  # answers that end a protocol with advice of their own ("found", "it stopped")
 _SAFE_SLACK = 3  # words a SAFE message may have besides its phrase ("we are safe now thanks")
+_SHORT_SLACK = 2  # the same for STATUS and thanks ("case status pls", "ok thank you")
 # Inside an open emergency, a message read as another subject takes the case over only when the triage is
 # this sure of it, and never as a need (water, shelter): "the water keeps rising, we are on the roof" in a
 # flood is no question about drinking water, "yes, tell me more" in a discreet case no snake bite.
 TAKEOVER_CONFIDENCE = 0.5
-_NEEDS = frozenset({"water_food", "shelter"})
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,18 @@ def _contains(message: list[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(message[i:i + size]) == phrase for i in range(len(message) - size + 1))
 
 
+def _short_with(message: list[str], phrases: tuple[tuple[str, ...], ...], slack: int) -> bool:
+    """``message`` holds one of ``phrases`` and at most ``slack`` words besides it."""
+    return any(_contains(message, phrase) and len(message) <= len(phrase) + slack for phrase in phrases)
+
+
 def says_safe(text: str, language: str) -> bool:
     """A short message that says the sender is safe now ("SAFE", "ok now", "tuko salama"), not "not safe"
     and not a question about safety ("is the water safe to drink?")."""
     message = tokens(text)
     if not message or "?" in text or _NEGATIONS & set(message):
         return False
-    return any(_contains(message, phrase) and len(message) <= len(phrase) + _SAFE_SLACK
-               for phrase in words(language).safe + words("en").safe)
+    return _short_with(message, words(language).safe + words("en").safe, _SAFE_SLACK)
 
 
 def says_thanks(text: str, language: str) -> bool:
@@ -106,14 +111,11 @@ def says_thanks(text: str, language: str) -> bool:
     message = tokens(text)
     if not message or "?" in text:
         return False
-    return any(_contains(message, phrase) and len(message) <= len(phrase) + 2
-               for phrase in words(language).thanks + words("en").thanks)
+    return _short_with(message, words(language).thanks + words("en").thanks, _SHORT_SLACK)
 
 
 def asks_status(text: str, language: str) -> bool:
-    message = tokens(text)
-    return any(_contains(message, phrase) and len(message) <= len(phrase) + 2
-               for phrase in words(language).status + words("en").status)
+    return _short_with(tokens(text), words(language).status + words("en").status, _SHORT_SLACK)
 
 
 _DIGITS = re.compile(r"(?<![\d.,:+])(\d{1,3})(?![\d.,:])")
@@ -282,7 +284,7 @@ def _continues(case: Case, reading: Triage, number: str) -> bool:
         return False
     if _is_discreet(case, number):
         return reading.priority is not Priority.LIFE_THREATENING or reading.confidence < TAKEOVER_CONFIDENCE
-    return reading.category in _NEEDS or reading.confidence < TAKEOVER_CONFIDENCE
+    return reading.category in NEEDS or reading.confidence < TAKEOVER_CONFIDENCE
 
 
 def _again(case: Case, *, number: str, now: float) -> Turn:

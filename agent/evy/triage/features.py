@@ -14,8 +14,6 @@ from itertools import pairwise
 
 from evy.triage.lexicon import CUES, Hit
 
-QUESTION_SHAPE = True
-ASK_CONJUNCTION = True
 PIECE = 4
 MIN_PIECE_WORD = 4  # shorter words are their own piece
 
@@ -37,13 +35,12 @@ def features(words: list[str], hits: Iterable[Hit], asks: str | None, rule: str)
                 found.add(f"{hit.kind}:{hit.name}")
         elif hit.kind in CUES or hit.kind == "asks":
             found.add(f"cue:{hit.kind}")
-            if ASK_CONJUNCTION and hit.kind in ("question", "asks"):
+            if hit.kind in ("question", "asks"):
                 found.add(f"rule:{rule}&{hit.kind}")
     if asks:
         found.add("cue:?")
-        if QUESTION_SHAPE:
-            found.add(f"cue:?{asks}")
-            found.add(f"rule:{rule}&?{asks}")
+        found.add(f"cue:?{asks}")
+        found.add(f"rule:{rule}&?{asks}")
     if len(words) <= 3:
         found.add("short")
     return found
