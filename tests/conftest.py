@@ -24,3 +24,19 @@ def config_for() -> Callable[..., Config]:
         return parse(f'data_dir = "{data_dir}"\n').replace(**values)
 
     return make
+
+
+def _unit_settings(path: Path) -> dict[str, list[str]]:
+    """Every `Key=value` of a systemd unit, repeated keys kept in order (systemd adds them up)."""
+    found: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            found.setdefault(key.strip(), []).append(value.strip())
+    return found
+
+
+@pytest.fixture(scope="session")
+def unit_settings() -> Callable[[Path], dict[str, list[str]]]:
+    """The reader of a systemd unit's settings (the kit image's units and the cell's)."""
+    return _unit_settings

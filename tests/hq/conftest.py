@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import pytest
 
+from evy.fleet.broker import LocalBroker, mosquitto_binary
+
 # From Debian's `postgresql` (declared in tasks.HOST_PACKAGES), whose versioned package puts them off PATH.
 POSTGRES_PROGRAMS = ("initdb", "pg_ctl")
 
@@ -188,3 +190,15 @@ def cell_config_text(broker, directory: Path, extra: str = "", signing_key: Path
             f'broker_host = "{settings["fleet__broker_host"]}"\nbroker_port = {settings["fleet__broker_port"]}\n'
             f'ca_file = "{settings["fleet__ca_file"]}"\ncredentials_file = "{settings["fleet__credentials_file"]}"\n'
             f'keepalive = 5\n[hq]\ndatabase = "{directory / "hq.sqlite"}"\nstale_after = 3600\n{extra}')
+
+
+# The cell and two kits on a real Mosquitto (the ingest and outbox tests).
+BROKER_LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a", "kit-b": "pw-b"}
+
+
+@pytest.fixture()
+def broker(tmp_path):
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed (invoke setup)")
+    with LocalBroker(tmp_path / "broker", logins=BROKER_LOGINS) as running:
+        yield running

@@ -16,7 +16,7 @@ import pytest
 
 from evy.config import parse
 from evy.fleet import events
-from evy.fleet.broker import LocalBroker, mosquitto_binary
+from evy.fleet.broker import LocalBroker
 from evy.fleet.link import connect_async, make_client
 from evy.hq.db import HqDatabase
 
@@ -24,17 +24,8 @@ from .conftest import LocalPostgres, cell_config_text, postgres_binaries
 from .test_hq_outbox import wait_for
 
 pytestmark = pytest.mark.timeout(180)
-LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a"}
 ROOT = Path(__file__).parents[2]
 EXIT_STORE_FAILED = 75
-
-
-@pytest.fixture()
-def broker(tmp_path):
-    if mosquitto_binary() is None:
-        pytest.skip("mosquitto is not installed (invoke setup)")
-    with LocalBroker(tmp_path / "broker", logins=LOGINS) as running:
-        yield running
 
 
 def body(seq: int, type_: str, data: object, **changes: object) -> bytes:

@@ -22,13 +22,12 @@ from evy.downlink.envelope import decode
 from evy.downlink.keys import load_pinned, verifies
 from evy.downlink.send import Signer
 from evy.fleet import events
-from evy.fleet.broker import LocalBroker, mosquitto_binary
+from evy.fleet.broker import LocalBroker
 from evy.fleet.link import connect_async, make_client
 from evy.hq import groups, outbox
 from evy.hq.db import HqDatabase
 from evy.hq.service import Cell
 
-LOGINS = {"evy-hq": "pw-hq", "kit-a": "pw-a", "kit-b": "pw-b"}
 ROOT = Path(__file__).parents[2]
 
 
@@ -38,14 +37,6 @@ def wait_for(condition, timeout: float, what: str):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
     return found
-
-
-@pytest.fixture()
-def broker(tmp_path):
-    if mosquitto_binary() is None:
-        pytest.skip("mosquitto is not installed (invoke setup)")
-    with LocalBroker(tmp_path / "broker", logins=LOGINS) as running:
-        yield running
 
 
 class Listener:

@@ -22,18 +22,9 @@ MAX_EXPOSURE = 1.5
 NEWER_KEYS = ("RestartSteps", "RestartMaxDelaySec")  # systemd 254+; an older one warns and ignores them
 
 
-def settings(path: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            found.setdefault(key.strip(), []).append(value.strip())
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_each_unit_runs_its_command_for_ever_and_writes_only_the_cells_database_folder(name):
-    unit = settings(UNITS / name)
+def test_each_unit_runs_its_command_for_ever_and_writes_only_the_cells_database_folder(name, unit_settings):
+    unit = unit_settings(UNITS / name)
     assert unit["ExecStart"] == [COMMANDS[name]]
     assert unit["Restart"] == ["always"] and unit["StartLimitIntervalSec"] == ["0"]
     assert unit["User"] == ["evy"] and unit["ProtectSystem"] == ["strict"]

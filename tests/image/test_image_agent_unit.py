@@ -26,26 +26,16 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
-def settings(path: Path) -> dict[str, list[str]]:
-    """Every `Key=value` of a unit, repeated keys kept in order (systemd adds them up)."""
-    found: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith(("#", "[")):
-            key, value = line.split("=", 1)
-            found.setdefault(key.strip(), []).append(value.strip())
-    return found
-
-
-def test_agent_is_restarted_forever_with_backoff(tree):
-    unit = settings(tree / UNIT)
+def test_agent_is_restarted_forever_with_backoff(tree, unit_settings):
+    unit = unit_settings(tree / UNIT)
     assert unit["StartLimitIntervalSec"] == ["0"]  # no start limit: systemd never gives up on the agent
     assert "StartLimitBurst" not in unit
     assert unit["Restart"] == ["always"]
     assert unit["RestartSteps"] and unit["RestartMaxDelaySec"]  # RestartSec grows up to the maximum
 
 
-def test_agent_sandbox_has_no_ip_no_wx_memory_no_privileged_syscalls(tree):
-    unit = settings(tree / UNIT)
+def test_agent_sandbox_has_no_ip_no_wx_memory_no_privileged_syscalls(tree, unit_settings):
+    unit = unit_settings(tree / UNIT)
     assert unit["IPAddressDeny"] == ["any"]
     assert unit["MemoryDenyWriteExecute"] == ["yes"]
     assert "~@privileged" in unit["SystemCallFilter"] and "@system-service" in unit["SystemCallFilter"]
@@ -102,11 +92,11 @@ DEVICE_CLASS_MODULES = {"ttyUSB": "usbserial", "ttyACM": "cdc_acm", "i2c": "i2c_
 BUILT_IN_CLASSES = {"ttyS", "ttyAMA", "virtio-portsdev", "gpiochip", "spi", "rtc"}
 
 
-def test_every_allowed_device_class_exists_before_the_agent_starts(tree):
+def test_every_allowed_device_class_exists_before_the_agent_starts(tree, unit_settings):
     """systemd resolves DeviceAllow=char-NAME once, at start: a class whose driver loads later (a USB modem
     enumerating after the agent started) is denied for the agent's whole life. Second boot in QEMU: EPERM on
     /dev/ttyUSB0 for ever, the agent never served."""
-    classes = {value.split()[0].removeprefix("char-") for value in settings(tree / UNIT)["DeviceAllow"]
+    classes = {value.split()[0].removeprefix("char-") for value in unit_settings(tree / UNIT)["DeviceAllow"]
                if value.startswith("char-")}
     loaded = {line.strip() for line in (tree / "etc/modules-load.d/evy-agent-devices.conf").read_text().splitlines()
               if line.strip() and not line.startswith("#")}

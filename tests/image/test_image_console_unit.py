@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from evyimage import customise, overlays, profile
-from test_image_agent_unit import settings
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = "etc/systemd/system/evy-console.service"
@@ -24,8 +23,8 @@ def tree(tmp_path_factory) -> Path:
     return root
 
 
-def test_the_console_is_its_own_service_enabled_in_the_field_image(tree):
-    unit = settings(tree / UNIT)
+def test_the_console_is_its_own_service_enabled_in_the_field_image(tree, unit_settings):
+    unit = unit_settings(tree / UNIT)
     assert unit["ExecStart"] == ["/usr/local/bin/evy console --config /etc/evy/evy.toml"]
     assert unit["User"] == ["evy"] and unit["Restart"] == ["always"] and unit["StartLimitIntervalSec"] == ["0"]
     assert unit["ReadWritePaths"] == ["/var/lib/evy"]
@@ -34,8 +33,8 @@ def test_the_console_is_its_own_service_enabled_in_the_field_image(tree):
     assert {"python3-starlette", "python3-uvicorn", "python3-jinja2", "python3-argon2"} <= set(packages)
 
 
-def test_only_loopback_and_private_networks_reach_it(tree):
-    unit = settings(tree / UNIT)
+def test_only_loopback_and_private_networks_reach_it(tree, unit_settings):
+    unit = unit_settings(tree / UNIT)
     assert unit["IPAddressDeny"] == ["any"]
     allowed = unit["IPAddressAllow"][0].split()
     assert "localhost" in allowed and "0.0.0.0/0" not in allowed and "100.64.0.0/10" not in allowed
