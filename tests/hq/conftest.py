@@ -11,13 +11,17 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import paho.mqtt.client as mqtt
 import pytest
 
+from evy.config import parse
 from evy.fleet.broker import LocalBroker, mosquitto_binary
+from evy.fleet.link import connect_async, make_client
 
 # From Debian's `postgresql` (declared in tasks.HOST_PACKAGES), whose versioned package puts them off PATH.
 POSTGRES_PROGRAMS = ("initdb", "pg_ctl")
@@ -202,3 +206,23 @@ def broker(tmp_path):
         pytest.skip("mosquitto is not installed (invoke setup)")
     with LocalBroker(tmp_path / "broker", logins=BROKER_LOGINS) as running:
         yield running
+
+
+def publish_raw(broker: LocalBroker, kit: str, messages: list[tuple[str, bytes]],
+                client_id: str | None = None) -> None:
+    """Publish (topic, payload) pairs as the kit at QoS 1 and wait for every PUBACK."""
+    config = parse("").replace(**broker.settings(kit))
+    client = make_client(config, client_id or f"{kit}-raw")
+    connected = threading.Event()
+    client.on_connect = lambda *_: connected.set()
+    connect_async(client, config)
+    client.loop_start()
+    try:
+        assert connected.wait(10), f"{kit} did not connect"
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        for info in infos:
+            info.wait_for_publish(10)
+            assert info.rc == mqtt.MQTT_ERR_SUCCESS
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -11,16 +11,13 @@ import sys
 import threading
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from evy.config import parse
 from evy.fleet import events
 from evy.fleet.broker import LocalBroker
-from evy.fleet.link import connect_async, make_client
 from evy.hq.db import HqDatabase
 
-from .conftest import LocalPostgres, cell_config_text, postgres_binaries
+from .conftest import LocalPostgres, cell_config_text, postgres_binaries, publish_raw
 from .test_hq_outbox import wait_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -32,25 +29,6 @@ def body(seq: int, type_: str, data: object, **changes: object) -> bytes:
     fields = {"v": 1, "id": f"kit-a:{seq}", "kit": "kit-a", "seq": seq, "type": type_, "at": 1765100000.5,
               "prio": 3, "data": data, **changes}
     return json.dumps(fields, separators=(",", ":")).encode()
-
-
-def publish_raw(broker: LocalBroker, kit: str, messages: list[tuple[str, bytes]]) -> None:
-    """Publish as the kit at QoS 1 and wait for every PUBACK."""
-    config = parse("").replace(**broker.settings(kit))
-    client = make_client(config, f"{kit}-raw")
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
-    connect_async(client, config)
-    client.loop_start()
-    try:
-        assert connected.wait(10), f"{kit} did not connect"
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(10)
-            assert info.rc == mqtt.MQTT_ERR_SUCCESS
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 class CellProcess:

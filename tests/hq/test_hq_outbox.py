@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from evy.config import parse
@@ -27,6 +26,8 @@ from evy.fleet.link import connect_async, make_client
 from evy.hq import groups, outbox
 from evy.hq.db import HqDatabase
 from evy.hq.service import Cell
+
+from .conftest import publish_raw
 
 ROOT = Path(__file__).parents[2]
 
@@ -65,20 +66,8 @@ class Listener:
 
 def publish_as(broker: LocalBroker, kit: str, published: list[events.Event]) -> None:
     """Publish a kit's events at QoS 1 as the kit's uplink does, and wait for every PUBACK."""
-    client = make_client(parse("").replace(**broker.settings(kit)), kit)
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
-    connect_async(client, parse("").replace(**broker.settings(kit)))
-    client.loop_start()
-    try:
-        assert connected.wait(10), f"{kit} did not connect"
-        infos = [client.publish(events.topic_for(kit, event.topic), events.encode(event), qos=1) for event in published]
-        for info in infos:
-            info.wait_for_publish(10)
-            assert info.rc == mqtt.MQTT_ERR_SUCCESS
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    publish_raw(broker, kit, [(events.topic_for(kit, event.topic), events.encode(event)) for event in published],
+                client_id=kit)
 
 
 def signed_by(body: dict, key_path: Path):
